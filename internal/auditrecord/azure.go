@@ -1,0 +1,115 @@
+package auditrecord
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// parseEntraAudit reads an Entra ID directory audit record: the Graph
+// directoryAudit resource, bare or inside an Azure Monitor AuditLogs record.
+// No built-in detector reads these; Sigma rules do, so the view carries the
+// common fields only.
+func parseEntraAudit(body pcommon.Map, r *Record) error {
+	r.Source = SourceEntraAudit
+	r.CloudProvider = "azure"
+	audit := body
+	var envelope azureEnvelope
+	if props, ok := mapField(body, "properties"); ok {
+		envelope = readAzureEnvelope(body)
+		audit = props
+	}
+	r.ID = firstNonEmpty(strField(audit, "id"), envelope.correlationID)
+	r.Operation = firstNonEmpty(strField(audit, "activityDisplayName"), envelope.operationName)
+	when := firstNonEmpty(strField(audit, "activityDateTime"), envelope.time)
+	t, ok := ParseTime(when)
+	if !ok {
+		return fieldError(SourceEntraAudit, "activityDateTime", "is missing or not a timestamp: "+quoteShort(when))
+	}
+	r.Time = t
+	switch result := strField(audit, "result"); {
+	case equalFoldASCII(result, "success"):
+		r.Result = ResultSuccess
+	case equalFoldASCII(result, "failure"):
+		r.Result = ResultFailure
+		r.ErrorCode = strField(audit, "resultReason")
+	}
+	ip := envelope.callerIP
+	if by, ok := mapField(audit, "initiatedBy"); ok {
+		if user, ok := mapField(by, "user"); ok {
+			r.Actor = NormalizeAddress(strField(user, "userPrincipalName"))
+			ip = firstNonEmpty(strField(user, "ipAddress"), ip)
+		} else if app, ok := mapField(by, "app"); ok {
+			r.Actor = lowerASCII(firstNonEmpty(strField(app, "servicePrincipalName"), strField(app, "displayName"), strField(app, "appId")))
+			r.AppID = strField(app, "appId")
+		}
+	}
+	r.ClientAddress, r.ClientIP = CleanIP(ip)
+	r.TenantID = envelope.tenantID
+	r.Target = r.Actor
+	if targets, ok := getFold(audit, "targetResources"); ok && targets.Type() == pcommon.ValueTypeSlice {
+		s := targets.Slice()
+		for i := 0; i < s.Len(); i++ {
+			if s.At(i).Type() != pcommon.ValueTypeMap {
+				continue
+			}
+			if upn := strField(s.At(i).Map(), "userPrincipalName"); upn != "" {
+				r.Target = NormalizeAddress(upn)
+				break
+			}
+		}
+	}
+	r.User = r.Target
+	return nil
+}
+
+// parseAzureActivity reads an Azure Activity Log event, in the REST shape
+// (operationName {value}, eventTimestamp, caller) or the diagnostic-settings
+// shape (time, operationName text, category Administrative...).
+func parseAzureActivity(body pcommon.Map, r *Record) error {
+	r.Source = SourceAzureActivity
+	r.CloudProvider = "azure"
+	r.ID = firstNonEmpty(strField(body, "eventDataId"), strField(body, "id"), strField(body, "correlationId"))
+	r.Operation = localizedValue(body, "operationName")
+	when := firstNonEmpty(strField(body, "eventTimestamp"), strField(body, "time"))
+	t, ok := ParseTime(when)
+	if !ok {
+		return fieldError(SourceAzureActivity, "eventTimestamp", "is missing or not a timestamp: "+quoteShort(when))
+	}
+	r.Time = t
+	status := firstNonEmpty(localizedValue(body, "status"), strField(body, "resultType"))
+	switch {
+	case equalFoldASCII(status, "Succeeded"), equalFoldASCII(status, "Success"), equalFoldASCII(status, "Started"), equalFoldASCII(status, "Accepted"):
+		r.Result = ResultSuccess
+	case equalFoldASCII(status, "Failed"), equalFoldASCII(status, "Failure"):
+		r.Result = ResultFailure
+	}
+	r.Actor = NormalizeAddress(firstNonEmpty(strField(body, "caller"), strField(body, "identity")))
+	ip := strField(body, "callerIpAddress")
+	if req, ok := mapField(body, "httpRequest"); ok && ip == "" {
+		ip = strField(req, "clientIpAddress")
+	}
+	if claims, ok := mapField(body, "claims"); ok {
+		if ip == "" {
+			ip = strField(claims, "ipaddr")
+		}
+		r.AppID = strField(claims, "appid")
+		r.TenantID = strField(claims, "http://schemas.microsoft.com/identity/claims/tenantid")
+	}
+	if r.TenantID == "" {
+		r.TenantID = strField(body, "tenantId")
+	}
+	r.ClientAddress, r.ClientIP = CleanIP(ip)
+	r.Target, r.User = r.Actor, r.Actor
+	return nil
+}
+
+// localizedValue reads {"value": ..., "localizedValue": ...} or plain text.
+func localizedValue(m pcommon.Map, key string) string {
+	v, ok := getFold(m, key)
+	if !ok {
+		return ""
+	}
+	if v.Type() == pcommon.ValueTypeMap {
+		return strField(v.Map(), "value")
+	}
+	return str(v)
+}

@@ -1,0 +1,382 @@
+package auditrecord
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+const (
+	o365CreationTime = iota + 1
+	o365ID
+	o365Operation
+	o365OrganizationID
+	o365OrganizationName
+	o365UserDomain
+	o365RecordType
+	o365ResultStatus
+	o365UserType
+	o365ClientIP
+	o365ClientIPAddress
+	o365ActorIPAddress
+	o365ObjectID
+	o365UserID
+	o365Parameters
+	o365OperationProperties
+	o365ExtendedProperties
+	o365DeviceProperties
+	o365ErrorNumber
+	o365LogonError
+	o365LoginStatus
+	o365ApplicationID
+	o365AppID
+	o365ClientAppID
+	o365SessionID
+	o365MailboxOwnerUPN
+	o365Item
+	o365AffectedItems
+	o365Folder
+	o365DestFolder
+	o365ClientInfoString
+	o365LogonType
+)
+
+// o365Fields lists, in the order of the constants above, the Management
+// Activity API keys the parser reads.
+var o365Fields = newFieldTable(
+	"CreationTime", "Id", "Operation", "OrganizationId", "OrganizationName", "UserDomain",
+	"RecordType", "ResultStatus", "UserType", "ClientIP", "ClientIPAddress", "ActorIpAddress",
+	"ObjectId", "UserId", "Parameters", "OperationProperties", "ExtendedProperties",
+	"DeviceProperties", "ErrorNumber", "LogonError", "LoginStatus", "ApplicationId", "AppId",
+	"ClientAppId", "SessionId", "MailboxOwnerUPN", "Item", "AffectedItems", "Folder",
+	"DestFolder", "ClientInfoString", "LogonType",
+)
+
+// O365 record types (Microsoft's AuditLogRecordType) the parser tells apart.
+const (
+	recordTypeExchangeAdmin      = 1
+	recordTypeExchangeItem       = 2
+	recordTypeExchangeItemGroup  = 3
+	recordTypeAzureADAccountLgon = 9
+	recordTypeAzureADStsLogon    = 15
+)
+
+// o365Scratch holds the fields resolved after the single pass over the keys.
+type o365Scratch struct {
+	creationTime, resultStatus, objectID, userID, mailboxOwner string
+	clientIP, clientIPAddress, actorIP                         string
+	errorNumber, loginStatus, logonError                       string
+	appID, clientAppID, applicationID                          string
+	recordType                                                 int64
+	extended, device                                           pcommon.Value
+}
+
+// parseO365 reads an Office 365 Management Activity API record (the same JSON
+// as the AuditData column of a Purview export) in one pass over its keys.
+func parseO365(body pcommon.Map, r *Record) error {
+	r.Source = SourceO365
+	r.CloudProvider = "azure"
+	var s o365Scratch
+	var badOperation string
+	body.Range(func(k string, v pcommon.Value) bool {
+		switch o365Fields.lookup(k) {
+		case o365CreationTime:
+			s.creationTime = str(v)
+		case o365ID:
+			r.ID = str(v)
+		case o365Operation:
+			if v.Type() != pcommon.ValueTypeStr {
+				badOperation = "is a " + v.Type().String() + ", want a string"
+			}
+			r.Operation = v.Str()
+		case o365OrganizationID:
+			r.TenantID = str(v)
+		case o365OrganizationName:
+			r.TenantDomain = lowerASCII(str(v))
+		case o365UserDomain:
+			if r.TenantDomain == "" {
+				r.TenantDomain = lowerASCII(str(v))
+			}
+		case o365RecordType:
+			s.recordType, _ = integer(v)
+		case o365ResultStatus:
+			s.resultStatus = str(v)
+		case o365UserType:
+			if n, ok := integer(v); ok {
+				r.ActorUserType = int(n)
+			}
+		case o365ClientIP:
+			s.clientIP = str(v)
+		case o365ClientIPAddress:
+			s.clientIPAddress = str(v)
+		case o365ActorIPAddress:
+			s.actorIP = str(v)
+		case o365ObjectID:
+			s.objectID = str(v)
+		case o365UserID:
+			s.userID = str(v)
+		case o365Parameters:
+			r.Parameters = appendNameValues(r.Parameters, v)
+		case o365OperationProperties:
+			r.OperationProperties = appendNameValues(r.OperationProperties, v)
+		case o365ExtendedProperties:
+			s.extended = v
+		case o365DeviceProperties:
+			s.device = v
+		case o365ErrorNumber:
+			s.errorNumber = str(v)
+		case o365LogonError:
+			s.logonError = str(v)
+		case o365LoginStatus:
+			s.loginStatus = str(v)
+		case o365ApplicationID:
+			s.applicationID = str(v)
+		case o365AppID:
+			s.appID = str(v)
+		case o365ClientAppID:
+			s.clientAppID = str(v)
+		case o365SessionID:
+			r.SessionID = str(v)
+		case o365MailboxOwnerUPN:
+			s.mailboxOwner = str(v)
+		case o365Item:
+			if v.Type() == pcommon.ValueTypeMap {
+				r.Mail.Items = append(r.Mail.Items, mailItem(v.Map()))
+			}
+		case o365AffectedItems:
+			if v.Type() == pcommon.ValueTypeSlice {
+				items := v.Slice()
+				for i := 0; i < items.Len(); i++ {
+					if items.At(i).Type() == pcommon.ValueTypeMap {
+						r.Mail.Items = append(r.Mail.Items, mailItem(items.At(i).Map()))
+					}
+				}
+			}
+		case o365Folder:
+			r.Mail.Folder = folderPath(v)
+		case o365DestFolder:
+			r.Mail.DestFolder = folderPath(v)
+		case o365ClientInfoString:
+			r.Mail.ClientInfo = str(v)
+		case o365LogonType:
+			if n, ok := integer(v); ok {
+				r.Mail.LogonType = int(n)
+			}
+		}
+		return true
+	})
+
+	if badOperation != "" {
+		return fieldError(SourceO365, "Operation", badOperation)
+	}
+	if r.Operation == "" {
+		return fieldError(SourceO365, "Operation", "is missing")
+	}
+	t, ok := ParseTime(s.creationTime)
+	if !ok {
+		if s.creationTime == "" {
+			return fieldError(SourceO365, "CreationTime", "is missing")
+		}
+		return fieldError(SourceO365, "CreationTime", "is not a timestamp: "+quoteShort(s.creationTime))
+	}
+	r.Time = t
+	r.Kind = o365Kind(r.Operation, s.recordType)
+	r.Actor = NormalizeAddress(s.userID)
+	r.AppID = firstNonEmpty(s.appID, s.clientAppID, s.applicationID)
+	r.ClientAddress, r.ClientIP = CleanIP(firstNonEmpty(s.clientIP, s.clientIPAddress, s.actorIP))
+	r.Result = o365Result(r.Operation, s.resultStatus)
+	if r.Result == ResultFailure {
+		r.ErrorCode = firstNonEmpty(nonZero(s.errorNumber), nonZero(s.loginStatus))
+	}
+	switch r.Kind {
+	case KindSignIn:
+		r.Target = r.Actor
+		readO365SignIn(r, &s)
+	case KindMailItem:
+		r.Target = firstNonEmpty(NormalizeAddress(s.mailboxOwner), r.Actor)
+	case KindMailboxChange:
+		if s.mailboxOwner != "" { // UpdateInboxRules and other mailbox audit changes
+			r.Target = NormalizeAddress(s.mailboxOwner)
+		} else {
+			r.Target = cmdletTarget(r, s.objectID)
+		}
+	default:
+		r.Target = r.Actor
+		if strings.IndexByte(s.objectID, '@') > 0 {
+			r.Target = NormalizeAddress(s.objectID)
+		}
+	}
+	r.User = r.Target
+	return nil
+}
+
+// o365Kind classifies an operation by what the detectors care about.
+func o365Kind(op string, recordType int64) Kind {
+	switch {
+	case recordType == recordTypeAzureADStsLogon || recordType == recordTypeAzureADAccountLgon,
+		equalFoldASCII(op, "UserLoggedIn"), equalFoldASCII(op, "UserLoginFailed"):
+		return KindSignIn
+	case recordType == recordTypeExchangeAdmin, equalFoldASCII(op, "UpdateInboxRules"):
+		return KindMailboxChange
+	case recordType == recordTypeExchangeItem || recordType == recordTypeExchangeItemGroup,
+		isMailItemOperation(op):
+		return KindMailItem
+	}
+	return KindOther
+}
+
+func isMailItemOperation(op string) bool {
+	for _, name := range [...]string{"Send", "SendAs", "SendOnBehalf", "SoftDelete", "HardDelete",
+		"MoveToDeletedItems", "Move", "Create", "Update", "MailItemsAccessed"} {
+		if equalFoldASCII(op, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// o365Result reads the outcome. UserLoginFailed records carry ResultStatus
+// "Success" (the audit write succeeded), so the operation name wins there.
+func o365Result(op, status string) Result {
+	switch {
+	case equalFoldASCII(op, "UserLoginFailed"):
+		return ResultFailure
+	case equalFoldASCII(op, "UserLoggedIn"):
+		return ResultSuccess
+	}
+	switch strings.ToLower(strings.TrimSpace(status)) {
+	case "success", "succeeded", "true", "partiallysucceeded":
+		return ResultSuccess
+	case "failed", "failure", "false", "error":
+		return ResultFailure
+	}
+	return ResultUnknown
+}
+
+// readO365SignIn fills the sign-in details from ExtendedProperties and
+// DeviceProperties.
+func readO365SignIn(r *Record, s *o365Scratch) {
+	r.SignIn.Interactive = true
+	r.SignIn.FailureDetail = s.logonError
+	var props []Parameter
+	props = appendNameValues(props, s.extended)
+	for _, p := range props {
+		switch {
+		case equalFoldASCII(p.Name, "UserAgent"):
+			r.UserAgent = p.Value
+		case equalFoldASCII(p.Name, "RequestType"):
+			r.SignIn.ClientApp = p.Value
+			// Token redemptions are the non-interactive sign-ins of O365.
+			if hasPrefixFold(p.Value, "OAuth2:Token") {
+				r.SignIn.Interactive = false
+			}
+		case equalFoldASCII(p.Name, "LoginError") && r.SignIn.FailureDetail == "":
+			r.SignIn.FailureDetail = p.Value
+		}
+	}
+	props = appendNameValues(props[:0], s.device)
+	for _, p := range props {
+		switch {
+		case equalFoldASCII(p.Name, "SessionId"):
+			r.SessionID = p.Value
+		case equalFoldASCII(p.Name, "Id"):
+			r.SignIn.DeviceID = p.Value
+		}
+	}
+}
+
+// cmdletTarget names the mailbox an Exchange cmdlet acted on. Mailbox-scoped
+// cmdlets name it in -Mailbox or -Identity ("bob", "bob@x.com",
+// "bob@x.com\RuleName", "bob:\Inbox"); a cmdlet without one acts on the
+// caller's own mailbox (New-InboxRule from Outlook on the web). Organisation
+// cmdlets (transport rules, policies) are attributed to their actor, whose
+// account is the one that is compromised if they are malicious.
+func cmdletTarget(r *Record, objectID string) string {
+	if !mailboxScoped(r.Operation) {
+		return r.Actor
+	}
+	if m, ok := r.Param("Mailbox"); ok && strings.TrimSpace(m) != "" {
+		return NormalizeAddress(m)
+	}
+	if id, ok := r.Param("Identity"); ok && strings.TrimSpace(id) != "" {
+		if strings.HasSuffix(r.Operation, "InboxRule") && strings.IndexByte(id, '\\') < 0 {
+			// -Identity names just the rule: the caller's own mailbox.
+			return r.Actor
+		}
+		return NormalizeAddress(mailboxOfIdentity(id))
+	}
+	if strings.HasSuffix(r.Operation, "InboxRule") || objectID == "" {
+		return r.Actor
+	}
+	return NormalizeAddress(objectID)
+}
+
+func mailboxScoped(op string) bool {
+	return strings.Contains(op, "Mailbox") || strings.HasSuffix(op, "InboxRule") ||
+		strings.HasSuffix(op, "RecipientPermission")
+}
+
+// mailboxOfIdentity strips the folder ("bob:\Inbox") or rule ("bob\Rule")
+// part of an Exchange identity.
+func mailboxOfIdentity(id string) string {
+	if i := strings.Index(id, ":\\"); i > 0 {
+		return id[:i]
+	}
+	if i := strings.LastIndexByte(id, '\\'); i > 0 && !strings.HasPrefix(id, "NT AUTHORITY") {
+		return id[:i]
+	}
+	return id
+}
+
+func mailItem(m pcommon.Map) MailItem {
+	var it MailItem
+	m.Range(func(k string, v pcommon.Value) bool {
+		switch {
+		case equalFoldASCII(k, "Subject"):
+			it.Subject = str(v)
+		case equalFoldASCII(k, "InternetMessageId"):
+			it.InternetMessageID = str(v)
+		case equalFoldASCII(k, "ParentFolder"):
+			it.Folder = folderPath(v)
+		case equalFoldASCII(k, "SizeInBytes"):
+			it.Size, _ = integer(v)
+		}
+		return true
+	})
+	return it
+}
+
+// folderPath reads {"Path": "\\Sent Items", ...} or a bare path string.
+func folderPath(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeMap {
+		return strField(v.Map(), "Path")
+	}
+	return str(v)
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// nonZero drops the "0" error codes successful records carry.
+func nonZero(code string) string {
+	if code == "0" {
+		return ""
+	}
+	return code
+}
+
+// quoteShort quotes s for an error message, cut so that a 10 MB field cannot
+// make a 10 MB attribute.
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return "\"" + strings.ToValidUTF8(s, "?") + "\""
+}
