@@ -53,12 +53,10 @@ func putStr(attrs pcommon.Map, key, value string) {
 	}
 }
 
-// SourceOf returns the audit.source attribute of a record our receiver (or an
-// earlier collector of ours) wrote, SourceUnknown when absent. A record that
-// also carries audit.parse_error was not parseable and reports unknown.
-func SourceOf(attrs pcommon.Map) Source {
-	var src Source
-	parseError := false
+// SourceOf returns the audit.source attribute of a record our receiver (or
+// an earlier collector of ours) wrote, SourceUnknown when absent, and whether
+// the receiver marked the record with audit.parse_error.
+func SourceOf(attrs pcommon.Map) (src Source, parseError bool) {
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		switch k {
 		case AttrSource:
@@ -68,8 +66,5 @@ func SourceOf(attrs pcommon.Map) Source {
 		}
 		return true
 	})
-	if parseError {
-		return SourceUnknown
-	}
-	return src
+	return src, parseError
 }

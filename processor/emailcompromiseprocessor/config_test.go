@@ -1,0 +1,79 @@
+package emailcompromiseprocessor
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	storageID := component.MustNewIDWithName("file_storage", "state")
+
+	tests := []struct {
+		id       component.ID
+		expected *Config
+		wantErr  string
+	}{
+		{id: component.NewID(metadata.Type), expected: createDefaultConfig().(*Config)},
+		{
+			id: component.NewIDWithName(metadata.Type, "full"),
+			expected: &Config{
+				OrganizationDomains: []string{"contoso.com", "contoso.co.uk"},
+				TrustedNetworks:     []string{"203.0.113.0/24", "2001:db8::/32", "198.51.100.7"},
+				Admins:              []string{"it-admin@contoso.com"},
+				ChangeWindows: []ChangeWindowConfig{{
+					Actors:  []string{"it-admin@contoso.com", "5b0a6d52-1c8e-4b4a-9f0e-3f1f2d0c0a11"},
+					Targets: []string{"*@contoso.com"},
+					Start:   time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC),
+					End:     time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC),
+				}},
+				AuthorizedSenders: []string{"newsletter@contoso.com", "3c1a6f0e-2222-4d4d-8888-000000000001"},
+				AutomationApps:    []string{"5b0a6d52-1c8e-4b4a-9f0e-3f1f2d0c0a11"},
+				ServiceAccounts:   []string{"scanner@contoso.com"},
+				SharedMailboxes:   []string{"info@contoso.com"},
+				Output:            OutputDetectionsOnly,
+				Storage:           &storageID,
+				State:             StateConfig{MaxUsers: 50000, TTL: 240 * time.Hour, SnapshotInterval: 30 * time.Second},
+				Detectors: DetectorsConfig{
+					InboxRule:         InboxRuleConfig{Enabled: true, Keywords: []string{"invoice", "rechnung"}, HidingFolders: []string{"RSS Feeds", "Notes"}},
+					MailboxForwarding: DetectorToggle{Enabled: false},
+				},
+			},
+		},
+		{id: component.NewIDWithName(metadata.Type, "bad_domain"), wantErr: `organization_domains[0]: "@contoso.com" is not a domain; write a bare domain such as contoso.com`},
+		{id: component.NewIDWithName(metadata.Type, "bad_network"), wantErr: `trusted_networks[0]: "10.0.0.0/33" is not a CIDR or IP address`},
+		{id: component.NewIDWithName(metadata.Type, "bad_window"), wantErr: `change_windows[0].targets: list the mailboxes the window covers`},
+		{id: component.NewIDWithName(metadata.Type, "bad_window"), wantErr: `change_windows[0].end: must be after start (2026-11-28T06:00:00Z)`},
+		{id: component.NewIDWithName(metadata.Type, "bad_time"), wantErr: `'change_windows[0].start' parsing time "tomorrow"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_output"), wantErr: `output: "tagged_only" is not a mode; use "all" (pass every record) or "detections_only"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_state"), wantErr: `state.max_users: must be positive`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := createDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			err = sub.Unmarshal(cfg)
+			if err == nil {
+				err = confmap.Validate(cfg)
+			}
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.expected, cfg)
+		})
+	}
+}

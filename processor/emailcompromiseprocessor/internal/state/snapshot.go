@@ -1,0 +1,119 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+)
+
+// The snapshot is written in chunks under a generation prefix, then the
+// manifest is switched to the new generation, then the old chunks go. A
+// crash at any point leaves the previous complete snapshot readable.
+const (
+	manifestKey   = "email_compromise/state/v1/manifest"
+	chunkKeyFmt   = "email_compromise/state/v1/%d/%d"
+	usersPerChunk = 4096
+)
+
+type manifest struct {
+	Generation uint64
+	Chunks     int
+}
+
+// Save writes every user in s to client.
+func Save(ctx context.Context, client storage.Client, s *Store) error {
+	old, err := readManifest(ctx, client)
+	if err != nil {
+		return err
+	}
+	next := manifest{Generation: old.Generation + 1}
+	chunk := make([]User, 0, usersPerChunk)
+	var flushErr error
+	flush := func() {
+		if flushErr != nil || len(chunk) == 0 {
+			return
+		}
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(chunk); err != nil {
+			flushErr = fmt.Errorf("encode state chunk: %w", err)
+			return
+		}
+		flushErr = client.Set(ctx, fmt.Sprintf(chunkKeyFmt, next.Generation, next.Chunks), buf.Bytes())
+		next.Chunks++
+		chunk = chunk[:0]
+	}
+	s.Each(func(u *User) {
+		chunk = append(chunk, *u)
+		if len(chunk) == usersPerChunk {
+			flush()
+		}
+	})
+	flush()
+	if flushErr != nil {
+		return flushErr
+	}
+	if err := client.Set(ctx, manifestKey, encodeManifest(next)); err != nil {
+		return err
+	}
+	deletes := make([]*storage.Operation, 0, old.Chunks)
+	for i := 0; i < old.Chunks; i++ {
+		deletes = append(deletes, storage.DeleteOperation(fmt.Sprintf(chunkKeyFmt, old.Generation, i)))
+	}
+	if len(deletes) == 0 {
+		return nil
+	}
+	return client.Batch(ctx, deletes...)
+}
+
+// Load restores the latest snapshot into s and returns how many users it read.
+func Load(ctx context.Context, client storage.Client, s *Store) (int, error) {
+	m, err := readManifest(ctx, client)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := 0; i < m.Chunks; i++ {
+		data, err := client.Get(ctx, fmt.Sprintf(chunkKeyFmt, m.Generation, i))
+		if err != nil {
+			return n, err
+		}
+		if data == nil {
+			return n, fmt.Errorf("state snapshot generation %d lacks chunk %d", m.Generation, i)
+		}
+		var users []User
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&users); err != nil {
+			return n, fmt.Errorf("decode state chunk %d: %w", i, err)
+		}
+		for _, u := range users {
+			s.Restore(u)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func readManifest(ctx context.Context, client storage.Client) (manifest, error) {
+	data, err := client.Get(ctx, manifestKey)
+	if err != nil || data == nil {
+		return manifest{}, err
+	}
+	gen, chunks, ok := bytes.Cut(data, []byte{' '})
+	if !ok {
+		return manifest{}, errors.New("state snapshot manifest is corrupt")
+	}
+	g, err1 := strconv.ParseUint(string(gen), 10, 64)
+	c, err2 := strconv.Atoi(string(chunks))
+	if err1 != nil || err2 != nil || c < 0 {
+		return manifest{}, errors.New("state snapshot manifest is corrupt")
+	}
+	return manifest{Generation: g, Chunks: c}, nil
+}
+
+func encodeManifest(m manifest) []byte {
+	return []byte(strconv.FormatUint(m.Generation, 10) + " " + strconv.Itoa(m.Chunks))
+}

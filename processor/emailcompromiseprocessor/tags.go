@@ -1,0 +1,91 @@
+package emailcompromiseprocessor // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
+)
+
+// Tag attributes written on every record where a detection fired (the tag
+// contract of DESIGN.md: frozen, add never rename).
+const (
+	AttrDetectionRules     = "detection.rules"
+	AttrDetectionSeverity  = "detection.severity"
+	AttrDetectionReason    = "detection.reason"
+	AttrDetectionTechnique = "detection.technique"
+	AttrDetectionChainID   = "detection.chain.id"
+	AttrRuleName           = "security_rule.name"
+	AttrRuleCategory       = "security_rule.category"
+	AttrRuleRuleset        = "security_rule.ruleset.name"
+	AttrRuleReference      = "security_rule.reference"
+)
+
+// builtinRuleset names the ruleset of the built-in detectors.
+const builtinRuleset = "email_compromise"
+
+// writeTags writes the tag contract for findings (at least one) onto attrs:
+// every rule id once, the highest severity, one reason per rule, the union
+// of techniques, and the semconv security_rule fields of the most severe.
+func writeTags(attrs pcommon.Map, findings []detection.Finding) {
+	top := &findings[0]
+	var chainID string
+	rules := attrs.PutEmptySlice(AttrDetectionRules)
+	rules.EnsureCapacity(len(findings))
+	techniques := attrs.PutEmptySlice(AttrDetectionTechnique)
+	var reason strings.Builder
+	for i := range findings {
+		f := &findings[i]
+		if f.Severity > top.Severity {
+			top = f
+		}
+		if f.ChainID != "" {
+			chainID = f.ChainID
+		}
+		if containsStr(rules, f.Rule.ID) {
+			continue
+		}
+		rules.AppendEmpty().SetStr(f.Rule.ID)
+		for _, t := range f.Rule.Techniques {
+			if !containsStr(techniques, t) {
+				techniques.AppendEmpty().SetStr(t)
+			}
+		}
+		if reason.Len() > 0 {
+			reason.WriteString(" ")
+		}
+		if len(findings) > 1 {
+			reason.WriteString(f.Rule.ID)
+			reason.WriteString(": ")
+		}
+		reason.WriteString(f.Reason)
+	}
+	attrs.PutStr(AttrDetectionSeverity, top.Severity.String())
+	attrs.PutStr(AttrDetectionReason, reason.String())
+	if chainID != "" {
+		attrs.PutStr(AttrDetectionChainID, chainID)
+	}
+	attrs.PutStr(AttrRuleName, top.Rule.Title)
+	attrs.PutStr(AttrRuleCategory, top.Rule.Category)
+	attrs.PutStr(AttrRuleRuleset, rulesetOf(top.Rule))
+	if top.Rule.Reference != "" {
+		attrs.PutStr(AttrRuleReference, top.Rule.Reference)
+	}
+}
+
+func rulesetOf(r *detection.Rule) string {
+	if r.Ruleset != "" {
+		return r.Ruleset
+	}
+	return builtinRuleset
+}
+
+func containsStr(s pcommon.Slice, v string) bool {
+	for i := 0; i < s.Len(); i++ {
+		if s.At(i).Str() == v {
+			return true
+		}
+	}
+	return false
+}
