@@ -12,7 +12,12 @@ import (
 // decoder is a recursive-descent parser over one input. Recursion is safe
 // because depth is checked against maxDepth before each descent.
 type decoder struct {
-	data     []byte
+	data []byte
+	// text is data converted to a string once. Strings without escapes are
+	// sliced from it rather than converted one by one: that saves an
+	// allocation per key and per value, and costs nothing in retained memory
+	// because a record body keeps almost all of its text anyway.
+	text     string
 	pos      int
 	depth    int
 	maxDepth int
@@ -22,20 +27,20 @@ type decoder struct {
 	scratch []byte
 }
 
-func newDecoder(data []byte, lim Limits) (*decoder, error) {
+func newDecoder(data []byte, lim Limits) (decoder, error) {
 	maxBytes := lim.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = defaultMaxBytes
 	}
 	if len(data) > maxBytes {
-		return nil, syntaxError(maxBytes,
+		return decoder{}, syntaxError(maxBytes,
 			"input of "+strconv.Itoa(len(data))+" bytes exceeds the limit of "+strconv.Itoa(maxBytes)+" bytes")
 	}
 	maxDepth := lim.MaxDepth
 	if maxDepth <= 0 {
 		maxDepth = defaultMaxDepth
 	}
-	return &decoder{data: data, maxDepth: maxDepth}, nil
+	return decoder{data: data, text: string(data), maxDepth: maxDepth}, nil
 }
 
 // start moves to the first value, rejecting input that has none.
@@ -321,7 +326,7 @@ func (d *decoder) str() (string, error) {
 		raw := d.data[start : start+end]
 		if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
 			d.pos = start + end + 1
-			return string(raw), nil
+			return d.text[start : start+end], nil
 		}
 	}
 	return d.strSlow(start)
