@@ -303,12 +303,22 @@ func cmdletTarget(r *Record, objectID string) string {
 			// -Identity names just the rule: the caller's own mailbox.
 			return r.Actor
 		}
-		return NormalizeAddress(mailboxOfIdentity(id))
+		return sameMailbox(NormalizeAddress(mailboxOfIdentity(id)), r.Actor)
 	}
 	if strings.HasSuffix(r.Operation, "InboxRule") || objectID == "" {
 		return r.Actor
 	}
 	return NormalizeAddress(objectID)
+}
+
+// sameMailbox returns actor when target is the actor's own alias (Exchange
+// accepts "bob" for bob@contoso.com), so that self-service stays
+// recognisable and per-user state keys on one name.
+func sameMailbox(target, actor string) string {
+	if local, _, ok := strings.Cut(actor, "@"); ok && target == local {
+		return actor
+	}
+	return target
 }
 
 func mailboxScoped(op string) bool {

@@ -68,7 +68,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.EmailCompromiseDetections, err = builder.meter.Int64Counter(
 		"otelcol_email_compromise_detections",
-		metric.WithDescription("Detections fired, by rule id (attribute rule) and severity (attribute severity). [Alpha]"),
+		metric.WithDescription("Detections fired, by rule id (attribute rule) and category (attribute category). [Alpha]"),
 		metric.WithUnit("{detection}"),
 	)
 	errs = errors.Join(errs, err)

@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) processor.Settings {
 func AssertEqualEmailCompromiseDetections(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_email_compromise_detections",
-		Description: "Detections fired, by rule id (attribute rule) and severity (attribute severity). [Alpha]",
+		Description: "Detections fired, by rule id (attribute rule) and category (attribute category). [Alpha]",
 		Unit:        "{detection}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

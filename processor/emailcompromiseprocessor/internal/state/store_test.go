@@ -1,0 +1,98 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+)
+
+var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func TestStoreEvictsLeastRecentlyUsed(t *testing.T) {
+	s := New(3, time.Hour)
+	for _, u := range []string{"a", "b", "c"} {
+		s.Touch(u, t0)
+	}
+	s.Touch("a", t0.Add(time.Second)) // a is now the most recent; b the least
+	s.Touch("d", t0.Add(2*time.Second))
+	assert.Equal(t, 3, s.Len())
+	assert.Nil(t, s.Get("b"), "the least recently used user is evicted")
+	assert.NotNil(t, s.Get("a"))
+	assert.Equal(t, uint64(1), s.Evictions())
+}
+
+func TestStoreExpiresIdleUsers(t *testing.T) {
+	s := New(10, time.Hour)
+	s.Touch("old", t0)
+	s.Touch("recent", t0.Add(50*time.Minute))
+	assert.Equal(t, 1, s.Expire(t0.Add(61*time.Minute)))
+	assert.Nil(t, s.Get("old"))
+	assert.NotNil(t, s.Get("recent"))
+	assert.Equal(t, uint64(0), s.Evictions(), "expiry is not eviction")
+}
+
+func TestStoreStaysBoundedUnderAFlood(t *testing.T) {
+	s := New(1000, time.Hour)
+	for i := 0; i < 100_000; i++ {
+		s.Touch(fmt.Sprintf("user%d@contoso.com", i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	assert.Equal(t, 1000, s.Len())
+	assert.Equal(t, uint64(99_000), s.Evictions())
+	assert.NotNil(t, s.Get("user99999@contoso.com"))
+	assert.Nil(t, s.Get("user0@contoso.com"))
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
+	s := New(10_000, time.Hour)
+	for i := 0; i < 9000; i++ { // more than two chunks
+		s.Touch(fmt.Sprintf("user%d@contoso.com", i), t0.Add(time.Duration(i)*time.Second))
+	}
+	require.NoError(t, Save(ctx, client, s))
+	// A second save replaces the first generation and removes its chunks.
+	s.Touch("late@contoso.com", t0.Add(time.Hour))
+	require.NoError(t, Save(ctx, client, s))
+
+	restored := New(10_000, time.Hour)
+	n, err := Load(ctx, client, restored)
+	require.NoError(t, err)
+	assert.Equal(t, 9001, n)
+	assert.Equal(t, 9001, restored.Len())
+	assert.Equal(t, t0.Add(time.Hour), restored.Get("late@contoso.com").LastSeen)
+
+	// Recency order survives: the oldest user is evicted first after restore.
+	restored = New(9001, time.Hour)
+	_, err = Load(ctx, client, restored)
+	require.NoError(t, err)
+	restored.Touch("new@contoso.com", t0.Add(2*time.Hour))
+	assert.Nil(t, restored.Get("user0@contoso.com"))
+	assert.NotNil(t, restored.Get("user1@contoso.com"))
+
+	// Only the current generation's chunks remain: 9001 users in 3 chunks + manifest.
+	keys := 0
+	require.NoError(t, client.Walk(ctx, func(string, []byte) ([]*storage.Operation, error) { keys++; return nil, nil }))
+	assert.Equal(t, 4, keys)
+}
+
+func TestLoadWithoutSnapshot(t *testing.T) {
+	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
+	n, err := Load(context.Background(), client, New(10, time.Hour))
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+func TestLoadCorruptManifest(t *testing.T) {
+	ctx := context.Background()
+	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
+	require.NoError(t, client.Set(ctx, manifestKey, []byte("garbage")))
+	_, err := Load(ctx, client, New(10, time.Hour))
+	assert.ErrorContains(t, err, "manifest is corrupt")
+}
