@@ -1,0 +1,148 @@
+package emailcompromiseprocessor
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/internal/jsonpdata"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadatatest"
+)
+
+// Templates of the record mix a tenant's audit stream carries: mostly
+// sign-ins and mailbox item operations, a few admin cmdlets and Google
+// activities, and rare inbox-rule changes. %[1]s is the user, %[2]d a
+// sequence number.
+var mixTemplates = []struct {
+	weight int
+	json   string
+}{
+	{30, `{"CreationTime":"2026-11-20T08:%02[3]d:05","Id":"52d72a62-132b-487b-bb7f-%012[2]d","Operation":"UserLoggedIn","OrganizationId":"75243ab2-44f8-435c-a7a6-b479385df6d4","RecordType":15,"ResultStatus":"Success","UserKey":"2d2f9e2c-8350-4d98-852e-3f06daaf7185","UserType":0,"Version":1,"Workload":"AzureActiveDirectory","ClientIP":"54.68.231.63","ObjectId":"00000002-0000-0ff1-ce00-000000000000","UserId":"%[1]s","AzureActiveDirectoryEventType":1,"ExtendedProperties":[{"Name":"ResultStatusDetail","Value":"Success"},{"Name":"UserAgent","Value":"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0"},{"Name":"RequestType","Value":"OAuth2:Authorize"}],"ModifiedProperties":[],"Actor":[{"ID":"2d2f9e2c-8350-4d98-852e-3f06daaf7185","Type":0},{"ID":"%[1]s","Type":5}],"ActorContextId":"75243ab2-44f8-435c-a7a6-b479385df6d4","ActorIpAddress":"54.68.231.63","InterSystemsId":"6463a6ad-27ec-b311-dc52-ecdde38d9492","IntraSystemId":"52d72a62-132b-487b-bb7f-c4c119f90700","SupportTicketId":"","Target":[{"ID":"00000002-0000-0ff1-ce00-000000000000","Type":0}],"TargetContextId":"75243ab2-44f8-435c-a7a6-b479385df6d4","ApplicationId":"00000002-0000-0ff1-ce00-000000000000","DeviceProperties":[{"Name":"OS","Value":"Windows10"},{"Name":"BrowserType","Value":"Firefox"},{"Name":"SessionId","Value":"15e27956-79a0-45b2-9d02-60f48349f692"}],"ErrorNumber":"0"}`},
+	{25, `{"id":"66ea54eb-6301-4ee5-be62-%012[2]d","createdDateTime":"2026-11-20T08:%02[3]d:41.6195833Z","userDisplayName":"Test Contoso","userPrincipalName":"%[1]s","userId":"26be570a-ae82-4189-b4e2-a37c6808512d","appId":"de8bc8b5-d9f9-48b1-a8ad-b748da725064","appDisplayName":"Graph explorer","ipAddress":"131.107.159.37","clientAppUsed":"Browser","correlationId":"d79f5bee-5860-4832-928f-3133e22ae912","conditionalAccessStatus":"notApplied","isInteractive":true,"riskDetail":"none","riskLevelAggregated":"none","riskLevelDuringSignIn":"none","riskState":"none","riskEventTypes":[],"resourceDisplayName":"Microsoft Graph","resourceId":"00000003-0000-0000-c000-000000000000","status":{"errorCode":0,"failureReason":null,"additionalDetails":null},"deviceDetail":{"deviceId":"","displayName":null,"operatingSystem":"Windows 10","browser":"Edge 80.0.361","isCompliant":null,"isManaged":null,"trustType":null},"location":{"city":"Redmond","state":"Washington","countryOrRegion":"US","geoCoordinates":{"altitude":null,"latitude":47.68050003051758,"longitude":-122.12094116210938}},"appliedConditionalAccessPolicies":[]}`},
+	{30, `{"CreationTime":"2026-11-20T09:%02[3]d:11","Id":"3be78a31-dbd3-4c2c-eaf9-%012[2]d","Operation":"Send","OrganizationId":"b86ab9d4-fcf1-4b11-8a06-7a8f91b47fbd","RecordType":2,"ResultStatus":"Succeeded","UserKey":"10032001F0A3B7C9","UserType":0,"Version":1,"Workload":"Exchange","ClientIP":"203.0.113.24","UserId":"%[1]s","AppId":"00000002-0000-0ff1-ce00-000000000000","ClientAppId":"","ClientIPAddress":"203.0.113.24","ClientInfoString":"Client=OWA;Action=ViaProxy","ExternalAccess":false,"InternalLogonType":0,"LogonType":0,"LogonUserSid":"S-1-5-21-3422892061-1135328251-2670905592-26680073","MailboxGuid":"26286ffa-073d-45ff-9fe9-539891984d69","MailboxOwnerSid":"S-1-5-21-3422892061-1135328251-2670905592-26680073","MailboxOwnerUPN":"%[1]s","OrganizationName":"contoso.onmicrosoft.com","OriginatingServer":"AM6PR01MB4535 (15.20.225.32)","SessionId":"86a7cd7c-3f42-4b68-b670-4024b5461a80","Item":{"Id":"RgAAAACklF6sEsJgSK","InternetMessageId":"<AM6PR01MB4535D305187FEC8127CF8EDFEE160@AM6PR01MB4535.eurprd01.prod.exchangelabs.com>","ParentFolder":{"Id":"LgAAAACklF6sEsJg","Path":"\\Sent Items"},"SizeInBytes":24532,"Subject":"RE: Q4 planning"}}`},
+	{8, `{"CreationTime":"2026-11-20T10:%02[3]d:28","Id":"a6a52406-0912-448d-36eb-%012[2]d","Operation":"Set-Mailbox","OrganizationId":"0e8108b1-18e9-41a4-961b-dfcddf92ef08","OrganizationName":"contoso.onmicrosoft.com","OriginatingServer":"PH0PR14MB4341 (15.20.3654.025)","Parameters":[{"Name":"Identity","Value":"%[1]s"},{"Name":"RetainDeletedItemsFor","Value":"30.00:00:00"}],"RecordType":1,"ResultStatus":"True","SessionId":"86a7cd7c-3f42-4b68-b670-4024b5461a80","UserId":"it-admin@contoso.com","UserKey":"10032001020A3408","UserType":2,"Version":1,"Workload":"Exchange","ClientIP":"18.192.200.190:52816"}`},
+	{5, `{"kind":"admin#reports#activity","id":{"time":"2026-11-20T11:%02[3]d:35.833Z","uniqueQualifier":"%[2]d","applicationName":"login","customerId":"C046r85ir"},"etag":"\"JCPRxFaiNR1s5TJ6ecIH8OpGdY4efiOYXbIB65itOzY/OgAbD-Tz8hSD1vUJWw7NLiJ5SF4\"","actor":{"email":"%[1]s","profileId":"112184723778873345717"},"ipAddress":"45.23.129.123","events":[{"type":"login","name":"login_success","parameters":[{"name":"login_type","value":"google_password"},{"name":"login_challenge_method","multiValue":["password"]},{"name":"is_suspicious","boolValue":false}]}]}`},
+	{2, `{"CreationTime":"2026-11-20T12:%02[3]d:15","Id":"85d29e27-be28-4f2c-96c8-%012[2]d","Operation":"New-InboxRule","OrganizationId":"df233d94-fed3-4436-bf9a-a799fb85a159","RecordType":1,"ResultStatus":"True","UserKey":"10032002F222981B","UserType":0,"Version":1,"Workload":"Exchange","ClientIP":"185.73.124.135:19823","UserId":"%[1]s","AppId":"00000002-0000-0ff1-ce00-000000000000","OrganizationName":"contoso.onmicrosoft.com","Parameters":[{"Name":"From","Value":"newsletter@vendor.example"},{"Name":"MoveToFolder","Value":"Newsletters"},{"Name":"Name","Value":"Vendor newsletters"},{"Name":"StopProcessingRules","Value":"True"}]}`},
+}
+
+// realisticBatch builds n records of the mix for users distinct users, as
+// our receiver emits them (map body plus the contract attributes).
+func realisticBatch(tb testing.TB, n, users int) plog.Logs {
+	tb.Helper()
+	total := 0
+	for _, t := range mixTemplates {
+		total += t.weight
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	var rec auditrecord.Record
+	for i := 0; i < n; i++ {
+		pick := rng.IntN(total)
+		var tpl string
+		for _, t := range mixTemplates {
+			if pick < t.weight {
+				tpl = t.json
+				break
+			}
+			pick -= t.weight
+		}
+		user := fmt.Sprintf("user%d@contoso.com", rng.IntN(users))
+		lr := records.AppendEmpty()
+		body := lr.Body().SetEmptyMap()
+		if err := jsonpdata.DecodeMap([]byte(fmt.Sprintf(tpl, user, i, i%60)), body, jsonpdata.Limits{}); err != nil {
+			tb.Fatal(err)
+		}
+		if err := auditrecord.Parse(body, &rec); err != nil {
+			tb.Fatal(err)
+		}
+		rec.PutAttributes(lr.Attributes())
+	}
+	return ld
+}
+
+// readOnce is the baseline: a processor that reads every attribute and every
+// body value of every record exactly once and does nothing else.
+func readOnce(ld plog.Logs) int {
+	n := 0
+	var visit func(v pcommon.Value)
+	visit = func(v pcommon.Value) {
+		switch v.Type() {
+		case pcommon.ValueTypeMap:
+			v.Map().Range(func(k string, e pcommon.Value) bool { n += len(k); visit(e); return true })
+		case pcommon.ValueTypeSlice:
+			for i := 0; i < v.Slice().Len(); i++ {
+				visit(v.Slice().At(i))
+			}
+		case pcommon.ValueTypeStr:
+			n += len(v.Str())
+		default:
+			n++
+		}
+	}
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				lr.Attributes().Range(func(k string, v pcommon.Value) bool { n += len(k); visit(v); return true })
+				visit(lr.Body())
+			}
+		}
+	}
+	return n
+}
+
+// BenchmarkProcessor runs the built-in suite over a realistic mix beside the
+// read-once baseline on the same batches; compare their ns/record.
+func BenchmarkProcessor(b *testing.B) {
+	const batchSize = 1000
+	source := realisticBatch(b, batchSize, 500)
+	batches := func(b *testing.B) []plog.Logs {
+		// Copies are made up front: the processor tags records in place.
+		out := make([]plog.Logs, b.N)
+		for i := range out {
+			out[i] = plog.NewLogs()
+			source.CopyTo(out[i])
+		}
+		return out
+	}
+
+	b.Run("baseline_read_once", func(b *testing.B) {
+		in := batches(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		sink := 0
+		for i := 0; i < b.N; i++ {
+			sink += readOnce(in[i])
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchSize), "ns/record")
+		_ = sink
+	})
+	b.Run("email_compromise", func(b *testing.B) {
+		cfg := createDefaultConfig().(*Config)
+		cfg.OrganizationDomains = []string{"contoso.com"}
+		p, err := newEmailCompromiseProcessor(metadatatest.NewSettings(componenttest.NewTelemetry()), cfg, consumertest.NewNop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := batches(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := p.ConsumeLogs(context.Background(), in[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchSize), "ns/record")
+	})
+}
+
