@@ -57,7 +57,12 @@ func CleanIP(raw string) (string, netip.Addr) {
 		return "", netip.Addr{}
 	}
 	if ip, err := netip.ParseAddr(s); err == nil {
-		return s, ip.Unmap()
+		if ip.Is4In6() {
+			// "::ffff:1.2.3.4" is the IPv4 client: text and parsed form agree.
+			ip = ip.Unmap()
+			return ip.String(), ip
+		}
+		return s, ip
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		ip := ap.Addr().Unmap()
@@ -138,10 +143,16 @@ func Domain(addr string) string {
 // as 17:09:05) rather than losing the record's time. The result is UTC.
 func ParseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
+	var t time.Time
+	var ok bool
 	if len(s) >= 10 && s[4] == '-' && s[7] == '-' {
-		return parseISOTime(s)
+		t, ok = parseISOTime(s)
+	} else {
+		t, ok = parseUSTime(s)
 	}
-	return parseUSTime(s)
+	// The zero time means "no time" in the view (Record.Time); a record
+	// claiming 0001-01-01T00:00:00Z has no usable time either.
+	return t, ok && !t.IsZero()
 }
 
 func parseISOTime(s string) (time.Time, bool) {
@@ -176,7 +187,7 @@ func parseISOTime(s string) (time.Time, bool) {
 func parseUSTime(s string) (time.Time, bool) {
 	p := timeParser{s: s, ok: true}
 	month := p.upTo(2)
-	day := p.after('/', 0)
+	day := p.after('/', 2)
 	year := p.after('/', 4)
 	if !p.ok || month < 1 || month > 12 || day < 1 || day > 31 {
 		return time.Time{}, false

@@ -68,7 +68,11 @@ type o365Scratch struct {
 	errorNumber, loginStatus, logonError                       string
 	appID, clientAppID, applicationID                          string
 	recordType                                                 int64
-	extended, device                                           pcommon.Value
+	// extended and device are valid only when the has flags say so: a zero
+	// pcommon.Value panics on any use, and sign-ins without DeviceProperties
+	// (RecordType 9) or ExtendedProperties exist.
+	extended, device       pcommon.Value
+	hasExtended, hasDevice bool
 }
 
 // parseO365 reads an Office 365 Management Activity API record (the same JSON
@@ -120,9 +124,9 @@ func parseO365(body pcommon.Map, r *Record) error {
 		case o365OperationProperties:
 			r.OperationProperties = appendNameValues(r.OperationProperties, v)
 		case o365ExtendedProperties:
-			s.extended = v
+			s.extended, s.hasExtended = v, true
 		case o365DeviceProperties:
-			s.device = v
+			s.device, s.hasDevice = v, true
 		case o365ErrorNumber:
 			s.errorNumber = str(v)
 		case o365LogonError:
@@ -216,13 +220,22 @@ func o365Kind(op string, recordType int64) Kind {
 	case recordType == recordTypeAzureADStsLogon || recordType == recordTypeAzureADAccountLgon,
 		equalFoldASCII(op, "UserLoggedIn"), equalFoldASCII(op, "UserLoginFailed"):
 		return KindSignIn
-	case recordType == recordTypeExchangeAdmin, equalFoldASCII(op, "UpdateInboxRules"):
+	case recordType == recordTypeExchangeAdmin, equalFoldASCII(op, "UpdateInboxRules"),
+		isFolderPermissionOperation(op):
 		return KindMailboxChange
 	case recordType == recordTypeExchangeItem || recordType == recordTypeExchangeItemGroup,
 		isMailItemOperation(op):
 		return KindMailItem
 	}
 	return KindOther
+}
+
+// isFolderPermissionOperation reports the mailbox audit's folder delegation
+// changes, which arrive as mailbox item records (RecordType 2) but change
+// who can read the mailbox.
+func isFolderPermissionOperation(op string) bool {
+	return equalFoldASCII(op, "AddFolderPermissions") || equalFoldASCII(op, "ModifyFolderPermissions") ||
+		equalFoldASCII(op, "RemoveFolderPermissions")
 }
 
 func isMailItemOperation(op string) bool {
@@ -259,7 +272,9 @@ func readO365SignIn(r *Record, s *o365Scratch) {
 	r.SignIn.Interactive = true
 	r.SignIn.FailureDetail = s.logonError
 	var props []Parameter
-	props = appendNameValues(props, s.extended)
+	if s.hasExtended {
+		props = appendNameValues(props, s.extended)
+	}
 	for _, p := range props {
 		switch {
 		case equalFoldASCII(p.Name, "UserAgent"):
@@ -274,7 +289,10 @@ func readO365SignIn(r *Record, s *o365Scratch) {
 			r.SignIn.FailureDetail = p.Value
 		}
 	}
-	props = appendNameValues(props[:0], s.device)
+	props = props[:0]
+	if s.hasDevice {
+		props = appendNameValues(props, s.device)
+	}
 	for _, p := range props {
 		switch {
 		case equalFoldASCII(p.Name, "SessionId"):
@@ -321,7 +339,13 @@ func sameMailbox(target, actor string) string {
 	return target
 }
 
+// mailboxScoped reports whether a cmdlet acts on one mailbox. Mailbox
+// policies and plans (Set-OwaMailboxPolicy, Set-MailboxPlan) are
+// organisation objects despite their names.
 func mailboxScoped(op string) bool {
+	if strings.HasSuffix(op, "Policy") || strings.HasSuffix(op, "Plan") {
+		return false
+	}
 	return strings.Contains(op, "Mailbox") || strings.HasSuffix(op, "InboxRule") ||
 		strings.HasSuffix(op, "RecipientPermission")
 }

@@ -44,39 +44,60 @@ func ParseAs(body pcommon.Map, src Source, r *Record) error {
 	return ErrUnrecognized
 }
 
-// Detect names the vendor shape of body from a few distinguishing keys.
+// Keys that tell the vendor shapes apart, for Detect.
+const (
+	detectKind = iota + 1
+	detectID
+	detectWorkload
+	detectRecordType
+	detectCreationTime
+	detectProperties
+	detectCategory
+	detectCreatedDateTime
+	detectActivityDateTime
+	detectEventTimestamp
+	detectOperationName
+)
+
+var detectFields = newFieldTable("kind", "id", "Workload", "RecordType", "CreationTime", "properties",
+	"category", "createdDateTime", "activityDateTime", "eventTimestamp", "operationName")
+
+// Detect names the vendor shape of body from a few distinguishing keys, in
+// one pass over its top-level keys.
 func Detect(body pcommon.Map) Source {
-	if v, ok := body.Get("kind"); ok && v.Str() == "admin#reports#activity" {
+	var seen [detectOperationName + 1]bool
+	var kind, category string
+	var googleID, propertiesMap bool
+	body.Range(func(k string, v pcommon.Value) bool {
+		f := detectFields.lookup(k)
+		seen[f] = true
+		switch f {
+		case detectKind:
+			kind = str(v)
+		case detectID:
+			if v.Type() == pcommon.ValueTypeMap {
+				_, googleID = getFold(v.Map(), "applicationName")
+			}
+		case detectProperties:
+			propertiesMap = v.Type() == pcommon.ValueTypeMap
+		case detectCategory:
+			category = str(v)
+		}
+		return true
+	})
+	switch {
+	case kind == "admin#reports#activity", googleID:
 		return SourceGoogleWorkspace
-	}
-	if id, ok := mapField(body, "id"); ok {
-		if _, ok := getFold(id, "applicationName"); ok {
-			return SourceGoogleWorkspace
-		}
-	}
-	if _, ok := getFold(body, "Workload"); ok {
+	case seen[detectWorkload], seen[detectRecordType] && seen[detectCreationTime]:
 		return SourceO365
-	}
-	if _, ok := getFold(body, "RecordType"); ok {
-		if _, ok := getFold(body, "CreationTime"); ok {
-			return SourceO365
-		}
-	}
-	if _, ok := mapField(body, "properties"); ok {
-		if cat := strField(body, "category"); cat != "" {
-			return azureMonitorSource(cat)
-		}
-	}
-	if _, ok := getFold(body, "createdDateTime"); ok {
+	case propertiesMap && category != "":
+		return azureMonitorSource(category)
+	case seen[detectCreatedDateTime]:
 		return SourceEntraSignIn
-	}
-	if _, ok := getFold(body, "activityDateTime"); ok {
+	case seen[detectActivityDateTime]:
 		return SourceEntraAudit
-	}
-	if _, ok := getFold(body, "eventTimestamp"); ok {
-		if _, ok := getFold(body, "operationName"); ok {
-			return SourceAzureActivity
-		}
+	case seen[detectEventTimestamp] && seen[detectOperationName]:
+		return SourceAzureActivity
 	}
 	return SourceUnknown
 }

@@ -7,34 +7,42 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// fieldTable maps the lowercased names of the vendor keys a parser reads to
-// small ids, so one pass over a body's keys dispatches each key with one map
-// lookup whatever its casing (exports differ: ClientIP, ClientIp, clientip).
-type fieldTable map[string]uint8
+// fieldTable maps the names of the vendor keys a parser reads to small ids,
+// so one pass over a body's keys dispatches each key whatever its casing
+// (exports differ: ClientIP, ClientIp, clientip). Names are bucketed by
+// length: most keys of a record are ones the parser does not read, and
+// their length alone usually rules them out without hashing or comparing.
+type fieldTable [maxFieldName + 1][]fieldName
 
-// lookup returns the id of key, or 0 when the parser does not read it.
-func (t fieldTable) lookup(key string) uint8 {
-	var buf [40]byte
-	if len(key) > len(buf) {
-		return 0
-	}
-	b := buf[:len(key)]
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	return t[string(b)] // the compiler does not allocate for this conversion
+const maxFieldName = 40
+
+type fieldName struct {
+	name string
+	id   uint8
 }
 
-func newFieldTable(names ...string) fieldTable {
-	t := make(fieldTable, len(names))
-	for i, n := range names {
-		t[strings.ToLower(n)] = uint8(i + 1)
+// lookup returns the id of key, or 0 when the parser does not read it.
+func (t *fieldTable) lookup(key string) uint8 {
+	if len(key) > maxFieldName {
+		return 0
 	}
-	return t
+	for _, f := range t[len(key)] {
+		if equalFoldASCII(key, f.name) {
+			return f.id
+		}
+	}
+	return 0
+}
+
+func newFieldTable(names ...string) *fieldTable {
+	var t fieldTable
+	for i, n := range names {
+		if len(n) > maxFieldName {
+			panic("auditrecord: field name longer than maxFieldName: " + n)
+		}
+		t[len(n)] = append(t[len(n)], fieldName{name: n, id: uint8(i + 1)})
+	}
+	return &t
 }
 
 // getFold returns the value under key, matching the key's case loosely.

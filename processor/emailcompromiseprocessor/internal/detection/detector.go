@@ -96,3 +96,11 @@ type Detector interface {
 	// for the metrics' rule attribute.
 	Rules() []*Rule
 }
+
+// Learner is implemented by detectors that learn from records (baselines,
+// familiar places, recent failures). The processor calls Learn after every
+// detector's Detect on the same record, so each detector judges a record
+// against what was known before it.
+type Learner interface {
+	Learn(ev *Event)
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
@@ -20,19 +21,26 @@ const (
 	usersPerChunk = 4096
 )
 
+// snapshotUser is one user as stored.
+type snapshotUser struct {
+	Key      string
+	LastSeen time.Time
+	User     User
+}
+
 type manifest struct {
 	Generation uint64
 	Chunks     int
 }
 
 // Save writes every user in s to client.
-func Save(ctx context.Context, client storage.Client, s *Store) error {
+func Save(ctx context.Context, client storage.Client, s *Store[User]) error {
 	old, err := readManifest(ctx, client)
 	if err != nil {
 		return err
 	}
 	next := manifest{Generation: old.Generation + 1}
-	chunk := make([]User, 0, usersPerChunk)
+	chunk := make([]snapshotUser, 0, usersPerChunk)
 	var flushErr error
 	flush := func() {
 		if flushErr != nil || len(chunk) == 0 {
@@ -47,8 +55,8 @@ func Save(ctx context.Context, client storage.Client, s *Store) error {
 		next.Chunks++
 		chunk = chunk[:0]
 	}
-	s.Each(func(u *User) {
-		chunk = append(chunk, *u)
+	s.Each(func(key string, lastSeen time.Time, u *User) {
+		chunk = append(chunk, snapshotUser{Key: key, LastSeen: lastSeen, User: *u})
 		if len(chunk) == usersPerChunk {
 			flush()
 		}
@@ -71,7 +79,7 @@ func Save(ctx context.Context, client storage.Client, s *Store) error {
 }
 
 // Load restores the latest snapshot into s and returns how many users it read.
-func Load(ctx context.Context, client storage.Client, s *Store) (int, error) {
+func Load(ctx context.Context, client storage.Client, s *Store[User]) (int, error) {
 	m, err := readManifest(ctx, client)
 	if err != nil {
 		return 0, err
@@ -85,12 +93,12 @@ func Load(ctx context.Context, client storage.Client, s *Store) (int, error) {
 		if data == nil {
 			return n, fmt.Errorf("state snapshot generation %d lacks chunk %d", m.Generation, i)
 		}
-		var users []User
+		var users []snapshotUser
 		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&users); err != nil {
 			return n, fmt.Errorf("decode state chunk %d: %w", i, err)
 		}
 		for _, u := range users {
-			s.Restore(u)
+			s.Restore(u.Key, u.LastSeen, u.User)
 			n++
 		}
 	}

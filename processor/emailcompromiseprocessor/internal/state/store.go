@@ -1,9 +1,10 @@
-// Package state keeps per-user detection state in memory, bounded in users
+// Package state keeps detection state in memory, bounded in keys
 // (least recently used evicted first) and in time (users idle longer than the
 // TTL expire), and snapshots it so learned history survives restarts.
 package state // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 
 import (
+	"strings"
 	"time"
 )
 
@@ -11,96 +12,96 @@ import (
 // owns one field and caps what it keeps there, so one user can never grow
 // without bound whatever a flood of records does.
 type User struct {
-	Key string
-	// LastSeen is the processing (wall-clock) time of the user's latest
-	// record; the TTL counts from it.
-	LastSeen time.Time
+	SignIns SignInHistory
 }
 
-// entry links a User into the recency list.
-type entry struct {
-	user       User
-	prev, next *entry
+// entry links a value into the recency list.
+type entry[V any] struct {
+	key        string
+	lastSeen   time.Time // processing (wall-clock) time of the latest use
+	value      V
+	prev, next *entry[V]
 }
 
-// Store is a bounded map of users. It is not safe for concurrent use: the
-// processor serialises access (one batch at a time), which also keeps every
-// user's records in order.
-type Store struct {
-	maxUsers  int
+// Store is a bounded map: at most max keys, least recently used evicted
+// first, keys idle longer than the TTL expired. Users are kept in one; the
+// password-spray detector keeps source addresses in another. It is not safe
+// for concurrent use: the processor serialises access (one batch at a time),
+// which also keeps every user's records in order.
+type Store[V any] struct {
+	max       int
 	ttl       time.Duration
-	users     map[string]*entry
-	head      *entry // most recently used
-	tail      *entry // least recently used
+	entries   map[string]*entry[V]
+	head      *entry[V] // most recently used
+	tail      *entry[V] // least recently used
 	evictions uint64
 }
 
-// New returns a store holding at most maxUsers users, each for ttl after its
-// last record.
-func New(maxUsers int, ttl time.Duration) *Store {
-	return &Store{maxUsers: maxUsers, ttl: ttl, users: make(map[string]*entry)}
+// New returns a store holding at most max keys, each for ttl after its last use.
+func New[V any](max int, ttl time.Duration) *Store[V] {
+	return &Store[V]{max: max, ttl: ttl, entries: make(map[string]*entry[V])}
 }
 
-// Get returns the user's state, or nil when the store holds none (never
+// Get returns the key's value, or nil when the store holds none (never
 // seen, expired or evicted). It does not count as use.
-func (s *Store) Get(key string) *User {
-	if e, ok := s.users[key]; ok {
-		return &e.user
+func (s *Store[V]) Get(key string) *V {
+	if e, ok := s.entries[key]; ok {
+		return &e.value
 	}
 	return nil
 }
 
-// Touch returns the user's state, creating it if needed, and marks it most
-// recently used at now. Creating a user beyond the cap evicts the least
+// Touch returns the key's value, creating it if needed, and marks it most
+// recently used at now. Creating a key beyond the cap evicts the least
 // recently used one.
-func (s *Store) Touch(key string, now time.Time) *User {
-	if e, ok := s.users[key]; ok {
-		e.user.LastSeen = now
+func (s *Store[V]) Touch(key string, now time.Time) *V {
+	if e, ok := s.entries[key]; ok {
+		e.lastSeen = now
 		s.moveToFront(e)
-		return &e.user
+		return &e.value
 	}
-	if len(s.users) >= s.maxUsers && s.tail != nil {
+	if len(s.entries) >= s.max && s.tail != nil {
 		s.remove(s.tail)
 		s.evictions++
 	}
-	e := &entry{user: User{Key: key, LastSeen: now}}
-	s.users[key] = e
+	e := &entry[V]{key: strings.Clone(key), lastSeen: now}
+	s.entries[key] = e
 	s.pushFront(e)
-	return &e.user
+	return &e.value
 }
 
-// Expire drops users idle for longer than the TTL at now and returns how
+// Expire drops keys idle for longer than the TTL at now and returns how
 // many it dropped.
-func (s *Store) Expire(now time.Time) int {
+func (s *Store[V]) Expire(now time.Time) int {
 	cutoff := now.Add(-s.ttl)
 	n := 0
-	for s.tail != nil && s.tail.user.LastSeen.Before(cutoff) {
+	for s.tail != nil && s.tail.lastSeen.Before(cutoff) {
 		s.remove(s.tail)
 		n++
 	}
 	return n
 }
 
-// Len is the number of users held.
-func (s *Store) Len() int { return len(s.users) }
+// Len is the number of keys held.
+func (s *Store[V]) Len() int { return len(s.entries) }
 
-// Evictions counts users dropped because the store was full.
-func (s *Store) Evictions() uint64 { return s.evictions }
+// Evictions counts keys dropped because the store was full.
+func (s *Store[V]) Evictions() uint64 { return s.evictions }
 
-// Each calls f for every user, least recently used first, so that restoring
-// the sequence with Touch rebuilds the same recency order.
-func (s *Store) Each(f func(*User)) {
+// Each calls f for every key, least recently used first, so that restoring
+// the sequence rebuilds the same recency order.
+func (s *Store[V]) Each(f func(key string, lastSeen time.Time, v *V)) {
 	for e := s.tail; e != nil; e = e.prev {
-		f(&e.user)
+		f(e.key, e.lastSeen, &e.value)
 	}
 }
 
-// Restore puts a snapshotted user back, as most recently used.
-func (s *Store) Restore(u User) {
-	*s.Touch(u.Key, u.LastSeen) = u
+// Restore puts a snapshotted value back, as most recently used.
+func (s *Store[V]) Restore(key string, lastSeen time.Time, v V) {
+	*s.Touch(key, lastSeen) = v
 }
 
-func (s *Store) pushFront(e *entry) {
+func (s *Store[V]) pushFront(e *entry[V]) {
 	e.prev, e.next = nil, s.head
 	if s.head != nil {
 		s.head.prev = e
@@ -111,7 +112,7 @@ func (s *Store) pushFront(e *entry) {
 	}
 }
 
-func (s *Store) moveToFront(e *entry) {
+func (s *Store[V]) moveToFront(e *entry[V]) {
 	if s.head == e {
 		return
 	}
@@ -119,7 +120,7 @@ func (s *Store) moveToFront(e *entry) {
 	s.pushFront(e)
 }
 
-func (s *Store) unlink(e *entry) {
+func (s *Store[V]) unlink(e *entry[V]) {
 	if e.prev != nil {
 		e.prev.next = e.next
 	} else {
@@ -133,7 +134,7 @@ func (s *Store) unlink(e *entry) {
 	e.prev, e.next = nil, nil
 }
 
-func (s *Store) remove(e *entry) {
+func (s *Store[V]) remove(e *entry[V]) {
 	s.unlink(e)
-	delete(s.users, e.user.Key)
+	delete(s.entries, e.key)
 }

@@ -16,7 +16,7 @@ import (
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func TestStoreEvictsLeastRecentlyUsed(t *testing.T) {
-	s := New(3, time.Hour)
+	s := New[User](3, time.Hour)
 	for _, u := range []string{"a", "b", "c"} {
 		s.Touch(u, t0)
 	}
@@ -29,7 +29,7 @@ func TestStoreEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestStoreExpiresIdleUsers(t *testing.T) {
-	s := New(10, time.Hour)
+	s := New[User](10, time.Hour)
 	s.Touch("old", t0)
 	s.Touch("recent", t0.Add(50*time.Minute))
 	assert.Equal(t, 1, s.Expire(t0.Add(61*time.Minute)))
@@ -39,7 +39,7 @@ func TestStoreExpiresIdleUsers(t *testing.T) {
 }
 
 func TestStoreStaysBoundedUnderAFlood(t *testing.T) {
-	s := New(1000, time.Hour)
+	s := New[User](1000, time.Hour)
 	for i := 0; i < 100_000; i++ {
 		s.Touch(fmt.Sprintf("user%d@contoso.com", i), t0.Add(time.Duration(i)*time.Millisecond))
 	}
@@ -52,7 +52,7 @@ func TestStoreStaysBoundedUnderAFlood(t *testing.T) {
 func TestSnapshotRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
-	s := New(10_000, time.Hour)
+	s := New[User](10_000, time.Hour)
 	for i := 0; i < 9000; i++ { // more than two chunks
 		s.Touch(fmt.Sprintf("user%d@contoso.com", i), t0.Add(time.Duration(i)*time.Second))
 	}
@@ -61,15 +61,21 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	s.Touch("late@contoso.com", t0.Add(time.Hour))
 	require.NoError(t, Save(ctx, client, s))
 
-	restored := New(10_000, time.Hour)
+	restored := New[User](10_000, time.Hour)
 	n, err := Load(ctx, client, restored)
 	require.NoError(t, err)
 	assert.Equal(t, 9001, n)
 	assert.Equal(t, 9001, restored.Len())
-	assert.Equal(t, t0.Add(time.Hour), restored.Get("late@contoso.com").LastSeen)
+	var lastSeen time.Time
+	restored.Each(func(key string, seen time.Time, _ *User) {
+		if key == "late@contoso.com" {
+			lastSeen = seen
+		}
+	})
+	assert.Equal(t, t0.Add(time.Hour), lastSeen)
 
 	// Recency order survives: the oldest user is evicted first after restore.
-	restored = New(9001, time.Hour)
+	restored = New[User](9001, time.Hour)
 	_, err = Load(ctx, client, restored)
 	require.NoError(t, err)
 	restored.Touch("new@contoso.com", t0.Add(2*time.Hour))
@@ -84,7 +90,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 
 func TestLoadWithoutSnapshot(t *testing.T) {
 	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
-	n, err := Load(context.Background(), client, New(10, time.Hour))
+	n, err := Load(context.Background(), client, New[User](10, time.Hour))
 	require.NoError(t, err)
 	assert.Zero(t, n)
 }
@@ -93,6 +99,6 @@ func TestLoadCorruptManifest(t *testing.T) {
 	ctx := context.Background()
 	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
 	require.NoError(t, client.Set(ctx, manifestKey, []byte("garbage")))
-	_, err := Load(ctx, client, New(10, time.Hour))
+	_, err := Load(ctx, client, New[User](10, time.Hour))
 	assert.ErrorContains(t, err, "manifest is corrupt")
 }

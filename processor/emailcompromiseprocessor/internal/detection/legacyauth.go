@@ -1,0 +1,79 @@
+package detection
+
+import (
+	"fmt"
+	"strings"
+)
+
+var RuleLegacyAuth = &Rule{
+	ID:         CategoryRiskySignIn + "/legacy_authentication",
+	Category:   CategoryRiskySignIn,
+	Title:      "Successful sign-in with a legacy authentication protocol",
+	Techniques: []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
+	Reference:  "https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication",
+}
+
+// DefaultLegacyClientApps are the clientAppUsed values Entra reports for
+// protocols that cannot do MFA, so a stolen password alone opens the mailbox.
+var DefaultLegacyClientApps = []string{
+	"IMAP4", "POP3", "Authenticated SMTP", "Exchange ActiveSync", "Other clients",
+	"Exchange Web Services", "MAPI Over HTTP", "Outlook Anywhere (RPC over HTTP)",
+	"Offline Address Book", "AutoDiscover", "Exchange Online PowerShell", "Reporting Web Services",
+}
+
+// ropcUserAgents are the user agents of the resource-owner password flow
+// that password-spray and mailbox-harvest tools use.
+var ropcUserAgents = []string{"bav2ropc"}
+
+// LegacyAuthOptions tune the legacy-authentication detector.
+type LegacyAuthOptions struct {
+	ClientApps []string
+}
+
+// LegacyAuth detects successful sign-ins over legacy protocols (IMAP, POP,
+// SMTP AUTH, ActiveSync...) and the ROPC flow. Scanners and printers that
+// must use them are listed as service accounts and stay silent.
+type LegacyAuth struct {
+	policy     *Policy
+	clientApps set
+}
+
+func NewLegacyAuth(p *Policy, opts LegacyAuthOptions) *LegacyAuth {
+	apps := opts.ClientApps
+	if len(apps) == 0 {
+		apps = DefaultLegacyClientApps
+	}
+	return &LegacyAuth{policy: p, clientApps: newSet(apps)}
+}
+
+func (d *LegacyAuth) Rules() []*Rule { return []*Rule{RuleLegacyAuth} }
+
+func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
+	r := ev.Record
+	if !successfulSignIn(r) || d.policy.IsServiceAccount(r.User) {
+		return out
+	}
+	var how string
+	switch {
+	case d.clientApps.has(strings.ToLower(r.SignIn.ClientApp)):
+		how = "legacy protocol " + r.SignIn.ClientApp
+	case containsAny(strings.ToLower(r.UserAgent), ropcUserAgents):
+		how = "the password-only ROPC flow (user agent " + r.UserAgent + ")"
+	default:
+		return out
+	}
+	return append(out, Finding{
+		Rule:     RuleLegacyAuth,
+		Severity: SeverityMedium,
+		Reason:   fmt.Sprintf("%s signed in from %s with %s, which bypasses MFA.", r.User, r.ClientAddress, how),
+	})
+}
+
+func containsAny(s string, needles []string) bool {
+	for _, n := range needles {
+		if strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
+}
