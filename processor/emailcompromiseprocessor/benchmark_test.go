@@ -145,4 +145,3 @@ func BenchmarkProcessor(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchSize), "ns/record")
 	})
 }
-

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ type Config struct {
 	AutomationApps  []string `mapstructure:"automation_apps"`
 	ServiceAccounts []string `mapstructure:"service_accounts"`
 	SharedMailboxes []string `mapstructure:"shared_mailboxes"`
+	// GeoIP locates client addresses for sources without coordinates.
+	GeoIP GeoIPConfig `mapstructure:"geoip"`
 	// Output is "all" (default) or "detections_only".
 	Output string `mapstructure:"output"`
 	// Storage is the id of a storage extension (e.g. file_storage) that keeps
@@ -71,10 +74,84 @@ type StateConfig struct {
 	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
 }
 
+// GeoIPConfig names MaxMind-format databases (GeoLite2/GeoIP2 layouts).
+type GeoIPConfig struct {
+	CityDatabase string `mapstructure:"city_database"`
+	ASNDatabase  string `mapstructure:"asn_database"`
+}
+
 // DetectorsConfig holds one block per built-in detector.
 type DetectorsConfig struct {
-	InboxRule         InboxRuleConfig `mapstructure:"inbox_rule"`
-	MailboxForwarding DetectorToggle  `mapstructure:"mailbox_forwarding"`
+	InboxRule         InboxRuleConfig        `mapstructure:"inbox_rule"`
+	MailboxForwarding DetectorToggle         `mapstructure:"mailbox_forwarding"`
+	IdPRisk           IdPRiskConfig          `mapstructure:"identity_provider_risk"`
+	LegacyAuth        LegacyAuthConfig       `mapstructure:"legacy_authentication"`
+	PasswordSpray     PasswordSprayConfig    `mapstructure:"password_spray"`
+	BruteForce        BruteForceConfig       `mapstructure:"brute_force"`
+	MFAFatigue        MFAFatigueConfig       `mapstructure:"mfa_fatigue"`
+	Anonymizer        AnonymizerConfig       `mapstructure:"anonymizer"`
+	NewLocation       NewLocationConfig      `mapstructure:"new_location"`
+	ImpossibleTravel  ImpossibleTravelConfig `mapstructure:"impossible_travel"`
+}
+
+// IdPRiskConfig tunes the identity-provider risk passthrough.
+type IdPRiskConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// TrustedNetworkAction is "downgrade" (default) or "suppress".
+	TrustedNetworkAction string `mapstructure:"trusted_network_action"`
+}
+
+// LegacyAuthConfig tunes the legacy-authentication detector.
+type LegacyAuthConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// ClientApps replaces the list of legacy clientAppUsed values.
+	ClientApps []string `mapstructure:"client_apps"`
+}
+
+// PasswordSprayConfig tunes the password-spray detector (keyed by source address).
+type PasswordSprayConfig struct {
+	Enabled    bool          `mapstructure:"enabled"`
+	MinUsers   int           `mapstructure:"min_users"`
+	Window     time.Duration `mapstructure:"window"`
+	MaxSources int           `mapstructure:"max_sources"`
+}
+
+// BruteForceConfig tunes the per-user brute-force detector.
+type BruteForceConfig struct {
+	Enabled     bool          `mapstructure:"enabled"`
+	MinFailures int           `mapstructure:"min_failures"`
+	Window      time.Duration `mapstructure:"window"`
+}
+
+// MFAFatigueConfig tunes the MFA-fatigue detector.
+type MFAFatigueConfig struct {
+	Enabled    bool          `mapstructure:"enabled"`
+	MinPrompts int           `mapstructure:"min_prompts"`
+	Window     time.Duration `mapstructure:"window"`
+}
+
+// AnonymizerConfig lists anonymizer networks and hosting ASNs.
+type AnonymizerConfig struct {
+	Enabled     bool     `mapstructure:"enabled"`
+	Networks    []string `mapstructure:"networks"`
+	HostingASNs []uint32 `mapstructure:"hosting_asns"`
+}
+
+// NewLocationConfig sets the learning period of new-country/new-ASN.
+type NewLocationConfig struct {
+	Enabled         bool          `mapstructure:"enabled"`
+	LearningPeriod  time.Duration `mapstructure:"learning_period"`
+	LearningSignIns int           `mapstructure:"learning_sign_ins"`
+}
+
+// ImpossibleTravelConfig tunes the impossible-travel detector.
+type ImpossibleTravelConfig struct {
+	Enabled         bool     `mapstructure:"enabled"`
+	MaxSpeedKmh     float64  `mapstructure:"max_speed_kmh"`
+	MinDistanceKm   float64  `mapstructure:"min_distance_km"`
+	VPNASNs         []uint32 `mapstructure:"vpn_asns"`
+	MobileASNs      []uint32 `mapstructure:"mobile_asns"`
+	FamiliarSignIns uint32   `mapstructure:"familiar_sign_ins"`
 }
 
 // DetectorToggle is the block of a detector without thresholds.
@@ -110,6 +187,15 @@ func (cfg *Config) Validate() error {
 	for i, w := range cfg.ChangeWindows {
 		errs = append(errs, w.validate(i)...)
 	}
+	errs = append(errs, cfg.Detectors.validate()...)
+	for _, key := range []struct{ name, path string }{{"geoip.city_database", cfg.GeoIP.CityDatabase}, {"geoip.asn_database", cfg.GeoIP.ASNDatabase}} {
+		if key.path == "" {
+			continue
+		}
+		if _, err := os.Stat(key.path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: cannot read %q (%v); give the path of a MaxMind-format .mmdb file (GeoLite2-City / GeoLite2-ASN layout)", key.name, key.path, err))
+		}
+	}
 	switch cfg.Output {
 	case OutputAll, OutputDetectionsOnly:
 	default:
@@ -125,6 +211,47 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("state.snapshot_interval: must be a positive duration such as 1m (the default)"))
 	}
 	return errors.Join(errs...)
+}
+
+func (d DetectorsConfig) validate() []error {
+	var errs []error
+	positive := func(key string, v int, example string) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("detectors.%s: must be positive; e.g. %s", key, example))
+		}
+	}
+	positiveDuration := func(key string, v time.Duration, example string) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("detectors.%s: must be a positive duration; e.g. %s", key, example))
+		}
+	}
+	switch d.IdPRisk.TrustedNetworkAction {
+	case detection.TrustedNetworkDowngrade, detection.TrustedNetworkSuppress:
+	default:
+		errs = append(errs, fmt.Errorf("detectors.identity_provider_risk.trusted_network_action: %q is not an action; use %q or %q",
+			d.IdPRisk.TrustedNetworkAction, detection.TrustedNetworkDowngrade, detection.TrustedNetworkSuppress))
+	}
+	positive("password_spray.min_users", d.PasswordSpray.MinUsers, "10")
+	positiveDuration("password_spray.window", d.PasswordSpray.Window, "30m")
+	positive("password_spray.max_sources", d.PasswordSpray.MaxSources, "100000")
+	positive("brute_force.min_failures", d.BruteForce.MinFailures, "10")
+	positiveDuration("brute_force.window", d.BruteForce.Window, "30m")
+	positive("mfa_fatigue.min_prompts", d.MFAFatigue.MinPrompts, "5")
+	positiveDuration("mfa_fatigue.window", d.MFAFatigue.Window, "10m")
+	positiveDuration("new_location.learning_period", d.NewLocation.LearningPeriod, "336h (14 days)")
+	positive("new_location.learning_sign_ins", d.NewLocation.LearningSignIns, "10")
+	if d.ImpossibleTravel.MaxSpeedKmh <= 0 {
+		errs = append(errs, errors.New("detectors.impossible_travel.max_speed_kmh: must be positive; e.g. 900 (an airliner's cruise speed)"))
+	}
+	if d.ImpossibleTravel.MinDistanceKm < 0 {
+		errs = append(errs, errors.New("detectors.impossible_travel.min_distance_km: must not be negative; e.g. 500"))
+	}
+	for i, n := range d.Anonymizer.Networks {
+		if _, err := parseNetwork(n); err != nil {
+			errs = append(errs, fmt.Errorf("detectors.anonymizer.networks[%d]: %q is not a CIDR or IP address; write e.g. 185.220.100.0/22", i, n))
+		}
+	}
+	return errs
 }
 
 func (w ChangeWindowConfig) validate(i int) []error {
@@ -160,6 +287,17 @@ func parseNetwork(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }
 
+// parseNetworks converts validated CIDRs.
+func parseNetworks(cidrs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, n := range cidrs {
+		if p, err := parseNetwork(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // policyOptions converts the validated configuration for the detectors.
 func (cfg *Config) policyOptions() detection.PolicyOptions {
 	opts := detection.PolicyOptions{
@@ -170,11 +308,7 @@ func (cfg *Config) policyOptions() detection.PolicyOptions {
 		ServiceAccounts:     cfg.ServiceAccounts,
 		SharedMailboxes:     cfg.SharedMailboxes,
 	}
-	for _, n := range cfg.TrustedNetworks {
-		if p, err := parseNetwork(n); err == nil {
-			opts.TrustedNetworks = append(opts.TrustedNetworks, p)
-		}
-	}
+	opts.TrustedNetworks = parseNetworks(cfg.TrustedNetworks)
 	for _, w := range cfg.ChangeWindows {
 		opts.ChangeWindows = append(opts.ChangeWindows, detection.ChangeWindow{Actors: w.Actors, Targets: w.Targets, Start: w.Start, End: w.End})
 	}

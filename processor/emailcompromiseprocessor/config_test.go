@@ -27,28 +27,32 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), expected: createDefaultConfig().(*Config)},
 		{
 			id: component.NewIDWithName(metadata.Type, "full"),
-			expected: &Config{
-				OrganizationDomains: []string{"contoso.com", "contoso.co.uk"},
-				TrustedNetworks:     []string{"203.0.113.0/24", "2001:db8::/32", "198.51.100.7"},
-				Admins:              []string{"it-admin@contoso.com"},
-				ChangeWindows: []ChangeWindowConfig{{
+			expected: func() *Config {
+				c := createDefaultConfig().(*Config)
+				c.OrganizationDomains = []string{"contoso.com", "contoso.co.uk"}
+				c.TrustedNetworks = []string{"203.0.113.0/24", "2001:db8::/32", "198.51.100.7"}
+				c.Admins = []string{"it-admin@contoso.com"}
+				c.ChangeWindows = []ChangeWindowConfig{{
 					Actors:  []string{"it-admin@contoso.com", "5b0a6d52-1c8e-4b4a-9f0e-3f1f2d0c0a11"},
 					Targets: []string{"*@contoso.com"},
 					Start:   time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC),
 					End:     time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC),
-				}},
-				AuthorizedSenders: []string{"newsletter@contoso.com", "3c1a6f0e-2222-4d4d-8888-000000000001"},
-				AutomationApps:    []string{"5b0a6d52-1c8e-4b4a-9f0e-3f1f2d0c0a11"},
-				ServiceAccounts:   []string{"scanner@contoso.com"},
-				SharedMailboxes:   []string{"info@contoso.com"},
-				Output:            OutputDetectionsOnly,
-				Storage:           &storageID,
-				State:             StateConfig{MaxUsers: 50000, TTL: 240 * time.Hour, SnapshotInterval: 30 * time.Second},
-				Detectors: DetectorsConfig{
-					InboxRule:         InboxRuleConfig{Enabled: true, Keywords: []string{"invoice", "rechnung"}, HidingFolders: []string{"RSS Feeds", "Notes"}},
-					MailboxForwarding: DetectorToggle{Enabled: false},
-				},
-			},
+				}}
+				c.AuthorizedSenders = []string{"newsletter@contoso.com", "3c1a6f0e-2222-4d4d-8888-000000000001"}
+				c.AutomationApps = []string{"5b0a6d52-1c8e-4b4a-9f0e-3f1f2d0c0a11"}
+				c.ServiceAccounts = []string{"scanner@contoso.com"}
+				c.SharedMailboxes = []string{"info@contoso.com"}
+				c.Output = OutputDetectionsOnly
+				c.Storage = &storageID
+				c.State = StateConfig{MaxUsers: 50000, TTL: 240 * time.Hour, SnapshotInterval: 30 * time.Second}
+				c.Detectors.InboxRule = InboxRuleConfig{Enabled: true, Keywords: []string{"invoice", "rechnung"}, HidingFolders: []string{"RSS Feeds", "Notes"}}
+				c.Detectors.MailboxForwarding.Enabled = false
+				c.Detectors.IdPRisk.TrustedNetworkAction = "suppress"
+				c.Detectors.PasswordSpray.MinUsers = 20
+				c.Detectors.ImpossibleTravel.VPNASNs = []uint32{9009}
+				c.Detectors.Anonymizer.HostingASNs = []uint32{14061, 16509}
+				return c
+			}(),
 		},
 		{id: component.NewIDWithName(metadata.Type, "bad_domain"), wantErr: `organization_domains[0]: "@contoso.com" is not a domain; write a bare domain such as contoso.com`},
 		{id: component.NewIDWithName(metadata.Type, "bad_network"), wantErr: `trusted_networks[0]: "10.0.0.0/33" is not a CIDR or IP address`},
@@ -57,6 +61,10 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_time"), wantErr: `'change_windows[0].start' parsing time "tomorrow"`},
 		{id: component.NewIDWithName(metadata.Type, "bad_output"), wantErr: `output: "tagged_only" is not a mode; use "all" (pass every record) or "detections_only"`},
 		{id: component.NewIDWithName(metadata.Type, "bad_state"), wantErr: `state.max_users: must be positive`},
+		{id: component.NewIDWithName(metadata.Type, "bad_geoip"), wantErr: `geoip.city_database: cannot read "/nonexistent/GeoLite2-City.mmdb"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.identity_provider_risk.trusted_network_action: "ignore" is not an action; use "downgrade" or "suppress"`},
+		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.brute_force.window: must be a positive duration; e.g. 30m`},
+		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.anonymizer.networks[0]: "tor" is not a CIDR`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

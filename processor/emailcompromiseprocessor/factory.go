@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
 
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
 )
 
@@ -31,6 +32,14 @@ func createDefaultConfig() component.Config {
 		Detectors: DetectorsConfig{
 			InboxRule:         InboxRuleConfig{Enabled: true},
 			MailboxForwarding: DetectorToggle{Enabled: true},
+			IdPRisk:           IdPRiskConfig{Enabled: true, TrustedNetworkAction: detection.TrustedNetworkDowngrade},
+			LegacyAuth:        LegacyAuthConfig{Enabled: true},
+			PasswordSpray:     PasswordSprayConfig{Enabled: true, MinUsers: 10, Window: 30 * time.Minute, MaxSources: 100_000},
+			BruteForce:        BruteForceConfig{Enabled: true, MinFailures: 10, Window: 30 * time.Minute},
+			MFAFatigue:        MFAFatigueConfig{Enabled: true, MinPrompts: 5, Window: 10 * time.Minute},
+			Anonymizer:        AnonymizerConfig{Enabled: true},
+			NewLocation:       NewLocationConfig{Enabled: true, LearningPeriod: 14 * 24 * time.Hour, LearningSignIns: 10},
+			ImpossibleTravel:  ImpossibleTravelConfig{Enabled: true, MaxSpeedKmh: 900, MinDistanceKm: 500, FamiliarSignIns: 3},
 		},
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
@@ -34,13 +35,16 @@ type emailCompromiseProcessor struct {
 	telemetry *metadata.TelemetryBuilder
 	next      consumer.Logs
 	detectors []detection.Detector
+	learners  []detection.Learner
+	expirers  []expirer
+	geo       *geoip.DB
 	// ruleMetricAttrs are the precomputed metric attributes of each rule.
 	ruleMetricAttrs map[*detection.Rule][]metric.AddOption
 
 	// mu serialises batches: per-user state must see one user's records in
 	// order, and the scratch values below are reused across records.
 	mu       sync.Mutex
-	users    *state.Store
+	users    *state.Store[state.User]
 	record   auditrecord.Record
 	findings []detection.Finding
 	jsonBody pcommon.Map
@@ -63,10 +67,16 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 		next:            next,
 		detectors:       buildDetectors(cfg),
 		ruleMetricAttrs: map[*detection.Rule][]metric.AddOption{},
-		users:           state.New(cfg.State.MaxUsers, cfg.State.TTL),
+		users:           state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL),
 		jsonBody:        pcommon.NewMap(),
 	}
 	for _, d := range p.detectors {
+		if l, ok := d.(detection.Learner); ok {
+			p.learners = append(p.learners, l)
+		}
+		if e, ok := d.(expirer); ok {
+			p.expirers = append(p.expirers, e)
+		}
 		for _, r := range d.Rules() {
 			p.ruleMetricAttrs[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
 				attribute.String("rule", r.ID), attribute.String("category", r.Category)))}
@@ -78,13 +88,26 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 // buildDetectors returns the enabled detectors, cheapest first.
 func buildDetectors(cfg *Config) []detection.Detector {
 	policy := detection.NewPolicy(cfg.policyOptions())
+	d := cfg.Detectors
 	var ds []detection.Detector
-	if cfg.Detectors.MailboxForwarding.Enabled {
-		ds = append(ds, detection.NewMailboxForwarding(policy))
+	add := func(enabled bool, det detection.Detector) {
+		if enabled {
+			ds = append(ds, det)
+		}
 	}
-	if c := cfg.Detectors.InboxRule; c.Enabled {
-		ds = append(ds, detection.NewInboxRule(policy, detection.InboxRuleOptions{Keywords: c.Keywords, HidingFolders: c.HidingFolders}))
-	}
+	add(d.MailboxForwarding.Enabled, detection.NewMailboxForwarding(policy))
+	add(d.InboxRule.Enabled, detection.NewInboxRule(policy, detection.InboxRuleOptions{Keywords: d.InboxRule.Keywords, HidingFolders: d.InboxRule.HidingFolders}))
+	add(d.IdPRisk.Enabled, detection.NewIdPRisk(policy, detection.IdPRiskOptions{TrustedNetworkAction: d.IdPRisk.TrustedNetworkAction}))
+	add(d.LegacyAuth.Enabled, detection.NewLegacyAuth(policy, detection.LegacyAuthOptions{ClientApps: d.LegacyAuth.ClientApps}))
+	add(d.Anonymizer.Enabled, detection.NewAnonymizer(detection.AnonymizerOptions{Networks: parseNetworks(d.Anonymizer.Networks), HostingASNs: d.Anonymizer.HostingASNs}))
+	add(d.BruteForce.Enabled, detection.NewBruteForce(policy, detection.BruteForceOptions{MinFailures: d.BruteForce.MinFailures, Window: d.BruteForce.Window}))
+	add(d.MFAFatigue.Enabled, detection.NewMFAFatigue(detection.MFAFatigueOptions{MinPrompts: d.MFAFatigue.MinPrompts, Window: d.MFAFatigue.Window}))
+	add(d.PasswordSpray.Enabled, detection.NewPasswordSpray(policy, detection.PasswordSprayOptions{MinUsers: d.PasswordSpray.MinUsers, Window: d.PasswordSpray.Window, MaxSources: d.PasswordSpray.MaxSources}))
+	add(d.NewLocation.Enabled, detection.NewNewLocation(policy, detection.NewLocationOptions{LearningPeriod: d.NewLocation.LearningPeriod, LearningSignIns: d.NewLocation.LearningSignIns}))
+	add(d.ImpossibleTravel.Enabled, detection.NewImpossibleTravel(policy, detection.ImpossibleTravelOptions{
+		MaxSpeedKmh: d.ImpossibleTravel.MaxSpeedKmh, MinDistanceKm: d.ImpossibleTravel.MinDistanceKm,
+		VPNASNs: d.ImpossibleTravel.VPNASNs, MobileASNs: d.ImpossibleTravel.MobileASNs, FamiliarSignIns: d.ImpossibleTravel.FamiliarSignIns,
+	}))
 	return ds
 }
 
@@ -92,7 +115,18 @@ func (p *emailCompromiseProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: true}
 }
 
+// expirer is a detector with state of its own (keyed by something other
+// than the user), expired together with the user state.
+type expirer interface {
+	Expire(now time.Time)
+}
+
 func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Host) error {
+	geo, err := geoip.Open(p.cfg.GeoIP.CityDatabase, p.cfg.GeoIP.ASNDatabase)
+	if err != nil {
+		return err
+	}
+	p.geo = geo
 	if p.cfg.Storage != nil {
 		client, err := storageClient(ctx, host, *p.cfg.Storage, p.id)
 		if err != nil {
@@ -137,7 +171,11 @@ func (p *emailCompromiseProcessor) maintainState() {
 			return
 		case <-ticker.C:
 			p.mu.Lock()
-			p.users.Expire(time.Now())
+			now := time.Now()
+			p.users.Expire(now)
+			for _, e := range p.expirers {
+				e.Expire(now)
+			}
 			p.saveState(context.Background())
 			p.mu.Unlock()
 		}
@@ -166,6 +204,9 @@ func (p *emailCompromiseProcessor) Shutdown(ctx context.Context) error {
 		p.saveState(ctx)
 		p.mu.Unlock()
 		err = p.storageClient.Close(ctx)
+	}
+	if p.geo != nil {
+		err = errors.Join(err, p.geo.Close())
 	}
 	p.telemetry.Shutdown()
 	return err
@@ -242,6 +283,9 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	for _, d := range p.detectors {
 		findings = d.Detect(&ev, findings)
 	}
+	for _, l := range p.learners {
+		l.Learn(&ev)
+	}
 	p.findings = findings
 	if len(findings) == 0 {
 		return outcomeClean
@@ -294,7 +338,30 @@ func (p *emailCompromiseProcessor) view(lr plog.LogRecord, rec *auditrecord.Reco
 	case err != nil:
 		return outcomeParseError, false
 	}
+	p.locate(rec)
 	return outcomeClean, true
+}
+
+// locate fills a sign-in's place and network from the GeoIP databases when
+// the vendor gave none (O365 and Google records carry only the address).
+func (p *emailCompromiseProcessor) locate(rec *auditrecord.Record) {
+	if rec.Kind != auditrecord.KindSignIn || !rec.ClientIP.IsValid() {
+		return
+	}
+	if !rec.Geo.HasCoordinates {
+		if loc, ok := p.geo.City(rec.ClientIP); ok {
+			rec.Geo.Lat, rec.Geo.Lon, rec.Geo.HasCoordinates = loc.Lat, loc.Lon, true
+			rec.Geo.City = loc.City
+			if rec.Geo.CountryISO == "" {
+				rec.Geo.CountryISO = loc.CountryISO
+			}
+		}
+	}
+	if rec.SignIn.ASN == 0 {
+		if a, ok := p.geo.ASN(rec.ClientIP); ok {
+			rec.SignIn.ASN = a.Number
+		}
+	}
 }
 
 func looksLikeJSONObject(s string) bool {

@@ -1,0 +1,63 @@
+package detection
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestIdPRisk(t *testing.T) {
+	trusted := NewPolicy(PolicyOptions{TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}})
+	downgrade := NewIdPRisk(trusted, IdPRiskOptions{})
+	suppress := NewIdPRisk(trusted, IdPRiskOptions{TrustedNetworkAction: TrustedNetworkSuppress})
+	user := "bob@contoso.com"
+	tests := []struct {
+		name       string
+		d          *IdPRisk
+		record     string
+		wantSev    Severity // 0: no finding
+		wantReason string
+	}{
+		{"Graph high risk during sign-in", downgrade,
+			graphSignIn{user: user, at: t0, ip: "198.51.100.7", riskLevel: "high", riskState: "atRisk", riskEvents: []string{"unfamiliarFeatures"}}.json(),
+			SeverityHigh, "riskLevelDuringSignIn=high, riskLevelAggregated=none, riskState=atRisk, risk events unfamiliarFeatures"},
+		{"aggregated medium only", downgrade, graphSignIn{user: user, at: t0, ip: "198.51.100.7", riskAgg: "medium", riskState: "atRisk"}.json(), SeverityMedium, "riskLevelAggregated=medium"},
+		{"risk events without a level (no P2 licence)", downgrade, graphSignIn{user: user, at: t0, ip: "198.51.100.7", riskLevel: "hidden", riskEvents: []string{"anonymizedIPAddress"}}.json(), SeverityMedium, "risk events anonymizedIPAddress"},
+		{"confirmed compromised", downgrade, graphSignIn{user: user, at: t0, ip: "198.51.100.7", riskLevel: "high", riskState: "confirmedCompromised"}.json(), SeverityCritical, ""},
+		{"dismissed by an admin", downgrade, graphSignIn{user: user, at: t0, ip: "198.51.100.7", riskLevel: "high", riskState: "dismissed"}.json(), 0, ""},
+		{"remediated", downgrade, graphSignIn{user: user, at: t0, ip: "198.51.100.7", riskLevel: "medium", riskState: "remediated"}.json(), 0, ""},
+		{"confirmed safe", downgrade, graphSignIn{user: user, at: t0, ip: "198.51.100.7", riskLevel: "high", riskState: "confirmedSafe"}.json(), 0, ""},
+		{"no risk", downgrade, graphSignIn{user: user, at: t0, ip: "198.51.100.7"}.json(), 0, ""},
+		{"Azure Monitor shape, failed sign-in", downgrade,
+			azureMonitor("SignInLogs", graphSignIn{user: user, at: t0, ip: "198.51.100.7", errorCode: 50126, riskLevel: "medium", riskState: "atRisk"}),
+			SeverityMedium, "failed sign-in of bob@contoso.com"},
+		{"corporate egress not yet a named location: downgraded", downgrade,
+			graphSignIn{user: user, at: t0, ip: "203.0.113.40", riskLevel: "high", riskState: "atRisk"}.json(), SeverityMedium, "a trusted network: severity lowered"},
+		{"corporate egress, low risk: gone", downgrade, graphSignIn{user: user, at: t0, ip: "203.0.113.40", riskLevel: "low", riskState: "atRisk"}.json(), 0, ""},
+		{"corporate egress, suppress", suppress, graphSignIn{user: user, at: t0, ip: "203.0.113.40", riskLevel: "high", riskState: "atRisk"}.json(), 0, ""},
+		{"Google suspicious_login", downgrade,
+			googleLogin("foo@contoso.com", t0, "67.43.156.13", "suspicious_login", `[{"name":"affected_email_address","value":"foo@contoso.com"}]`), SeverityMedium, "Google reported suspicious_login"},
+		{"Google government-backed attack warning", downgrade, googleLogin("foo@contoso.com", t0, "67.43.156.13", "gov_attack_warning", ""), SeverityHigh, ""},
+		{"Google leaked password", downgrade, googleLogin("foo@contoso.com", t0, "67.43.156.13", "account_disabled_password_leak", ""), SeverityHigh, ""},
+		{"Google login_success marked suspicious", downgrade,
+			googleLogin("foo@contoso.com", t0, "67.43.156.13", "login_success", `[{"name":"is_suspicious","boolValue":true}]`), SeverityMedium, "is_suspicious"},
+		{"Google ordinary login", downgrade,
+			googleLogin("foo@contoso.com", t0, "67.43.156.13", "login_success", `[{"name":"is_suspicious","boolValue":false}]`), 0, ""},
+		{"O365 records carry no risk", downgrade, o365SignIn(user, t0, "198.51.100.7", false, ""), 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := detect(t, tt.d, tt.record)
+			if tt.wantSev == 0 {
+				assert.Empty(t, got)
+				return
+			}
+			if assert.Len(t, got, 1) {
+				assert.Equal(t, RuleIdPRisk, got[0].Rule)
+				assert.Equal(t, tt.wantSev, got[0].Severity)
+				assert.Contains(t, got[0].Reason, tt.wantReason)
+			}
+		})
+	}
+}

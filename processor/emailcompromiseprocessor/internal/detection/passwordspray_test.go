@@ -1,0 +1,79 @@
+package detection
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestPasswordSpray(t *testing.T) {
+	p := NewPolicy(PolicyOptions{TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}})
+	newDetector := func() *PasswordSpray {
+		return NewPasswordSpray(p, PasswordSprayOptions{MinUsers: 5, Window: 30 * time.Minute, MaxSources: 100})
+	}
+	spray := func(ip string, users int, rec func(user, ip string, at time.Time) string) []string {
+		var out []string
+		for i := 0; i < users; i++ {
+			out = append(out, rec(fmt.Sprintf("user%d@contoso.com", i), ip, t0.Add(time.Duration(i)*time.Minute)))
+		}
+		return out
+	}
+	graphFail := func(user, ip string, at time.Time) string {
+		return graphSignIn{user: user, at: at, ip: ip, errorCode: 50126}.json()
+	}
+	o365Fail := func(user, ip string, at time.Time) string { return o365SignIn(user, at, ip, true, "") }
+	victimOK := func(ip string) string { return graphSignIn{user: "victim@contoso.com", at: t0.Add(20 * time.Minute), ip: ip}.json() }
+	tests := []struct {
+		name    string
+		records []string
+		want    string
+	}{
+		{"six users fail from one address, then a success there", append(spray("198.51.100.66", 6, graphFail), victimOK("198.51.100.66")),
+			"victim@contoso.com signed in from 198.51.100.66, which failed 6 sign-ins for 6 distinct users within 30m0s"},
+		{"O365 UserLoginFailed spray, Graph success", append(spray("198.51.100.66", 5, o365Fail), victimOK("198.51.100.66")), "for 5 distinct users"},
+		{"the address with a port in O365 is the same source", append(spray("198.51.100.66", 5, func(user, ip string, at time.Time) string {
+			return o365SignIn(user, at, ip+":51234", true, "")
+		}), victimOK("198.51.100.66")), "for 5 distinct users"},
+		{"many failures of few users is not a spray", append(spray("198.51.100.66", 4, graphFail), append(spray("198.51.100.66", 4, graphFail), victimOK("198.51.100.66"))...), ""},
+		{"success from another address", append(spray("198.51.100.66", 6, graphFail), victimOK("198.51.100.99")), ""},
+		{"spray from the office egress (trusted)", append(spray("203.0.113.5", 6, graphFail), victimOK("203.0.113.5")), ""},
+		{"busy egress: successes outnumber failures", func() []string {
+			var recs []string
+			for i := 0; i < 6; i++ {
+				recs = append(recs, graphFail(fmt.Sprintf("user%d@contoso.com", i), "198.51.100.80", t0.Add(time.Duration(i)*time.Minute)))
+				for j := 0; j < 2; j++ {
+					recs = append(recs, graphSignIn{user: fmt.Sprintf("ok%d@contoso.com", i*2+j), at: t0.Add(time.Duration(i)*time.Minute + 10*time.Second), ip: "198.51.100.80"}.json())
+				}
+			}
+			return append(recs, victimOK("198.51.100.80"))
+		}(), ""},
+		{"failures older than the window", append(spray("198.51.100.66", 6, graphFail), graphSignIn{user: "victim@contoso.com", at: t0.Add(2 * time.Hour), ip: "198.51.100.66"}.json()), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := lastFindings(t, tt.records, newDetector())
+			if tt.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			if assert.Len(t, got, 1) {
+				assert.Equal(t, RulePasswordSpray, got[0].Rule)
+				assert.Contains(t, got[0].Reason, tt.want)
+			}
+		})
+	}
+}
+
+func TestPasswordSpraySourcesAreBounded(t *testing.T) {
+	d := NewPasswordSpray(NewPolicy(PolicyOptions{}), PasswordSprayOptions{MinUsers: 5, Window: 30 * time.Minute, MaxSources: 50})
+	var records []string
+	for i := 0; i < 500; i++ {
+		records = append(records, graphSignIn{user: "bob@contoso.com", at: t0, ip: fmt.Sprintf("10.0.%d.%d", i/250, i%250), errorCode: 50126}.json())
+	}
+	run(t, records, d)
+	assert.Equal(t, 50, d.sources.Len())
+	assert.Equal(t, uint64(450), d.sources.Evictions())
+}
