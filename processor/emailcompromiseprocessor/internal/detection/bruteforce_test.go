@@ -23,7 +23,9 @@ func TestBruteForce(t *testing.T) {
 	graphFail := func(at time.Time) string {
 		return graphSignIn{user: "bob@contoso.com", at: at, ip: "198.51.100.7", errorCode: 50126}.json()
 	}
-	graphOK := func(at time.Time, ip string) string { return graphSignIn{user: "bob@contoso.com", at: at, ip: ip}.json() }
+	graphOK := func(at time.Time, ip string) string {
+		return graphSignIn{user: "bob@contoso.com", at: at, ip: ip}.json()
+	}
 
 	tests := []struct {
 		name    string

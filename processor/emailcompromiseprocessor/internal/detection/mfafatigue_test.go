@@ -15,7 +15,9 @@ func TestMFAFatigue(t *testing.T) {
 	interrupt := func(at time.Time, code int) string {
 		return graphSignIn{user: "bob@contoso.com", at: at, ip: "198.51.100.7", errorCode: code}.json()
 	}
-	ok := func(at time.Time) string { return graphSignIn{user: "bob@contoso.com", at: at, ip: "198.51.100.7"}.json() }
+	ok := func(at time.Time) string {
+		return graphSignIn{user: "bob@contoso.com", at: at, ip: "198.51.100.7"}.json()
+	}
 	m := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
 	tests := []struct {
 		name    string

@@ -25,7 +25,9 @@ func TestPasswordSpray(t *testing.T) {
 		return graphSignIn{user: user, at: at, ip: ip, errorCode: 50126}.json()
 	}
 	o365Fail := func(user, ip string, at time.Time) string { return o365SignIn(user, at, ip, true, "") }
-	victimOK := func(ip string) string { return graphSignIn{user: "victim@contoso.com", at: t0.Add(20 * time.Minute), ip: ip}.json() }
+	victimOK := func(ip string) string {
+		return graphSignIn{user: "victim@contoso.com", at: t0.Add(20 * time.Minute), ip: ip}.json()
+	}
 	tests := []struct {
 		name    string
 		records []string
