@@ -45,6 +45,9 @@ type Config struct {
 	// Storage is the id of a storage extension (e.g. file_storage) that keeps
 	// the per-user state snapshot across restarts.
 	Storage *component.ID `mapstructure:"storage"`
+	// SuppressionPeriod: a rule that fires again for the same user within
+	// this period tags the record but is not logged again.
+	SuppressionPeriod time.Duration `mapstructure:"suppression_period"`
 	// State bounds the in-memory per-user state.
 	State StateConfig `mapstructure:"state"`
 	// Detectors enables and tunes each built-in detector.
@@ -92,6 +95,40 @@ type DetectorsConfig struct {
 	Anonymizer        AnonymizerConfig       `mapstructure:"anonymizer"`
 	NewLocation       NewLocationConfig      `mapstructure:"new_location"`
 	ImpossibleTravel  ImpossibleTravelConfig `mapstructure:"impossible_travel"`
+	TransportRule     DetectorToggle         `mapstructure:"transport_rule"`
+	Delegation        DetectorToggle         `mapstructure:"delegation"`
+	BulkSend          BulkSendConfig         `mapstructure:"bulk_send"`
+	ThreadHijack      ThreadHijackConfig     `mapstructure:"thread_hijack"`
+	Chain             ChainConfig            `mapstructure:"chain"`
+}
+
+// BulkSendConfig tunes the per-mailbox send-rate detector.
+type BulkSendConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Factor over the learned baseline (mean + 2 deviations) at this hour.
+	Factor float64 `mapstructure:"factor"`
+	// Floor: the absolute minimum sends in an hour (and the threshold of a
+	// mailbox still learning).
+	Floor int `mapstructure:"floor"`
+	// LearningHours: hours observed before the baseline is trusted.
+	LearningHours int `mapstructure:"learning_hours"`
+}
+
+// ThreadHijackConfig tunes the thread-hijack detector.
+type ThreadHijackConfig struct {
+	Enabled      bool          `mapstructure:"enabled"`
+	RiskWindow   time.Duration `mapstructure:"risk_window"`
+	DeleteWindow time.Duration `mapstructure:"delete_window"`
+	MinKnownIPs  int           `mapstructure:"min_known_ips"`
+}
+
+// ChainConfig sets the per-user chain windows.
+type ChainConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// StageTwoWindow: mailbox manipulation within this long after the risky sign-in.
+	StageTwoWindow time.Duration `mapstructure:"stage_two_window"`
+	// Window: the whole chain within this long.
+	Window time.Duration `mapstructure:"window"`
 }
 
 // IdPRiskConfig tunes the identity-provider risk passthrough.
@@ -201,6 +238,9 @@ func (cfg *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("output: %q is not a mode; use %q (pass every record) or %q (pass only tagged records)", cfg.Output, OutputAll, OutputDetectionsOnly))
 	}
+	if cfg.SuppressionPeriod < 0 {
+		errs = append(errs, errors.New("suppression_period: must not be negative; e.g. 1h (0 logs every detection)"))
+	}
 	if cfg.State.MaxUsers <= 0 {
 		errs = append(errs, fmt.Errorf("state.max_users: must be positive (default 200000); it caps memory at roughly 1 KiB per user"))
 	}
@@ -231,6 +271,14 @@ func (d DetectorsConfig) validate() []error {
 		errs = append(errs, fmt.Errorf("detectors.identity_provider_risk.trusted_network_action: %q is not an action; use %q or %q",
 			d.IdPRisk.TrustedNetworkAction, detection.TrustedNetworkDowngrade, detection.TrustedNetworkSuppress))
 	}
+	positive("bulk_send.floor", d.BulkSend.Floor, "50")
+	if d.BulkSend.Factor < 1 {
+		errs = append(errs, errors.New("detectors.bulk_send.factor: must be at least 1; e.g. 5 (five times the usual rate)"))
+	}
+	positiveDuration("thread_hijack.risk_window", d.ThreadHijack.RiskWindow, "24h")
+	positiveDuration("thread_hijack.delete_window", d.ThreadHijack.DeleteWindow, "30m")
+	positiveDuration("chain.stage_two_window", d.Chain.StageTwoWindow, "1h")
+	positiveDuration("chain.window", d.Chain.Window, "24h")
 	positive("password_spray.min_users", d.PasswordSpray.MinUsers, "10")
 	positiveDuration("password_spray.window", d.PasswordSpray.Window, "30m")
 	positive("password_spray.max_sources", d.PasswordSpray.MaxSources, "100000")

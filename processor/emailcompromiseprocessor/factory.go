@@ -23,7 +23,8 @@ func NewFactory() processor.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		Output: OutputAll,
+		Output:            OutputAll,
+		SuppressionPeriod: time.Hour,
 		State: StateConfig{
 			MaxUsers:         200_000,
 			TTL:              30 * 24 * time.Hour,
@@ -40,6 +41,11 @@ func createDefaultConfig() component.Config {
 			Anonymizer:        AnonymizerConfig{Enabled: true},
 			NewLocation:       NewLocationConfig{Enabled: true, LearningPeriod: 14 * 24 * time.Hour, LearningSignIns: 10},
 			ImpossibleTravel:  ImpossibleTravelConfig{Enabled: true, MaxSpeedKmh: 900, MinDistanceKm: 500, FamiliarSignIns: 3},
+			TransportRule:     DetectorToggle{Enabled: true},
+			Delegation:        DetectorToggle{Enabled: true},
+			BulkSend:          BulkSendConfig{Enabled: true, Factor: 5, Floor: 50, LearningHours: 72},
+			ThreadHijack:      ThreadHijackConfig{Enabled: true, RiskWindow: 24 * time.Hour, DeleteWindow: 30 * time.Minute, MinKnownIPs: 3},
+			Chain:             ChainConfig{Enabled: true, StageTwoWindow: time.Hour, Window: 24 * time.Hour},
 		},
 	}
 }

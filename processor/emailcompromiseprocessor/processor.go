@@ -108,6 +108,12 @@ func buildDetectors(cfg *Config) []detection.Detector {
 		MaxSpeedKmh: d.ImpossibleTravel.MaxSpeedKmh, MinDistanceKm: d.ImpossibleTravel.MinDistanceKm,
 		VPNASNs: d.ImpossibleTravel.VPNASNs, MobileASNs: d.ImpossibleTravel.MobileASNs, FamiliarSignIns: d.ImpossibleTravel.FamiliarSignIns,
 	}))
+	add(d.TransportRule.Enabled, detection.NewTransportRule(policy))
+	add(d.Delegation.Enabled, detection.NewDelegation(policy))
+	add(d.BulkSend.Enabled, detection.NewBulkSend(policy, detection.BulkSendOptions{Factor: d.BulkSend.Factor, Floor: d.BulkSend.Floor, LearningHours: d.BulkSend.LearningHours}))
+	add(d.ThreadHijack.Enabled, detection.NewThreadHijack(detection.ThreadHijackOptions{RiskWindow: d.ThreadHijack.RiskWindow, DeleteWindow: d.ThreadHijack.DeleteWindow, MinKnownIPs: d.ThreadHijack.MinKnownIPs}))
+	// The chain reads the other detectors' findings: it comes last.
+	add(d.Chain.Enabled, detection.NewChain(detection.ChainOptions{Window: d.Chain.Window}))
 	return ds
 }
 
@@ -290,15 +296,48 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	if len(findings) == 0 {
 		return outcomeClean
 	}
+	if ev.User != nil {
+		detection.RememberStages(ev.User, rec.Time, findings, p.cfg.Detectors.Chain.StageTwoWindow)
+	}
 	writeTags(lr.Attributes(), findings)
 	for i := range findings {
 		f := &findings[i]
 		p.telemetry.EmailCompromiseDetections.Add(ctx, 1, p.ruleMetricAttrs[f.Rule]...)
-		p.logger.Info("Detection",
-			zap.String("user", rec.User), zap.String("rule", f.Rule.ID),
-			zap.String("severity", f.Severity.String()), zap.String("reason", f.Reason))
+		if p.firstInPeriod(ev.User, f.Rule, now) {
+			p.logger.Info("Detection",
+				zap.String("user", rec.User), zap.String("rule", f.Rule.ID),
+				zap.String("severity", f.Severity.String()), zap.String("reason", f.Reason))
+		}
 	}
 	return outcomeTagged
+}
+
+// firstInPeriod reports whether rule has not been logged for the user within
+// the suppression period, and remembers that it is now.
+func (p *emailCompromiseProcessor) firstInPeriod(u *state.User, rule *detection.Rule, now time.Time) bool {
+	if u == nil {
+		return true
+	}
+	oldest := 0
+	for i := range u.Logged {
+		l := &u.Logged[i]
+		if l.Rule == rule.ID {
+			if now.Sub(l.At) < p.cfg.SuppressionPeriod {
+				return false
+			}
+			l.At = now
+			return true
+		}
+		if l.At.Before(u.Logged[oldest].At) {
+			oldest = i
+		}
+	}
+	if len(u.Logged) < state.MaxLogged {
+		u.Logged = append(u.Logged, state.Logged{Rule: rule.ID, At: now})
+	} else {
+		u.Logged[oldest] = state.Logged{Rule: rule.ID, At: now}
+	}
+	return true
 }
 
 // view fills rec from the record. A record from our receiver names its

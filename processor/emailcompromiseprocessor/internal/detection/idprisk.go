@@ -138,13 +138,16 @@ func orNone(s string) string {
 }
 
 // googleRisk reads Google's login warnings: suspicious_login*,
-// gov_attack_warning (government-backed attacker), a disabled account after a
-// password leak, or a successful login Google marked is_suspicious.
+// gov_attack_warning (government-backed attacker), an account disabled after
+// a password leak or because Google judged it hijacked or spamming, or a
+// login Google marked is_suspicious.
 func googleRisk(r *auditrecord.Record) (Severity, string) {
 	for _, e := range r.Events {
 		switch {
-		case e.Name == "gov_attack_warning", e.Name == "account_disabled_password_leak":
+		case e.Name == "gov_attack_warning", e.Name == "account_disabled_password_leak", e.Name == "account_disabled_hijacked":
 			return SeverityHigh, "Google reported " + e.Name
+		case e.Name == "account_disabled_spamming", e.Name == "account_disabled_spamming_through_relay":
+			return SeverityMedium, "Google reported " + e.Name
 		case strings.HasPrefix(e.Name, "suspicious_login"), e.Name == "suspicious_programmatic_login":
 			return SeverityMedium, "Google reported " + e.Name
 		}

@@ -93,6 +93,9 @@ func (d *NewLocation) Learn(ev *Event) {
 	if r.SignIn.ASN != 0 {
 		h.ASNs = state.Observe(h.ASNs, r.SignIn.ASN, state.MaxASNs)
 	}
+	if r.ClientIP.IsValid() {
+		h.IPs = state.Observe(h.IPs, r.ClientIP, state.MaxIPs)
+	}
 }
 
 func knownValues(list []state.Seen[string]) string {

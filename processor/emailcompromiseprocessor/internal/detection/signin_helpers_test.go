@@ -114,6 +114,9 @@ func run(t *testing.T, records []string, detectors ...Detector) [][]Finding {
 				l.Learn(&ev)
 			}
 		}
+		if ev.User != nil {
+			RememberStages(ev.User, r.Time, fs, time.Hour) // as the processor does
+		}
 		out = append(out, fs)
 	}
 	return out

@@ -12,6 +12,7 @@ const (
 	MaxCountries = 8
 	MaxASNs      = 8
 	MaxPlaces    = 8
+	MaxIPs       = 8
 	// MaxRecentEvents bounds the failure and MFA-prompt rings.
 	MaxRecentEvents = 32
 )
@@ -27,14 +28,11 @@ type SignInHistory struct {
 	Countries []Seen[string]
 	ASNs      []Seen[uint32]
 	Places    []Seen[Cell]
+	IPs       []Seen[netip.Addr]
 	// Failures and MFAPrompts are the event times of recent failed sign-ins
 	// and MFA denials/interrupts, newest last.
 	Failures   Recent
 	MFAPrompts Recent
-	// RiskyAt and RiskyRule remember the latest risky sign-in, the first
-	// stage of a compromise chain.
-	RiskyAt   time.Time
-	RiskyRule string
 }
 
 // LastSignIn is one sign-in, reduced to what travel needs.

@@ -13,7 +13,24 @@ import (
 // without bound whatever a flood of records does.
 type User struct {
 	SignIns SignInHistory
+	// Mail is allocated on the user's first mailbox item record: most
+	// users of a sign-in-only feed never need it.
+	Mail  *MailHistory
+	Chain ChainState
+	// Logged remembers when each rule was last logged for the user, so a
+	// detection repeating on later records is tagged but logged once per
+	// suppression period.
+	Logged []Logged
 }
+
+// Logged is one rule's last log time.
+type Logged struct {
+	Rule string
+	At   time.Time
+}
+
+// MaxLogged caps the rules remembered in User.Logged.
+const MaxLogged = 16
 
 // entry links a value into the recency list.
 type entry[V any] struct {

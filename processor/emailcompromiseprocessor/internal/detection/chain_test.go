@@ -1,0 +1,67 @@
+package detection
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestChain(t *testing.T) {
+	p := testPolicy()
+	detectors := func() []Detector {
+		return []Detector{
+			NewIdPRisk(p, IdPRiskOptions{}),
+			NewInboxRule(p, InboxRuleOptions{}),
+			NewMailboxForwarding(p),
+			NewThreadHijack(ThreadHijackOptions{RiskWindow: 24 * time.Hour, DeleteWindow: 30 * time.Minute, MinKnownIPs: 3}),
+			NewChain(ChainOptions{Window: 24 * time.Hour}),
+		}
+	}
+	user := "bob@contoso.com"
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	risky := graphSignIn{user: user, at: at(0), ip: "192.0.2.66", riskLevel: "high", riskState: "atRisk"}.json()
+	rule := cmdlet("New-InboxRule", user, 0, at(12).Format("2006-01-02T15:04:05"), "Name", ".", "MoveToFolder", "RSS Feeds", "MarkAsRead", "True")
+	sent := o365Send(user, at(30), "Updated bank details", "<s1@contoso.com>", "192.0.2.66", "")
+	deleted := o365Delete(user, at(33), "SoftDelete", `\Sent Items`, "Updated bank details", "<s1@contoso.com>")
+	sent2 := o365Send(user, at(40), "Payment run", "<s2@contoso.com>", "192.0.2.66", "")
+	deleted2 := o365Delete(user, at(41), "HardDelete", `\Sent Items`, "Payment run", "<s2@contoso.com>")
+
+	t.Run("access, set-up, abuse: one critical chain on the completing record", func(t *testing.T) {
+		all := run(t, []string{risky, rule, sent, deleted, sent2, deleted2}, detectors()...)
+		assert.Equal(t, []string{"risky_sign_in/identity_provider_risk"}, ruleIDs(all[0]))
+		assert.Equal(t, []string{"mailbox_rule/inbox_rule_hiding"}, ruleIDs(all[1]))
+		assert.Empty(t, all[2])
+		require.Equal(t, []string{"thread_hijack/sent_item_deleted", "chain/account_takeover"}, ruleIDs(all[3]))
+		chain := all[3][1]
+		assert.Equal(t, SeverityCritical, chain.Severity)
+		assert.Regexp(t, `^chain-[0-9a-f]{16}$`, chain.ChainID)
+		assert.Equal(t, chain.ChainID, all[3][0].ChainID, "every finding of the completing record carries the id")
+		assert.Contains(t, chain.Reason, "Account takeover of bob@contoso.com: 2026-11-20T08:00:00Z risky_sign_in/identity_provider_risk (")
+		assert.Contains(t, chain.Reason, "; 2026-11-20T08:12:00Z mailbox_rule/inbox_rule_hiding (")
+		assert.Contains(t, chain.Reason, "; 2026-11-20T08:33:00Z thread_hijack/sent_item_deleted (")
+		// A later abuse record carries the chain id; no second chain finding.
+		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[5]))
+		assert.Equal(t, chain.ChainID, all[5][0].ChainID)
+	})
+	t.Run("no access stage", func(t *testing.T) {
+		all := run(t, []string{rule, sent, deleted}, detectors()...)
+		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[2]))
+	})
+	t.Run("set-up more than an hour after the access", func(t *testing.T) {
+		late := cmdlet("New-InboxRule", user, 0, at(75).Format("2006-01-02T15:04:05"), "Name", ".", "MoveToFolder", "RSS Feeds", "MarkAsRead", "True")
+		all := run(t, []string{risky, late, o365Send(user, at(80), "x", "<s9@contoso.com>", "192.0.2.66", ""), o365Delete(user, at(81), "SoftDelete", `\Sent Items`, "x", "<s9@contoso.com>")}, detectors()...)
+		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[3]))
+	})
+	t.Run("abuse before the set-up does not complete a chain", func(t *testing.T) {
+		all := run(t, []string{risky, sent, deleted, rule}, detectors()...)
+		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[2]))
+		assert.Equal(t, []string{"mailbox_rule/inbox_rule_hiding"}, ruleIDs(all[3]))
+	})
+	t.Run("another user's stages do not combine", func(t *testing.T) {
+		other := cmdlet("New-InboxRule", "alice@contoso.com", 0, at(12).Format("2006-01-02T15:04:05"), "Name", ".", "MoveToFolder", "RSS Feeds", "MarkAsRead", "True")
+		all := run(t, []string{risky, other, sent, deleted}, detectors()...)
+		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[3]))
+	})
+}

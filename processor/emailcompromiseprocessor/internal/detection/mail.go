@@ -1,0 +1,121 @@
+package detection
+
+import (
+	"hash/fnv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
+)
+
+// Facts about mailbox item records that the mailbox detectors share.
+
+// sendOperation reports whether r is one sent message (O365 mailbox audit
+// Send, SendAs, SendOnBehalf: one record per message).
+func sendOperation(r *auditrecord.Record) bool {
+	if r.Kind != auditrecord.KindMailItem || r.Source != auditrecord.SourceO365 || r.Result == auditrecord.ResultFailure {
+		return false
+	}
+	switch strings.ToLower(r.Operation) {
+	case "send", "sendas", "sendonbehalf":
+		return true
+	}
+	return false
+}
+
+// deleteOperation reports whether r deletes or bins messages.
+func deleteOperation(r *auditrecord.Record) bool {
+	if r.Kind != auditrecord.KindMailItem || r.Source != auditrecord.SourceO365 || r.Result == auditrecord.ResultFailure {
+		return false
+	}
+	switch strings.ToLower(r.Operation) {
+	case "softdelete", "harddelete", "movetodeleteditems":
+		return true
+	}
+	return false
+}
+
+// replyPrefixes are the reply and forward markers of common mail clients
+// and languages (RE, FW, FWD; German AW/WG; Nordic SV/VS; French TR/RE;
+// Spanish RV/RE; Italian R/I; Dutch Antw/Doorst; Polish Odp/PD; Turkish YNT/ILT).
+var replyPrefixes = []string{"re", "fw", "fwd", "aw", "wg", "sv", "vs", "tr", "rv", "r", "i", "antw", "doorst", "odp", "pd", "ynt", "ilt", "enc", "res", "rif"}
+
+// stripReplyPrefixes removes leading "RE:", "FW:", "AW: [EXT] RE:"... and
+// reports whether there were any.
+func stripReplyPrefixes(subject string) (rest string, reply bool) {
+	s := strings.TrimSpace(subject)
+	for {
+		trimmed := strings.TrimLeft(s, " \t")
+		if strings.HasPrefix(trimmed, "[") { // [EXT], [External]: gateway tags
+			if end := strings.IndexByte(trimmed, ']'); end > 0 && end < 24 {
+				s = trimmed[end+1:]
+				continue
+			}
+		}
+		colon := strings.IndexAny(trimmed, ":：")
+		if colon <= 0 || colon > 7 {
+			return strings.TrimSpace(trimmed), reply
+		}
+		prefix := strings.ToLower(strings.TrimRightFunc(trimmed[:colon], func(r rune) bool { return unicode.IsDigit(r) || r == '[' || r == ']' || r == ' ' }))
+		if !isReplyPrefix(prefix) {
+			return strings.TrimSpace(trimmed), reply
+		}
+		reply = true
+		_, size := utf8.DecodeRuneInString(trimmed[colon:])
+		s = trimmed[colon+size:]
+	}
+}
+
+func isReplyPrefix(p string) bool {
+	for _, x := range replyPrefixes {
+		if p == x {
+			return true
+		}
+	}
+	return false
+}
+
+// conversationKey hashes a subject without its reply markers, case and
+// spacing folded, so "RE: Invoice  4432" and "invoice 4432" meet. FNV is
+// used because the hashes are snapshotted and must survive restarts.
+func conversationKey(subject string) uint64 {
+	rest, _ := stripReplyPrefixes(subject)
+	h := fnv.New64a()
+	for _, f := range strings.Fields(strings.ToLower(rest)) {
+		h.Write([]byte(f))
+		h.Write([]byte{' '})
+	}
+	return h.Sum64()
+}
+
+// stableHash hashes an identifier (InternetMessageId) for snapshotted state.
+func stableHash(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(strings.TrimSpace(s))))
+	return h.Sum64()
+}
+
+// paymentThemes are words of the invoice and payment fraud that thread
+// hijacking serves (English, German, French, Spanish, Italian, Dutch).
+var paymentThemes = []string{"invoice", "payment", "wire", "bank", "remittance", "iban", "swift", "overdue", "account details",
+	"rechnung", "zahlung", "facture", "paiement", "factura", "pago", "fattura", "pagamento", "betaling", "factuur"}
+
+// paymentTheme returns the first payment word in subject, or "".
+func paymentTheme(subject string) string {
+	s := strings.ToLower(subject)
+	for _, w := range paymentThemes {
+		if strings.Contains(s, w) {
+			return w
+		}
+	}
+	return ""
+}
+
+// sentItemsFolder reports whether a folder path is Sent Items or the
+// Recoverable Items folders deleted mail passes through.
+func sentItemsFolder(path string) bool {
+	p := strings.ToLower(path)
+	return strings.Contains(p, "sent items") || strings.Contains(p, "recoverable items") ||
+		strings.Contains(p, "purges") || strings.Contains(p, "deletions")
+}

@@ -1,0 +1,64 @@
+package detection
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
+)
+
+var RuleTransportRule = &Rule{
+	ID:         CategoryMailboxRule + "/transport_rule_external_copy",
+	Category:   CategoryMailboxRule,
+	Title:      "Transport rule copies or redirects the organisation's mail outside it",
+	Techniques: []string{TechniqueEmailAccounts, "T1114.003", "T1020"},
+	Reference:  "https://attack.mitre.org/techniques/T1114/003/",
+}
+
+// transportRuleRecipients are the New-/Set-TransportRule parameters that
+// send mail to extra recipients.
+var transportRuleRecipients = []string{"BlindCopyTo", "CopyTo", "RedirectMessageTo", "AddToRecipients", "AddManagerAsRecipientType"}
+
+// TransportRule detects Exchange transport (mail flow) rules that blind-copy,
+// copy or redirect mail to addresses outside the organisation: one compromised
+// admin account then reads every mailbox. Admin or not, inside a change
+// window or not, an external destination always fires.
+type TransportRule struct {
+	policy *Policy
+}
+
+func NewTransportRule(p *Policy) *TransportRule { return &TransportRule{policy: p} }
+
+func (d *TransportRule) Rules() []*Rule { return []*Rule{RuleTransportRule} }
+
+func (d *TransportRule) Detect(ev *Event, out []Finding) []Finding {
+	r := ev.Record
+	if r.Kind != auditrecord.KindMailboxChange || r.Source != auditrecord.SourceO365 || r.Result == auditrecord.ResultFailure {
+		return out
+	}
+	if !strings.EqualFold(r.Operation, "New-TransportRule") && !strings.EqualFold(r.Operation, "Set-TransportRule") {
+		return out
+	}
+	var external []string
+	for _, name := range transportRuleRecipients {
+		v, _ := r.Param(name)
+		for _, a := range auditrecord.SplitAddresses(v) {
+			if !d.policy.IsInternal(a, r) {
+				external = append(external, name+" "+a)
+			}
+		}
+	}
+	if len(external) == 0 {
+		return out
+	}
+	name, _ := r.Param("Name")
+	if name == "" {
+		name, _ = r.Param("Identity")
+	}
+	return append(out, Finding{
+		Rule:     RuleTransportRule,
+		Severity: SeverityCritical,
+		Reason: fmt.Sprintf("%s transport rule %q by %s from %s sends mail outside the organisation: %s.",
+			r.Operation, name, r.Actor, r.ClientAddress, strings.Join(external, ", ")),
+	})
+}

@@ -1,0 +1,128 @@
+package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+)
+
+// Config is the audit_log receiver's configuration. Files is the only source
+// so far; vendor API sources will sit beside it.
+type Config struct {
+	Files FilesConfig `mapstructure:"files"`
+	// StorageID names the storage extension (e.g. file_storage) that keeps
+	// each file's read position across restarts. Without it the receiver
+	// works, but reads every file again from its start after a restart.
+	StorageID *component.ID `mapstructure:"storage"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// FilesConfig selects exported audit files. Their format (JSON lines, arrays,
+// vendor page envelopes, Purview CSV, gzip) is detected per file.
+type FilesConfig struct {
+	// Include lists glob patterns (path/filepath syntax: no "**") of the files
+	// to read.
+	Include []string `mapstructure:"include"`
+	// Exclude lists glob patterns of matched files to leave alone.
+	Exclude []string `mapstructure:"exclude"`
+	// PollInterval is how often the globs are matched again to find new files
+	// and growth of known ones.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// MaxRecordBytes bounds one vendor record and so the memory a record can
+	// take; a larger record is passed on as a parse error. Also bounds the raw
+	// bytes of one batch.
+	MaxRecordBytes ByteSize `mapstructure:"max_record_bytes"`
+	// BatchSize is the most records handed to the next consumer at once.
+	BatchSize int `mapstructure:"batch_size"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+const (
+	// minMaxRecordBytes keeps an oversized record's body (its first
+	// previewBytes) within what a normal record may hold.
+	minMaxRecordBytes = previewBytes
+	// maxMaxRecordBytes is far above any vendor record; beyond it one record
+	// could exhaust memory.
+	maxMaxRecordBytes = 1 << 30
+	// minPollInterval keeps an idle receiver from spinning on the disk.
+	minPollInterval = 10 * time.Millisecond
+)
+
+var _ component.Config = (*Config)(nil)
+
+// Validate checks every key and names the key and the fix in each error.
+func (cfg *Config) Validate() error {
+	var errs []error
+	f := cfg.Files
+	if len(f.Include) == 0 {
+		errs = append(errs, errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"]`))
+	}
+	errs = append(errs, validateGlobs("files.include", f.Include)...)
+	errs = append(errs, validateGlobs("files.exclude", f.Exclude)...)
+	if f.PollInterval < minPollInterval {
+		errs = append(errs, fmt.Errorf("files.poll_interval: must be at least %s, got %s; e.g. 1s", minPollInterval, f.PollInterval))
+	}
+	if f.MaxRecordBytes < minMaxRecordBytes || f.MaxRecordBytes > maxMaxRecordBytes {
+		errs = append(errs, fmt.Errorf("files.max_record_bytes: must be between 64KiB and 1GiB, got %d bytes; e.g. 16MiB", int64(f.MaxRecordBytes)))
+	}
+	if f.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("files.batch_size: must be at least 1, got %d; e.g. 500", f.BatchSize))
+	}
+	return errors.Join(errs...)
+}
+
+func validateGlobs(key string, globs []string) []error {
+	var errs []error
+	for i, g := range globs {
+		if strings.TrimSpace(g) == "" {
+			errs = append(errs, fmt.Errorf("%s[%d]: glob is empty; remove it or give a pattern such as /var/log/o365/*.json", key, i))
+			continue
+		}
+		if _, err := filepath.Match(g, ""); err != nil {
+			errs = append(errs, fmt.Errorf("%s[%d]: %q is not a valid glob (%v); check its brackets and escapes", key, i, g, err))
+		}
+	}
+	return errs
+}
+
+// ByteSize is a size in bytes, written either as an integer or with a unit:
+// B, KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000).
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	factor int64
+}{
+	// Two-letter binary suffixes come before their one-letter SI lookalikes
+	// so that "MiB" is not read as "Mi" + "B".
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+	{"B", 1},
+}
+
+// UnmarshalText reads "16MiB", "512KB" or "1048576".
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	factor := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(strings.ToLower(s), strings.ToLower(u.suffix)) {
+			s, factor = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/factor {
+		return fmt.Errorf("%q is not a size: write a whole number of bytes or a number with a unit (KiB, MiB, GiB, KB, MB, GB), e.g. 16MiB", string(text))
+	}
+	*b = ByteSize(n * factor)
+	return nil
+}

@@ -1,0 +1,89 @@
+package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/internal/jsonpdata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+)
+
+// recordBuilder turns one raw vendor record into one log record, whatever
+// the source: the record decoded into the body, its event time, operation
+// and contract attributes; or, when it cannot be decoded or parsed, its raw
+// text as body and audit.parse_error saying why.
+type recordBuilder struct {
+	limits jsonpdata.Limits
+	// view is reused from record to record: Parse resets it.
+	view   auditrecord.Record
+	counts recordCounts
+}
+
+// recordCounts are counted per record and reported per batch, which keeps
+// metric calls off the per-record path.
+type recordCounts struct {
+	read, parseErrors, unrecognized int64
+}
+
+func newRecordBuilder(maxRecordBytes int) recordBuilder {
+	return recordBuilder{limits: jsonpdata.Limits{MaxBytes: maxRecordBytes}}
+}
+
+func (b *recordBuilder) build(raw rawRecord, lr plog.LogRecord) {
+	b.counts.read++
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	if raw.problem != "" {
+		b.fail(lr, raw.data, raw.problem)
+		return
+	}
+	body := lr.Body().SetEmptyMap()
+	if err := jsonpdata.DecodeMap(raw.data, body, b.limits); err != nil {
+		b.fail(lr, raw.data, decodeProblem(err))
+		return
+	}
+	if err := auditrecord.Parse(body, &b.view); err != nil {
+		if errors.Is(err, auditrecord.ErrUnrecognized) {
+			b.counts.unrecognized++
+		}
+		b.fail(lr, raw.data, err.Error())
+		return
+	}
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(b.view.Time))
+	lr.SetEventName(b.view.Operation)
+	b.view.PutAttributes(lr.Attributes())
+}
+
+// fail keeps the record's raw text as body, so nothing the vendor wrote is
+// lost, and says what was wrong.
+func (b *recordBuilder) fail(lr plog.LogRecord, raw []byte, problem string) {
+	b.counts.parseErrors++
+	if utf8.Valid(raw) {
+		lr.Body().SetStr(string(raw))
+	} else {
+		lr.Body().SetEmptyBytes().FromRaw(raw)
+	}
+	lr.Attributes().PutStr(auditrecord.AttrParseError, problem)
+}
+
+// report adds the counts so far to the receiver's metrics and resets them.
+func (b *recordBuilder) report(ctx context.Context, tb *metadata.TelemetryBuilder) {
+	tb.AuditLogRecordsRead.Add(ctx, b.counts.read)
+	tb.AuditLogParseErrors.Add(ctx, b.counts.parseErrors)
+	tb.AuditLogUnrecognizedRecords.Add(ctx, b.counts.unrecognized)
+	b.counts = recordCounts{}
+}
+
+func decodeProblem(err error) string {
+	var syntax *jsonpdata.SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Sprintf("invalid JSON at offset %d: %s", syntax.Offset, syntax.Msg)
+	}
+	return "invalid JSON: " + err.Error()
+}

@@ -1,0 +1,323 @@
+package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+)
+
+// A file is read as a stream of raw records: the format is detected from the
+// stream's first bytes, then a JSON scanner or a CSV reader cuts records out
+// of it without ever holding more than one record.
+
+const (
+	// readBufferSize is the read window, also the most the format detection
+	// looks at (a CSV header must fit in it).
+	readBufferSize = 64 << 10
+	// previewBytes is how much of an oversized record is kept as its body.
+	previewBytes = 64 << 10
+)
+
+var (
+	// errIncomplete: the stream ends inside a record, which the writer may
+	// still be completing.
+	errIncomplete = errors.New("stream ends inside a record")
+	// errTruncated: a compressed stream ends early, between records.
+	errTruncated = errors.New("compressed stream ends early")
+	// errBeyondEnd: the stream is shorter than the saved position, so the
+	// file was rewritten in place.
+	errBeyondEnd = errors.New("stream is shorter than the saved read position")
+)
+
+// fileReadError is an I/O error of the file itself, as opposed to bad data
+// in it: the read is retried on a later poll.
+type fileReadError struct{ err error }
+
+func (e *fileReadError) Error() string { return e.err.Error() }
+func (e *fileReadError) Unwrap() error { return e.err }
+
+// corruptStreamError is compressed data that cannot be decompressed: nothing
+// after it can be read, now or later.
+type corruptStreamError struct{ err error }
+
+func (e *corruptStreamError) Error() string { return "corrupt gzip stream: " + e.err.Error() }
+
+// rawRecord is one record cut out of a stream.
+type rawRecord struct {
+	// data is valid until the reader's next call.
+	data []byte
+	// offset is where the record starts in the decompressed stream.
+	offset int64
+	// problem, when set, says why data is not a whole record; it becomes the
+	// audit.parse_error attribute without any attempt to decode data.
+	problem string
+}
+
+// resumePoint is where reading continues: an offset in the decompressed
+// stream, just after a record, and the JSON container the scanner was in
+// there (CSV has none).
+type resumePoint struct {
+	Offset    int64     `json:"offset"`
+	Container container `json:"container,omitempty"`
+}
+
+// recordReader cuts records out of a stream.
+type recordReader interface {
+	// next returns the next record. At the end it returns io.EOF,
+	// errIncomplete, errTruncated, a *corruptStreamError or a
+	// *fileReadError.
+	next() (rawRecord, error)
+	// resumePoint is the position just after the last record next returned.
+	resumePoint() resumePoint
+	// abandon returns what is pending after next failed (the partial record,
+	// possibly empty) and moves the resume point to the end of what was read,
+	// so that the failure is reported once.
+	abandon() rawRecord
+}
+
+// openRecords detects the format of the first size bytes of f and returns a
+// reader positioned at pos.
+func openRecords(f *os.File, size int64, pos resumePoint, maxRecordBytes int) (recordReader, error) {
+	var magic [2]byte
+	if _, err := f.ReadAt(magic[:], 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &fileReadError{err}
+	}
+	compressed := magic == [2]byte{0x1f, 0x8b}
+	var plain io.Reader = fileErrors{io.NewSectionReader(f, 0, size)}
+	if compressed {
+		plain = &lazyGzip{src: plain}
+	}
+	head := bufio.NewReaderSize(plain, readBufferSize)
+	// A short or failed peek still shows what could be read; the error comes
+	// back from the window once the records before it are out.
+	prefix, _ := head.Peek(readBufferSize)
+	start, auditColumn := detectFormat(prefix)
+	target := max(pos.Offset, start)
+
+	w := &window{buf: make([]byte, readBufferSize), base: target, compressed: compressed}
+	if !compressed && target > int64(head.Buffered()) {
+		// Seek past what was peeked rather than read it.
+		if target > size {
+			return nil, errBeyondEnd
+		}
+		w.r = fileErrors{io.NewSectionReader(f, target, size-target)}
+	} else {
+		// A gzip stream cannot seek: it is decompressed again up to target.
+		if n, err := head.Discard(int(target)); int64(n) < target {
+			var fileErr *fileReadError
+			if errors.As(err, &fileErr) {
+				return nil, fileErr
+			}
+			return nil, errBeyondEnd
+		}
+		w.r = head
+	}
+	if auditColumn >= 0 {
+		return newCSVReader(w, auditColumn, maxRecordBytes), nil
+	}
+	if target == start {
+		pos.Container = containerNone
+	}
+	return newJSONScanner(w, resumePoint{Offset: target, Container: pos.Container}, maxRecordBytes), nil
+}
+
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// detectFormat returns where records start (after a BOM, and after the
+// header of a CSV export) and the AuditData column of a Purview CSV export,
+// or -1 for JSON.
+func detectFormat(prefix []byte) (start int64, auditColumn int) {
+	if bytes.HasPrefix(prefix, utf8BOM) {
+		start = int64(len(utf8BOM))
+	}
+	body := prefix[start:]
+	if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] == '{' || first[0] == '[' {
+		return start, -1
+	}
+	line := body
+	if i := bytes.IndexByte(body, '\n'); i >= 0 {
+		line = body[:i+1]
+	} else if len(prefix) == readBufferSize {
+		return start, -1 // no line end in sight: not a CSV header
+	}
+	r := csv.NewReader(bytes.NewReader(line))
+	r.LazyQuotes = true
+	header, err := r.Read()
+	if err != nil {
+		return start, -1
+	}
+	for i, name := range header {
+		if strings.EqualFold(strings.TrimSpace(name), "AuditData") {
+			return start + int64(len(line)), i
+		}
+	}
+	return start, -1
+}
+
+// lazyGzip opens the gzip stream on first read, so that a broken header is
+// reported by the window like any later corruption.
+type lazyGzip struct {
+	src io.Reader
+	z   *gzip.Reader
+	err error
+}
+
+func (l *lazyGzip) Read(p []byte) (int, error) {
+	if l.z == nil {
+		if l.err == nil {
+			l.z, l.err = gzip.NewReader(l.src)
+		}
+		if l.err != nil {
+			return 0, l.err
+		}
+	}
+	return l.z.Read(p)
+}
+
+// fileErrors marks the errors of reading the file itself.
+type fileErrors struct{ r io.Reader }
+
+func (f fileErrors) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &fileReadError{err}
+	}
+	return n, err
+}
+
+// window is the read buffer that the record readers scan in place.
+type window struct {
+	r        io.Reader
+	buf      []byte
+	pos, end int   // buf[pos:end] is not yet consumed
+	base     int64 // stream offset of buf[0]
+	// err ends the stream: io.EOF, *fileReadError or *corruptStreamError.
+	err        error
+	compressed bool
+	// truncated: the compressed stream ended early (err is io.EOF then).
+	truncated bool
+}
+
+// offset is the stream offset of the next unconsumed byte.
+func (w *window) offset() int64 { return w.base + int64(w.pos) }
+
+// fill replaces the consumed window with the next bytes of the stream and
+// reports whether there are any.
+func (w *window) fill() bool {
+	if w.err != nil {
+		return false
+	}
+	w.base += int64(w.end)
+	w.pos, w.end = 0, 0
+	for empty := 0; w.end == 0; empty++ {
+		n, err := w.r.Read(w.buf)
+		w.end = n
+		if err != nil {
+			w.setErr(err)
+			break
+		}
+		if empty == 100 {
+			w.err = &fileReadError{io.ErrNoProgress}
+			break
+		}
+	}
+	return w.end > 0
+}
+
+func (w *window) setErr(err error) {
+	var fileErr *fileReadError
+	switch {
+	case err == io.EOF || errors.As(err, &fileErr):
+		w.err = err
+	case w.compressed && errors.Is(err, io.ErrUnexpectedEOF):
+		w.err, w.truncated = io.EOF, true
+	case w.compressed:
+		w.err = &corruptStreamError{err}
+	default:
+		w.err = &fileReadError{err}
+	}
+}
+
+// endError is what a reader returns when the window is exhausted and no
+// record is in progress.
+func (w *window) endError() error {
+	switch {
+	case w.err != io.EOF:
+		return w.err
+	case w.truncated:
+		return errTruncated
+	}
+	return io.EOF
+}
+
+// recordBuffer collects one record's bytes up to limit; past it, only the
+// first previewBytes are kept and the rest is only counted, so an oversized
+// record costs no more memory than a normal one.
+type recordBuffer struct {
+	data   []byte
+	size   int64 // bytes written, kept or not
+	start  int64 // stream offset of the first byte
+	limit  int
+	active bool
+}
+
+func (b *recordBuffer) begin(offset int64) {
+	b.data, b.size, b.start, b.active = b.data[:0], 0, offset, true
+}
+
+func (b *recordBuffer) write(p []byte) {
+	b.size += int64(len(p))
+	if b.size <= int64(b.limit) {
+		b.data = append(b.data, p...)
+		return
+	}
+	if len(b.data) > previewBytes {
+		b.data = b.data[:previewBytes]
+	}
+	b.data = appendCapped(b.data, p, previewBytes)
+}
+
+// take ends the record and returns it.
+func (b *recordBuffer) take() rawRecord {
+	b.active = false
+	r := rawRecord{data: b.data, offset: b.start}
+	if b.size > int64(b.limit) {
+		r.data = trimPartialRune(r.data)
+		r.problem = fmt.Sprintf("record of %d bytes at offset %d exceeds max_record_bytes (%d); the body holds its first %d bytes",
+			b.size, b.start, b.limit, len(r.data))
+	}
+	return r
+}
+
+// appendCapped appends as much of src as keeps dst within limit bytes.
+func appendCapped(dst, src []byte, limit int) []byte {
+	if room := limit - len(dst); room < len(src) {
+		src = src[:max(room, 0)]
+	}
+	return append(dst, src...)
+}
+
+// trimPartialRune drops a UTF-8 sequence cut off at the end of p, so that a
+// preview of valid text stays valid text.
+func trimPartialRune(p []byte) []byte {
+	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(p[i]) {
+			if !utf8.FullRune(p[i:]) {
+				return p[:i]
+			}
+			break
+		}
+	}
+	return p
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
+}
