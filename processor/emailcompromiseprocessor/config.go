@@ -75,6 +75,12 @@ type StateConfig struct {
 	// SnapshotInterval is how often state is written to the storage extension
 	// (it is also written at shutdown).
 	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
+	// Warmup holds back detections that need history (travel, new
+	// location, send baselines, new-address thread replies) until a user's
+	// state spans this much event time. 0 (default) trusts state at once;
+	// set it on scale-out replicas, which rebuild a user's state when they
+	// take over its partition.
+	Warmup time.Duration `mapstructure:"warmup"`
 }
 
 // GeoIPConfig names MaxMind-format databases (GeoLite2/GeoIP2 layouts).
@@ -246,6 +252,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.State.TTL <= 0 {
 		errs = append(errs, fmt.Errorf("state.ttl: must be a positive duration such as 720h (the default, 30 days)"))
+	}
+	if cfg.State.Warmup < 0 {
+		errs = append(errs, fmt.Errorf("state.warmup: must not be negative; e.g. 24h on scale-out replicas, 0 to disable"))
 	}
 	if cfg.State.SnapshotInterval <= 0 {
 		errs = append(errs, fmt.Errorf("state.snapshot_interval: must be a positive duration such as 1m (the default)"))

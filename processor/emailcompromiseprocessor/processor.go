@@ -284,6 +284,9 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	ev := detection.Event{Record: rec, Now: now}
 	if rec.User != "" {
 		ev.User = p.users.Touch(rec.User, now)
+		if ev.User.Since.IsZero() || rec.Time.Before(ev.User.Since) {
+			ev.User.Since = rec.Time
+		}
 	}
 	findings := p.findings[:0]
 	for _, d := range p.detectors {
@@ -292,6 +295,7 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	for _, l := range p.learners {
 		l.Learn(&ev)
 	}
+	findings = p.holdBackDuringWarmup(ctx, ev.User, rec, findings)
 	p.findings = findings
 	if len(findings) == 0 {
 		return outcomeClean
@@ -310,6 +314,23 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 		}
 	}
 	return outcomeTagged
+}
+
+// holdBackDuringWarmup drops history-dependent findings while the user's
+// state spans less event time than state.warmup, and counts them.
+func (p *emailCompromiseProcessor) holdBackDuringWarmup(ctx context.Context, u *state.User, rec *auditrecord.Record, findings []detection.Finding) []detection.Finding {
+	if p.cfg.State.Warmup <= 0 || u == nil || rec.Time.Sub(u.Since) >= p.cfg.State.Warmup {
+		return findings
+	}
+	kept := findings[:0]
+	for _, f := range findings {
+		if f.Rule.NeedsHistory {
+			p.telemetry.EmailCompromiseWarmupSuppressed.Add(ctx, 1, p.ruleMetricAttrs[f.Rule]...)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept
 }
 
 // firstInPeriod reports whether rule has not been logged for the user within

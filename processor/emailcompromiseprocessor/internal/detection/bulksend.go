@@ -9,11 +9,12 @@ import (
 )
 
 var RuleBulkSend = &Rule{
-	ID:         CategoryBulkSend + "/send_rate_anomaly",
-	Category:   CategoryBulkSend,
-	Title:      "Mailbox sends far more than its learned baseline",
-	Techniques: []string{TechniqueEmailAccounts, "T1534", "T1566"},
-	Reference:  "https://attack.mitre.org/techniques/T1534/",
+	ID:           CategoryBulkSend + "/send_rate_anomaly",
+	Category:     CategoryBulkSend,
+	Title:        "Mailbox sends far more than its learned baseline",
+	Techniques:   []string{TechniqueEmailAccounts, "T1534", "T1566"},
+	Reference:    "https://attack.mitre.org/techniques/T1534/",
+	NeedsHistory: true,
 }
 
 // BulkSendOptions tune the bulk-send detector.

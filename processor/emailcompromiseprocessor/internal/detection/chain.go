@@ -15,6 +15,9 @@ var RuleChain = &Rule{
 	Title:      "Compromised mailbox: risky sign-in, then mailbox manipulation, then abuse of the mailbox",
 	Techniques: []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts, TechniqueEmailForwarding, TechniqueEmailHidingRules, "T1534"},
 	Reference:  "https://attack.mitre.org/techniques/T1586/002/",
+	// Its stages are history: a replica that just took the user over has
+	// not seen them.
+	NeedsHistory: true,
 }
 
 // ChainOptions set how close the stages must be (the set-up's window after

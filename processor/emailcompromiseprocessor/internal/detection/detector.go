@@ -67,6 +67,11 @@ type Rule struct {
 	// Ruleset names where the rule comes from ("" for the built-in
 	// detectors; Sigma rules name their own).
 	Ruleset string
+	// NeedsHistory marks rules that judge a record against the user's
+	// learned history; during a warm-up (state rebuilt after a restart
+	// without snapshot or a partition take-over) they are held back rather
+	// than fire on a baseline that is not there.
+	NeedsHistory bool
 }
 
 // Finding is one detection on one record.

@@ -10,11 +10,12 @@ import (
 )
 
 var RuleImpossibleTravel = &Rule{
-	ID:         CategoryImpossibleTravel + "/impossible_travel",
-	Category:   CategoryImpossibleTravel,
-	Title:      "Consecutive sign-ins from places too far apart to travel between",
-	Techniques: []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
-	Reference:  "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#atypical-travel",
+	ID:           CategoryImpossibleTravel + "/impossible_travel",
+	Category:     CategoryImpossibleTravel,
+	Title:        "Consecutive sign-ins from places too far apart to travel between",
+	Techniques:   []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
+	Reference:    "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#atypical-travel",
+	NeedsHistory: true,
 }
 
 // ImpossibleTravelOptions tune the travel detector.

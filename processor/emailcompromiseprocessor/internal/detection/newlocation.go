@@ -9,18 +9,20 @@ import (
 
 var (
 	RuleNewCountry = &Rule{
-		ID:         CategoryRiskySignIn + "/new_country",
-		Category:   CategoryRiskySignIn,
-		Title:      "Sign-in from a country new for the user",
-		Techniques: []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
-		Reference:  "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#unfamiliar-sign-in-properties",
+		ID:           CategoryRiskySignIn + "/new_country",
+		Category:     CategoryRiskySignIn,
+		Title:        "Sign-in from a country new for the user",
+		Techniques:   []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
+		Reference:    "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#unfamiliar-sign-in-properties",
+		NeedsHistory: true,
 	}
 	RuleNewASN = &Rule{
-		ID:         CategoryRiskySignIn + "/new_asn",
-		Category:   CategoryRiskySignIn,
-		Title:      "Sign-in from a network (ASN) new for the user",
-		Techniques: []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
-		Reference:  "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#unfamiliar-sign-in-properties",
+		ID:           CategoryRiskySignIn + "/new_asn",
+		Category:     CategoryRiskySignIn,
+		Title:        "Sign-in from a network (ASN) new for the user",
+		Techniques:   []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
+		Reference:    "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#unfamiliar-sign-in-properties",
+		NeedsHistory: true,
 	}
 )
 

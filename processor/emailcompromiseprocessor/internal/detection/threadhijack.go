@@ -11,11 +11,12 @@ import (
 
 var (
 	RuleThreadReply = &Rule{
-		ID:         CategoryThreadHijack + "/reply_from_risky_session",
-		Category:   CategoryThreadHijack,
-		Title:      "Reply or forward into an existing conversation from a new or risky session",
-		Techniques: []string{TechniqueEmailAccounts, "T1534", "T1566.002"},
-		Reference:  "https://attack.mitre.org/techniques/T1534/",
+		ID:           CategoryThreadHijack + "/reply_from_risky_session",
+		Category:     CategoryThreadHijack,
+		Title:        "Reply or forward into an existing conversation from a new or risky session",
+		Techniques:   []string{TechniqueEmailAccounts, "T1534", "T1566.002"},
+		Reference:    "https://attack.mitre.org/techniques/T1534/",
+		NeedsHistory: true,
 	}
 	RuleSentDeleted = &Rule{
 		ID:         CategoryThreadHijack + "/sent_item_deleted",

@@ -35,6 +35,7 @@ type TelemetryBuilder struct {
 	EmailCompromiseStateSnapshotErrors metric.Int64Counter
 	EmailCompromiseStateUsers          metric.Int64Gauge
 	EmailCompromiseUnrecognizedRecords metric.Int64Counter
+	EmailCompromiseWarmupSuppressed    metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -118,6 +119,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_email_compromise_unrecognized_records",
 		metric.WithDescription("Records that are no vendor audit record (e.g. application logs in a mixed pipeline); passed on untouched. [Alpha]"),
 		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EmailCompromiseWarmupSuppressed, err = builder.meter.Int64Counter(
+		"otelcol_email_compromise_warmup_suppressed",
+		metric.WithDescription("History-dependent detections held back because the user's state is younger than state.warmup (attribute rule). [Alpha]"),
+		metric.WithUnit("{detection}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -162,3 +162,19 @@ func AssertEqualEmailCompromiseUnrecognizedRecords(t *testing.T, tt *componentte
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualEmailCompromiseWarmupSuppressed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_email_compromise_warmup_suppressed",
+		Description: "History-dependent detections held back because the user's state is younger than state.warmup (attribute rule). [Alpha]",
+		Unit:        "{detection}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_email_compromise_warmup_suppressed")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

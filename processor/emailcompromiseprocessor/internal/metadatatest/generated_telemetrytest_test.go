@@ -28,6 +28,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.EmailCompromiseStateSnapshotErrors.Add(context.Background(), 1)
 	tb.EmailCompromiseStateUsers.Record(context.Background(), 1)
 	tb.EmailCompromiseUnrecognizedRecords.Add(context.Background(), 1)
+	tb.EmailCompromiseWarmupSuppressed.Add(context.Background(), 1)
 	AssertEqualEmailCompromiseDetections(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -53,6 +54,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualEmailCompromiseUnrecognizedRecords(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualEmailCompromiseWarmupSuppressed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -12,6 +12,10 @@ import (
 // owns one field and caps what it keeps there, so one user can never grow
 // without bound whatever a flood of records does.
 type User struct {
+	// Since is the event time of the first record this store saw for the
+	// user: history younger than the warm-up period is not trusted (a replica
+	// that just took over the user's partition has rebuilt nothing yet).
+	Since   time.Time
 	SignIns SignInHistory
 	// Mail is allocated on the user's first mailbox item record: most
 	// users of a sign-in-only feed never need it.
