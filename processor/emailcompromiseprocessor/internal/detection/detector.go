@@ -7,6 +7,8 @@ package detection // import "github.com/otelsec/emailcompromise/processor/emailc
 import (
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
@@ -87,6 +89,11 @@ type Finding struct {
 // Event is what a detector sees of one record.
 type Event struct {
 	Record *auditrecord.Record
+	// Body is the vendor record as already decoded (the log body, or the
+	// processor's one decoding of a JSON string body); never decode again.
+	Body pcommon.Map
+	// Attributes are the log record's attributes.
+	Attributes pcommon.Map
 	// User is the state of Record.User, nil when the record names no user.
 	User *state.User
 	// Now is the processing time (wall clock); event time is Record.Time.

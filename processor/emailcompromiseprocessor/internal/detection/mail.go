@@ -1,7 +1,6 @@
 package detection
 
 import (
-	"hash/fnv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -77,23 +76,52 @@ func isReplyPrefix(p string) bool {
 }
 
 // conversationKey hashes a subject without its reply markers, case and
-// spacing folded, so "RE: Invoice  4432" and "invoice 4432" meet. FNV is
-// used because the hashes are snapshotted and must survive restarts.
+// spacing folded, so "RE: Invoice  4432" and "invoice 4432" meet. It is
+// FNV-1a computed in place (no allocation on the send path), and FNV
+// because the hashes are snapshotted and must survive restarts.
 func conversationKey(subject string) uint64 {
 	rest, _ := stripReplyPrefixes(subject)
-	h := fnv.New64a()
-	for _, f := range strings.Fields(strings.ToLower(rest)) {
-		h.Write([]byte(f))
-		h.Write([]byte{' '})
+	h := uint64(fnvOffset64)
+	space := false
+	for _, r := range rest {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && h != fnvOffset64 {
+			h = fnvAdd(h, ' ')
+		}
+		space = false
+		h = fnvAddRune(h, unicode.ToLower(r))
 	}
-	return h.Sum64()
+	return h
 }
 
 // stableHash hashes an identifier (InternetMessageId) for snapshotted state.
 func stableHash(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(strings.ToLower(strings.TrimSpace(s))))
-	return h.Sum64()
+	h := uint64(fnvOffset64)
+	for _, r := range strings.TrimSpace(s) {
+		h = fnvAddRune(h, unicode.ToLower(r))
+	}
+	return h
+}
+
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func fnvAdd(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime64 }
+
+func fnvAddRune(h uint64, r rune) uint64 {
+	if r < utf8.RuneSelf {
+		return fnvAdd(h, byte(r))
+	}
+	var buf [utf8.UTFMax]byte
+	for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
+		h = fnvAdd(h, b)
+	}
+	return h
 }
 
 // paymentThemes are words of the invoice and payment fraud that thread

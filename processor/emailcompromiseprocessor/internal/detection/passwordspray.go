@@ -66,7 +66,7 @@ func (d *PasswordSpray) Detect(ev *Event, out []Finding) []Finding {
 	if !successfulSignIn(r) || !r.ClientIP.IsValid() || d.policy.IsTrustedNetwork(r.ClientIP) {
 		return out
 	}
-	src := d.sources.Get(r.ClientIP.String())
+	src := d.sources.Get(r.ClientAddress)
 	if src == nil {
 		return out
 	}
@@ -103,13 +103,13 @@ func (d *PasswordSpray) Learn(ev *Event) {
 	}
 	switch {
 	case passwordFailure(r):
-		src := d.sources.Touch(r.ClientIP.String(), ev.Now)
+		src := d.sources.Touch(r.ClientAddress, ev.Now)
 		if len(src.failures) == maxSprayFailures {
 			src.failures = append(src.failures[:0], src.failures[1:]...)
 		}
 		src.failures = append(src.failures, sprayFailure{user: maphash.String(d.seed, r.User), at: r.Time})
 	case successfulSignIn(r):
-		if src := d.sources.Get(r.ClientIP.String()); src != nil {
+		if src := d.sources.Get(r.ClientAddress); src != nil {
 			src.successes.Add(r.Time)
 		}
 	}
