@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/xpdata"
 )
 
 // decoder is a recursive-descent parser over one input. Recursion is safe
@@ -25,22 +26,30 @@ type decoder struct {
 	// straight out of data (escapes, invalid UTF-8); it is reused so that each
 	// such string costs only its final string conversion.
 	scratch []byte
+	// levels[i] is the scratch space for containers at depth i+1.
+	levels []*level
+	// builder assembles each object's final Map; see level.moveToMap.
+	builder xpdata.MapBuilder
 }
 
-func newDecoder(data []byte, lim Limits) (decoder, error) {
+// getDecoder returns a decoder for data from decoderPool; the caller must
+// release it.
+func getDecoder(data []byte, lim Limits) (*decoder, error) {
 	maxBytes := lim.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = defaultMaxBytes
 	}
 	if len(data) > maxBytes {
-		return decoder{}, syntaxError(maxBytes,
+		return nil, syntaxError(maxBytes,
 			"input of "+strconv.Itoa(len(data))+" bytes exceeds the limit of "+strconv.Itoa(maxBytes)+" bytes")
 	}
 	maxDepth := lim.MaxDepth
 	if maxDepth <= 0 {
 		maxDepth = defaultMaxDepth
 	}
-	return decoder{data: data, text: string(data), maxDepth: maxDepth}, nil
+	d := decoderPool.Get().(*decoder)
+	d.data, d.text, d.maxDepth = data, string(data), maxDepth
+	return d, nil
 }
 
 // start moves to the first value, rejecting input that has none.
@@ -112,7 +121,8 @@ func (d *decoder) value(v pcommon.Value) error {
 	return nil
 }
 
-// enter counts one more level of nesting for the '{' or '[' at d.pos.
+// enter steps into the '{' or '[' at d.pos, refusing to nest deeper than
+// maxDepth.
 func (d *decoder) enter() error {
 	d.depth++
 	if d.depth > d.maxDepth {
@@ -133,7 +143,7 @@ func (d *decoder) object(m pcommon.Map) error {
 		d.depth--
 		return nil
 	}
-	var wide *wideObject
+	lv := d.level()
 	for {
 		if d.pos == len(d.data) {
 			return d.unexpectedEnd()
@@ -154,20 +164,8 @@ func (d *decoder) object(m pcommon.Map) error {
 		}
 		d.pos++
 
-		var v pcommon.Value
-		if wide == nil {
-			// PutEmpty finds an earlier occurrence of key by a linear scan,
-			// which is the cheapest duplicate check for the usual few dozen
-			// keys, and returns it emptied: last value, first position.
-			v = m.PutEmpty(key)
-		} else {
-			v = wide.put(key)
-		}
-		if err := d.value(v); err != nil {
+		if err := d.value(lv.put(key)); err != nil {
 			return err
-		}
-		if wide == nil && m.Len() > wideObjectKeys {
-			wide = newWideObject(m)
 		}
 
 		d.skipSpace()
@@ -181,9 +179,7 @@ func (d *decoder) object(m pcommon.Map) error {
 		case '}':
 			d.pos++
 			d.depth--
-			if wide != nil {
-				wide.moveTo(m)
-			}
+			lv.moveToMap(&d.builder, m)
 			return nil
 		default:
 			return d.invalidChar(d.pos, "after object key:value pair")
@@ -202,8 +198,9 @@ func (d *decoder) array(s pcommon.Slice) error {
 		d.depth--
 		return nil
 	}
+	lv := d.level()
 	for {
-		if err := d.value(s.AppendEmpty()); err != nil {
+		if err := d.value(lv.append()); err != nil {
 			return err
 		}
 		d.skipSpace()
@@ -216,6 +213,7 @@ func (d *decoder) array(s pcommon.Slice) error {
 		case ']':
 			d.pos++
 			d.depth--
+			lv.moveToSlice(s)
 			return nil
 		default:
 			return d.invalidChar(d.pos, "after array element")
@@ -291,8 +289,10 @@ func (d *decoder) number(v pcommon.Value) error {
 	d.pos = i
 
 	if i == intEnd {
-		// 18 decimal digits always fit int64, so most integers skip strconv.
-		if digits := data[intStart:intEnd]; len(digits) <= 18 {
+		// 18 decimal digits always fit int64, so most integers skip strconv;
+		// 20 or more never do, so they skip a ParseInt bound to fail.
+		switch digits := data[intStart:intEnd]; {
+		case len(digits) <= 18:
 			var n int64
 			for _, c := range digits {
 				n = n*10 + int64(c-'0')
@@ -302,10 +302,11 @@ func (d *decoder) number(v pcommon.Value) error {
 			}
 			v.SetInt(n)
 			return nil
-		}
-		if n, err := strconv.ParseInt(string(data[start:i]), 10, 64); err == nil {
-			v.SetInt(n)
-			return nil
+		case len(digits) == 19:
+			if n, err := strconv.ParseInt(string(data[start:i]), 10, 64); err == nil {
+				v.SetInt(n)
+				return nil
+			}
 		}
 	}
 	// The literal is well-formed, so the only possible error is ErrRange, for

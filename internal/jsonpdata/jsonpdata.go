@@ -65,10 +65,11 @@ func (e *SyntaxError) Error() string {
 // error dest may hold a partial result; the caller discards it. An input over
 // Limits.MaxBytes leaves dest untouched.
 func DecodeMap(data []byte, dest pcommon.Map, lim Limits) error {
-	d, err := newDecoder(data, lim)
+	d, err := getDecoder(data, lim)
 	if err != nil {
 		return err
 	}
+	defer d.release()
 	dest.Clear()
 	if err := d.start(); err != nil {
 		return err
@@ -90,10 +91,11 @@ func DecodeMap(data []byte, dest pcommon.Map, lim Limits) error {
 // result; the caller discards it. An input over Limits.MaxBytes leaves dest
 // untouched.
 func DecodeValue(data []byte, dest pcommon.Value, lim Limits) error {
-	d, err := newDecoder(data, lim)
+	d, err := getDecoder(data, lim)
 	if err != nil {
 		return err
 	}
+	defer d.release()
 	// The decoder only ever writes into empty values, so that null needs no
 	// work; FromRaw(nil) is the public way to empty a Value and cannot fail.
 	_ = dest.FromRaw(nil)
