@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 )
 
 // Output modes.
@@ -52,6 +53,9 @@ type Config struct {
 	State StateConfig `mapstructure:"state"`
 	// Detectors enables and tunes each built-in detector.
 	Detectors DetectorsConfig `mapstructure:"detectors"`
+	// Sigma loads Sigma detection, correlation and filter rules; with no
+	// rules configured there is no Sigma detector.
+	Sigma sigma.Config `mapstructure:"sigma"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -258,6 +262,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.State.SnapshotInterval <= 0 {
 		errs = append(errs, fmt.Errorf("state.snapshot_interval: must be a positive duration such as 1m (the default)"))
+	}
+	if err := cfg.Sigma.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("sigma: %w", err))
 	}
 	return errors.Join(errs...)
 }

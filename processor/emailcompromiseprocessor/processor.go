@@ -59,13 +59,17 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 	if err != nil {
 		return nil, err
 	}
+	sigmaDetector, err := loadSigma(cfg.Sigma, set.Logger)
+	if err != nil {
+		return nil, err
+	}
 	p := &emailCompromiseProcessor{
 		id:              set.ID,
 		cfg:             cfg,
 		logger:          set.Logger,
 		telemetry:       tb,
 		next:            next,
-		detectors:       buildDetectors(cfg),
+		detectors:       buildDetectors(cfg, sigmaDetector),
 		ruleMetricAttrs: map[*detection.Rule][]metric.AddOption{},
 		users:           state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL),
 		jsonBody:        pcommon.NewMap(),
@@ -86,7 +90,7 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 }
 
 // buildDetectors returns the enabled detectors, cheapest first.
-func buildDetectors(cfg *Config) []detection.Detector {
+func buildDetectors(cfg *Config, sigmaDetector *detection.Sigma) []detection.Detector {
 	policy := detection.NewPolicy(cfg.policyOptions())
 	d := cfg.Detectors
 	var ds []detection.Detector
@@ -112,6 +116,9 @@ func buildDetectors(cfg *Config) []detection.Detector {
 	add(d.Delegation.Enabled, detection.NewDelegation(policy))
 	add(d.BulkSend.Enabled, detection.NewBulkSend(policy, detection.BulkSendOptions{Factor: d.BulkSend.Factor, Floor: d.BulkSend.Floor, LearningHours: d.BulkSend.LearningHours}))
 	add(d.ThreadHijack.Enabled, detection.NewThreadHijack(detection.ThreadHijackOptions{RiskWindow: d.ThreadHijack.RiskWindow, DeleteWindow: d.ThreadHijack.DeleteWindow, MinKnownIPs: d.ThreadHijack.MinKnownIPs}))
+	if sigmaDetector != nil {
+		ds = append(ds, sigmaDetector)
+	}
 	// The chain reads the other detectors' findings: it comes last.
 	add(d.Chain.Enabled, detection.NewChain(detection.ChainOptions{Window: d.Chain.Window}))
 	return ds
@@ -278,10 +285,11 @@ func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs
 // the record when any fired.
 func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecord, now time.Time) outcome {
 	rec := &p.record
-	if o, ok := p.view(lr, rec); !ok {
+	body, o, ok := p.view(lr, rec)
+	if !ok {
 		return o
 	}
-	ev := detection.Event{Record: rec, Now: now}
+	ev := detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now}
 	if rec.User != "" {
 		ev.User = p.users.Touch(rec.User, now)
 		if ev.User.Since.IsZero() || rec.Time.Before(ev.User.Since) {
@@ -361,14 +369,15 @@ func (p *emailCompromiseProcessor) firstInPeriod(u *state.User, rule *detection.
 	return true
 }
 
-// view fills rec from the record. A record from our receiver names its
+// view fills rec from the record and returns the structured body detectors
+// may read (Sigma rules match vendor fields). A record from our receiver names its
 // source, so the shape detection is skipped; a body that is a JSON string
 // (a foreign receiver such as filelog or kafka) is decoded once into a
 // scratch map, leaving the record's own body untouched.
-func (p *emailCompromiseProcessor) view(lr plog.LogRecord, rec *auditrecord.Record) (outcome, bool) {
+func (p *emailCompromiseProcessor) view(lr plog.LogRecord, rec *auditrecord.Record) (pcommon.Map, outcome, bool) {
 	src, hadParseError := auditrecord.SourceOf(lr.Attributes())
 	if hadParseError {
-		return outcomeParseError, false
+		return pcommon.Map{}, outcomeParseError, false
 	}
 	var body pcommon.Map
 	switch lr.Body().Type() {
@@ -377,14 +386,14 @@ func (p *emailCompromiseProcessor) view(lr plog.LogRecord, rec *auditrecord.Reco
 	case pcommon.ValueTypeStr:
 		text := lr.Body().Str()
 		if !looksLikeJSONObject(text) {
-			return outcomeUnrecognized, false
+			return pcommon.Map{}, outcomeUnrecognized, false
 		}
 		if err := jsonpdata.DecodeMap([]byte(text), p.jsonBody, jsonpdata.Limits{}); err != nil {
-			return outcomeUnrecognized, false
+			return pcommon.Map{}, outcomeUnrecognized, false
 		}
 		body = p.jsonBody
 	default:
-		return outcomeUnrecognized, false
+		return pcommon.Map{}, outcomeUnrecognized, false
 	}
 	var err error
 	if src != auditrecord.SourceUnknown {
@@ -394,12 +403,12 @@ func (p *emailCompromiseProcessor) view(lr plog.LogRecord, rec *auditrecord.Reco
 	}
 	switch {
 	case errors.Is(err, auditrecord.ErrUnrecognized):
-		return outcomeUnrecognized, false
+		return pcommon.Map{}, outcomeUnrecognized, false
 	case err != nil:
-		return outcomeParseError, false
+		return pcommon.Map{}, outcomeParseError, false
 	}
 	p.locate(rec)
-	return outcomeClean, true
+	return body, outcomeClean, true
 }
 
 // locate fills a sign-in's place and network from the GeoIP databases when

@@ -2,6 +2,9 @@ package emailcompromiseprocessor
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
@@ -11,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -179,4 +183,45 @@ func TestProcessorStorageMisconfigured(t *testing.T) {
 	p, _ := newTestProcessor(t, cfg, componenttest.NewTelemetry())
 	err := p.Start(context.Background(), componenttest.NewNopHost())
 	assert.ErrorContains(t, err, `storage: extension "file_storage/absent" is not configured`)
+}
+
+// TestProcessorWithSigmaRules loads the shipped Sigma rules beside the
+// built-in detectors: a rogue inbox rule is tagged by both, and the record's
+// security_rule fields name the most severe detection.
+func TestProcessorWithSigmaRules(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Sigma.Rules = []string{"../../testdata/sigma"}
+	require.NoError(t, cfg.Validate())
+	p, sink := newTestProcessor(t, cfg, componenttest.NewTelemetry())
+	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
+
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(huntressRule)
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	attrs := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	rules, _ := attrs.Get(AttrDetectionRules)
+	var ids []string
+	sigmaRules := 0
+	for i := 0; i < rules.Slice().Len(); i++ {
+		id := rules.Slice().At(i).Str()
+		ids = append(ids, id)
+		if strings.HasPrefix(id, "sigma/") {
+			sigmaRules++
+		}
+	}
+	assert.Contains(t, ids, "mailbox_rule/inbox_rule_hiding")
+	assert.Positive(t, sigmaRules, "a shipped Sigma rule matches the rogue inbox rule: %v", ids)
+}
+
+func TestProcessorSigmaErrorsAreFatalOnlyWhenAsked(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "broken.yml"), []byte("title: broken\nlogsource: {product: m365, service: audit}\ndetection:\n  sel: {Operation|nosuchmodifier: x}\n  condition: sel\n"), 0o600))
+	cfg := createDefaultConfig().(*Config)
+	cfg.Sigma.Rules = []string{dir}
+	_, err := newEmailCompromiseProcessor(processortest.NewNopSettings(NewFactory().Type()), cfg, consumertest.NewNop())
+	require.NoError(t, err, "a bad rule is reported and skipped")
+	cfg.Sigma.FailOnError = true
+	_, err = newEmailCompromiseProcessor(processortest.NewNopSettings(NewFactory().Type()), cfg, consumertest.NewNop())
+	assert.ErrorContains(t, err, "broken.yml")
 }

@@ -1,0 +1,204 @@
+package sigma
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/internal/corpus"
+)
+
+// BenchmarkSigma measures the per-record cost of 100 and 1,000 rules on a
+// realistic mix of records, beside a read-once baseline that visits every
+// body and attribute value of the record once, in the same run.
+//
+//	go test -run=^$ -bench=BenchmarkSigma -benchmem ./processor/emailcompromiseprocessor/internal/sigma/
+func BenchmarkSigma(b *testing.B) {
+	dir, ok := corpus.Lookup(b)
+	if !ok {
+		b.Skip("the benchmark reads the corpus's rules and samples")
+	}
+	events := benchRecords(b, filepath.Join(dir, "samples"))
+	rules := benchRules(b, dir)
+	b.Run("baseline-read-once", func(b *testing.B) {
+		b.ReportAllocs()
+		n := 0
+		for i := 0; b.Loop(); i++ {
+			ev := events[i%len(events)]
+			n += visitAll(ev.Body) + visitAll(ev.Attributes)
+		}
+		reportPerRecord(b)
+		_ = n
+	})
+	for _, count := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("rules=%d", count), func(b *testing.B) {
+			e, rep, err := Compile(rules[:count], Config{})
+			if err != nil || len(rep.Errors) > 0 {
+				b.Fatalf("compile: %v %v", err, rep.Errors)
+			}
+			var out []Match
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				out = e.Evaluate(events[i%len(events)], out[:0])
+			}
+			reportPerRecord(b)
+		})
+	}
+}
+
+func reportPerRecord(b *testing.B) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/record")
+}
+
+// visitAll reads every value once: what any consumer of the record pays.
+func visitAll(m pcommon.Map) int {
+	n := 0
+	m.Range(func(_ string, v pcommon.Value) bool {
+		n += visitValue(v)
+		return true
+	})
+	return n
+}
+
+func visitValue(v pcommon.Value) int {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		return visitAll(v.Map())
+	case pcommon.ValueTypeSlice:
+		n := 0
+		for i := 0; i < v.Slice().Len(); i++ {
+			n += visitValue(v.Slice().At(i))
+		}
+		return n
+	case pcommon.ValueTypeStr:
+		return len(v.Str())
+	}
+	return 1
+}
+
+// benchRecords builds the record mix from real sample shapes, with their
+// views and attributes as the receiver writes them: O365 sign-ins, mail
+// items and cmdlets (inbox rules, Set-Mailbox), Azure Monitor and Graph
+// sign-ins, Google logins and account events.
+func benchRecords(b *testing.B, samples string) []*Event {
+	type pick struct {
+		file  string
+		index int
+	}
+	picks := []pick{
+		{"o365/splunk-security_content_o365_userloggedin.json", 0},
+		{"o365/splunk-security_content_o365_userloginfailed.json", 0},
+		{"o365/splunk-security_content_o365_mailitemsaccessed.json", 0},
+		{"o365/splunk-security_content_o365_set_mailbox.json", 0},
+		{"o365/elastic-integrations_test-exchange-item.log", 0},
+		{"purview_csv/DERIVED_huntress2023_purview_AuditData.ndjson", 143},
+		{"purview_csv/DERIVED_huntress2023_purview_AuditData.ndjson", 0},
+		{"purview_csv/DERIVED_huntress2023_purview_AuditData.ndjson", 60},
+		{"entra_signin_azuremonitor/splunk-security_content_azure_active_directory_sign_in_activity.json", 0},
+		{"entra_signin_azuremonitor/elastic-integrations_test-non-interactive-user-signin.log", 0},
+		{"entra_signin_azuremonitor/elastic-integrations_test-signinlogs-raw.log", 0},
+		{"entra_signin_graph/graph-docs_beta_signin-list_example1_response.json", 0},
+		{"entra_signin_graph/graph-docs_v1.0_signin-list_example1_response.fixed.json", 0},
+		{"google_workspace/splunk-security_content_google_workspace_login_success.json", 0},
+		{"google_workspace/elastic-integrations_test-login.log", 1},
+		{"google_workspace/elastic-integrations_test-user-accounts.log", 8},
+	}
+	t := &testing.T{}
+	var events []*Event
+	for i, p := range picks {
+		body := sampleRecord(t, filepath.Join(samples, p.file), p.index)
+		var r auditrecord.Record
+		if err := auditrecord.Parse(body, &r); err != nil {
+			b.Fatalf("%s: %v", p.file, err)
+		}
+		// Records of one stream move forward in time.
+		r.Time = testTime.Add(time.Duration(i) * time.Second)
+		attrs := pcommon.NewMap()
+		r.PutAttributes(attrs)
+		events = append(events, &Event{Record: &r, Body: body, Attributes: attrs, Now: r.Time})
+	}
+	return events
+}
+
+// benchRules returns 1,000 rule files: the shipped examples, the corpus's
+// SigmaHQ cloud rules, and variants of those rules whose values are changed
+// (so they keep each rule's shape: equalities, contains, lists) until there
+// are 1,000.
+func benchRules(b *testing.B, dir string) []File {
+	var base []File
+	add := func(root string) {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yml") {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				base = append(base, File{Name: p, Data: data})
+			}
+			return nil
+		})
+	}
+	add(filepath.Join(corpus.RepoRoot(b), "testdata", "sigma"))
+	add(filepath.Join(dir, "sigma", "rules"))
+	add(filepath.Join(dir, "sigma", "rules-threat-hunting"))
+	out := append([]File(nil), base...)
+	for v := 1; len(out) < 1000; v++ {
+		for _, f := range base[7:] { // the corpus rules, one document each
+			if len(out) == 1000 {
+				break
+			}
+			out = append(out, File{Name: fmt.Sprintf("%s.v%d", f.Name, v), Data: ruleVariant(b, f.Data, v)})
+		}
+	}
+	return out
+}
+
+// ruleVariant gives a rule a new id and suffixes every detection value.
+func ruleVariant(b *testing.B, data []byte, v int) []byte {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		b.Fatal(err)
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		switch root.Content[i].Value {
+		case "id":
+			root.Content[i+1].Value += fmt.Sprintf("-v%d", v)
+		case "detection":
+			suffixValues(root.Content[i+1], fmt.Sprintf("_v%d", v))
+		}
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+func suffixValues(n *yaml.Node, suffix string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value != "condition" {
+				suffixValues(n.Content[i+1], suffix)
+			}
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			suffixValues(c, suffix)
+		}
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" || n.Tag == "!!int" {
+			n.Value += suffix
+			n.Tag, n.Style = "!!str", yaml.SingleQuotedStyle
+		}
+	}
+}

@@ -1,0 +1,423 @@
+package sigma
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelsec/emailcompromise/internal/corpus"
+)
+
+// windowsSecurity sends the examples' Windows logsources to a test source.
+var windowsSecurity = Config{LogsourceMapping: []LogsourceMapping{
+	{Product: "windows", Service: "security", Source: "windows_security"},
+	{Product: "windows", Category: "process_creation", Source: "windows_security"},
+	{Category: "proxy", Source: "windows_security"},
+	{Category: "firewall", Source: "windows_security"},
+}}
+
+// The base rules the specification's examples refer to but do not ship.
+const (
+	failedLoginRule = `title: Failed logon
+id: 5638f7c0-ac70-491d-8465-2a65075e0d86
+logsource: {product: windows, service: security}
+detection:
+    selection: {EventID: 4625}
+    condition: selection
+`
+	reconRules = `title: Recon a
+name: recon_cmd_a
+logsource: {product: windows, category: process_creation}
+detection:
+    selection: {Image|endswith: '\whoami.exe'}
+    condition: selection
+---
+title: Recon b
+name: recon_cmd_b
+logsource: {product: windows, category: process_creation}
+detection:
+    selection: {Image|endswith: '\ipconfig.exe'}
+    condition: selection
+---
+title: Recon c
+name: recon_cmd_c
+logsource: {product: windows, category: process_creation}
+detection:
+    selection: {Image|endswith: '\net.exe'}
+    condition: selection
+`
+	websiteAccessRule = `title: Website access
+name: website_access
+logsource: {category: proxy}
+detection:
+    selection: {action: allowed}
+    condition: selection
+`
+	trafficRule = `title: Outbound traffic
+name: rule_a_id
+logsource: {category: firewall}
+detection:
+    selection: {direction: outbound}
+    condition: selection
+`
+	processCreationRule = `title: Process creation
+name: process_creation
+logsource: {product: windows, category: process_creation}
+detection:
+    selection: {Image|exists: true}
+    condition: selection
+`
+)
+
+// correlationExample compiles a correlation example of the corpus with the
+// base rules written here.
+func correlationExample(t *testing.T, file string, cfg Config, base ...string) *Engine {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(corpus.Dir(t), "sigma", "correlation-examples", file))
+	require.NoError(t, err)
+	fs := append([]File{{Name: file, Data: data}}, files(base...)...)
+	e, rep, err := Compile(fs, cfg)
+	require.NoError(t, err)
+	require.Empty(t, rep.Errors)
+	return e
+}
+
+// feed evaluates records in order and returns, per record, the keys of the
+// rules that fired on it.
+func feed(t *testing.T, e *Engine, records ...*Event) [][]string {
+	t.Helper()
+	out := make([][]string, len(records))
+	for i, r := range records {
+		out[i] = matchedKeys(e.Evaluate(r, nil))
+	}
+	return out
+}
+
+func winEvent(t *testing.T, at time.Duration, json string) *Event {
+	t.Helper()
+	return testEvent(t, "windows_security", json, testTime.Add(at))
+}
+
+// firedAt lists the positions of the records a rule fired on.
+func firedAt(fired [][]string, key string) []int {
+	at := []int{}
+	for i, keys := range fired {
+		for _, k := range keys {
+			if k == key {
+				at = append(at, i)
+			}
+		}
+	}
+	return at
+}
+
+// event_count.yml: 100 or more failed logins on one computer within an hour.
+func TestExampleEventCount(t *testing.T) {
+	const id = "0e95725d-7320-415d-80f7-004da920fc11"
+	e := correlationExample(t, "event_count.yml", windowsSecurity, failedLoginRule)
+	var recs []*Event
+	for i := 0; i < 100; i++ {
+		recs = append(recs, winEvent(t, time.Duration(i)*30*time.Second, `{"EventID":4625,"ComputerName":"DC1"}`))
+		// Failures elsewhere and successes do not count for DC1.
+		recs = append(recs, winEvent(t, time.Duration(i)*30*time.Second, `{"EventID":4625,"ComputerName":"WS7"}`))
+		recs = append(recs, winEvent(t, time.Duration(i)*30*time.Second, `{"EventID":4624,"ComputerName":"DC1"}`))
+	}
+	fired := feed(t, e, recs...)
+	assert.Equal(t, []int{297, 298}, firedAt(fired, id), "the 100th failure on each computer completes it")
+	ms := e.Evaluate(winEvent(t, 0, `{"EventID":4625,"ComputerName":"DC1"}`), nil)
+	assert.Empty(t, ms, "the window started afresh after firing")
+
+	// A hundred failures spread over more than an hour never make 100 in one.
+	e = correlationExample(t, "event_count.yml", windowsSecurity, failedLoginRule)
+	recs = nil
+	for i := 0; i < 150; i++ {
+		recs = append(recs, winEvent(t, time.Duration(i)*40*time.Second, `{"EventID":4625,"ComputerName":"DC1"}`))
+	}
+	assert.Equal(t, []int{}, firedAt(feed(t, e, recs...), id), "at most 91 within any hour")
+}
+
+// event_count_ecs.yml: the same with an ECS field, a path into nested maps.
+func TestExampleEventCountECS(t *testing.T) {
+	e := correlationExample(t, "event_count_ecs.yml", windowsSecurity, failedLoginRule)
+	var recs []*Event
+	for i := 0; i < 100; i++ {
+		recs = append(recs, winEvent(t, time.Duration(i)*time.Second, `{"EventID":4625,"dns":{"question":{"name":"evil.example"}}}`))
+	}
+	fired := feed(t, e, recs...)
+	assert.Equal(t, []int{99}, firedAt(fired, "0e95725d-7320-415d-80f7-004da920fc11"))
+}
+
+// value_count.yml: failed logins with 100 or more different users per
+// computer and workstation within a day.
+func TestExampleValueCount(t *testing.T) {
+	const id = "0e95725d-7320-415d-80f7-004da920fc12"
+	e := correlationExample(t, "value_count.yml", windowsSecurity, failedLoginRule)
+	var recs []*Event
+	for i := 0; i < 100; i++ {
+		// Each user twice: repeats are not new values.
+		for range 2 {
+			recs = append(recs, winEvent(t, time.Duration(i)*time.Minute, fmt.Sprintf(`{"EventID":4625,"ComputerName":"DC1","WorkstationName":"WS1","User":"user%d"}`, i)))
+		}
+		recs = append(recs, winEvent(t, time.Duration(i)*time.Minute, fmt.Sprintf(`{"EventID":4625,"ComputerName":"DC1","WorkstationName":"WS2","User":"user%d"}`, i%50)))
+	}
+	fired := feed(t, e, recs...)
+	assert.Equal(t, []int{297}, firedAt(fired, id), "the 100th distinct user on DC1/WS1; WS2 saw only 50")
+	ms := e.Evaluate(winEvent(t, 0, `{"EventID":4625,"ComputerName":"DC2","WorkstationName":"WS1","User":"x"}`), nil)
+	assert.Empty(t, ms)
+}
+
+// temporal.yml: three reconnaissance commands in any order within five
+// minutes on one computer by one user.
+func TestExampleTemporal(t *testing.T) {
+	e := correlationExample(t, "temporal.yml", windowsSecurity, reconRules)
+	ev := func(at time.Duration, user, image string) *Event {
+		return winEvent(t, at, `{"ComputerName":"WS1","User":"`+user+`","Image":"C:\\Windows\\System32\\`+image+`"}`)
+	}
+	fired := feed(t, e,
+		ev(0, "bob", "net.exe"),
+		ev(time.Minute, "eve", "whoami.exe"), // another user
+		ev(2*time.Minute, "bob", "whoami.exe"),
+		ev(3*time.Minute, "bob", "ipconfig.exe"), // completes bob's three
+		ev(10*time.Minute, "eve", "net.exe"),
+		ev(17*time.Minute, "eve", "ipconfig.exe"), // eve's whoami is 16 minutes old
+	)
+	assert.Equal(t, [][]string{{}, {}, {}, {"temporal#1"}, {}, {}}, fired)
+}
+
+// temporal_ordered.yml: the same, in the order a, b, c.
+func TestExampleTemporalOrdered(t *testing.T) {
+	ev := func(at time.Duration, image string) *Event {
+		return winEvent(t, at, `{"ComputerName":"WS1","User":"bob","Image":"C:\\Windows\\System32\\`+image+`"}`)
+	}
+	tests := []struct {
+		name   string
+		images []string
+		want   []int
+	}{
+		{"in order", []string{"whoami.exe", "ipconfig.exe", "net.exe"}, []int{2}},
+		{"reversed", []string{"net.exe", "ipconfig.exe", "whoami.exe"}, []int{}},
+		{"interleaved, completes later", []string{"whoami.exe", "net.exe", "ipconfig.exe", "net.exe"}, []int{3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := correlationExample(t, "temporal_ordered.yml", windowsSecurity, reconRules)
+			var recs []*Event
+			for i, img := range tt.images {
+				recs = append(recs, ev(time.Duration(i)*time.Minute, img))
+			}
+			assert.Equal(t, tt.want, firedAt(feed(t, e, recs...), "temporal_ordered#1"))
+		})
+	}
+}
+
+// value_sum.yml: more than 1,000,000 bytes sent per source and user within
+// an hour.
+func TestExampleValueSum(t *testing.T) {
+	e := correlationExample(t, "value_sum.yml", windowsSecurity, websiteAccessRule)
+	ev := func(at time.Duration, bytes string) *Event {
+		return winEvent(t, at, `{"action":"allowed","SourceIP":"10.0.0.5","User":"bob","bytes_sent":`+bytes+`}`)
+	}
+	fired := feed(t, e, ev(0, "400000"), ev(time.Minute, `"400000"`), ev(2*time.Minute, "200000"), ev(3*time.Minute, "200001"))
+	assert.Equal(t, []int{3}, firedAt(fired, "value_sum#1"), "1,000,001 bytes; numbers as text count too")
+}
+
+// value_avg.yml: average outbound bytes above 500 per source and user.
+func TestExampleValueAvg(t *testing.T) {
+	e := correlationExample(t, "value_avg.yml", windowsSecurity, trafficRule)
+	ev := func(at time.Duration, bytes int) *Event {
+		return winEvent(t, at, fmt.Sprintf(`{"direction":"outbound","SourceIP":"10.0.0.5","User":"bob","BytesOut":%d}`, bytes))
+	}
+	fired := feed(t, e, ev(0, 100), ev(time.Hour, 200), ev(2*time.Hour, 2000))
+	assert.Equal(t, []int{2}, firedAt(fired, "value_avg#1"), "average 766 after the third")
+}
+
+// value_percentile.yml: a process name that is at most 1% of the processes
+// a computer started within a day.
+func TestExampleValuePercentile(t *testing.T) {
+	e := correlationExample(t, "value_percentile.yml", windowsSecurity, processCreationRule)
+	var recs []*Event
+	for i := 0; i < 100; i++ {
+		recs = append(recs, winEvent(t, time.Duration(i)*time.Minute, `{"ComputerName":"WS1","Image":"C:\\Windows\\explorer.exe"}`))
+	}
+	recs = append(recs, winEvent(t, 101*time.Minute, `{"ComputerName":"WS1","Image":"C:\\Users\\bob\\rare.exe"}`))
+	fired := feed(t, e, recs...)
+	assert.Equal(t, []int{100}, firedAt(fired, "value_percentile#1"), "rare.exe is 1 of 101 events, 0.99%")
+}
+
+// The specification's example: ten failed logins of a user within ten
+// minutes, then a success, chained correlations in one file.
+func TestExampleFailedLoginsFollowedBySuccess(t *testing.T) {
+	const id = "b180ead8-d58f-40b2-ae54-c8940995b9b6"
+	ev := func(at time.Duration, eventID int) *Event {
+		return winEvent(t, at, fmt.Sprintf(`{"EventID":%d,"User":"bob"}`, eventID))
+	}
+	tests := []struct {
+		name     string
+		failures int
+		success  time.Duration
+		want     []int
+	}{
+		{"ten failures then success", 10, 9 * time.Minute, []int{10}},
+		{"nine failures then success", 9, 9 * time.Minute, []int{}},
+		{"success too late", 10, 25 * time.Minute, []int{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := correlationExample(t, "spec_md_failed_logins_followed_by_success.yml", windowsSecurity)
+			var recs []*Event
+			for i := 0; i < tt.failures; i++ {
+				recs = append(recs, ev(time.Duration(i)*30*time.Second, 4625))
+			}
+			recs = append(recs, ev(tt.success, 528))
+			fired := feed(t, e, recs...)
+			assert.Equal(t, tt.want, firedAt(fired, id))
+			for i, keys := range fired {
+				for _, k := range keys {
+					assert.Equal(t, id, k, "record %d: only the outermost correlation reports", i)
+				}
+			}
+		})
+	}
+	e := correlationExample(t, "spec_md_failed_logins_followed_by_success.yml", windowsSecurity)
+	var recs []*Event
+	recs = append(recs, ev(0, 4624))
+	for i := 0; i < 10; i++ {
+		recs = append(recs, ev(time.Duration(i+1)*10*time.Second, 4625))
+	}
+	assert.Equal(t, []int{}, firedAt(feed(t, e, recs...), id), "the success came first")
+}
+
+// The field-aliases example: an internal error and a new connection with
+// the same two addresses in swapped fields within ten seconds.
+func TestExampleFieldAliases(t *testing.T) {
+	e := correlationExample(t, "spec_md_field_aliases_example.yml", Config{})
+	errorFrom := func(at time.Duration, src, dst string) *Event {
+		return testEvent(t, "any", `{"http":{"response":{"status_code":500}},"source":{"ip":"`+src+`"},"destination":{"ip":"`+dst+`"}}`, testTime.Add(at))
+	}
+	connection := func(at time.Duration, src, dst string) *Event {
+		return testEvent(t, "any", `{"event":{"category":"network","type":"connection","outcome":"success"},"source":{"ip":"`+src+`"},"destination":{"ip":"`+dst+`"}}`, testTime.Add(at))
+	}
+	fired := feed(t, e,
+		errorFrom(0, "203.0.113.9", "10.0.0.5"),
+		connection(2*time.Second, "10.0.0.6", "203.0.113.9"),  // another internal address
+		connection(3*time.Second, "10.0.0.5", "203.0.113.9"),  // internal_ip and remote_ip agree
+		errorFrom(30*time.Second, "203.0.113.7", "10.0.0.7"),  // ...
+		connection(45*time.Second, "10.0.0.7", "203.0.113.7"), // 15 seconds later: too late
+	)
+	assert.Equal(t, [][]string{{}, {}, {"—"}, {}, {}}, fired)
+}
+
+const countRules = `title: Login failed
+name: login_failed
+detection:
+    sel: {result: failure}
+    condition: sel
+---
+title: Failures
+name: failures
+correlation:
+    type: event_count
+    rules: [login_failed]
+    group-by: [user]
+    timespan: 10m
+    condition: {gte: 3}
+`
+
+func failure(t *testing.T, at time.Duration, user string) *Event {
+	t.Helper()
+	return testEvent(t, "x", `{"result":"failure","user":"`+user+`"}`, testTime.Add(at))
+}
+
+// Records arrive late and out of order from every vendor API: one inside
+// the group's window still counts; one older than the window is dropped
+// and counted.
+func TestCorrelationOutOfOrder(t *testing.T) {
+	e := mustCompile(t, Config{}, countRules)
+	fired := feed(t, e,
+		failure(t, 5*time.Minute, "bob"),
+		failure(t, 9*time.Minute, "bob"),
+		failure(t, -2*time.Minute, "bob"), // 11 minutes older than the newest: outside
+		failure(t, 1*time.Minute, "bob"),  // late but within 10 minutes of the newest
+	)
+	assert.Equal(t, []int{3}, firedAt(fired, "failures"))
+	assert.Equal(t, uint64(1), e.Stats().LateEvents)
+}
+
+// The reason names the rule, the group and the count.
+func TestCorrelationReason(t *testing.T) {
+	e := mustCompile(t, Config{}, countRules)
+	feed(t, e, failure(t, 0, "Bob"), failure(t, time.Minute, "bob"))
+	ms := e.Evaluate(failure(t, 2*time.Minute, "BOB"), nil)
+	require.Len(t, ms, 1)
+	assert.Equal(t, `Sigma correlation "Failures" (event_count): 3 events of login_failed for user=bob within 10m (condition gte 3).`, ms[0].Reason)
+}
+
+// A burst fires once per completed window, not on every later record.
+func TestCorrelationFiresOncePerWindow(t *testing.T) {
+	e := mustCompile(t, Config{}, countRules)
+	var recs []*Event
+	for i := 0; i < 9; i++ {
+		recs = append(recs, failure(t, time.Duration(i)*time.Second, "bob"))
+	}
+	assert.Equal(t, []int{2, 5, 8}, firedAt(feed(t, e, recs...), "failures"))
+}
+
+// State stays within its caps whatever the stream: the least recently seen
+// group goes first, and a group keeps only its newest events.
+func TestCorrelationBoundedState(t *testing.T) {
+	cfg := Config{Correlation: CorrelationLimits{MaxGroups: 2, MaxEventsPerGroup: 2}}
+	e := mustCompile(t, cfg, countRules)
+	fired := feed(t, e,
+		failure(t, 0, "a"), failure(t, time.Second, "b"),
+		failure(t, 2*time.Second, "c"),                                 // evicts a
+		failure(t, 3*time.Second, "a"),                                 // a starts again; evicts b
+		failure(t, 4*time.Second, "c"), failure(t, 5*time.Second, "c"), // c holds at most 2
+	)
+	assert.Equal(t, []int{}, firedAt(fired, "failures"), "no group can reach 3 events")
+	st := e.Stats()
+	assert.Equal(t, uint64(2), st.GroupsEvicted)
+	assert.Equal(t, uint64(1), st.EventsDropped)
+
+	e = mustCompile(t, Config{}, countRules)
+	feed(t, e, testEvent(t, "x", `{"result":"failure"}`, testTime))
+	assert.Equal(t, uint64(1), e.Stats().Ungrouped, "no user: nothing to group by")
+}
+
+// Ranges and the other comparisons of the correlation condition.
+func TestCorrelationConditions(t *testing.T) {
+	tests := []struct {
+		condition string
+		want      []int
+	}{
+		{"{gt: 1, lte: 2}", []int{1, 3}},
+		{"{eq: 2}", []int{1, 3}},
+		// One event already satisfies these, and each firing restarts the
+		// window: evaluated on a stream, "fewer than" holds at every record.
+		{"{neq: 2}", []int{0, 1, 2, 3}},
+		{"{lt: 2}", []int{0, 1, 2, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.condition, func(t *testing.T) {
+			rules := strings.Replace(countRules, "{gte: 3}", tt.condition, 1)
+			e := mustCompile(t, Config{}, rules)
+			var recs []*Event
+			for i := 0; i < 4; i++ {
+				recs = append(recs, failure(t, time.Duration(i)*time.Second, "bob"))
+			}
+			assert.Equal(t, tt.want, firedAt(feed(t, e, recs...), "failures"))
+		})
+	}
+}
+
+// With generate: true the referred rules report on their own too.
+func TestCorrelationGenerate(t *testing.T) {
+	e := mustCompile(t, Config{}, countRules+"generate: true\n")
+	fired := feed(t, e, failure(t, 0, "bob"), failure(t, time.Second, "bob"), failure(t, 2*time.Second, "bob"))
+	assert.Equal(t, [][]string{{"login_failed"}, {"login_failed"}, {"login_failed", "failures"}}, fired)
+}

@@ -1,0 +1,53 @@
+// Package sigma is a Sigma rule engine that evaluates rules on a stream of
+// audit records, in flight: detection rules, Sigma v2 / 2.1 correlation rules
+// and Sigma filters.
+//
+// Rules are read once (Load, Compile), validated one by one (a bad rule is
+// reported with its file, line and reason and never stops the good ones), and
+// compiled into matchers: strings are folded and wildcards classified once,
+// regular expressions compiled once, and every rule indexed by its cheapest
+// discriminating equality (an Operation or event name, usually), so that a
+// record meets only the rules that can match it. Evaluate then reads one
+// record's already-decoded body, its attributes and its normalised view.
+//
+// Semantics follow the Sigma specification v2.0 (rules, filters) and 2.1
+// (modifiers, metric correlations). Where the specification leaves a choice
+// to the tool, this engine decides as follows:
+//
+//   - Field names resolve through a per-source field mapping (config.go) to
+//     record locations: dotted paths into the vendor body, the normalised
+//     attributes (audit.*, user.name, client.address...) read from the view,
+//     other log attributes, and computed fields (@google.service). A name
+//     mapped to several locations reads all of them: it matches when any of
+//     their values matches. Path segments match keys exactly first, then
+//     case-insensitively, because vendors and rule authors disagree on case.
+//   - Arrays are searched element by element; an array of {Name, Value}
+//     pairs (O365 Parameters, ExtendedProperties; Google parameters) is also
+//     addressable by the pair's name: ExtendedProperties.RequestType. A path
+//     that ends on an object or array matches against every scalar inside it,
+//     and an empty one reads as "[]" or "{}".
+//   - null matches a field that is absent or null; exists checks presence
+//     only. A field with no value never matches a value, not even under neq.
+//   - Numbers compare as numbers when both sides are numbers, otherwise as
+//     text, since Sigma treats every value as a string.
+//   - Keywords (lists without a field) match any scalar of the body, as a
+//     substring.
+//   - A correlation fires on the record that completes it; the group's window
+//     then starts afresh (a burst of 30 failures against "gte: 10" fires three
+//     times). Event time is the record's own time; a group's window ends at
+//     its newest event, records arriving out of order are placed in time
+//     order, and those older than the window are dropped and counted. Events
+//     lacking a group-by field are not correlated (and counted). Distinct
+//     values (value_count) compare case-insensitively. value_percentile, which
+//     the specification leaves undefined beyond its example, is the share in
+//     percent of the group's events whose field value is this event's ("lte:
+//     1": a value at most 1% of the events). temporal_ordered counts equal
+//     timestamps as in order, since vendors record seconds.
+//   - Rules referenced by a correlation report on their own only when a
+//     referencing correlation says generate: true, as pySigma does.
+//   - A rule that names no logsource applies to every source. A Sigma filter
+//     applies to the rules it lists: they match only when it does not.
+//
+// An Engine is not safe for concurrent use: the processor serialises batches,
+// and correlation state must see one stream.
+package sigma // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"

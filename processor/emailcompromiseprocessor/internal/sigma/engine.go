@@ -1,0 +1,228 @@
+package sigma
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
+)
+
+// Event is what the engine reads of one record: the normalised view, the
+// vendor body as already decoded, and the log attributes.
+type Event struct {
+	Record     *auditrecord.Record
+	Body       pcommon.Map
+	Attributes pcommon.Map
+	// Now is the processing time, used as event time when the record has none.
+	Now time.Time
+}
+
+// Match is one rule that fired on a record.
+type Match struct {
+	Rule *RuleInfo
+	// Reason is one sentence: the rule's title and the evidence (matched
+	// selections; for correlations the group and the counts).
+	Reason string
+}
+
+// detectionRule is a compiled detection rule.
+type detectionRule struct {
+	ruleNode
+	logic *logic
+	// filters are Sigma filters applied to the rule: it matches only when
+	// none of them does.
+	filters []*logic
+	// where holds, per source, the logsource mapping's narrowing conditions
+	// (nil: all records of the source). A rule without logsource has none.
+	where map[string][][]item
+	// anySource: the rule names no logsource and applies to every record.
+	anySource bool
+}
+
+func (r *detectionRule) matches(c *evalCtx) bool {
+	if !r.logic.eval(c) {
+		return false
+	}
+	for _, f := range r.filters {
+		if f.eval(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// Engine evaluates compiled rules on records. See the package comment for
+// its semantics; it is not safe for concurrent use.
+type Engine struct {
+	bySource   map[string]*sourceIndex
+	anySource  *sourceIndex
+	reportable []*RuleInfo
+	ctx        evalCtx
+	stats      Stats
+}
+
+// Rules lists the rules that can report a match (active detection rules
+// that stand alone, and active outermost or generate: true correlations).
+func (e *Engine) Rules() []*RuleInfo { return e.reportable }
+
+// Stats returns what bounded correlation state has given up so far.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Evaluate appends the rules that fire on ev to out and returns it. Matches
+// come in rule load order, each correlation right after the rule match that
+// completed it.
+func (e *Engine) Evaluate(ev *Event, out []Match) []Match {
+	c := &e.ctx
+	c.reset(ev)
+	idx := e.anySource
+	if si, ok := e.bySource[string(c.record.Source)]; ok {
+		idx = si
+	}
+	when := c.record.Time
+	if when.IsZero() {
+		when = ev.Now
+	}
+	for _, i := range idx.candidates(c) {
+		sr := &idx.refs[i]
+		if !sr.whereHolds(c) || !sr.rule.matches(c) {
+			continue
+		}
+		r := sr.rule
+		if r.standalone {
+			out = append(out, Match{Rule: r.info, Reason: r.reason(c)})
+		}
+		out = e.propagate(c, &r.ruleNode, when.UnixNano(), out)
+	}
+	return out
+}
+
+// propagate feeds a rule's match to the correlations that refer to it, and
+// theirs in turn when they fire.
+func (e *Engine) propagate(c *evalCtx, n *ruleNode, t int64, out []Match) []Match {
+	for _, link := range n.parents {
+		corr := link.corr
+		res, fired := e.feed(c, corr, link.ref, t)
+		if !fired {
+			continue
+		}
+		if corr.standalone {
+			out = append(out, Match{Rule: corr.info, Reason: corr.reason(res)})
+		}
+		out = e.propagate(c, &corr.ruleNode, t, out)
+	}
+	return out
+}
+
+// feed adds the current record, matched by the ref-th rule of corr, to the
+// correlation's group for the record's group-by values.
+func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, t int64) (corrResult, bool) {
+	key := c.keyBuf[:0]
+	for i, f := range corr.groupFields[ref] {
+		v, ok := firstValue(c.values(f))
+		if !ok {
+			e.stats.Ungrouped++
+			return corrResult{}, false
+		}
+		if i > 0 {
+			key = append(key, 0x1f)
+		}
+		key = append(key, strings.ToLower(v.text())...)
+	}
+	c.keyBuf = key
+	ev := corrEvent{t: t, ref: ref}
+	if fields := corr.valueFieldsByRef[ref]; len(fields) > 0 {
+		var parts []string
+		for _, f := range fields {
+			v, ok := firstValue(c.values(f))
+			if !ok {
+				return corrResult{}, false // nothing to aggregate
+			}
+			parts = append(parts, v.text())
+			if len(fields) == 1 {
+				ev.num, ev.hasNum = v.number()
+			}
+		}
+		// Values compare as Sigma compares strings: case-insensitively.
+		ev.value = strings.ToLower(strings.Join(parts, ", "))
+		if (corr.typ == corrValueSum || corr.typ == corrValueAvg) && !ev.hasNum {
+			return corrResult{}, false
+		}
+	}
+	return corr.observe(ev, key)
+}
+
+func firstValue(values []scalar) (scalar, bool) {
+	for _, v := range values {
+		if v.kind != scalarNull {
+			return v, true
+		}
+	}
+	return scalar{}, false
+}
+
+func (r *detectionRule) reason(c *evalCtx) string {
+	sels := r.logic.matchedSelections(c)
+	what := "its condition"
+	if len(sels) > 0 {
+		what = strings.Join(sels, ", ")
+	}
+	return fmt.Sprintf("Sigma rule %q matched %s.", r.info.Title, what)
+}
+
+func (c *correlationRule) reason(res corrResult) string {
+	var group []string
+	values := strings.Split(res.group, "\x1f")
+	for i, g := range c.groupBy {
+		if i < len(values) {
+			group = append(group, g+"="+values[i])
+		}
+	}
+	scope := ""
+	if len(group) > 0 {
+		scope = " for " + strings.Join(group, ", ")
+	}
+	metric := strconv.FormatFloat(res.metric, 'f', -1, 64)
+	field := strings.Join(c.valueFields, ", ")
+	var what string
+	switch c.typ {
+	case corrEventCount:
+		what = fmt.Sprintf("%d events of %s", res.events, strings.Join(c.refNames, ", "))
+	case corrValueCount:
+		shown := res.values
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], "...")
+		}
+		what = fmt.Sprintf("%s distinct %s (%s) over %d events", metric, field, strings.Join(shown, "; "), res.events)
+	case corrValueSum:
+		what = fmt.Sprintf("%s summing to %s over %d events", field, metric, res.events)
+	case corrValueAvg:
+		what = fmt.Sprintf("%s averaging %s over %d events", field, metric, res.events)
+	case corrValuePercentile:
+		what = fmt.Sprintf("this %s is %s%% of %d events", field, metric, res.events)
+	case corrTemporal:
+		what = fmt.Sprintf("%s of the rules %s all matched", metric, strings.Join(c.refNames, ", "))
+	case corrTemporalOrdered:
+		var chain []string
+		for _, r := range res.refs {
+			chain = append(chain, c.refNames[r])
+		}
+		what = fmt.Sprintf("%s matched in order", strings.Join(chain, " then "))
+	}
+	return fmt.Sprintf("Sigma correlation %q (%s): %s%s within %s (condition %s).", c.info.Title, c.typ, what, scope, formatSpan(c.span), c.cond)
+}
+
+func formatSpan(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}

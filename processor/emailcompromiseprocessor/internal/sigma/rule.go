@@ -1,0 +1,205 @@
+package sigma
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// RuleInfo describes a loaded rule: what a detection reports about it.
+type RuleInfo struct {
+	// Key is the rule's id, else its name, else <file>#<document>: the
+	// stable part of the detection id sigma/<Key>.
+	Key   string
+	ID    string
+	Name  string
+	Title string
+	// Level is informational, low, medium, high or critical ("" if unset).
+	Level      string
+	Tags       []string
+	References []string
+	// Correlation is the correlation type; "" for a detection rule.
+	Correlation string
+	File        string
+	Line        int
+	// Sources are the audit.source values the rule applies to.
+	Sources []string
+}
+
+type ruleKind uint8
+
+const (
+	kindDetection ruleKind = iota
+	kindCorrelation
+	kindFilter
+)
+
+// logsource is a rule's logsource, lowercased as the specification writes it.
+type logsource struct {
+	category, product, service string
+}
+
+func (l logsource) String() string {
+	var parts []string
+	for _, kv := range [][2]string{{"category", l.category}, {"product", l.product}, {"service", l.service}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+": "+kv[1])
+		}
+	}
+	if len(parts) == 0 {
+		return "(none)"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ruleDef is one document of a rule file, read but not yet compiled.
+type ruleDef struct {
+	info      RuleInfo
+	kind      ruleKind
+	w         *walker
+	logsource logsource
+	// detection holds the detection section, or a filter's section minus
+	// its rules list.
+	detection   []pair
+	sectionLine int
+	correlation *yaml.Node
+	// refs are the rules a filter or correlation applies to.
+	refs     []string
+	refsLine int
+	generate bool
+}
+
+var levels = []string{"informational", "low", "medium", "high", "critical"}
+
+// readRuleDef reads the header of one document: its kind, identity and
+// metadata. Detection and correlation sections are compiled later, once
+// every rule's id and name is known.
+func readRuleDef(file string, docNumber int, w *walker, root *yaml.Node) (*ruleDef, error) {
+	top, err := w.mapping(root, "a Sigma document")
+	if err != nil {
+		return nil, err
+	}
+	d := &ruleDef{w: w, info: RuleInfo{File: file, Line: w.line(root)}}
+	var kinds []string
+	for _, p := range top {
+		switch p.key {
+		case "title":
+			d.info.Title, err = w.text(p.value, "title")
+			if err == nil && len(d.info.Title) > 256 {
+				err = lineError(p.line, "title is longer than 256 characters")
+			}
+		case "id":
+			d.info.ID, err = w.text(p.value, "id")
+		case "name":
+			d.info.Name, err = w.text(p.value, "name")
+		case "level":
+			d.info.Level, err = w.text(p.value, "level")
+			d.info.Level = strings.ToLower(d.info.Level)
+			if err == nil && !slices.Contains(levels, d.info.Level) {
+				err = lineError(p.line, fmt.Sprintf("level %q is not one of %s", d.info.Level, strings.Join(levels, ", ")))
+			}
+		case "tags":
+			d.info.Tags, err = w.texts(p.value, "tags")
+		case "references":
+			d.info.References, err = w.texts(p.value, "references")
+		case "generate":
+			var g string
+			if g, err = w.text(p.value, "generate"); err == nil {
+				d.generate = strings.EqualFold(g, "true")
+			}
+		case "logsource":
+			d.logsource, err = readLogsource(w, p.value)
+		case "detection":
+			kinds = append(kinds, "detection")
+			d.kind, d.sectionLine = kindDetection, p.line
+			d.detection, err = w.mapping(p.value, "detection")
+		case "correlation":
+			kinds = append(kinds, "correlation")
+			d.kind, d.correlation = kindCorrelation, p.value
+		case "filter":
+			kinds = append(kinds, "filter")
+			d.kind, d.sectionLine = kindFilter, p.line
+			err = d.readFilter(p.value)
+		}
+		if err != nil {
+			return d, err
+		}
+	}
+	d.info.Key = firstNonEmpty(d.info.ID, d.info.Name, fmt.Sprintf("%s#%d", strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), docNumber))
+	switch len(kinds) {
+	case 0:
+		return d, lineError(d.info.Line, "the document has none of detection (a rule), correlation (a correlation rule) or filter (a filter)")
+	case 1:
+		return d, nil
+	}
+	return d, lineError(d.info.Line, "the document has more than one of "+strings.Join(kinds, ", ")+"; write each in its own document")
+}
+
+func readLogsource(w *walker, n *yaml.Node) (logsource, error) {
+	pairs, err := w.mapping(n, "logsource")
+	if err != nil {
+		return logsource{}, err
+	}
+	var ls logsource
+	for _, p := range pairs {
+		var dst *string
+		switch p.key {
+		case "category":
+			dst = &ls.category
+		case "product":
+			dst = &ls.product
+		case "service":
+			dst = &ls.service
+		default:
+			continue // definition and custom attributes are for readers
+		}
+		v, err := w.text(p.value, "logsource "+p.key)
+		if err != nil {
+			return ls, err
+		}
+		*dst = strings.ToLower(v)
+	}
+	return ls, nil
+}
+
+// readFilter reads a Sigma filter section: the rules it applies to, its
+// search identifiers and its condition.
+func (d *ruleDef) readFilter(n *yaml.Node) error {
+	pairs, err := d.w.mapping(n, "filter")
+	if err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		if p.key == "rules" {
+			d.refsLine = p.line
+			if d.refs, err = d.w.texts(p.value, "filter rules"); err != nil {
+				return err
+			}
+			continue
+		}
+		d.detection = append(d.detection, p)
+	}
+	if len(d.refs) == 0 {
+		return lineError(d.info.Line, "filter: rules must list the ids or names of the rules it applies to")
+	}
+	return nil
+}
+
+func (d *ruleDef) describe() string {
+	if d.info.Title != "" {
+		return fmt.Sprintf("%q (%s)", d.info.Title, d.info.Key)
+	}
+	return d.info.Key
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,28 @@
+package emailcompromiseprocessor // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
+)
+
+// loadSigma compiles the configured Sigma rules once, at creation. Each rule
+// that fails is logged with its file, line and reason and skipped, unless
+// sigma.fail_on_error makes that fatal. No rules configured: no detector.
+func loadSigma(cfg sigma.Config, logger *zap.Logger) (*detection.Sigma, error) {
+	if len(cfg.Rules) == 0 {
+		return nil, nil
+	}
+	engine, report, err := sigma.Load(cfg)
+	for _, e := range report.Errors {
+		logger.Warn("Sigma rule not loaded", zap.String("file", e.File), zap.Int("line", e.Line),
+			zap.String("rule", e.Rule), zap.String("reason", e.Reason))
+	}
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("Sigma rules loaded", zap.Int("files", report.Files), zap.Int("loaded", report.Loaded),
+		zap.Int("filters", report.Filters), zap.Int("inactive", len(report.Inactive)), zap.Int("rejected", len(report.Errors)))
+	return detection.NewSigma(engine), nil
+}
