@@ -9,15 +9,23 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
 )
 
-// Config is the audit_log receiver's configuration. Files is the only source
-// so far; vendor API sources will sit beside it.
+// Config is the audit_log receiver's configuration: exported files and each
+// vendor API are separate sources, each enabled by its own block, each with
+// its own checkpoints in the one storage extension.
 type Config struct {
-	Files FilesConfig `mapstructure:"files"`
+	// Files is used when files.include lists at least one glob.
+	Files  FilesConfig                           `mapstructure:"files"`
+	O365   configoptional.Optional[O365Config]   `mapstructure:"o365_management_api"`
+	Graph  configoptional.Optional[GraphConfig]  `mapstructure:"graph_signins"`
+	Google configoptional.Optional[GoogleConfig] `mapstructure:"google_workspace_reports"`
 	// StorageID names the storage extension (e.g. file_storage) that keeps
-	// each file's read position across restarts. Without it the receiver
-	// works, but reads every file again from its start after a restart.
+	// each file's read position and each API stream's cursor across
+	// restarts. Without it the receiver works, but reads every file again
+	// from its start, and every API from its initial lookback, after a
+	// restart.
 	StorageID *component.ID `mapstructure:"storage"`
 
 	// prevent unkeyed literal initialization
@@ -63,8 +71,8 @@ var _ component.Config = (*Config)(nil)
 func (cfg *Config) Validate() error {
 	var errs []error
 	f := cfg.Files
-	if len(f.Include) == 0 {
-		errs = append(errs, errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"]`))
+	if len(f.Include) == 0 && !cfg.hasAPISource() {
+		errs = append(errs, errNoSource)
 	}
 	errs = append(errs, validateGlobs("files.include", f.Include)...)
 	errs = append(errs, validateGlobs("files.exclude", f.Exclude)...)
@@ -77,7 +85,20 @@ func (cfg *Config) Validate() error {
 	if f.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("files.batch_size: must be at least 1, got %d; e.g. 500", f.BatchSize))
 	}
+	if c := cfg.O365.Get(); c != nil {
+		errs = append(errs, c.validate(sourceO365)...)
+	}
+	if c := cfg.Graph.Get(); c != nil {
+		errs = append(errs, c.validate(sourceGraph)...)
+	}
+	if c := cfg.Google.Get(); c != nil {
+		errs = append(errs, c.validate(sourceGoogle)...)
+	}
 	return errors.Join(errs...)
+}
+
+func (cfg *Config) hasAPISource() bool {
+	return cfg.O365.HasValue() || cfg.Graph.HasValue() || cfg.Google.HasValue()
 }
 
 func validateGlobs(key string, globs []string) []error {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -27,34 +28,39 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	return cfg, nil
 }
 
+// withFiles is the default config with files and storage as given; the API
+// blocks stay at their (disabled) defaults.
+func withFiles(files FilesConfig, storageID *component.ID) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Files, cfg.StorageID = files, storageID
+	return cfg
+}
+
 func TestLoadConfig(t *testing.T) {
 	storageID := component.MustNewIDWithName("file_storage", "audit")
 	tests := []struct {
 		name string
 		want *Config
 	}{
-		{"", &Config{Files: FilesConfig{
+		{"", withFiles(FilesConfig{
 			Include:        []string{"/var/log/o365/*.json"},
 			PollInterval:   time.Second,
 			MaxRecordBytes: 16 << 20,
 			BatchSize:      500,
-		}}},
-		{"full", &Config{
-			Files: FilesConfig{
-				Include:        []string{"/var/log/o365/*.json", "/var/log/entra/*.json.gz"},
-				Exclude:        []string{"/var/log/o365/*.tmp.json"},
-				PollInterval:   30 * time.Second,
-				MaxRecordBytes: 4 << 20,
-				BatchSize:      100,
-			},
-			StorageID: &storageID,
-		}},
-		{"int_size", &Config{Files: FilesConfig{
+		}, nil)},
+		{"full", withFiles(FilesConfig{
+			Include:        []string{"/var/log/o365/*.json", "/var/log/entra/*.json.gz"},
+			Exclude:        []string{"/var/log/o365/*.tmp.json"},
+			PollInterval:   30 * time.Second,
+			MaxRecordBytes: 4 << 20,
+			BatchSize:      100,
+		}, &storageID)},
+		{"int_size", withFiles(FilesConfig{
 			Include:        []string{"/exports/*.csv"},
 			PollInterval:   time.Second,
 			MaxRecordBytes: 1 << 20,
 			BatchSize:      500,
-		}}},
+		}, nil)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +75,7 @@ func TestLoadConfig(t *testing.T) {
 func TestValidateNamesKeyAndFix(t *testing.T) {
 	cfg, err := loadConfig(t, "no_include")
 	require.NoError(t, err)
-	assert.EqualError(t, confmap.Validate(cfg), `files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"]`)
+	assert.EqualError(t, confmap.Validate(cfg), `files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, google_workspace_reports) is configured`)
 
 	cfg, err = loadConfig(t, "invalid")
 	require.NoError(t, err)
@@ -105,5 +111,69 @@ func TestByteSizeUnits(t *testing.T) {
 	for _, text := range []string{"", "MiB", "-1", "1.5MiB", "10TB", "99999999999GiB"} {
 		var got ByteSize
 		assert.Error(t, got.UnmarshalText([]byte(text)), text)
+	}
+}
+
+func TestLoadAPIConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "o365")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg), "an API source alone is enough")
+	o := cfg.O365.Get()
+	require.NotNil(t, o)
+	assert.Equal(t, configopaque.String("not-a-real-secret"), o.ClientSecret)
+	assert.Equal(t, []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General"}, o.ContentTypes)
+	assert.Equal(t, "commercial", o.Cloud)
+	assert.Equal(t, time.Minute, o.PollInterval)
+	assert.Equal(t, time.Hour, o.Overlap)
+	assert.Equal(t, 24*time.Hour, o.InitialLookback)
+	assert.False(t, cfg.Graph.HasValue())
+	assert.False(t, cfg.Google.HasValue())
+
+	cfg, err = loadConfig(t, "graph_beta")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg))
+	g := cfg.Graph.Get()
+	assert.Equal(t, "gcc_high", g.Cloud)
+	assert.Equal(t, "beta", g.APIVersion)
+	assert.Equal(t, []string{"interactiveUser", "nonInteractiveUser"}, g.SignInEventTypes)
+	assert.Equal(t, 30*time.Second, g.PollInterval)
+	assert.Equal(t, 2*time.Hour, g.Overlap)
+	assert.Equal(t, 30*time.Second, g.HTTP.Timeout)
+	assert.Equal(t, "http://proxy.internal:3128", g.HTTP.ProxyURL)
+	assert.Equal(t, "/etc/ssl/corp-ca.pem", g.HTTP.TLS.CAFile)
+	assert.Equal(t, "https://login.microsoftonline.us/"+g.TenantID+"/oauth2/v2.0/token", microsoftTokenURL(&g.MicrosoftAuthConfig))
+
+	cfg, err = loadConfig(t, "google")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, []string{"login", "admin", "user_accounts", "gmail"}, cfg.Google.Get().Applications)
+	assert.Equal(t, 3*time.Hour, cfg.Google.Get().Overlap)
+	assert.Equal(t, []string{"/var/log/o365/*.json"}, cfg.Files.Include, "files and APIs together")
+}
+
+func TestValidateAPIKeysNameTheKeyAndFix(t *testing.T) {
+	cfg, err := loadConfig(t, "api_invalid")
+	require.NoError(t, err)
+	err = cfg.Validate()
+	for _, msg := range []string{
+		`o365_management_api.tenant_id: required`,
+		`o365_management_api.client_id: required`,
+		`o365_management_api: set either client_secret or certificate_file, not both`,
+		`o365_management_api.cloud: "moon" is not one of commercial, gcc, gcc_high, dod`,
+		`o365_management_api.content_types[1]: "Audit.Email" is not one of Audit.AzureActiveDirectory, Audit.Exchange, Audit.General, Audit.SharePoint, DLP.All`,
+		`o365_management_api.content_types[2]: "Audit.Exchange" is listed twice`,
+		`o365_management_api.initial_lookback: at most 167h0m0s, got 200h0m0s`,
+		`o365_management_api.max_window: at most 24h, got 48h0m0s`,
+		`o365_management_api.base_url: "manage.office.com" is not an absolute http(s) URL`,
+		`o365_management_api.http.endpoint: not used by this source; set o365_management_api.base_url instead`,
+		`graph_signins.sign_in_event_types: only the beta API filters on signInEventTypes`,
+		`graph_signins.page_size: must be between 1 and 1000, got 5000`,
+		`graph_signins.retry.max_attempts: must be at least 1, got 0`,
+		`google_workspace_reports.credentials_file: required`,
+		`google_workspace_reports.subject: required, the email address of an administrator`,
+		`google_workspace_reports.applications[0]: "Login" is not a Reports API application name`,
+		`google_workspace_reports.poll_interval: must be at least 1s, got 10ms`,
+	} {
+		assert.ErrorContains(t, err, msg)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
@@ -27,6 +29,50 @@ func createDefaultConfig() component.Config {
 			MaxRecordBytes: 16 << 20,
 			BatchSize:      500,
 		},
+		// The API blocks are off until their key appears; then these
+		// defaults apply to what the block leaves out.
+		O365: configoptional.Default(O365Config{
+			MicrosoftAuthConfig: MicrosoftAuthConfig{Cloud: "commercial"},
+			ContentTypes:        []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General"},
+			// Content is listed by when it became available, which trails
+			// the events by minutes to hours; an hour of overlap absorbs
+			// listings that show a blob late.
+			APIPollConfig: defaultAPIPollConfig(time.Minute, time.Hour),
+		}),
+		Graph: configoptional.Default(GraphConfig{
+			MicrosoftAuthConfig: MicrosoftAuthConfig{Cloud: "commercial"},
+			APIVersion:          "v1.0",
+			PageSize:            maxGraphPageSize,
+			// Sign-ins are listed by event time and usually appear within
+			// minutes, sometimes much later.
+			APIPollConfig: defaultAPIPollConfig(time.Minute, time.Hour),
+		}),
+		Google: configoptional.Default(GoogleConfig{
+			Applications: []string{"login", "user_accounts", "admin"},
+			PageSize:     maxGooglePageSize,
+			// Google documents lags of up to a few hours for some
+			// applications' events, listed by event time.
+			APIPollConfig: defaultAPIPollConfig(5*time.Minute, 3*time.Hour),
+		}),
+	}
+}
+
+func defaultAPIPollConfig(pollInterval, overlap time.Duration) APIPollConfig {
+	httpCfg := confighttp.NewDefaultClientConfig()
+	httpCfg.Timeout = time.Minute
+	return APIPollConfig{
+		PollInterval:    pollInterval,
+		InitialLookback: 24 * time.Hour,
+		Overlap:         overlap,
+		MaxWindow:       time.Hour,
+		BatchSize:       500,
+		MaxSeenIDs:      100_000,
+		Retry: RetryConfig{
+			MaxAttempts:     5,
+			InitialInterval: time.Second,
+			MaxInterval:     time.Minute,
+		},
+		HTTP: httpCfg,
 	}
 }
 

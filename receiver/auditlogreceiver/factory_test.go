@@ -21,6 +21,7 @@ func TestFactoryDefaults(t *testing.T) {
 	cfg := f.CreateDefaultConfig().(*Config)
 	assert.Equal(t, FilesConfig{PollInterval: time.Second, MaxRecordBytes: 16 << 20, BatchSize: 500}, cfg.Files)
 	assert.Nil(t, cfg.StorageID)
+	assert.False(t, cfg.O365.HasValue() || cfg.Graph.HasValue() || cfg.Google.HasValue(), "API sources are off until their block appears")
 	assert.NoError(t, componenttest.CheckConfigStruct(cfg))
 }
 

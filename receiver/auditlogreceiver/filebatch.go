@@ -60,7 +60,7 @@ func (b *fileBatch) full() bool {
 func (b *fileBatch) flush(ctx context.Context) error {
 	s := b.source
 	if b.count > 0 {
-		s.builder.report(ctx, s.telemetry)
+		s.builder.report(ctx, s.telemetry, s.attrs)
 		if err := b.deliver(ctx, b.logs); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
@@ -32,6 +33,7 @@ type fileSource struct {
 	cfg          FilesConfig
 	logger       *zap.Logger
 	telemetry    *metadata.TelemetryBuilder
+	attrs        metric.MeasurementOption
 	buildVersion string
 	checkpoints  *checkpointStore
 	builder      recordBuilder
@@ -54,6 +56,7 @@ func newFileSource(cfg FilesConfig, logger *zap.Logger, tb *metadata.TelemetryBu
 		cfg:          cfg,
 		logger:       logger,
 		telemetry:    tb,
+		attrs:        sourceAttrs(sourceFiles),
 		buildVersion: buildVersion,
 		checkpoints:  checkpoints,
 		builder:      newRecordBuilder(int(cfg.MaxRecordBytes)),
@@ -320,7 +323,7 @@ func (s *fileSource) readFailed(ctx context.Context, path string, err error) {
 	}
 	s.readErrors[path] = msg
 	s.logger.Warn("cannot read audit file; trying again on later polls", zap.String("path", path), zap.Error(err))
-	s.telemetry.AuditLogReadErrors.Add(ctx, 1)
+	s.telemetry.AuditLogReadErrors.Add(ctx, 1, s.attrs)
 }
 
 func (s *fileSource) save(ctx context.Context) {

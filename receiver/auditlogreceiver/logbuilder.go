@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
@@ -36,28 +37,31 @@ func newRecordBuilder(maxRecordBytes int) recordBuilder {
 	return recordBuilder{limits: jsonpdata.Limits{MaxBytes: maxRecordBytes}}
 }
 
-func (b *recordBuilder) build(raw rawRecord, lr plog.LogRecord) {
+// build fills lr and reports whether the record parsed; when it did, b.view
+// holds its normalised view until the next call.
+func (b *recordBuilder) build(raw rawRecord, lr plog.LogRecord) bool {
 	b.counts.read++
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	if raw.problem != "" {
 		b.fail(lr, raw.data, raw.problem)
-		return
+		return false
 	}
 	body := lr.Body().SetEmptyMap()
 	if err := jsonpdata.DecodeMap(raw.data, body, b.limits); err != nil {
 		b.fail(lr, raw.data, decodeProblem(err))
-		return
+		return false
 	}
 	if err := auditrecord.Parse(body, &b.view); err != nil {
 		if errors.Is(err, auditrecord.ErrUnrecognized) {
 			b.counts.unrecognized++
 		}
 		b.fail(lr, raw.data, err.Error())
-		return
+		return false
 	}
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(b.view.Time))
 	lr.SetEventName(b.view.Operation)
 	b.view.PutAttributes(lr.Attributes())
+	return true
 }
 
 // fail keeps the record's raw text as body, so nothing the vendor wrote is
@@ -73,10 +77,10 @@ func (b *recordBuilder) fail(lr plog.LogRecord, raw []byte, problem string) {
 }
 
 // report adds the counts so far to the receiver's metrics and resets them.
-func (b *recordBuilder) report(ctx context.Context, tb *metadata.TelemetryBuilder) {
-	tb.AuditLogRecordsRead.Add(ctx, b.counts.read)
-	tb.AuditLogParseErrors.Add(ctx, b.counts.parseErrors)
-	tb.AuditLogUnrecognizedRecords.Add(ctx, b.counts.unrecognized)
+func (b *recordBuilder) report(ctx context.Context, tb *metadata.TelemetryBuilder, attrs metric.MeasurementOption) {
+	tb.AuditLogRecordsRead.Add(ctx, b.counts.read, attrs)
+	tb.AuditLogParseErrors.Add(ctx, b.counts.parseErrors, attrs)
+	tb.AuditLogUnrecognizedRecords.Add(ctx, b.counts.unrecognized, attrs)
 	b.counts = recordCounts{}
 }
 

@@ -14,13 +14,24 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
-// source reads vendor records from one kind of origin: exported files now,
-// vendor APIs later. The receiver runs each source in its own goroutine.
+// Source names: each is the config key of its block and the value of the
+// source attribute of the receiver's metrics.
+const (
+	sourceFiles  = "files"
+	sourceO365   = "o365_management_api"
+	sourceGraph  = "graph_signins"
+	sourceGoogle = "google_workspace_reports"
+)
+
+// source reads vendor records from one kind of origin: exported files or a
+// vendor API. The receiver runs each source in its own goroutine.
 type source interface {
 	// run reads until ctx ends. It hands each batch to deliver and advances
 	// its own checkpoint only after deliver returned nil.
@@ -37,7 +48,6 @@ type auditLogReceiver struct {
 	cfg       *Config
 	next      consumer.Logs
 	telemetry *metadata.TelemetryBuilder
-	obsrecv   *receiverhelper.ObsReport
 	// newBackOff paces the retries of a batch the next consumer refused
 	// with a retryable error.
 	newBackOff func() backoff.BackOff
@@ -52,23 +62,18 @@ func newAuditLogReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	if err != nil {
 		return nil, err
 	}
-	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
-		ReceiverID:             set.ID,
-		Transport:              "file",
-		LongLivedCtx:           true,
-		ReceiverCreateSettings: set,
-	})
-	if err != nil {
-		return nil, err
-	}
 	return &auditLogReceiver{
 		settings:   set,
 		cfg:        cfg,
 		next:       next,
 		telemetry:  tb,
-		obsrecv:    obsrecv,
 		newBackOff: defaultBackOff,
 	}, nil
+}
+
+// sourceAttrs is the attribute set every metric of one source carries.
+func sourceAttrs(source string) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("source", source)))
 }
 
 // defaultBackOff starts fast, since a memory limiter usually recovers within
@@ -92,21 +97,49 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 	}
 	r.client = client
 	if r.cfg.StorageID == nil {
-		r.settings.Logger.Info("no storage extension configured: read positions are kept in memory only, so files are read again from their start after a restart")
+		r.settings.Logger.Info("no storage extension configured: read positions are kept in memory only, so files are read again from their start, and APIs from their initial lookback, after a restart")
 	}
-	sources := []source{
-		newFileSource(r.cfg.Files, r.settings.Logger, r.telemetry, r.settings.BuildInfo.Version, checkpoints),
+	type started struct {
+		src     source
+		deliver deliverFunc
+	}
+	var sources []started
+	if len(r.cfg.Files.Include) > 0 {
+		deliver, err := r.deliverer(sourceFiles, "file")
+		if err != nil {
+			return r.failStart(ctx, err)
+		}
+		sources = append(sources, started{newFileSource(r.cfg.Files, r.settings.Logger, r.telemetry, r.settings.BuildInfo.Version, checkpoints), deliver})
+	}
+	apiSources, err := r.apiSources(ctx, host, client)
+	if err != nil {
+		return r.failStart(ctx, err)
+	}
+	for _, src := range apiSources {
+		deliver, err := r.deliverer(src.name, "http")
+		if err != nil {
+			return r.failStart(ctx, err)
+		}
+		sources = append(sources, started{src, deliver})
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	for _, src := range sources {
+	for _, s := range sources {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			src.run(runCtx, r.deliver)
+			s.src.run(runCtx, s.deliver)
 		}()
 	}
 	return nil
+}
+
+// failStart releases the storage client when a source cannot be set up, so
+// that a failed start leaves nothing open.
+func (r *auditLogReceiver) failStart(ctx context.Context, err error) error {
+	_ = r.client.Close(ctx)
+	r.client = nil
+	return err
 }
 
 func (r *auditLogReceiver) storageClient(ctx context.Context, host component.Host) (storage.Client, error) {
@@ -145,11 +178,29 @@ func (r *auditLogReceiver) Shutdown(ctx context.Context) error {
 	return r.client.Close(ctx)
 }
 
+// deliverer returns the deliver function of one source: its own obsreport
+// (with the transport it reads over) and its own metric attributes.
+func (r *auditLogReceiver) deliverer(source, transport string) (deliverFunc, error) {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             r.settings.ID,
+		Transport:              transport,
+		LongLivedCtx:           true,
+		ReceiverCreateSettings: r.settings,
+	})
+	if err != nil {
+		return nil, err
+	}
+	attrs := sourceAttrs(source)
+	return func(ctx context.Context, logs plog.Logs) error {
+		return r.deliver(ctx, logs, obsrecv, attrs)
+	}, nil
+}
+
 // deliver pushes one batch downstream. A retryable refusal is backpressure
 // (a memory limiter, a full queue): the same batch is sent again after a
 // growing pause, for as long as it takes, because skipping it would lose
 // records. A permanent refusal is logged and counted, and reading goes on.
-func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs) error {
+func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs, obsrecv *receiverhelper.ObsReport, attrs metric.MeasurementOption) error {
 	// Retry tries once even when ctx has ended: without this check a
 	// shutdown would wait for the source to read to the end of its files.
 	if err := ctx.Err(); err != nil {
@@ -157,9 +208,9 @@ func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs) error {
 	}
 	count := logs.LogRecordCount()
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		opCtx := r.obsrecv.StartLogsOp(ctx)
+		opCtx := obsrecv.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(opCtx, logs)
-		r.obsrecv.EndLogsOp(opCtx, metadata.Type.String(), count, err)
+		obsrecv.EndLogsOp(opCtx, metadata.Type.String(), count, err)
 		if consumererror.IsPermanent(err) {
 			return struct{}{}, backoff.Permanent(err)
 		}
@@ -168,19 +219,19 @@ func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs) error {
 		backoff.WithBackOff(r.newBackOff()),
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithNotify(func(err error, wait time.Duration) {
-			r.telemetry.AuditLogDownstreamRetries.Add(ctx, 1)
+			r.telemetry.AuditLogDownstreamRetries.Add(ctx, 1, attrs)
 			r.settings.Logger.Debug("next consumer refused a batch; sending it again",
 				zap.Int("records", count), zap.Duration("wait", wait), zap.Error(err))
 		}),
 	)
 	switch {
 	case err == nil:
-		r.telemetry.AuditLogRecordsEmitted.Add(ctx, int64(count))
+		r.telemetry.AuditLogRecordsEmitted.Add(ctx, int64(count), attrs)
 		return nil
 	case consumererror.IsPermanent(err):
 		r.settings.Logger.Error("next consumer refused a batch for good; its records are dropped",
 			zap.Int("records", count), zap.Error(err))
-		r.telemetry.AuditLogDroppedRecords.Add(ctx, int64(count))
+		r.telemetry.AuditLogDroppedRecords.Add(ctx, int64(count), attrs)
 		return nil
 	}
 	return err

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
@@ -62,6 +63,13 @@ func (s *gatedSink) state() (calls int, ids []string) {
 }
 
 var errBackpressure = errors.New("memory limiter: data refused")
+
+// sourcePoint is the one data point of a counter of the given source.
+func sourcePoint(source string, v int64) []metricdata.DataPoint[int64] {
+	return []metricdata.DataPoint[int64]{{Value: v, Attributes: attribute.NewSet(attribute.String("source", source))}}
+}
+
+func filesPoint(v int64) []metricdata.DataPoint[int64] { return sourcePoint(sourceFiles, v) }
 
 // writeRecordFiles writes files of records with ids <prefix><file>-<n>.
 func writeRecordFiles(t *testing.T, dir, prefix string, files, perFile int) []string {
@@ -158,8 +166,8 @@ func TestBackpressureRetriesTheSameBatchInOrder(t *testing.T) {
 
 	_, ids := sink.state()
 	assert.Equal(t, all, ids, "all records, once each, in file order")
-	metadatatest.AssertEqualAuditLogDownstreamRetries(t, tt, []metricdata.DataPoint[int64]{{Value: refusals}}, metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, []metricdata.DataPoint[int64]{{Value: int64(len(all))}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogDownstreamRetries(t, tt, filesPoint(refusals), metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, filesPoint(int64(len(all))), metricdatatest.IgnoreTimestamp())
 }
 
 func TestPermanentRefusalIsCountedAndReadingGoesOn(t *testing.T) {
@@ -188,7 +196,7 @@ func TestPermanentRefusalIsCountedAndReadingGoesOn(t *testing.T) {
 	assert.Equal(t, 3, calls, "the refused batch is not sent again")
 	require.Equal(t, 1, logs.Len())
 	assert.Equal(t, int64(2), logs.All()[0].ContextMap()["records"])
-	metadatatest.AssertEqualAuditLogDroppedRecords(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogDroppedRecords(t, tt, filesPoint(2), metricdatatest.IgnoreTimestamp())
 }
 
 func TestShutdownIsPromptWhileThePipelinePushesBack(t *testing.T) {
@@ -216,11 +224,10 @@ func TestTelemetryCountsRecordsAndErrors(t *testing.T) {
 	require.Eventually(t, func() bool { return sink.LogRecordCount() == 4 }, 5*time.Second, time.Millisecond)
 	require.NoError(t, r.Shutdown(context.Background()))
 
-	one := func(v int64) []metricdata.DataPoint[int64] { return []metricdata.DataPoint[int64]{{Value: v}} }
-	metadatatest.AssertEqualAuditLogRecordsRead(t, tt, one(4), metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualAuditLogParseErrors(t, tt, one(2), metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualAuditLogUnrecognizedRecords(t, tt, one(1), metricdatatest.IgnoreTimestamp())
-	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, one(4), metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogRecordsRead(t, tt, filesPoint(4), metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogParseErrors(t, tt, filesPoint(2), metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogUnrecognizedRecords(t, tt, filesPoint(1), metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, filesPoint(4), metricdatatest.IgnoreTimestamp())
 	assert.Len(t, parseErrors(logRecords(sink.AllLogs()...)), 2)
 	assert.Equal(t, "2", attr(logRecords(sink.AllLogs()...)[3], auditrecord.AttrRecordID))
 }
@@ -235,7 +242,7 @@ func TestReadErrorsAreCounted(t *testing.T) {
 	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
 	time.Sleep(10 * r.cfg.Files.PollInterval)
 	require.NoError(t, r.Shutdown(context.Background()))
-	metadatatest.AssertEqualAuditLogReadErrors(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogReadErrors(t, tt, filesPoint(1), metricdatatest.IgnoreTimestamp())
 }
 
 func TestStartWithoutStorageSaysProgressIsNotKept(t *testing.T) {

@@ -26,6 +26,12 @@ type TelemetryBuilder struct {
 	meter                       metric.Meter
 	mu                          sync.Mutex
 	registrations               []metric.Registration
+	AuditLogAPIDuplicateRecords metric.Int64Counter
+	AuditLogAPIExpiredContent   metric.Int64Counter
+	AuditLogAPILag              metric.Float64Gauge
+	AuditLogAPIPages            metric.Int64Counter
+	AuditLogAPIRetries          metric.Int64Counter
+	AuditLogAPIThrottles        metric.Int64Counter
 	AuditLogDownstreamRetries   metric.Int64Counter
 	AuditLogDroppedRecords      metric.Int64Counter
 	AuditLogParseErrors         metric.Int64Counter
@@ -64,6 +70,42 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.AuditLogAPIDuplicateRecords, err = builder.meter.Int64Counter(
+		"otelcol_audit_log_api_duplicate_records",
+		metric.WithDescription("Records an API source read again (overlapping windows, late content, a page repeated) and did not pass on because they were already accepted. [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditLogAPIExpiredContent, err = builder.meter.Int64Counter(
+		"otelcol_audit_log_api_expired_content",
+		metric.WithDescription("O365 content blobs skipped because the API reports them expired (AF20051) or their contentExpiration has passed; their records can no longer be fetched. [Alpha]"),
+		metric.WithUnit("{content}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditLogAPILag, err = builder.meter.Float64Gauge(
+		"otelcol_audit_log_api_lag",
+		metric.WithDescription("Seconds between the end of a stream's last poll and the newest event time it has delivered; grows while a feed is quiet or stuck. [Alpha]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditLogAPIPages, err = builder.meter.Int64Counter(
+		"otelcol_audit_log_api_pages",
+		metric.WithDescription("API responses read successfully (listing pages and O365 content blobs). [Alpha]"),
+		metric.WithUnit("{page}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditLogAPIRetries, err = builder.meter.Int64Counter(
+		"otelcol_audit_log_api_retries",
+		metric.WithDescription("API requests sent again after a throttle (429, 503), another 5xx, a timeout, a cut connection or a truncated body. [Alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditLogAPIThrottles, err = builder.meter.Int64Counter(
+		"otelcol_audit_log_api_throttles",
+		metric.WithDescription("API responses 429 or 503, after which the receiver waited as Retry-After asked (or backed off without it). [Alpha]"),
+		metric.WithUnit("{response}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.AuditLogDownstreamRetries, err = builder.meter.Int64Counter(
 		"otelcol_audit_log_downstream_retries",
 		metric.WithDescription("Batches resent after the next consumer refused them with a retryable error (backpressure). [Alpha]"),
@@ -84,7 +126,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.AuditLogReadErrors, err = builder.meter.Int64Counter(
 		"otelcol_audit_log_read_errors",
-		metric.WithDescription("Files or pages that could not be read (unreadable file, I/O error); the receiver keeps running. [Alpha]"),
+		metric.WithDescription("Files that could not be read (unreadable file, I/O error) and API polls that gave up (after bounded retries, or refused credentials); the receiver keeps running and tries again. [Alpha]"),
 		metric.WithUnit("{error}"),
 	)
 	errs = errors.Join(errs, err)

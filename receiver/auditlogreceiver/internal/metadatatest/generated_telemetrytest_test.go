@@ -19,6 +19,12 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.AuditLogAPIDuplicateRecords.Add(context.Background(), 1)
+	tb.AuditLogAPIExpiredContent.Add(context.Background(), 1)
+	tb.AuditLogAPILag.Record(context.Background(), 1)
+	tb.AuditLogAPIPages.Add(context.Background(), 1)
+	tb.AuditLogAPIRetries.Add(context.Background(), 1)
+	tb.AuditLogAPIThrottles.Add(context.Background(), 1)
 	tb.AuditLogDownstreamRetries.Add(context.Background(), 1)
 	tb.AuditLogDroppedRecords.Add(context.Background(), 1)
 	tb.AuditLogParseErrors.Add(context.Background(), 1)
@@ -26,6 +32,24 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AuditLogRecordsEmitted.Add(context.Background(), 1)
 	tb.AuditLogRecordsRead.Add(context.Background(), 1)
 	tb.AuditLogUnrecognizedRecords.Add(context.Background(), 1)
+	AssertEqualAuditLogAPIDuplicateRecords(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditLogAPIExpiredContent(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditLogAPILag(t, testTel,
+		[]metricdata.DataPoint[float64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditLogAPIPages(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditLogAPIRetries(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditLogAPIThrottles(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditLogDownstreamRetries(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())

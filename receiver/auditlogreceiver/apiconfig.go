@@ -1,0 +1,298 @@
+package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+)
+
+// APIPollConfig is what every vendor API source shares: when to poll, how
+// far back to look, how to page through time, and how to talk HTTP.
+type APIPollConfig struct {
+	// PollInterval is the pause between the end of one poll and the start of
+	// the next.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// InitialLookback is how far back the first poll of a stream reaches
+	// when no checkpoint exists yet.
+	InitialLookback time.Duration `mapstructure:"initial_lookback"`
+	// Overlap is how far behind its checkpoint each poll starts again, so
+	// that records the vendor makes available late are still found. Records
+	// already delivered are recognised by id and not passed on twice.
+	Overlap time.Duration `mapstructure:"overlap"`
+	// MaxWindow is the longest time range asked for in one listing. The
+	// checkpoint advances at window ends, so shorter windows mean less to
+	// re-read and fewer ids to remember during a catch-up.
+	MaxWindow time.Duration `mapstructure:"max_window"`
+	// BatchSize is the most records handed to the next consumer at once.
+	BatchSize int `mapstructure:"batch_size"`
+	// MaxSeenIDs bounds, per stream, the ids remembered to recognise records
+	// read again within the overlap. Past it the oldest are forgotten, which
+	// can only cause duplicates, never losses.
+	MaxSeenIDs int         `mapstructure:"max_seen_ids"`
+	Retry      RetryConfig `mapstructure:"retry"`
+	// HTTP holds TLS, proxy and timeout settings for every request of the
+	// source, the token requests included.
+	HTTP confighttp.ClientConfig `mapstructure:"http"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// RetryConfig bounds the retries of one request within a poll. When they are
+// used up the poll ends without advancing the checkpoint and the next poll
+// starts from the same place.
+type RetryConfig struct {
+	MaxAttempts     int           `mapstructure:"max_attempts"`
+	InitialInterval time.Duration `mapstructure:"initial_interval"`
+	MaxInterval     time.Duration `mapstructure:"max_interval"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// MicrosoftAuthConfig is an Entra ID app registration that signs in with the
+// OAuth2 client credentials grant, by client secret or by certificate.
+type MicrosoftAuthConfig struct {
+	TenantID     string              `mapstructure:"tenant_id"`
+	ClientID     string              `mapstructure:"client_id"`
+	ClientSecret configopaque.String `mapstructure:"client_secret"`
+	// CertificateFile is a PEM file with the app's certificate and, unless
+	// CertificateKeyFile is set, its unencrypted RSA private key.
+	CertificateFile    string `mapstructure:"certificate_file"`
+	CertificateKeyFile string `mapstructure:"certificate_key_file"`
+	// Cloud picks the national cloud's login and API hosts.
+	Cloud string `mapstructure:"cloud"`
+	// TokenURL replaces the token endpoint derived from Cloud and TenantID.
+	TokenURL string `mapstructure:"token_url"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// O365Config reads the Office 365 Management Activity API.
+type O365Config struct {
+	MicrosoftAuthConfig `mapstructure:",squash"`
+	// ContentTypes are the feeds to subscribe to and read, each with its own
+	// checkpoint.
+	ContentTypes []string `mapstructure:"content_types"`
+	// PublisherIdentifier is the tenant GUID of whoever runs the collector;
+	// with it the API gives the requests their own throttling quota.
+	PublisherIdentifier string `mapstructure:"publisher_identifier"`
+	// BaseURL replaces the API host derived from Cloud.
+	BaseURL       string `mapstructure:"base_url"`
+	APIPollConfig `mapstructure:",squash"`
+}
+
+// GraphConfig reads Entra ID sign-ins from Microsoft Graph.
+type GraphConfig struct {
+	MicrosoftAuthConfig `mapstructure:",squash"`
+	// APIVersion is v1.0 (interactive sign-ins only) or beta (which can also
+	// list non-interactive, service principal and managed identity sign-ins).
+	APIVersion string `mapstructure:"api_version"`
+	// SignInEventTypes filters on signInEventTypes (beta only); empty means
+	// the API's default, interactive user sign-ins.
+	SignInEventTypes []string `mapstructure:"sign_in_event_types"`
+	// PageSize is $top.
+	PageSize      int    `mapstructure:"page_size"`
+	BaseURL       string `mapstructure:"base_url"`
+	APIPollConfig `mapstructure:",squash"`
+}
+
+// GoogleConfig reads Google Workspace activities from the Admin SDK Reports
+// API with a service account that has domain-wide delegation.
+type GoogleConfig struct {
+	// CredentialsFile is the service account's JSON key file.
+	CredentialsFile string `mapstructure:"credentials_file"`
+	// Subject is the administrator the service account acts as.
+	Subject string `mapstructure:"subject"`
+	// CustomerID limits the report to one customer (optional).
+	CustomerID string `mapstructure:"customer_id"`
+	// Applications are the activity reports to read, each with its own
+	// checkpoint.
+	Applications []string `mapstructure:"applications"`
+	// PageSize is maxResults.
+	PageSize      int    `mapstructure:"page_size"`
+	BaseURL       string `mapstructure:"base_url"`
+	TokenURL      string `mapstructure:"token_url"`
+	APIPollConfig `mapstructure:",squash"`
+}
+
+// cloudHosts are the endpoints of one Microsoft cloud, from Microsoft's
+// documentation of the Management Activity API, Graph national clouds and
+// the identity platform.
+type cloudHosts struct {
+	login, manage, graph string
+}
+
+var microsoftClouds = map[string]cloudHosts{
+	"commercial": {"https://login.microsoftonline.com", "https://manage.office.com", "https://graph.microsoft.com"},
+	"gcc":        {"https://login.microsoftonline.com", "https://manage-gcc.office.com", "https://graph.microsoft.com"},
+	"gcc_high":   {"https://login.microsoftonline.us", "https://manage.office365.us", "https://graph.microsoft.us"},
+	"dod":        {"https://login.microsoftonline.us", "https://manage.protection.apps.mil", "https://dod-graph.microsoft.us"},
+}
+
+var (
+	o365ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General", "Audit.SharePoint", "DLP.All"}
+	graphEventTypes  = []string{"interactiveUser", "nonInteractiveUser", "servicePrincipal", "managedIdentity"}
+	googleAppName    = regexp.MustCompile(`^[a-z][a-z_]*$`)
+)
+
+const (
+	// o365ContentLifetime is how far back the Management Activity API lists
+	// content; older startTimes are refused with AF20055 (or AF20030).
+	o365ContentLifetime = 7 * 24 * time.Hour
+	// o365MaxWindow is the longest startTime-endTime range the API accepts.
+	o365MaxWindow = 24 * time.Hour
+	// o365MaxLookback keeps the first window clear of the 7-day edge, which
+	// moves while the first poll runs.
+	o365MaxLookback   = o365ContentLifetime - time.Hour
+	maxGraphPageSize  = 1000
+	maxGooglePageSize = 1000
+)
+
+func (c *APIPollConfig) validate(key string) []error {
+	var errs []error
+	if c.PollInterval < time.Second {
+		errs = append(errs, fmt.Errorf("%s.poll_interval: must be at least 1s, got %s; e.g. 1m", key, c.PollInterval))
+	}
+	if c.InitialLookback <= 0 {
+		errs = append(errs, fmt.Errorf("%s.initial_lookback: must be positive, got %s; e.g. 24h", key, c.InitialLookback))
+	}
+	if c.Overlap < 0 {
+		errs = append(errs, fmt.Errorf("%s.overlap: must not be negative, got %s; e.g. 1h", key, c.Overlap))
+	}
+	if c.MaxWindow < time.Minute {
+		errs = append(errs, fmt.Errorf("%s.max_window: must be at least 1m, got %s; e.g. 1h", key, c.MaxWindow))
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("%s.batch_size: must be at least 1, got %d; e.g. 500", key, c.BatchSize))
+	}
+	if c.MaxSeenIDs < 1000 {
+		errs = append(errs, fmt.Errorf("%s.max_seen_ids: must be at least 1000, got %d; e.g. 100000", key, c.MaxSeenIDs))
+	}
+	if c.Retry.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("%s.retry.max_attempts: must be at least 1, got %d; e.g. 5", key, c.Retry.MaxAttempts))
+	}
+	if c.Retry.InitialInterval <= 0 || c.Retry.MaxInterval < c.Retry.InitialInterval {
+		errs = append(errs, fmt.Errorf("%s.retry: initial_interval must be positive and max_interval at least as long, got %s and %s; e.g. 1s and 1m",
+			key, c.Retry.InitialInterval, c.Retry.MaxInterval))
+	}
+	if c.HTTP.Endpoint != "" {
+		errs = append(errs, fmt.Errorf("%s.http.endpoint: not used by this source; set %s.base_url instead", key, key))
+	}
+	if c.HTTP.Auth.HasValue() {
+		errs = append(errs, fmt.Errorf("%s.http.auth: the source signs its requests itself; remove http.auth and set the credentials of %s", key, key))
+	}
+	return errs
+}
+
+func (c *MicrosoftAuthConfig) validate(key string) []error {
+	var errs []error
+	if strings.TrimSpace(c.TenantID) == "" {
+		errs = append(errs, fmt.Errorf("%s.tenant_id: required, the directory (tenant) id of the organisation, e.g. 0d2f5e1c-...", key))
+	}
+	if strings.TrimSpace(c.ClientID) == "" {
+		errs = append(errs, fmt.Errorf("%s.client_id: required, the application (client) id of the app registration", key))
+	}
+	switch hasSecret, hasCert := c.ClientSecret != "", c.CertificateFile != ""; {
+	case hasSecret && hasCert:
+		errs = append(errs, fmt.Errorf("%s: set either client_secret or certificate_file, not both", key))
+	case !hasSecret && !hasCert:
+		errs = append(errs, fmt.Errorf("%s: set client_secret, or certificate_file (PEM certificate and RSA key) for certificate credentials", key))
+	case c.CertificateKeyFile != "" && !hasCert:
+		errs = append(errs, fmt.Errorf("%s.certificate_key_file: only used with certificate_file", key))
+	}
+	if _, ok := microsoftClouds[c.Cloud]; !ok {
+		errs = append(errs, fmt.Errorf("%s.cloud: %q is not one of commercial, gcc, gcc_high, dod", key, c.Cloud))
+	}
+	errs = appendURLError(errs, key+".token_url", c.TokenURL)
+	return errs
+}
+
+func (c *O365Config) validate(key string) []error {
+	errs := c.MicrosoftAuthConfig.validate(key)
+	errs = append(errs, c.APIPollConfig.validate(key)...)
+	if len(c.ContentTypes) == 0 {
+		errs = append(errs, fmt.Errorf("%s.content_types: at least one is required, from %s", key, strings.Join(o365ContentTypes, ", ")))
+	}
+	for i, ct := range c.ContentTypes {
+		if !slices.Contains(o365ContentTypes, ct) {
+			errs = append(errs, fmt.Errorf("%s.content_types[%d]: %q is not one of %s (spelled as Microsoft does)", key, i, ct, strings.Join(o365ContentTypes, ", ")))
+		} else if slices.Index(c.ContentTypes, ct) != i {
+			errs = append(errs, fmt.Errorf("%s.content_types[%d]: %q is listed twice", key, i, ct))
+		}
+	}
+	if c.InitialLookback > o365MaxLookback {
+		errs = append(errs, fmt.Errorf("%s.initial_lookback: at most %s, got %s: the API lists no content older than 7 days", key, o365MaxLookback, c.InitialLookback))
+	}
+	if c.MaxWindow > o365MaxWindow {
+		errs = append(errs, fmt.Errorf("%s.max_window: at most 24h, got %s: the API refuses longer listing windows", key, c.MaxWindow))
+	}
+	return appendURLError(errs, key+".base_url", c.BaseURL)
+}
+
+func (c *GraphConfig) validate(key string) []error {
+	errs := c.MicrosoftAuthConfig.validate(key)
+	errs = append(errs, c.APIPollConfig.validate(key)...)
+	if c.APIVersion != "v1.0" && c.APIVersion != "beta" {
+		errs = append(errs, fmt.Errorf("%s.api_version: %q is not v1.0 or beta", key, c.APIVersion))
+	}
+	if len(c.SignInEventTypes) > 0 && c.APIVersion != "beta" {
+		errs = append(errs, fmt.Errorf("%s.sign_in_event_types: only the beta API filters on signInEventTypes; set api_version: beta or remove the list", key))
+	}
+	for i, et := range c.SignInEventTypes {
+		if !slices.Contains(graphEventTypes, et) {
+			errs = append(errs, fmt.Errorf("%s.sign_in_event_types[%d]: %q is not one of %s", key, i, et, strings.Join(graphEventTypes, ", ")))
+		}
+	}
+	if c.PageSize < 1 || c.PageSize > maxGraphPageSize {
+		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, maxGraphPageSize, c.PageSize))
+	}
+	return appendURLError(errs, key+".base_url", c.BaseURL)
+}
+
+func (c *GoogleConfig) validate(key string) []error {
+	errs := c.APIPollConfig.validate(key)
+	if strings.TrimSpace(c.CredentialsFile) == "" {
+		errs = append(errs, fmt.Errorf("%s.credentials_file: required, the service account's JSON key file", key))
+	}
+	if !strings.Contains(c.Subject, "@") {
+		errs = append(errs, fmt.Errorf("%s.subject: required, the email address of an administrator the service account acts as (domain-wide delegation), got %q", key, c.Subject))
+	}
+	if len(c.Applications) == 0 {
+		errs = append(errs, fmt.Errorf("%s.applications: at least one is required, e.g. [login, user_accounts, admin]", key))
+	}
+	for i, app := range c.Applications {
+		if !googleAppName.MatchString(app) {
+			errs = append(errs, fmt.Errorf("%s.applications[%d]: %q is not a Reports API application name such as login, user_accounts, admin, gmail", key, i, app))
+		} else if slices.Index(c.Applications, app) != i {
+			errs = append(errs, fmt.Errorf("%s.applications[%d]: %q is listed twice", key, i, app))
+		}
+	}
+	if c.PageSize < 1 || c.PageSize > maxGooglePageSize {
+		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, maxGooglePageSize, c.PageSize))
+	}
+	errs = appendURLError(errs, key+".base_url", c.BaseURL)
+	return appendURLError(errs, key+".token_url", c.TokenURL)
+}
+
+// appendURLError checks an optional URL override: it must be absolute http(s).
+func appendURLError(errs []error, key, raw string) []error {
+	if raw == "" {
+		return errs
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return append(errs, fmt.Errorf("%s: %q is not an absolute http(s) URL", key, raw))
+	}
+	return errs
+}
+
+var errNoSource = errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, google_workspace_reports) is configured`)

@@ -1,0 +1,208 @@
+package auditlogreceiver
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+)
+
+// fastPoll is test timing: polls and retries in milliseconds, windows and
+// overlap as in production.
+func fastPoll(c *APIPollConfig) {
+	c.PollInterval = 20 * time.Millisecond
+	c.InitialLookback = 2 * time.Hour
+	c.Retry = RetryConfig{MaxAttempts: 4, InitialInterval: 2 * time.Millisecond, MaxInterval: 20 * time.Millisecond}
+	c.HTTP.Timeout = 5 * time.Second
+}
+
+// o365Env is a tenant's token endpoint and Management Activity API, and a
+// receiver config pointed at them.
+type o365Env struct {
+	entra *apitest.Entra
+	api   *apitest.O365
+	cfg   *Config
+}
+
+func newO365Env(t testing.TB, contentTypes ...string) *o365Env {
+	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret)
+	api := apitest.NewO365(t, entra, apitest.PublisherID)
+	cfg := createDefaultConfig().(*Config)
+	o := cfg.O365.GetOrInsertDefault()
+	o.TenantID, o.ClientID, o.ClientSecret = apitest.TenantID, apitest.ClientID, apitest.ClientSecret
+	o.BaseURL, o.TokenURL, o.PublisherIdentifier = api.URL, entra.TokenURL(), apitest.PublisherID
+	o.ContentTypes = contentTypes
+	fastPoll(&o.APIPollConfig)
+	return &o365Env{entra: entra, api: api, cfg: cfg}
+}
+
+type graphEnv struct {
+	entra *apitest.Entra
+	api   *apitest.Graph
+	cfg   *Config
+}
+
+func newGraphEnv(t testing.TB) *graphEnv {
+	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret)
+	api := apitest.NewGraph(t, entra)
+	cfg := createDefaultConfig().(*Config)
+	g := cfg.Graph.GetOrInsertDefault()
+	g.TenantID, g.ClientID, g.ClientSecret = apitest.TenantID, apitest.ClientID, apitest.ClientSecret
+	g.BaseURL, g.TokenURL = api.URL, entra.TokenURL()
+	g.PageSize = 3
+	fastPoll(&g.APIPollConfig)
+	return &graphEnv{entra: entra, api: api, cfg: cfg}
+}
+
+type googleEnv struct {
+	auth *apitest.GoogleAuth
+	api  *apitest.Reports
+	cfg  *Config
+}
+
+func newGoogleEnv(t testing.TB, apps ...string) *googleEnv {
+	auth := apitest.NewGoogleAuth(t, apitest.Admin)
+	api := apitest.NewReports(t, auth)
+	cfg := createDefaultConfig().(*Config)
+	g := cfg.Google.GetOrInsertDefault()
+	g.CredentialsFile, g.Subject = auth.CredentialsFile(t), apitest.Admin
+	g.BaseURL, g.TokenURL = api.URL, auth.TokenURL()
+	g.Applications = apps
+	g.PageSize = 2
+	fastPoll(&g.APIPollConfig)
+	return &googleEnv{auth: auth, api: api, cfg: cfg}
+}
+
+// idSink keeps the records it accepts; decide can refuse or hold a batch.
+type idSink struct {
+	mu     sync.Mutex
+	calls  int
+	logs   []plog.Logs
+	decide func(call int, logs plog.Logs) error
+}
+
+func (s *idSink) consumer(t testing.TB) consumer.Logs {
+	c, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
+		s.mu.Lock()
+		s.calls++
+		call, decide := s.calls, s.decide
+		s.mu.Unlock()
+		if decide != nil {
+			if err := decide(call, logs); err != nil {
+				return err
+			}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.logs = append(s.logs, logs)
+		return nil
+	})
+	require.NoError(t, err)
+	return c
+}
+
+func (s *idSink) ids() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return recordIDs(logRecords(s.logs...))
+}
+
+func (s *idSink) records() []plog.LogRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return logRecords(s.logs...)
+}
+
+// waitIDs waits until the sink holds at least n records, then a few more
+// polls, so that duplicates would have arrived.
+func (s *idSink) waitIDs(t testing.TB, n int) []string {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(s.ids()) >= n }, 15*time.Second, 5*time.Millisecond, "records: %d of %d", len(s.ids()), n)
+	time.Sleep(150 * time.Millisecond)
+	return s.ids()
+}
+
+func sorted(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+// duplicates counts the ids that occur more than once.
+func duplicates(ids []string) map[string]int {
+	seen := make(map[string]int)
+	for _, id := range ids {
+		seen[id]++
+	}
+	for id, n := range seen {
+		if n == 1 {
+			delete(seen, id)
+		}
+	}
+	return seen
+}
+
+// startReceiver starts a receiver on host with its telemetry in tt (when
+// given) and stops it at the end of the test unless stopped before.
+func startReceiver(t *testing.T, cfg *Config, next consumer.Logs, host component.Host, tt *componenttest.Telemetry, opts ...func(*auditLogReceiver)) *auditLogReceiver {
+	t.Helper()
+	r := newTestReceiver(t, cfg, next, tt)
+	for _, o := range opts {
+		o(r)
+	}
+	require.NoError(t, r.Start(context.Background(), host))
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	return r
+}
+
+// logTo sends the receiver's logs, at every level, through enc into buf.
+func logTo(buf *syncBuffer) func(*auditLogReceiver) {
+	return func(r *auditLogReceiver) {
+		core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.AddSync(buf), zapcore.DebugLevel)
+		r.settings.Logger = zap.New(core)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// seedCursor saves a stream state with the given cursor, as a receiver
+// stopped at that time would have left it.
+func seedCursor(t testing.TB, host component.Host, storageID component.ID, prefix, stream string, cursor time.Time) {
+	t.Helper()
+	ext := host.GetExtensions()[storageID].(storage.Extension)
+	client, err := ext.GetClient(context.Background(), component.KindReceiver, component.NewID(metadata.Type), "")
+	require.NoError(t, err)
+	st := newStreamState(1000)
+	st.Cursor = cursor
+	require.NoError(t, apiCheckpoints{client, prefix}.save(context.Background(), stream, st))
+	require.NoError(t, client.Close(context.Background()))
+}

@@ -1,0 +1,218 @@
+package auditlogreceiver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+)
+
+// counter sums every data point of a counter (0 when never recorded).
+func counter(t testing.TB, tt *componenttest.Telemetry, name string) int64 {
+	t.Helper()
+	m, err := tt.GetMetric("otelcol_" + name)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	return total
+}
+
+func newTelemetry(t *testing.T) *componenttest.Telemetry {
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	return tt
+}
+
+// addO365Blobs makes n blobs of perBlob records each, spread evenly over
+// [from, to), and returns the record ids.
+func addO365Blobs(api *apitest.O365, contentType, prefix string, from, to time.Time, n, perBlob int) []string {
+	var ids []string
+	step := to.Sub(from) / time.Duration(n)
+	for b := range n {
+		created := from.Add(time.Duration(b) * step)
+		var records []string
+		for i := range perBlob {
+			id := fmt.Sprintf("%s-%d-%d", prefix, b, i)
+			ids = append(ids, id)
+			records = append(records, apitest.O365SignIn(id, created.Add(-time.Minute)))
+		}
+		api.AddBlob(contentType, created, records...)
+	}
+	return ids
+}
+
+func TestO365DeliversEveryRecordOnceAcrossContentTypesAndPages(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange", "Audit.AzureActiveDirectory")
+	env.api.SetPageSize(2)
+	now := time.Now()
+	want := addO365Blobs(env.api, "Audit.Exchange", "ex", now.Add(-100*time.Minute), now, 7, 3)
+	want = append(want, addO365Blobs(env.api, "Audit.AzureActiveDirectory", "aad", now.Add(-30*time.Minute), now, 3, 2)...)
+	env.cfg.O365.Get().BatchSize = 2
+
+	tt := newTelemetry(t)
+	sink := &idSink{}
+	host, storageID := storageHost(t.TempDir())
+	env.cfg.StorageID = storageID
+	r := startReceiver(t, env.cfg, sink.consumer(t), host, tt)
+	got := sink.waitIDs(t, len(want))
+	time.Sleep(5 * env.cfg.O365.Get().PollInterval)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	assert.Equal(t, sorted(want), sorted(got), "every record exactly once")
+	assert.Empty(t, env.api.Violations(), "requests the API would refuse")
+	for id, n := range env.api.BlobGets() {
+		assert.Equal(t, 1, n, "blob %s fetched %d times although every poll lists it again within the overlap", id, n)
+	}
+	assert.Equal(t, "enabled", env.api.Subscription("Audit.Exchange"), "subscription started on AF20022")
+	assert.Equal(t, int64(len(want)), counter(t, tt, "audit_log_records_emitted"))
+	assert.Positive(t, counter(t, tt, "audit_log_api_pages"))
+	lag, err := tt.GetMetric("otelcol_audit_log_api_lag")
+	require.NoError(t, err)
+	for _, dp := range lag.Data.(metricdata.Gauge[float64]).DataPoints {
+		stream, _ := dp.Attributes.Value("stream")
+		assert.Less(t, dp.Value, 3600.0, "lag of %s", stream.AsString())
+	}
+}
+
+func TestO365WindowsStayWithinTheAPILimits(t *testing.T) {
+	env := newO365Env(t, "Audit.General")
+	o := env.cfg.O365.Get()
+	o.InitialLookback, o.MaxWindow = o365MaxLookback, o365MaxWindow
+	now := time.Now()
+	var want []string
+	for i, age := range []time.Duration{o365MaxLookback - time.Minute, 100 * time.Hour, 30 * time.Hour, 25 * time.Hour, time.Hour} {
+		id := fmt.Sprintf("old-%d", i)
+		env.api.AddBlob("Audit.General", now.Add(-age), apitest.O365SignIn(id, now.Add(-age)))
+		want = append(want, id)
+	}
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), nil)
+	got := sink.waitIDs(t, len(want))
+	assert.Equal(t, sorted(want), sorted(got))
+	assert.Empty(t, env.api.Violations(), "no window over 24h, none starting more than 7 days back")
+}
+
+func TestO365StoppedLongerThanSevenDaysSaysWhatIsLost(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	now := time.Now()
+	env.api.AddBlob("Audit.Exchange", now.Add(-6*24*time.Hour), apitest.O365SignIn("six-days", now.Add(-6*24*time.Hour)))
+	dir := t.TempDir()
+	host, storageID := storageHost(dir)
+	env.cfg.StorageID = storageID
+	seedCursor(t, host, *storageID, sourceO365+"/"+apitest.TenantID, "Audit.Exchange", now.Add(-9*24*time.Hour))
+
+	logs := &syncBuffer{}
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), host, nil, logTo(logs))
+	assert.Equal(t, []string{"six-days"}, sink.waitIDs(t, 1))
+	assert.Empty(t, env.api.Violations())
+	assert.Contains(t, logs.String(), "stopped longer than the API keeps records")
+}
+
+func TestO365LateContentForAnOldWindowIsRead(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	now := time.Now()
+	env.api.AddBlob("Audit.Exchange", now.Add(-5*time.Minute), apitest.O365SignIn("on-time", now.Add(-6*time.Minute)))
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), nil)
+	sink.waitIDs(t, 1)
+
+	// A blob made available 40 minutes ago shows up in the listing only
+	// now, for a window the receiver has listed many times.
+	env.api.AddBlob("Audit.Exchange", now.Add(-40*time.Minute), apitest.O365SignIn("late", now.Add(-50*time.Minute)))
+	assert.Equal(t, []string{"late", "on-time"}, sorted(sink.waitIDs(t, 2)))
+}
+
+func TestO365ExpiredContentIsSkippedOnlyWhenCertain(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	now := time.Now()
+	env.api.AddBlob("Audit.Exchange", now.Add(-50*time.Minute), apitest.O365SignIn("first", now.Add(-51*time.Minute)))
+	expiredBlob := env.api.AddBlob("Audit.Exchange", now.Add(-40*time.Minute), apitest.O365SignIn("expired", now.Add(-41*time.Minute)))
+	notYet := env.api.AddBlob("Audit.Exchange", now.Add(-30*time.Minute), apitest.O365SignIn("not-yet", now.Add(-31*time.Minute)))
+	pastExpiry := env.api.AddBlob("Audit.Exchange", now.Add(-20*time.Minute), apitest.O365SignIn("past-expiry", now.Add(-21*time.Minute)))
+	env.api.AddBlob("Audit.Exchange", now.Add(-10*time.Minute), apitest.O365SignIn("last", now.Add(-11*time.Minute)))
+	// A short overlap: the blob that is not there yet is found again only
+	// because the checkpoint waits before its window.
+	env.cfg.O365.Get().Overlap = time.Minute
+	env.api.Update(func() {
+		expiredBlob.Expired = true // AF20051
+		notYet.Missing = true      // 404 AF20050, contentExpiration ahead
+		pastExpiry.Missing = true  // 404 after its contentExpiration
+		pastExpiry.Expiration = now.Add(-time.Minute)
+	})
+
+	tt := newTelemetry(t)
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt)
+	assert.Equal(t, []string{"first", "last"}, sorted(sink.waitIDs(t, 2)))
+	require.Eventually(t, func() bool {
+		return env.api.BlobGets()[notYet.ID] >= 3
+	}, 5*time.Second, 5*time.Millisecond, "a blob that may still appear is asked for on every poll")
+
+	// The blob appears: it is delivered, although its window was listed
+	// long ago, because the cursor waited before it.
+	env.api.Update(func() { notYet.Missing = false })
+	assert.Equal(t, []string{"first", "last", "not-yet"}, sorted(sink.waitIDs(t, 3)))
+
+	gets := env.api.BlobGets()
+	assert.Equal(t, 1, gets[expiredBlob.ID], "an expired blob is not asked for again")
+	assert.Equal(t, 1, gets[pastExpiry.ID], "a blob refused after its contentExpiration is not asked for again")
+	assert.Equal(t, int64(2), counter(t, tt, "audit_log_api_expired_content"))
+}
+
+func TestO365RecordsRepeatedAcrossBlobsAreDeliveredOnce(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	now := time.Now()
+	repeated := []string{apitest.O365SignIn("r1", now.Add(-80*time.Minute)), apitest.O365SignIn("r2", now.Add(-79*time.Minute))}
+	env.api.AddBlob("Audit.Exchange", now.Add(-75*time.Minute), append(repeated, apitest.O365SignIn("a", now.Add(-76*time.Minute)))...)
+	// The same records again in a blob of a later window, beside new ones.
+	env.api.AddBlob("Audit.Exchange", now.Add(-5*time.Minute), append(repeated, apitest.O365SignIn("b", now.Add(-6*time.Minute)))...)
+
+	tt := newTelemetry(t)
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt)
+	assert.Equal(t, []string{"a", "b", "r1", "r2"}, sorted(sink.waitIDs(t, 4)))
+	assert.Equal(t, int64(2), counter(t, tt, "audit_log_api_duplicate_records"))
+}
+
+func TestO365DisabledSubscriptionIsReportedNotOverridden(t *testing.T) {
+	env := newO365Env(t, "DLP.All")
+	env.api.SetSubscription("DLP.All", "disabled")
+	logs := &syncBuffer{}
+	tt := newTelemetry(t)
+	startReceiver(t, env.cfg, (&idSink{}).consumer(t), componenttest.NewNopHost(), tt, logTo(logs))
+	require.Eventually(t, func() bool { return counter(t, tt, "audit_log_read_errors") >= 2 }, 5*time.Second, 5*time.Millisecond)
+	assert.Contains(t, logs.String(), "an administrator disabled the DLP.All subscription")
+	assert.Equal(t, "disabled", env.api.Subscription("DLP.All"))
+	for _, req := range env.api.Requests() {
+		assert.NotContains(t, req, "subscriptions/start")
+	}
+}
+
+func TestO365PublisherIdentifierOnEveryRequest(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	env.api.SetPageSize(1)
+	now := time.Now()
+	want := addO365Blobs(env.api, "Audit.Exchange", "p", now.Add(-50*time.Minute), now, 4, 1)
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), nil)
+	sink.waitIDs(t, len(want))
+	assert.Empty(t, env.api.Violations())
+	var paged bool
+	for _, req := range env.api.Requests() {
+		paged = paged || strings.Contains(req, "nextPage=")
+	}
+	assert.True(t, paged, "NextPageUri was followed")
+}
