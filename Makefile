@@ -1,0 +1,140 @@
+# Build, demo and checks of the email-compromise collector distribution.
+#
+#   make build   build _build/otelcol-emailcompromise with ocb (only when sources changed)
+#   make run     build if needed, then run the demo pipeline in the foreground (Ctrl-C stops it)
+#   make test    all Go tests of the root module, including the end-to-end test of the binary
+#   make fuzz    every fuzz target of the repository for FUZZTIME each
+#   make lint    gofmt and go vet; fails on any finding
+#   make clean   remove the build output, the local tools and the demo state
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+
+GO ?= go
+OCB_VERSION := v0.165.0
+# ocb is installed per version, so bumping OCB_VERSION installs the new one.
+OCB_DIR := $(CURDIR)/bin/ocb-$(OCB_VERSION)
+OCB := $(OCB_DIR)/builder
+
+DIST_NAME := otelcol-emailcompromise
+BUILD_DIR := _build
+BINARY := $(BUILD_DIR)/$(DIST_NAME)
+
+DEMO_CONFIG := testdata/demo/config.yaml
+TEST_TIMEOUT ?= 10m
+FUZZTIME ?= 20s
+
+# The binary is rebuilt when the manifest, the module files or any non-test Go
+# file of the product changes. Test files are left out on purpose: they are not
+# in the binary, and a 3-5 minute rebuild for a test edit would be waste.
+# _build (ocb output), bin, .cache and the separate tools module are pruned.
+PRUNE := \( -path ./$(BUILD_DIR) -o -path ./bin -o -path ./.cache -o -path ./.git -o -path ./internal/tools \) -prune
+PRODUCT_GO_FILES := $(shell find . $(PRUNE) -o -name '*.go' ! -name '*_test.go' -print)
+ALL_GO_FILES = $(shell find . $(PRUNE) -o -name '*.go' -print)
+
+.PHONY: build run test fuzz lint clean
+
+build: $(BINARY)
+
+$(OCB):
+	@echo ">> installing ocb $(OCB_VERSION) into $(OCB_DIR)"
+	GOBIN=$(OCB_DIR) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+$(BINARY): builder-config.yaml go.mod go.sum $(PRODUCT_GO_FILES) | $(OCB)
+	@echo ">> building $(BINARY) with ocb $(OCB_VERSION)"
+	$(OCB) --config builder-config.yaml
+	@# go build may leave an unchanged binary's mtime alone; make must see it as new.
+	touch $@
+
+# A fresh state directory per run: file_storage keeps the receiver's read
+# positions and the processor's per-user state, so reusing it would make a second
+# `make run` start at the end of the demo files and show nothing. The directory
+# is removed when the collector stops; set DEMO_STATE_DIR yourself to keep one.
+run: $(BINARY)
+	@mkdir -p .cache
+	@state=$$(mktemp -d "$(CURDIR)/.cache/demo-state.XXXXXX"); \
+	trap 'rm -rf "$$state"' EXIT; \
+	echo ">> demo state in $$state (removed on exit); Ctrl-C stops the collector"; \
+	DEMO_STATE_DIR="$$state" ./$(BINARY) --config $(DEMO_CONFIG)
+
+# The end-to-end test in internal/e2e runs the built binary. When a binary
+# exists it is brought up to date first (a no-op unless sources changed), so
+# the test never checks stale code; without one the e2e test skips (and fails
+# under CI=true, where .ci/run builds first).
+test:
+	@if [ -e $(BINARY) ]; then $(MAKE) --no-print-directory build; \
+	else echo ">> $(BINARY) absent: the e2e test will skip (run 'make build' to include it)"; fi
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+# Fuzz targets are discovered, so new ones are picked up without editing this
+# file: `go test -list` prints each package's matching names before its "ok" line.
+fuzz:
+	@targets=$$($(GO) test -list '^Fuzz' ./... | awk '/^Fuzz/ { names[n++] = $$1; next } /^ok / { for (i = 0; i < n; i++) print $$2, names[i]; n = 0 }'); \
+	if [ -z "$$targets" ]; then echo ">> no fuzz targets"; exit 0; fi; \
+	while read -r pkg name; do \
+		echo ">> fuzzing $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done <<< "$$targets"
+
+lint:
+	@echo ">> gofmt -l"
+	@out=$$(gofmt -l $(ALL_GO_FILES)); \
+	if [ -n "$$out" ]; then echo "These files need gofmt -w:"; echo "$$out"; exit 1; fi
+	@echo ">> go vet ./..."
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BUILD_DIR) bin .cache
+
+# ---------------------------------------------------------------------------
+# Performance and reliability (issue 7).
+#
+#   make bench   benchmarks beside their baselines; writes BENCHMARKS.md (about 8 minutes)
+#   make soak    the long reliability tests: minute-long outages, a million-user
+#                flood, several kill -9 (about 6 minutes; make test runs short versions)
+
+BENCH_DIR := .cache/bench
+BENCH_COUNT ?= 5
+BENCH_MICRO := $(GO) test -run '^$$' -bench 'BenchmarkProcessor|BenchmarkStatelessConditions' -benchmem -benchtime 3x -count $(BENCH_COUNT) ./bench/
+BENCH_DECODE := $(GO) test -run '^$$' -bench 'BenchmarkDecode' -benchmem -count $(BENCH_COUNT) ./bench/
+BENCH_PKG := $(GO) test -run '^$$' -bench 'BenchmarkProcessor' -benchmem -count $(BENCH_COUNT) ./processor/emailcompromiseprocessor/
+BENCH_STATE := $(GO) test -run '^$$' -bench 'BenchmarkStateMemory' -benchtime 1x -count 1 -timeout 30m ./bench/
+BENCH_E2E := E2E_THROUGHPUT=1 BENCH_RESULTS=$(CURDIR)/$(BENCH_DIR)/results.jsonl $(GO) test -count=1 -run 'TestDistributionThroughput' -timeout 20m -v ./internal/e2e/
+
+.PHONY: bench soak
+
+bench:
+	@if [ -e $(BINARY) ]; then $(MAKE) --no-print-directory build; \
+	else echo ">> $(BINARY) absent: the end-to-end throughput is not measured (run 'make build' first)"; fi
+	@rm -rf $(BENCH_DIR) && mkdir -p $(BENCH_DIR)
+	@{ echo "date: $$(date -u +%Y-%m-%dT%H:%M:%SZ)"; \
+	   echo "nproc: $$(nproc)"; \
+	   echo "CPU: $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"; \
+	   echo "Go: $$($(GO) version)"; \
+	   echo "load average (1, 5, 15 min) at the start: $$(cut -d' ' -f1-3 /proc/loadavg)"; } > $(BENCH_DIR)/machine.txt
+	@printf '%s\n' "$(BENCH_MICRO)" "$(BENCH_DECODE)" "$(BENCH_PKG)" "$(BENCH_STATE)" "$(BENCH_E2E)" > $(BENCH_DIR)/commands.txt
+	@echo ">> processor and OTTL benchmarks"
+	$(BENCH_MICRO) | tee $(BENCH_DIR)/micro.txt | grep -E '^(Benchmark|ok|FAIL)'
+	@echo ">> vendor bytes to pdata"
+	$(BENCH_DECODE) | tee -a $(BENCH_DIR)/micro.txt | grep -E '^(Benchmark|ok|FAIL)'
+	@echo ">> the processor package's own benchmark"
+	$(BENCH_PKG) | tee $(BENCH_DIR)/processor_pkg.txt | grep -E '^(Benchmark|ok|FAIL)'
+	@echo ">> state memory per user"
+	$(BENCH_STATE) | tee $(BENCH_DIR)/state.txt | grep -E '^(Benchmark|ok|FAIL)'
+	@echo ">> the built distribution end to end"
+	$(BENCH_E2E) | tee $(BENCH_DIR)/e2e.txt | grep -E 'records/s|SKIP|^(ok|FAIL)'
+	@echo "load average (1, 5, 15 min) at the end: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $(BENCH_DIR)/machine.txt
+	$(GO) run ./bench/benchreport -dir $(BENCH_DIR) -out BENCHMARKS.md
+	@echo ">> wrote BENCHMARKS.md"
+
+# The reliability tests of internal/e2e run in make test with short outages
+# and a 200k-user flood; SOAK=1 makes them long. As in make test, the binary
+# is brought up to date first when it exists, and the tests skip without it
+# (and fail under CI=true).
+soak:
+	@if [ -e $(BINARY) ]; then $(MAKE) --no-print-directory build; \
+	else echo ">> $(BINARY) absent: the soak tests will skip (run 'make build' first)"; fi
+	@mkdir -p .cache
+	SOAK=1 RELIABILITY_RESULTS=$(CURDIR)/.cache/soak-results.jsonl $(GO) test -count=1 -timeout 40m -run 'TestReliability' -v ./internal/e2e/

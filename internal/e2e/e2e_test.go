@@ -1,0 +1,693 @@
+// Package e2e runs the built collector distribution end to end: the real
+// binary from `make build` reads the demo logs with the audit_log receiver,
+// tags them with the email_compromise processor and exports them over OTLP/gRPC
+// to a sink run by the test.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.yaml.in/yaml/v3"
+	"google.golang.org/grpc"
+	// The otlp_grpc exporter compresses with gzip by default.
+	_ "google.golang.org/grpc/encoding/gzip"
+
+	"github.com/otelsec/emailcompromise/internal/corpus"
+)
+
+const (
+	binaryName = "otelcol-emailcompromise"
+	// testBudget bounds the whole test; the collector needs a few seconds.
+	testBudget = 100 * time.Second
+	// quietPeriod is how long the test keeps listening after the expected
+	// count arrived, so that extra (duplicated) records would be seen.
+	quietPeriod = 2 * time.Second
+	// stopBudget is how long a SIGTERM may take to stop the collector.
+	stopBudget = 20 * time.Second
+	// stallBudget fails the wait early when nothing arrives for this long
+	// (the demo takes well under a second once the collector is up).
+	stallBudget = 30 * time.Second
+)
+
+// expectation is what the processor must write on one demo record.
+type expectation struct {
+	rules      []string
+	severity   string
+	techniques []string
+	// inChain: the record carries detection.chain.id (all the same id).
+	inChain bool
+}
+
+// expectedDetections lists, by audit.record.id, the demo records that must
+// be tagged, written by hand from the story in testdata/demo: Megan Bowen's
+// password is phished; on 25 November the attacker signs in from Lagos,
+// buries and forwards her mail, answers a supplier's invoice thread from her
+// mailbox and deletes the reply from Sent Items; the same attacker sets
+// Gmail forwarding on her Contoso Labs (Google Workspace) account. Every
+// other record must carry no tag.
+var expectedDetections = map[string]expectation{
+	// entra-signins-graph-page.json: successful sign-in from 198.51.100.77
+	// (Lagos, NG), Entra risk medium/atRisk, 9.5 h after her last sign-in
+	// from home in Redmond (Azure Monitor export).
+	"b5e83a17-04c9-4f2b-9d6e-7c1a2f3e5b00": {
+		rules:      []string{"risky_sign_in/identity_provider_risk", "impossible_travel/impossible_travel"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1078.004"},
+	},
+	// entra-signins-graph-page.json: the attacker's failed password attempt
+	// 90 s before, which Entra already rated medium risk.
+	"2d7f4b90-c61a-4e5d-8f37-a91b6e2c0d00": {
+		rules:      []string{"risky_sign_in/identity_provider_risk"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1078.004"},
+	},
+	// google-workspace-login-activities.json: login_success with
+	// is_suspicious true from the same address.
+	"7318845102276641992": {
+		rules:      []string{"risky_sign_in/identity_provider_risk"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1078.004"},
+	},
+	// purview-audit-export-inbox-rules.csv: New-InboxRule "." from 198.51.100.77,
+	// MoveToFolder "RSS Feeds", MarkAsRead, StopProcessingRules.
+	"7c3f9a12-5e4b-4d2a-9c81-08dd2d41b7a3": {
+		rules:      []string{"mailbox_rule/inbox_rule_hiding"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1564.008"},
+	},
+	// purview-audit-export-inbox-rules.csv: New-InboxRule "Sync" ForwardTo
+	// m.bowen.contoso@example.net.
+	"e21b6f04-93ad-4c7e-a5f2-08dd2d4213c9": {
+		rules:      []string{"mailbox_rule/inbox_rule_external_forward"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1114.003"},
+	},
+	// o365-management-activity.jsonl: Set-Mailbox ForwardingSmtpAddress
+	// smtp:m.bowen.contoso@example.net, DeliverToMailboxAndForward False.
+	"4f8d2c61-0b7e-4f39-8e14-08dd2d42a0f6": {
+		rules:      []string{"mailbox_rule/mailbox_forwarding_external"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1114.003"},
+	},
+	// o365-management-activity.jsonl: Send "RE: Fabrikam invoice 20431 -
+	// November services" from 198.51.100.77, 39 minutes after the risky
+	// sign-in: the third stage completes the chain.
+	"c8e41f27-5a93-4d06-b1e2-08dd2d45f1a8": {
+		rules:      []string{"thread_hijack/reply_from_risky_session", "chain/account_takeover"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1534", "T1566.002", "T1078.004", "T1114.003", "T1564.008"},
+		inChain:    true,
+	},
+	// o365-management-activity.jsonl: SoftDelete of that reply from Sent
+	// Items 86 seconds later.
+	"5e2a9d7c-3f18-4b60-9c4d-08dd2d462b15": {
+		rules:      []string{"thread_hijack/sent_item_deleted"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1070.008"},
+		inChain:    true,
+	},
+	// google-workspace-user-accounts-activities.json:
+	// email_forwarding_out_of_domain for megan.bowen@contosolabs.com.
+	"-4839201755638290187": {
+		rules:      []string{"mailbox_rule/mailbox_forwarding_external"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1114.003"},
+	},
+}
+
+// silentByDesign are records that must pass untagged, with the reason; they
+// are checked by name so that a regression says which false-positive class
+// broke.
+var silentByDesign = map[string]string{
+	"1b6e0d93-2a4f-4c18-b7e5-08dd2c9f4e21": "admin forwards a leaver's mail to his manager (internal) inside the change window",
+	"3d0a7c55-9e21-4b6f-8a0d-08dd2c9f6b07": "admin files a leaver's mail into Archive, marked read, inside the change window",
+	// The O365 copy of the Lagos sign-in has neither coordinates nor a risk
+	// level (the demo configures no GeoIP database), so nothing can judge it.
+	"9a1c7e52-6b0d-4f83-a2e4-5d9c3b1f0700": "O365 UserLoggedIn of the attacker: no geo, no risk fields",
+}
+
+// tagKeys are the attributes the processor writes on tagged records only.
+var tagKeys = []string{
+	"detection.rules", "detection.severity", "detection.reason", "detection.technique", "detection.chain.id",
+	"security_rule.name", "security_rule.category", "security_rule.ruleset.name", "security_rule.reference",
+}
+
+func TestDemoThroughBuiltCollector(t *testing.T) {
+	root := corpus.RepoRoot(t)
+	binary := collectorBinary(t, root)
+
+	ctx, cancel := context.WithTimeout(context.Background(), testBudget)
+	defer cancel()
+
+	work := t.TempDir()
+	logsDir := filepath.Join(work, "logs")
+	copyDemoLogs(t, filepath.Join(root, "testdata", "demo", "logs"), logsDir)
+	want := countVendorRecords(t, logsDir)
+	if want == 0 {
+		t.Fatal("the demo logs hold no records")
+	}
+
+	sink := startSink(t)
+	configPath := filepath.Join(work, "config.yaml")
+	writeCollectorConfig(t, filepath.Join(root, "testdata", "demo", "config.yaml"), configPath, logsDir, filepath.Join(work, "state"), sink.addr)
+
+	col := startCollector(t, binary, configPath, filepath.Join(work, "collector.log"))
+	if err := sink.waitFor(ctx, want, col.exited); err != nil {
+		col.stop(t)
+		t.Fatalf("waiting for %d records: %v (got %d)\n%s", want, err, sink.count(), col.logTail())
+	}
+	// Keep listening a little: duplicates would arrive now.
+	select {
+	case <-time.After(quietPeriod):
+	case <-col.exited:
+	}
+	if code := col.stop(t); code != 0 {
+		t.Errorf("collector exited with code %d after SIGTERM, want 0\n%s", code, col.logTail())
+	}
+
+	records := sink.records()
+	if len(records) != want {
+		t.Fatalf("records in = %d (vendor records in the demo files), records out = %d", want, len(records))
+	}
+	byID := map[string]plog.LogRecord{}
+	for _, lr := range records {
+		id, ok := lr.Attributes().Get("audit.record.id")
+		if !ok || id.Str() == "" {
+			t.Errorf("exported record without audit.record.id: %v", lr.Attributes().AsRaw())
+			continue
+		}
+		if _, dup := byID[id.Str()]; dup {
+			t.Errorf("record %s exported twice", id.Str())
+		}
+		byID[id.Str()] = lr
+		if v, ok := lr.Attributes().Get("audit.parse_error"); ok {
+			t.Errorf("record %s: audit.parse_error %q; every demo record is a valid vendor record", id.Str(), v.Str())
+		}
+		if v, ok := lr.Attributes().Get("audit.source"); !ok || v.Str() == "" {
+			t.Errorf("record %s: no audit.source", id.Str())
+		}
+	}
+
+	for id, exp := range expectedDetections {
+		lr, ok := byID[id]
+		if !ok {
+			t.Errorf("record %s (expected %v) was not exported", id, exp.rules)
+			continue
+		}
+		checkTags(t, id, lr.Attributes(), exp)
+	}
+	chains := map[string][]string{}
+	for id, exp := range expectedDetections {
+		if lr, ok := byID[id]; ok && exp.inChain {
+			chain := str(lr.Attributes(), "detection.chain.id")
+			chains[chain] = append(chains[chain], id)
+		}
+	}
+	if len(chains) > 1 {
+		t.Errorf("the records of one account takeover carry different detection.chain.id values: %v", chains)
+	}
+	for id, why := range silentByDesign {
+		lr, ok := byID[id]
+		if !ok {
+			t.Errorf("record %s (%s) was not exported", id, why)
+			continue
+		}
+		if rules, ok := lr.Attributes().Get("detection.rules"); ok {
+			t.Errorf("record %s must stay silent (%s) but was tagged %v: %s", id, why, rules.AsRaw(), reasonOf(lr))
+		}
+	}
+	var unexpected []string
+	for id, lr := range byID {
+		if _, ok := expectedDetections[id]; ok {
+			continue
+		}
+		var present []string
+		for _, k := range tagKeys {
+			if _, ok := lr.Attributes().Get(k); ok {
+				present = append(present, k)
+			}
+		}
+		if len(present) > 0 {
+			rules, _ := lr.Attributes().Get("detection.rules")
+			unexpected = append(unexpected, fmt.Sprintf("%s record %s has %v: rules %v, reason %q",
+				sourceOf(lr), id, present, rules.AsRaw(), reasonOf(lr)))
+		}
+	}
+	sort.Strings(unexpected)
+	for _, u := range unexpected {
+		t.Errorf("tag on a record that should be clean: %s", u)
+	}
+}
+
+func checkTags(t *testing.T, id string, attrs pcommon.Map, exp expectation) {
+	t.Helper()
+	if got := stringSlice(attrs, "detection.rules"); !slices.Equal(sorted(got), sorted(exp.rules)) {
+		t.Errorf("record %s: detection.rules = %v, want %v", id, got, exp.rules)
+	}
+	if got := str(attrs, "detection.severity"); got != exp.severity {
+		t.Errorf("record %s: detection.severity = %q, want %q", id, got, exp.severity)
+	}
+	if got := str(attrs, "detection.reason"); strings.TrimSpace(got) == "" {
+		t.Errorf("record %s: detection.reason is empty", id)
+	}
+	if got := stringSlice(attrs, "detection.technique"); !slices.Equal(sorted(got), sorted(exp.techniques)) {
+		t.Errorf("record %s: detection.technique = %v, want %v", id, got, exp.techniques)
+	}
+	if got := str(attrs, "security_rule.category"); !slices.ContainsFunc(exp.rules, func(rule string) bool {
+		return strings.HasPrefix(rule, got+"/")
+	}) {
+		t.Errorf("record %s: security_rule.category = %q, not the category of any of %v", id, got, exp.rules)
+	}
+	if got := str(attrs, "detection.chain.id"); (got != "") != exp.inChain {
+		t.Errorf("record %s: detection.chain.id = %q, want one: %v", id, got, exp.inChain)
+	}
+	for _, k := range []string{"security_rule.name", "security_rule.ruleset.name", "security_rule.reference"} {
+		if str(attrs, k) == "" {
+			t.Errorf("record %s: %s is missing or empty", id, k)
+		}
+	}
+}
+
+// collectorBinary finds the binary: OTELCOL_BINARY, else _build/ of the
+// repository. Without one the test skips, except under CI=true, where CI
+// builds first and a missing binary is a broken build.
+func collectorBinary(t *testing.T, root string) string {
+	t.Helper()
+	path := os.Getenv("OTELCOL_BINARY")
+	if path == "" {
+		path = filepath.Join(root, "_build", binaryName)
+	}
+	if info, err := os.Stat(path); err != nil || info.IsDir() {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("collector binary %s not found; CI must run `make build` before the tests", path)
+		}
+		t.Skipf("end-to-end test skipped: collector binary %s not found; run `make build` first (make test then includes this test)", path)
+	}
+	return path
+}
+
+func copyDemoLogs(t *testing.T, from, to string) {
+	t.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatalf("demo logs: %v", err)
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// countVendorRecords counts the vendor records of every file without the
+// product's code: CSV rows after the header, JSON-lines lines, elements of a
+// top-level array or of the record array of a page envelope.
+func countVendorRecords(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		var n int
+		switch filepath.Ext(e.Name()) {
+		case ".csv":
+			n = countCSVRows(t, path)
+		case ".jsonl", ".ndjson":
+			n = countJSONLines(t, path)
+		case ".json":
+			n = countJSONRecords(t, path)
+		default:
+			t.Fatalf("%s: no counting rule for this file type; teach countVendorRecords", path)
+		}
+		t.Logf("%s: %d records", e.Name(), n)
+		total += n
+	}
+	return total
+}
+
+func countCSVRows(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(rows) == 0 {
+		return 0
+	}
+	return len(rows) - 1 // header
+}
+
+func countJSONLines(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		if !json.Valid(line) {
+			t.Fatalf("%s line %d is not JSON", path, n+1)
+		}
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func countJSONRecords(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	n := 0
+	for {
+		var v any
+		if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+			return n
+		} else if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		switch top := v.(type) {
+		case []any:
+			n += len(top)
+		case map[string]any:
+			n += envelopeLen(top)
+		default:
+			n++
+		}
+	}
+}
+
+// envelopeLen: a Graph page ("value"), an Azure Monitor export ("records") or
+// a Reports API page ("items") holds its records in that array; any other
+// object is one record.
+func envelopeLen(obj map[string]any) int {
+	for _, key := range []string{"value", "records", "items"} {
+		if arr, ok := obj[key].([]any); ok {
+			return len(arr)
+		}
+	}
+	return 1
+}
+
+// writeCollectorConfig turns the demo config into the test's: same receiver
+// and processor settings, but the copied logs, a fresh state directory, no
+// internal metrics endpoint, and OTLP/gRPC to the sink instead of debug.
+func writeCollectorConfig(t *testing.T, demoConfig, out, logsDir, stateDir, sinkAddr string) {
+	t.Helper()
+	data, err := os.ReadFile(demoConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("%s: %v", demoConfig, err)
+	}
+	section := func(m map[string]any, key string) map[string]any {
+		s, ok := m[key].(map[string]any)
+		if !ok {
+			t.Fatalf("%s: no %q section", demoConfig, key)
+		}
+		return s
+	}
+	for id, ext := range section(cfg, "extensions") {
+		if strings.HasPrefix(id, "file_storage") {
+			ext.(map[string]any)["directory"] = stateDir
+		}
+	}
+	receiver := section(section(cfg, "receivers"), "audit_log")
+	files := section(receiver, "files")
+	files["include"] = []string{filepath.Join(logsDir, "*")}
+	files["poll_interval"] = "100ms"
+
+	cfg["exporters"] = map[string]any{
+		"otlp_grpc": map[string]any{
+			"endpoint": sinkAddr,
+			"tls":      map[string]any{"insecure": true},
+		},
+	}
+	service := section(cfg, "service")
+	section(section(service, "pipelines"), "logs")["exporters"] = []string{"otlp_grpc"}
+	service["telemetry"] = map[string]any{
+		"metrics": map[string]any{"level": "none"},
+		"logs":    map[string]any{"level": "info"},
+	}
+	text, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logSink is an OTLP/gRPC logs server that keeps every record it receives.
+type logSink struct {
+	plogotlp.UnimplementedGRPCServer
+	addr string
+
+	mu      sync.Mutex
+	logs    []plog.Logs
+	n       int
+	arrived chan struct{} // closed and replaced on every export
+}
+
+func startSink(t *testing.T) *logSink {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &logSink{addr: lis.Addr().String(), arrived: make(chan struct{})}
+	srv := grpc.NewServer()
+	plogotlp.RegisterGRPCServer(srv, s)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	return s
+}
+
+func (s *logSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	ld := plog.NewLogs()
+	req.Logs().CopyTo(ld)
+	s.mu.Lock()
+	s.logs = append(s.logs, ld)
+	s.n += ld.LogRecordCount()
+	close(s.arrived)
+	s.arrived = make(chan struct{})
+	s.mu.Unlock()
+	return plogotlp.NewExportResponse(), nil
+}
+
+func (s *logSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// waitFor returns when at least want records arrived, the context ends,
+// nothing arrives for stallBudget, or the collector exits.
+func (s *logSink) waitFor(ctx context.Context, want int, exited <-chan struct{}) error {
+	stall := time.NewTimer(stallBudget)
+	defer stall.Stop()
+	for {
+		s.mu.Lock()
+		n, arrived := s.n, s.arrived
+		s.mu.Unlock()
+		if n >= want {
+			return nil
+		}
+		select {
+		case <-arrived:
+			stall.Reset(stallBudget)
+		case <-stall.C:
+			return fmt.Errorf("nothing arrived for %s", stallBudget)
+		case <-exited:
+			return errors.New("the collector exited")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *logSink) records() []plog.LogRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []plog.LogRecord
+	for _, ld := range s.logs {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sls := ld.ResourceLogs().At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					out = append(out, lrs.At(k))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// collector is the running binary.
+type collector struct {
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan struct{}
+	waitErr error
+}
+
+func startCollector(t *testing.T, binary, configPath, logPath string) *collector {
+	t.Helper()
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "--config", configPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Dir = filepath.Dir(configPath)
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		t.Fatalf("starting %s: %v", binary, err)
+	}
+	c := &collector{cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		c.waitErr = cmd.Wait()
+		logFile.Close()
+		close(c.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-c.exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-c.exited
+		}
+	})
+	return c
+}
+
+// stop sends SIGTERM and returns the exit code (-1 when it had to be killed
+// or died from a signal).
+func (c *collector) stop(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-c.exited:
+	default:
+		if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Errorf("SIGTERM: %v", err)
+		}
+		select {
+		case <-c.exited:
+		case <-time.After(stopBudget):
+			t.Errorf("collector still running %s after SIGTERM; killing it", stopBudget)
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+			return -1
+		}
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case c.waitErr == nil:
+		return 0
+	case errors.As(c.waitErr, &exitErr):
+		return exitErr.ExitCode()
+	}
+	t.Errorf("waiting for the collector: %v", c.waitErr)
+	return -1
+}
+
+// logTail returns the end of the collector's output for failure messages.
+func (c *collector) logTail() string {
+	data, err := os.ReadFile(c.logPath)
+	if err != nil {
+		return "(no collector log: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	return "collector output (last lines):\n" + strings.Join(lines, "\n")
+}
+
+func str(attrs pcommon.Map, key string) string {
+	if v, ok := attrs.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func stringSlice(attrs pcommon.Map, key string) []string {
+	v, ok := attrs.Get(key)
+	if !ok {
+		return nil
+	}
+	if v.Type() != pcommon.ValueTypeSlice {
+		return []string{"<not a slice: " + v.AsString() + ">"}
+	}
+	out := make([]string, 0, v.Slice().Len())
+	for i := 0; i < v.Slice().Len(); i++ {
+		out = append(out, v.Slice().At(i).AsString())
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+func reasonOf(lr plog.LogRecord) string {
+	return str(lr.Attributes(), "detection.reason")
+}
+
+func sourceOf(lr plog.LogRecord) string {
+	return str(lr.Attributes(), "audit.source")
+}
