@@ -56,8 +56,9 @@ run: $(BINARY)
 	@mkdir -p .cache
 	@state=$$(mktemp -d "$(CURDIR)/.cache/demo-state.XXXXXX"); \
 	trap 'rm -rf "$$state"' EXIT; \
+	$(GO) run ./cmd/demo-geoip -table testdata/demo/geoip.yaml -out "$$state/geoip"; \
 	echo ">> demo state in $$state (removed on exit); Ctrl-C stops the collector"; \
-	DEMO_STATE_DIR="$$state" ./$(BINARY) --config $(DEMO_CONFIG)
+	DEMO_STATE_DIR="$$state" DEMO_GEOIP_DIR="$$state/geoip" ./$(BINARY) --config $(DEMO_CONFIG)
 
 # The end-to-end test in internal/e2e runs the built binary. When a binary
 # exists it is brought up to date first (a no-op unless sources changed), so

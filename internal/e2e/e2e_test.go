@@ -34,6 +34,7 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip"
 
 	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/geodb"
 )
 
 const (
@@ -55,8 +56,10 @@ type expectation struct {
 	rules      []string
 	severity   string
 	techniques []string
-	// inChain: the record carries detection.chain.id (all the same id).
-	inChain bool
+	// chain names the account takeover the record belongs to ("" none):
+	// records of one chain carry one detection.chain.id, distinct chains
+	// distinct ids.
+	chain string
 }
 
 // expectedDetections lists, by audit.record.id, the demo records that must
@@ -117,7 +120,7 @@ var expectedDetections = map[string]expectation{
 		rules:      []string{"thread_hijack/reply_from_risky_session", "chain/account_takeover"},
 		severity:   "critical",
 		techniques: []string{"T1586.002", "T1534", "T1566.002", "T1078.004", "T1114.003", "T1564.008"},
-		inChain:    true,
+		chain:      "megan",
 	},
 	// o365-management-activity.jsonl: SoftDelete of that reply from Sent
 	// Items 86 seconds later.
@@ -125,7 +128,7 @@ var expectedDetections = map[string]expectation{
 		rules:      []string{"thread_hijack/sent_item_deleted"},
 		severity:   "critical",
 		techniques: []string{"T1586.002", "T1070.008"},
-		inChain:    true,
+		chain:      "megan",
 	},
 	// google-workspace-user-accounts-activities.json:
 	// email_forwarding_out_of_domain for megan.bowen@contosolabs.com.
@@ -134,6 +137,126 @@ var expectedDetections = map[string]expectation{
 		severity:   "high",
 		techniques: []string{"T1586.002", "T1114.003"},
 	},
+
+	// --- The rest of the tenant's week (o365-sign-ins-spray-legacy-travel.jsonl,
+	// entra-signins-graph-page-2.json, o365-admin-and-mailbox-audit.jsonl,
+	// google-workspace-admin-activities.json); places from testdata/demo/geoip.yaml.
+
+	// Password spray: 12 users fail from 198.51.100.150 (a hosting network,
+	// AS60781) between 02:00 and 02:14 on 24 November; Joni Sherman's
+	// password works at 02:16.
+	"616499c9-e25a-7605-aec6-f0245bd86d40": {
+		rules:      []string{"risky_sign_in/password_spray_success", "risky_sign_in/anonymizer_or_hosting"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1110.003", "T1078.004", "T1090.003"},
+	},
+	// Enrico Cattaneo: UserLoggedIn with user agent BAV2ROPC (password-only
+	// ROPC flow) from the hosting network.
+	"482c9cbc-4343-5cc5-2eae-05cf96d0cc5f": {
+		rules:      []string{"risky_sign_in/legacy_authentication", "risky_sign_in/anonymizer_or_hosting"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1078.004", "T1090.003"},
+	},
+	// Henrietta Mueller signs in from 198.51.100.201, inside the listed
+	// anonymizer network 198.51.100.192/26.
+	"a7abe1c2-9e1a-8ef4-f341-e07a83f73f16": {
+		rules:      []string{"risky_sign_in/anonymizer_or_hosting"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1078.004", "T1090.003"},
+	},
+	// Irvin Sayers: O365 sign-ins from Berlin, then Sydney 41 minutes later;
+	// only the GeoIP database places them.
+	"1a358ca0-0d75-985d-99c9-4309570dc195": {
+		rules:      []string{"impossible_travel/impossible_travel"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1078.004"},
+	},
+	// Isaiah Langer (an admin): 11 failed passwords from 198.51.100.160 in
+	// ten minutes, then the success at 03:12 - the Graph page lists them
+	// newest first, the receiver hands them on in event-time order.
+	"26b1cffc-070d-7109-2085-9634fe3c9c8f": {
+		rules:      []string{"risky_sign_in/brute_force_success", "risky_sign_in/anonymizer_or_hosting"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1110.001", "T1078.004", "T1090.003"},
+	},
+	// ... eight minutes later his account creates a transport rule that
+	// blind-copies outbound mail to collect@mail-drop.example.
+	"4a3adf99-34b3-ff60-c26e-7a4287f53ddd": {
+		rules:      []string{"mailbox_rule/transport_rule_external_copy"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1114.003", "T1020"},
+	},
+	// ... then sends 60 copies of one message within half an hour from a
+	// mailbox without a baseline: the 51st crosses the floor of 50 and
+	// completes the chain; every later send of the hour is tagged too.
+	"decbc10b-fbeb-0a98-f748-f931a3a51759": {
+		rules:      []string{"bulk_send/send_rate_anomaly", "chain/account_takeover"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1534", "T1566", "T1078.004", "T1114.003", "T1564.008"},
+		chain:      "isaiah",
+	},
+	"05b4c425-0bab-5f9f-a732-1d319cce12d5": bulkSendInChain,
+	"b51cecef-3e5b-cce6-cd2f-4934efc46c08": bulkSendInChain,
+	"efe98772-9a14-e75a-7199-e0b39416c610": bulkSendInChain,
+	"69c60d1b-246b-9480-327f-82f8f0e02c42": bulkSendInChain,
+	"d82cba01-600a-6732-01a0-1d4289d4ff98": bulkSendInChain,
+	"a2c81c32-4417-c530-0d72-cb97b630f005": bulkSendInChain,
+	"f1d7b8aa-33e9-2723-be6e-d515d77b26d3": bulkSendInChain,
+	"01a23b4e-b297-1b77-87d6-9991d6f75151": bulkSendInChain,
+	"fa376a6e-5848-fc64-296c-764dedcf975c": bulkSendInChain,
+	// Patti Fernandez denies six MFA pushes in five minutes, then approves one.
+	"8e317041-87dd-aeb7-84b2-8054aead44b0": {
+		rules:      []string{"risky_sign_in/mfa_fatigue", "risky_sign_in/anonymizer_or_hosting"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1621", "T1078.004", "T1090.003"},
+	},
+	// Lidia Holloway: successful IMAP4 sign-in from home.
+	"1905d591-c5b2-e75a-0acd-8be146e40990": {
+		rules:      []string{"risky_sign_in/legacy_authentication"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1078.004"},
+	},
+	// Christie Cline: Entra reports anonymizedIPAddress at medium risk.
+	"816bee06-f92e-2339-9cce-a098535b6a43": {
+		rules:      []string{"risky_sign_in/identity_provider_risk", "risky_sign_in/anonymizer_or_hosting"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1078.004", "T1090.003"},
+	},
+	// Johanna Lorenz: ten sign-ins from Berlin (AS3320), then one from Sydney
+	// (AS1221) 27 hours later - a flight, not impossible travel.
+	"b5a432cf-86e3-e726-0b0f-873b2114e068": {
+		rules:      []string{"risky_sign_in/new_country", "risky_sign_in/new_asn"},
+		severity:   "low",
+		techniques: []string{"T1586.002", "T1078.004"},
+	},
+	// Lynne Robbins (admin) grants herself FullAccess to Henrietta's mailbox
+	// on 25 November, outside any change window.
+	"c17a4f81-de27-a24e-e134-f9f810e1fec9": {
+		rules:      []string{"mailbox_rule/mailbox_delegation"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1098.002"},
+	},
+	// Contoso Labs' admin console: an email monitor on the CEO's mailbox...
+	"-2093874650273645102": {
+		rules:      []string{"mailbox_rule/email_monitor"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1114.002"},
+	},
+	// ... and a routing change for the same mailbox.
+	"-2093874650273645099": {
+		rules:      []string{"mailbox_rule/gmail_routing_or_delegation"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1098.002"},
+	},
+}
+
+// bulkSendInChain is each of Isaiah's sends after the one that completed
+// the chain: tagged, carrying the chain id.
+var bulkSendInChain = expectation{
+	rules:      []string{"bulk_send/send_rate_anomaly"},
+	severity:   "high",
+	techniques: []string{"T1586.002", "T1534", "T1566"},
+	chain:      "isaiah",
 }
 
 // silentByDesign are records that must pass untagged, with the reason; they
@@ -142,9 +265,13 @@ var expectedDetections = map[string]expectation{
 var silentByDesign = map[string]string{
 	"1b6e0d93-2a4f-4c18-b7e5-08dd2c9f4e21": "admin forwards a leaver's mail to his manager (internal) inside the change window",
 	"3d0a7c55-9e21-4b6f-8a0d-08dd2c9f6b07": "admin files a leaver's mail into Archive, marked read, inside the change window",
-	// The O365 copy of the Lagos sign-in has neither coordinates nor a risk
-	// level (the demo configures no GeoIP database), so nothing can judge it.
-	"9a1c7e52-6b0d-4f83-a2e4-5d9c3b1f0700": "O365 UserLoggedIn of the attacker: no geo, no risk fields",
+	// The O365 copy of the Lagos sign-in (same moment as the Graph one): the
+	// GeoIP database places it in Lagos, but the Graph record already made
+	// Lagos her last place, so it is no second travel.
+	"9a1c7e52-6b0d-4f83-a2e4-5d9c3b1f0700": "O365 UserLoggedIn of the attacker: same sign-in as the Graph record",
+	// Johanna's ten sign-ins from Berlin build her baseline; the ninth and
+	// tenth are no new place.
+	"742a8063-1f26-42aa-dcde-d20443b30f66": "Johanna's tenth sign-in from Berlin",
 }
 
 // tagKeys are the attributes the processor writes on tagged records only.
@@ -167,6 +294,14 @@ func TestDemoThroughBuiltCollector(t *testing.T) {
 	if want == 0 {
 		t.Fatal("the demo logs hold no records")
 	}
+
+	// The demo config reads its GeoIP databases from DEMO_GEOIP_DIR, as
+	// `make run` writes them; the collector inherits the variable.
+	geoDir := filepath.Join(work, "geoip")
+	if err := geodb.WriteFromTable(filepath.Join(root, "testdata", "demo", "geoip.yaml"), geoDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DEMO_GEOIP_DIR", geoDir)
 
 	sink := startSink(t)
 	configPath := filepath.Join(work, "config.yaml")
@@ -217,15 +352,26 @@ func TestDemoThroughBuiltCollector(t *testing.T) {
 		}
 		checkTags(t, id, lr.Attributes(), exp)
 	}
-	chains := map[string][]string{}
+	idsOfChain := map[string]map[string]bool{} // chain name -> detection.chain.id values
 	for id, exp := range expectedDetections {
-		if lr, ok := byID[id]; ok && exp.inChain {
-			chain := str(lr.Attributes(), "detection.chain.id")
-			chains[chain] = append(chains[chain], id)
+		if lr, ok := byID[id]; ok && exp.chain != "" {
+			if idsOfChain[exp.chain] == nil {
+				idsOfChain[exp.chain] = map[string]bool{}
+			}
+			idsOfChain[exp.chain][str(lr.Attributes(), "detection.chain.id")] = true
 		}
 	}
-	if len(chains) > 1 {
-		t.Errorf("the records of one account takeover carry different detection.chain.id values: %v", chains)
+	distinct := map[string]bool{}
+	for name, ids := range idsOfChain {
+		if len(ids) != 1 {
+			t.Errorf("the records of the %s account takeover carry different detection.chain.id values: %v", name, ids)
+		}
+		for id := range ids {
+			distinct[id] = true
+		}
+	}
+	if len(distinct) != len(idsOfChain) {
+		t.Errorf("distinct account takeovers share a detection.chain.id: %v", idsOfChain)
 	}
 	for id, why := range silentByDesign {
 		lr, ok := byID[id]
@@ -279,8 +425,8 @@ func checkTags(t *testing.T, id string, attrs pcommon.Map, exp expectation) {
 	}) {
 		t.Errorf("record %s: security_rule.category = %q, not the category of any of %v", id, got, exp.rules)
 	}
-	if got := str(attrs, "detection.chain.id"); (got != "") != exp.inChain {
-		t.Errorf("record %s: detection.chain.id = %q, want one: %v", id, got, exp.inChain)
+	if got := str(attrs, "detection.chain.id"); (got != "") != (exp.chain != "") {
+		t.Errorf("record %s: detection.chain.id = %q, want one: %v", id, got, exp.chain != "")
 	}
 	for _, k := range []string{"security_rule.name", "security_rule.ruleset.name", "security_rule.reference"} {
 		if str(attrs, k) == "" {

@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip/geoiptest"
+	"github.com/otelsec/emailcompromise/internal/geodb"
 )
 
 // writeGeoDBs builds the small city and ASN databases the sign-in tests use.
@@ -22,11 +22,11 @@ func writeGeoDBs(t *testing.T) (city, asn string) {
 	t.Helper()
 	dir := t.TempDir()
 	city, asn = filepath.Join(dir, "city.mmdb"), filepath.Join(dir, "asn.mmdb")
-	require.NoError(t, geoiptest.WriteCity(city, []geoiptest.Place{
+	require.NoError(t, geodb.WriteCity(city, []geodb.Place{
 		{Network: "198.51.100.0/24", City: "Berlin", CountryISO: "DE", Lat: 52.52, Lon: 13.405},
 		{Network: "192.0.2.0/24", City: "Lagos", CountryISO: "NG", Lat: 6.455, Lon: 3.384},
 	}))
-	require.NoError(t, geoiptest.WriteASN(asn, []geoiptest.Network{
+	require.NoError(t, geodb.WriteASN(asn, []geodb.Network{
 		{Network: "198.51.100.0/24", Number: 3320, Organization: "Deutsche Telekom"},
 		{Network: "192.0.2.0/24", Number: 37148, Organization: "Globacom"},
 	}))

@@ -196,6 +196,32 @@ func (r *auditLogReceiver) deliverer(source, transport string) (deliverFunc, err
 	}, nil
 }
 
+// sortByEventTime puts each scope's records in event-time order. Vendors
+// list newest first (Graph pages) or in no particular order (exports mixing
+// workloads), while detections such as "failures, then a success" read a
+// user's records in the order they happened. Only a batch is ordered: records
+// of later batches can still be older, and the detectors allow for that.
+func sortByEventTime(logs plog.Logs) {
+	for i := 0; i < logs.ResourceLogs().Len(); i++ {
+		scopes := logs.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < scopes.Len(); j++ {
+			records := scopes.At(j).LogRecords()
+			if !sortedByEventTime(records) {
+				records.Sort(func(a, b plog.LogRecord) bool { return a.Timestamp() < b.Timestamp() })
+			}
+		}
+	}
+}
+
+func sortedByEventTime(records plog.LogRecordSlice) bool {
+	for k := 1; k < records.Len(); k++ {
+		if records.At(k).Timestamp() < records.At(k-1).Timestamp() {
+			return false
+		}
+	}
+	return true
+}
+
 // deliver pushes one batch downstream. A retryable refusal is backpressure
 // (a memory limiter, a full queue): the same batch is sent again after a
 // growing pause, for as long as it takes, because skipping it would lose
@@ -206,6 +232,7 @@ func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs, obsrecv 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	sortByEventTime(logs)
 	count := logs.LogRecordCount()
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		opCtx := obsrecv.StartLogsOp(ctx)

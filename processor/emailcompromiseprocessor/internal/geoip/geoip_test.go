@@ -8,17 +8,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip/geoiptest"
+	"github.com/otelsec/emailcompromise/internal/geodb"
 )
 
 func TestLookups(t *testing.T) {
 	dir := t.TempDir()
 	city, asn := filepath.Join(dir, "city.mmdb"), filepath.Join(dir, "asn.mmdb")
-	require.NoError(t, geoiptest.WriteCity(city, []geoiptest.Place{
+	require.NoError(t, geodb.WriteCity(city, []geodb.Place{
 		{Network: "203.0.113.0/24", City: "Berlin", CountryISO: "DE", Lat: 52.52, Lon: 13.405},
 		{Network: "2001:db8::/32", City: "Lagos", CountryISO: "NG", Lat: 6.455, Lon: 3.384},
 	}))
-	require.NoError(t, geoiptest.WriteASN(asn, []geoiptest.Network{{Network: "198.51.100.0/24", Number: 64500, Organization: "Example Hosting"}}))
+	require.NoError(t, geodb.WriteASN(asn, []geodb.Network{{Network: "198.51.100.0/24", Number: 64500, Organization: "Example Hosting"}}))
 	db, err := Open(city, asn)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, db.Close()) }()

@@ -1,11 +1,14 @@
-// Package geoiptest writes small MaxMind-format databases with the layout of
-// GeoLite2-City and GeoLite2-ASN, so tests and the demo never download one.
-package geoiptest // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip/geoiptest"
+// Package geodb writes small MaxMind-format databases with the layout of
+// GeoLite2-City and GeoLite2-ASN, so tests and the demo (cmd/demo-geoip) never download one.
+package geodb // import "github.com/otelsec/emailcompromise/internal/geodb"
 
 import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
@@ -85,4 +88,45 @@ func write(tree *mmdbwriter.Tree, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Table is a YAML description of networks (testdata/demo/geoip.yaml): where
+// each is and, when asn is set, whose.
+type Table struct {
+	Places []struct {
+		Network string  `yaml:"network"`
+		City    string  `yaml:"city"`
+		Country string  `yaml:"country"`
+		Lat     float64 `yaml:"lat"`
+		Lon     float64 `yaml:"lon"`
+		ASN     uint32  `yaml:"asn"`
+		Org     string  `yaml:"org"`
+	} `yaml:"places"`
+}
+
+// WriteFromTable reads a Table file and writes dir/city.mmdb and dir/asn.mmdb.
+func WriteFromTable(tablePath, dir string) error {
+	data, err := os.ReadFile(tablePath)
+	if err != nil {
+		return err
+	}
+	var t Table
+	if err := yaml.Unmarshal(data, &t); err != nil {
+		return fmt.Errorf("%s: %w", tablePath, err)
+	}
+	var places []Place
+	var networks []Network
+	for _, p := range t.Places {
+		places = append(places, Place{Network: p.Network, City: p.City, CountryISO: p.Country, Lat: p.Lat, Lon: p.Lon})
+		if p.ASN != 0 {
+			networks = append(networks, Network{Network: p.Network, Number: p.ASN, Organization: p.Org})
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := WriteCity(filepath.Join(dir, "city.mmdb"), places); err != nil {
+		return err
+	}
+	return WriteASN(filepath.Join(dir, "asn.mmdb"), networks)
 }
