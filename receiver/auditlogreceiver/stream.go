@@ -141,21 +141,22 @@ func detectFormat(prefix []byte) (start int64, auditColumn int) {
 	if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] == '{' || first[0] == '[' {
 		return start, -1
 	}
-	line := body
-	if i := bytes.IndexByte(body, '\n'); i >= 0 {
-		line = body[:i+1]
-	} else if len(prefix) == readBufferSize {
-		return start, -1 // no line end in sight: not a CSV header
-	}
-	r := csv.NewReader(bytes.NewReader(line))
+	// The header is one CSV record, which a quoted field may stretch over
+	// several lines: encoding/csv reads it and says where it ended.
+	r := csv.NewReader(bytes.NewReader(body))
 	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
 	header, err := r.Read()
 	if err != nil {
 		return start, -1
 	}
+	end := r.InputOffset()
+	if end == int64(len(body)) && len(prefix) == readBufferSize {
+		return start, -1 // no end of the header in sight: not a CSV header
+	}
 	for i, name := range header {
 		if strings.EqualFold(strings.TrimSpace(name), "AuditData") {
-			return start + int64(len(line)), i
+			return start + end, i
 		}
 	}
 	return start, -1
