@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type emailCompromiseProcessor struct {
 	geo       *geoip.DB
 	// ruleMetricAttrs are the precomputed metric attributes of each rule.
 	ruleMetricAttrs map[*detection.Rule][]metric.AddOption
+	// knownRules finds a built-in rule by id, for tags an upstream
+	// collector of ours already wrote.
+	knownRules map[string]*detection.Rule
 
 	// mu serialises batches: per-user state must see one user's records in
 	// order, and the scratch values below are reused across records.
@@ -71,8 +75,12 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 		next:            next,
 		detectors:       buildDetectors(cfg, sigmaDetector),
 		ruleMetricAttrs: map[*detection.Rule][]metric.AddOption{},
+		knownRules:      map[string]*detection.Rule{},
 		users:           state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL),
 		jsonBody:        pcommon.NewMap(),
+	}
+	for _, r := range detection.BuiltinRules() {
+		p.knownRules[r.ID] = r
 	}
 	for _, d := range p.detectors {
 		if l, ok := d.(detection.Learner); ok {
@@ -296,7 +304,8 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 			ev.User.Since = rec.Time
 		}
 	}
-	findings := p.findings[:0]
+	findings := p.adoptUpstream(lr.Attributes(), p.findings[:0])
+	upstream := len(findings)
 	for _, d := range p.detectors {
 		findings = d.Detect(&ev, findings)
 	}
@@ -312,7 +321,7 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 		detection.RememberStages(ev.User, rec.Time, findings, p.cfg.Detectors.Chain.StageTwoWindow)
 	}
 	writeTags(lr.Attributes(), findings)
-	for i := range findings {
+	for i := upstream; i < len(findings); i++ {
 		f := &findings[i]
 		p.telemetry.EmailCompromiseDetections.Add(ctx, 1, p.ruleMetricAttrs[f.Rule]...)
 		if p.firstInPeriod(ev.User, f.Rule, now) {
@@ -322,6 +331,39 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 		}
 	}
 	return outcomeTagged
+}
+
+// adoptUpstream turns the tags an earlier collector of ours wrote on the
+// record (tier 1 of a scale-out tags password spray, which it alone can see)
+// into findings: they stay on the record when this collector tags it again,
+// they count as chain stages, and they are not counted or logged twice.
+func (p *emailCompromiseProcessor) adoptUpstream(attrs pcommon.Map, findings []detection.Finding) []detection.Finding {
+	rules, ok := attrs.Get(AttrDetectionRules)
+	if !ok || rules.Type() != pcommon.ValueTypeSlice || rules.Slice().Len() == 0 {
+		return findings
+	}
+	severity := detection.SeverityLow
+	if v, ok := attrs.Get(AttrDetectionSeverity); ok && detection.ParseSeverity(v.Str()) != 0 {
+		severity = detection.ParseSeverity(v.Str())
+	}
+	var reason, chainID string
+	if v, ok := attrs.Get(AttrDetectionReason); ok {
+		reason = v.Str()
+	}
+	if v, ok := attrs.Get(AttrDetectionChainID); ok {
+		chainID = v.Str()
+	}
+	for i := 0; i < rules.Slice().Len(); i++ {
+		id := rules.Slice().At(i).Str()
+		rule, known := p.knownRules[id]
+		if !known {
+			category, _, _ := strings.Cut(id, "/")
+			rule = &detection.Rule{ID: id, Category: category, Title: id}
+		}
+		findings = append(findings, detection.Finding{Rule: rule, Severity: severity, Reason: reason, ChainID: chainID})
+		reason = "" // the upstream reason already covers every upstream rule
+	}
+	return findings
 }
 
 // holdBackDuringWarmup drops history-dependent findings while the user's

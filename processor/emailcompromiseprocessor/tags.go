@@ -52,10 +52,13 @@ func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 				techniques.AppendEmpty().SetStr(t)
 			}
 		}
+		if f.Reason == "" {
+			continue // an adopted upstream rule whose reason an earlier one carries
+		}
 		if reason.Len() > 0 {
 			reason.WriteString(" ")
 		}
-		if len(findings) > 1 {
+		if len(findings) > 1 && !strings.Contains(f.Reason, f.Rule.ID+": ") {
 			reason.WriteString(f.Rule.ID)
 			reason.WriteString(": ")
 		}

@@ -37,6 +37,16 @@ func (s Severity) String() string {
 	return ""
 }
 
+// ParseSeverity reads a detection.severity value (0 when unknown).
+func ParseSeverity(s string) Severity {
+	for sev := SeverityLow; sev <= SeverityCritical; sev++ {
+		if sev.String() == s {
+			return sev
+		}
+	}
+	return 0
+}
+
 // Categories of detection ids (fixed by the tag contract).
 const (
 	CategoryRiskySignIn      = "risky_sign_in"

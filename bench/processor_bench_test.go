@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
+)
+
+// Processor benchmark sizes: a tenant of benchUsers people; the processor
+// learns one working day (untimed), then the next day is timed, so the
+// numbers are steady state (users known, baselines learned), not the cost
+// of creating every user's state.
+const (
+	benchUsers     = 1000
+	benchBatchSize = 500 // the receiver's default files.batch_size
+)
+
+// tenantDays returns the batches of day 1 (warm-up) and day 2 (measured)
+// of the benchmark tenant, built once per process.
+var tenantDays = func() func(tb testing.TB) (warm, measured []plog.Logs, records int) {
+	var warm, measured []plog.Logs
+	var n int
+	return func(tb testing.TB) ([]plog.Logs, []plog.Logs, int) {
+		tb.Helper()
+		if measured != nil {
+			return warm, measured, n
+		}
+		g, err := loadgen.New(loadgen.Config{Seed: 42, Users: benchUsers, Days: 2})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		day2 := g.Config().Start.AddDate(0, 0, 1)
+		b := loadgen.NewBatchBuilder(benchBatchSize)
+		var cur *[]plog.Logs
+		err = g.Each(func(r *loadgen.Record) error {
+			next := &warm
+			if !r.Time.Before(day2) {
+				next = &measured
+			}
+			if cur != nil && cur != next {
+				if ld, ok := b.Flush(); ok {
+					*cur = append(*cur, ld)
+				}
+			}
+			cur = next
+			ld, full, err := b.Add(r)
+			if full {
+				*cur = append(*cur, ld)
+			}
+			return err
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if ld, ok := b.Flush(); ok {
+			*cur = append(*cur, ld)
+		}
+		for _, ld := range measured {
+			n += ld.LogRecordCount()
+		}
+		return warm, measured, n
+	}
+}()
+
+func copyAll(in []plog.Logs) []plog.Logs {
+	out := make([]plog.Logs, len(in))
+	for i, ld := range in {
+		out[i] = plog.NewLogs()
+		ld.CopyTo(out[i])
+	}
+	return out
+}
+
+// BenchmarkProcessor compares, on one steady-state day of the load
+// generator's tenant (records shaped as the audit_log receiver emits them),
+// the full built-in detector suite with the read-once baseline: a consumer
+// that reads every attribute and body value once (loadgen.ReadOnce, the same
+// walk as the processor package's own benchmark). One op is the whole day;
+// ns/record is the figure the targets are stated in.
+func BenchmarkProcessor(b *testing.B) {
+	warm, measured, records := tenantDays(b)
+	perRecord := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
+		b.ReportMetric(float64(records), "records/op")
+	}
+	b.Run("baseline_read_once", func(b *testing.B) {
+		b.ReportAllocs()
+		sink := 0
+		for b.Loop() {
+			for _, ld := range measured {
+				sink += loadgen.ReadOnce(ld)
+			}
+		}
+		perRecord(b)
+		_ = sink
+	})
+	run := func(b *testing.B, extra map[string]any) {
+		g, _ := loadgen.New(loadgen.Config{Seed: 42, Users: benchUsers, Days: 2})
+		cfg := processorConfig(b, g.Policy(), extra)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			p := newProcessorNoCleanup(b, cfg)
+			for _, ld := range copyAll(warm) {
+				if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+					b.Fatal(err)
+				}
+			}
+			in := copyAll(measured)
+			// Start the timed day with the set-up's garbage collected, so
+			// that a collection of it does not land in one repeat and not
+			// another.
+			runtime.GC()
+			b.StartTimer()
+			for _, ld := range in {
+				if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			_ = p.Shutdown(context.Background())
+			b.StartTimer()
+		}
+		perRecord(b)
+	}
+	b.Run("email_compromise", func(b *testing.B) { run(b, nil) })
+	b.Run("email_compromise_sigma100", func(b *testing.B) {
+		rules := sigmaRules(b, 100)
+		if !sigmaWired(b, rules) {
+			b.Skip("the processor's configuration has no sigma block yet: Sigma rules are not wired in")
+		}
+		run(b, map[string]any{"sigma": map[string]any{"rules": rules}})
+	})
+}
+
+// sigmaRules returns n rule files of the SigmaHQ cloud rules in the shared
+// corpus, those about our sources first: Microsoft 365, Google Workspace,
+// Entra sign-ins, identity protection and directory audit, then Azure
+// privileged identity management and activity logs.
+func sigmaRules(tb testing.TB, n int) []string {
+	dir, ok := corpus.Lookup(tb)
+	if !ok {
+		tb.Skip("no corpus: no Sigma rules")
+	}
+	var rules []string
+	for _, sub := range []string{"m365", "gcp", "azure/signin_logs", "azure/identity_protection", "azure/audit_logs",
+		"azure/privileged_identity_management", "azure/activity_logs"} {
+		_ = filepath.WalkDir(filepath.Join(dir, "sigma", "rules", "cloud", sub), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && filepath.Ext(path) == ".yml" && len(rules) < n {
+				rules = append(rules, path)
+			}
+			return nil
+		})
+	}
+	if len(rules) < n {
+		tb.Logf("only %d Sigma rules in the corpus", len(rules))
+	}
+	return rules
+}
+
+// sigmaWired reports whether the processor configuration accepts a sigma
+// block: the benchmark adapts on its own once the Sigma engine is wired.
+func sigmaWired(tb testing.TB, rules []string) bool {
+	cfg := emailcompromiseprocessor.NewFactory().CreateDefaultConfig()
+	err := confmap.NewFromStringMap(map[string]any{"sigma": map[string]any{"rules": rules}}).Unmarshal(cfg)
+	if err != nil {
+		tb.Logf("sigma block refused: %v", err)
+	}
+	return err == nil
+}
+
+func newProcessorNoCleanup(tb testing.TB, cfg *emailcompromiseprocessor.Config) interface {
+	ConsumeLogs(context.Context, plog.Logs) error
+	Shutdown(context.Context) error
+} {
+	p, err := emailcompromiseprocessor.NewFactory().CreateLogs(context.Background(), nopSettings(), cfg, nopConsumer{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.Start(context.Background(), nopHost()); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}

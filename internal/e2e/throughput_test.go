@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+
+	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/loadgen"
+)
+
+// countSink is the cheapest OTLP/gRPC sink: it counts records and notes
+// when the first and the last arrived, so that the sink costs the shared
+// CPUs as little as possible.
+type countSink struct {
+	plogotlp.UnimplementedGRPCServer
+	addr string
+
+	mu          sync.Mutex
+	n           int
+	first, last time.Time
+	done        chan struct{}
+	want        int
+}
+
+func startCountSink(b testing.TB, want int) *countSink {
+	s := &countSink{addr: freeAddr(b), done: make(chan struct{}), want: want}
+	lis, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	plogotlp.RegisterGRPCServer(srv, s)
+	go func() { _ = srv.Serve(lis) }()
+	b.Cleanup(srv.Stop)
+	return s
+}
+
+func (s *countSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	n := req.Logs().LogRecordCount()
+	now := time.Now()
+	s.mu.Lock()
+	if s.n == 0 {
+		s.first = now
+	}
+	s.n += n
+	s.last = now
+	if s.n >= s.want && s.done != nil {
+		close(s.done)
+		s.done = nil
+	}
+	s.mu.Unlock()
+	return plogotlp.NewExportResponse(), nil
+}
+
+// TestDistributionThroughput runs the built distribution end to end: the
+// audit_log receiver reads a generated tenant's files, the email_compromise
+// processor tags them (or, for the baseline, is left out of the pipeline),
+// the OTLP/gRPC exporter sends them to a local counting sink. records/s
+// counts from the first record to reach the sink to the last, which leaves
+// the collector's start out. The two pipelines alternate, THROUGHPUT_RUNS
+// times each (default 3), and the median is reported.
+//
+// It is a test rather than a benchmark because the e2e helpers it shares
+// (collectorBinary, startCollector) take a *testing.T. It takes a minute or
+// two, so it runs only when E2E_THROUGHPUT=1 (make bench sets it); it
+// writes its result to $BENCH_RESULTS when set.
+func TestDistributionThroughput(t *testing.T) {
+	if os.Getenv("E2E_THROUGHPUT") != "1" {
+		t.Skip("set E2E_THROUGHPUT=1 to measure the distribution's throughput (make bench does)")
+	}
+	root := corpus.RepoRoot(t)
+	binary := collectorBinary(t, root)
+	users := 1000
+	if v, err := strconv.Atoi(os.Getenv("THROUGHPUT_USERS")); err == nil && v > 0 {
+		users = v
+	}
+	runs := 3
+	if v, err := strconv.Atoi(os.Getenv("THROUGHPUT_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	dir := t.TempDir()
+	g, err := loadgen.New(loadgen.Config{Seed: 31, Users: users, Days: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := g.WriteFiles(filepath.Join(dir, "logs"), loadgen.SplitHour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rates := map[bool][]float64{}
+	for i := 0; i < runs; i++ {
+		for _, withProcessor := range []bool{false, true} {
+			rates[withProcessor] = append(rates[withProcessor], runThroughput(t, binary, dir, g.Policy(), withProcessor, st.Records))
+		}
+	}
+	without, with := median(rates[false]), median(rates[true])
+	t.Logf("%d records (%.0f MB): without the processor %.0f records/s (runs %v), with email_compromise %.0f records/s (runs %v): %.2fx the time",
+		st.Records, float64(st.Bytes)/1e6, without, rounded(rates[false]), with, rounded(rates[true]), without/with)
+	writeBenchResult(t, map[string]any{"name": "distribution_throughput", "records": st.Records, "bytes": st.Bytes,
+		"without_processor_rps": without, "with_processor_rps": with, "without_runs": rates[false], "with_runs": rates[true]})
+}
+
+func runThroughput(t *testing.T, binary, dir string, policy loadgen.Policy, withProcessor bool, want int) float64 {
+	t.Helper()
+	work := t.TempDir()
+	sink := startCountSink(t, want)
+	cfgPath := filepath.Join(work, "config.yaml")
+	writeRelConfig(t, cfgPath, relConfig{
+		logsGlob: filepath.Join(dir, "logs", "*.jsonl"), policy: policy, processor: withProcessor,
+		exporter: "otlp_grpc", endpoint: sink.addr, queue: true, batchSize: 500,
+	})
+	done := sink.done
+	col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))
+	select {
+	case <-done:
+	case <-col.exited:
+		t.Fatalf("the collector exited\n%s", col.logTail())
+	case <-time.After(10 * time.Minute):
+		t.Fatalf("not all %d records arrived in 10 minutes", want)
+	}
+	col.stop(t)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	span := sink.last.Sub(sink.first)
+	if span <= 0 {
+		return 0
+	}
+	return float64(sink.n) / span.Seconds()
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func rounded(v []float64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x + 0.5)
+	}
+	return out
+}
+
+// writeBenchResult appends a JSON line to $BENCH_RESULTS, which the
+// BENCHMARKS.md report reads.
+func writeBenchResult(t testing.TB, fields map[string]any) {
+	path := os.Getenv("BENCH_RESULTS")
+	if path == "" {
+		return
+	}
+	line, err := json.Marshal(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,14 @@
+package detection
+
+// BuiltinRules lists every rule of the built-in detectors, enabled or not.
+// A collector reading records an earlier collector of ours already tagged
+// (tier 2 of a scale-out, reading what tier 1 tagged) looks their ids up here.
+func BuiltinRules() []*Rule {
+	return []*Rule{
+		RuleIdPRisk, RuleLegacyAuth, RuleBruteForce, RulePasswordSpray, RuleMFAFatigue, RuleAnonymizer,
+		RuleNewCountry, RuleNewASN, RuleImpossibleTravel,
+		RuleInboxRuleForward, RuleInboxRuleHiding, RuleMailboxForwarding, RuleTransportRule,
+		RuleDelegation, RuleEmailMonitor, RuleGmailSettings,
+		RuleBulkSend, RuleThreadReply, RuleSentDeleted, RuleChain,
+	}
+}
