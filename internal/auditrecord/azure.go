@@ -12,10 +12,11 @@ func parseEntraAudit(body pcommon.Map, r *Record) error {
 	r.Source = SourceEntraAudit
 	r.CloudProvider = "azure"
 	audit := body
-	var envelope azureEnvelope
-	if props, ok := mapField(body, "properties"); ok {
-		envelope = readAzureEnvelope(body)
-		audit = props
+	envelope := readAzureEnvelope(body)
+	if envelope.hasProperties {
+		audit = envelope.properties
+	} else {
+		envelope = azureEnvelope{}
 	}
 	r.ID = firstNonEmpty(strField(audit, "id"), envelope.correlationID)
 	r.Operation = firstNonEmpty(strField(audit, "activityDisplayName"), envelope.operationName)

@@ -50,10 +50,11 @@ func parseEntraSignIn(body pcommon.Map, r *Record) error {
 	r.Kind = KindSignIn
 	r.CloudProvider = "azure"
 	signIn := body
-	var envelope azureEnvelope
-	if props, ok := mapField(body, "properties"); ok {
-		envelope = readAzureEnvelope(body)
-		signIn = props
+	envelope := readAzureEnvelope(body)
+	if envelope.hasProperties {
+		signIn = envelope.properties
+	} else {
+		envelope = azureEnvelope{} // a bare Graph record: its keys are not an envelope's
 	}
 	created, interactiveSet, errorCode, err := readGraphSignIn(signIn, r)
 	if err != nil {
@@ -279,29 +280,52 @@ func appendStrings(dst []string, v pcommon.Value) []string {
 }
 
 // azureEnvelope is the Azure Monitor diagnostic-settings wrapper around a
-// resource: its own time, category, caller IP and string-typed resultType.
+// resource: its own time, category, caller IP and string-typed resultType,
+// and the resource itself under "properties".
 type azureEnvelope struct {
 	time, category, resultType, callerIP, tenantID, correlationID, operationName string
+	properties                                                                   pcommon.Map
+	hasProperties                                                                bool
 }
 
+const (
+	envTime = iota + 1
+	envCategory
+	envResultType
+	envCallerIP
+	envTenantID
+	envCorrelationID
+	envOperationName
+	envProperties
+)
+
+var envelopeFields = newFieldTable("time", "category", "resultType", "callerIpAddress", "tenantId",
+	"correlationId", "operationName", "properties")
+
+// readAzureEnvelope reads the envelope's fields and finds "properties" (a
+// map) in one pass over the top-level keys.
 func readAzureEnvelope(body pcommon.Map) azureEnvelope {
 	var e azureEnvelope
 	body.Range(func(k string, v pcommon.Value) bool {
-		switch {
-		case equalFoldASCII(k, "time"):
+		switch envelopeFields.lookup(k) {
+		case envTime:
 			e.time = str(v)
-		case equalFoldASCII(k, "category"):
+		case envCategory:
 			e.category = str(v)
-		case equalFoldASCII(k, "resultType"):
+		case envResultType:
 			e.resultType = str(v)
-		case equalFoldASCII(k, "callerIpAddress"):
+		case envCallerIP:
 			e.callerIP = str(v)
-		case equalFoldASCII(k, "tenantId"):
+		case envTenantID:
 			e.tenantID = str(v)
-		case equalFoldASCII(k, "correlationId"):
+		case envCorrelationID:
 			e.correlationID = str(v)
-		case equalFoldASCII(k, "operationName"):
+		case envOperationName:
 			e.operationName = str(v)
+		case envProperties:
+			if v.Type() == pcommon.ValueTypeMap && !e.hasProperties {
+				e.properties, e.hasProperties = v.Map(), true
+			}
 		}
 		return true
 	})

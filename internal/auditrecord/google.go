@@ -97,25 +97,37 @@ func readGoogleLogin(r *Record) {
 	}
 }
 
+// appendGoogleEvents appends the events of v to dst. An event appended
+// within dst's capacity reuses the Parameters array of the event that was
+// there in an earlier record (Reset keeps the Events array), so a reused
+// Record parses Google activities without allocating; like every slice of
+// a Record, an Event is valid until the next parse into the same Record.
 func appendGoogleEvents(dst []Event, v pcommon.Value) []Event {
+	add := func(m pcommon.Map) {
+		var reuse []Parameter
+		if len(dst) < cap(dst) {
+			reuse = dst[:len(dst)+1][len(dst)].Parameters
+		}
+		dst = append(dst, googleEvent(m, reuse[:0]))
+	}
 	switch v.Type() {
 	case pcommon.ValueTypeMap:
-		return append(dst, googleEvent(v.Map()))
+		add(v.Map())
 	case pcommon.ValueTypeSlice:
 		s := v.Slice()
 		for i := 0; i < s.Len(); i++ {
 			if s.At(i).Type() == pcommon.ValueTypeMap {
-				dst = append(dst, googleEvent(s.At(i).Map()))
+				add(s.At(i).Map())
 			}
 		}
 	}
 	return dst
 }
 
-// googleEvent reads one event; a parameter's value is whichever of value,
-// intValue (a string in the API), boolValue, multiValue or multiIntValue it
-// carries, as text.
-func googleEvent(m pcommon.Map) Event {
+// googleEvent reads one event, appending its parameters to params; a
+// parameter's value is whichever of value, intValue (a string in the API),
+// boolValue, multiValue or multiIntValue it carries, as text.
+func googleEvent(m pcommon.Map, params []Parameter) Event {
 	var e Event
 	m.Range(func(k string, v pcommon.Value) bool {
 		switch {
@@ -128,12 +140,12 @@ func googleEvent(m pcommon.Map) Event {
 				return true
 			}
 			s := v.Slice()
-			e.Parameters = make([]Parameter, 0, s.Len())
 			for i := 0; i < s.Len(); i++ {
 				if s.At(i).Type() == pcommon.ValueTypeMap {
-					e.Parameters = append(e.Parameters, googleParameter(s.At(i).Map()))
+					params = append(params, googleParameter(s.At(i).Map()))
 				}
 			}
+			e.Parameters = params
 		}
 		return true
 	})

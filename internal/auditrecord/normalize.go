@@ -84,6 +84,9 @@ func CleanIP(raw string) (string, netip.Addr) {
 // "/o=ExchangeLabs/...") are kept whole, lowercased: they name internal
 // recipients and IsLegacyDN recognises them.
 func NormalizeAddress(raw string) string {
+	if a, ok := plainAddress(raw); ok {
+		return a
+	}
 	s := strings.TrimSpace(raw)
 	s = strings.Trim(s, `"'`)
 	if strings.HasPrefix(s, "[") {
@@ -104,6 +107,39 @@ func NormalizeAddress(raw string) string {
 		}
 	}
 	return lowerASCII(strings.TrimSpace(s))
+}
+
+// plainAddress returns raw lowercased when it needs none of
+// NormalizeAddress's clean-up: no surrounding space or quotes, no markdown
+// link or legacy DN bracket, no angle brackets, no scheme prefix (all of
+// which need a ':' or a '<'), only ASCII. Most vendor fields are such plain
+// addresses, and one pass over them replaces the trims, searches and
+// prefix tests of the general path.
+func plainAddress(raw string) (string, bool) {
+	if raw == "" {
+		return "", false
+	}
+	switch raw[0] {
+	case ' ', '\t', '\n', '\r', '"', '\'', '[':
+		return "", false
+	}
+	switch raw[len(raw)-1] {
+	case ' ', '\t', '\n', '\r', '"', '\'':
+		return "", false
+	}
+	upper := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == ':' || c == '<' || c >= 0x80:
+			return "", false
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		}
+	}
+	if upper {
+		return strings.ToLower(raw), true
+	}
+	return raw, true
 }
 
 // SplitAddresses splits a multi-valued recipient list ("a@x.com;b@y.com",

@@ -257,11 +257,18 @@ func o365Result(op, status string) Result {
 	case equalFoldASCII(op, "UserLoggedIn"):
 		return ResultSuccess
 	}
-	switch strings.ToLower(strings.TrimSpace(status)) {
-	case "success", "succeeded", "true", "partiallysucceeded":
-		return ResultSuccess
-	case "failed", "failure", "false", "error":
-		return ResultFailure
+	status = strings.TrimSpace(status)
+	// Compared without lowercasing: ToLower allocated a string per record
+	// for the usual "Succeeded".
+	for _, s := range [...]string{"success", "succeeded", "true", "partiallysucceeded"} {
+		if equalFoldASCII(status, s) {
+			return ResultSuccess
+		}
+	}
+	for _, s := range [...]string{"failed", "failure", "false", "error"} {
+		if equalFoldASCII(status, s) {
+			return ResultFailure
+		}
 	}
 	return ResultUnknown
 }
@@ -271,35 +278,33 @@ func o365Result(op, status string) Result {
 func readO365SignIn(r *Record, s *o365Scratch) {
 	r.SignIn.Interactive = true
 	r.SignIn.FailureDetail = s.logonError
-	var props []Parameter
+	// The pairs are read in place: collecting them into a slice first cost
+	// an allocation per sign-in.
 	if s.hasExtended {
-		props = appendNameValues(props, s.extended)
-	}
-	for _, p := range props {
-		switch {
-		case equalFoldASCII(p.Name, "UserAgent"):
-			r.UserAgent = p.Value
-		case equalFoldASCII(p.Name, "RequestType"):
-			r.SignIn.ClientApp = p.Value
-			// Token redemptions are the non-interactive sign-ins of O365.
-			if hasPrefixFold(p.Value, "OAuth2:Token") {
-				r.SignIn.Interactive = false
+		eachNameValue(s.extended, func(name, value string) {
+			switch {
+			case equalFoldASCII(name, "UserAgent"):
+				r.UserAgent = value
+			case equalFoldASCII(name, "RequestType"):
+				r.SignIn.ClientApp = value
+				// Token redemptions are the non-interactive sign-ins of O365.
+				if hasPrefixFold(value, "OAuth2:Token") {
+					r.SignIn.Interactive = false
+				}
+			case equalFoldASCII(name, "LoginError") && r.SignIn.FailureDetail == "":
+				r.SignIn.FailureDetail = value
 			}
-		case equalFoldASCII(p.Name, "LoginError") && r.SignIn.FailureDetail == "":
-			r.SignIn.FailureDetail = p.Value
-		}
+		})
 	}
-	props = props[:0]
 	if s.hasDevice {
-		props = appendNameValues(props, s.device)
-	}
-	for _, p := range props {
-		switch {
-		case equalFoldASCII(p.Name, "SessionId"):
-			r.SessionID = p.Value
-		case equalFoldASCII(p.Name, "Id"):
-			r.SignIn.DeviceID = p.Value
-		}
+		eachNameValue(s.device, func(name, value string) {
+			switch {
+			case equalFoldASCII(name, "SessionId"):
+				r.SessionID = value
+			case equalFoldASCII(name, "Id"):
+				r.SignIn.DeviceID = value
+			}
+		})
 	}
 }
 
@@ -362,17 +367,26 @@ func mailboxOfIdentity(id string) string {
 	return id
 }
 
+const (
+	itemSubject = iota + 1
+	itemInternetMessageID
+	itemParentFolder
+	itemSizeInBytes
+)
+
+var itemFields = newFieldTable("Subject", "InternetMessageId", "ParentFolder", "SizeInBytes")
+
 func mailItem(m pcommon.Map) MailItem {
 	var it MailItem
 	m.Range(func(k string, v pcommon.Value) bool {
-		switch {
-		case equalFoldASCII(k, "Subject"):
+		switch itemFields.lookup(k) {
+		case itemSubject:
 			it.Subject = str(v)
-		case equalFoldASCII(k, "InternetMessageId"):
+		case itemInternetMessageID:
 			it.InternetMessageID = str(v)
-		case equalFoldASCII(k, "ParentFolder"):
+		case itemParentFolder:
 			it.Folder = folderPath(v)
-		case equalFoldASCII(k, "SizeInBytes"):
+		case itemSizeInBytes:
 			it.Size, _ = integer(v)
 		}
 		return true

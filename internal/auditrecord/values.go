@@ -18,16 +18,27 @@ const maxFieldName = 40
 
 type fieldName struct {
 	name string
-	id   uint8
+	// first is the name's first byte with the ASCII case bit set, a filter
+	// that rejects most same-length names before comparing them whole.
+	first byte
+	id    uint8
 }
 
 // lookup returns the id of key, or 0 when the parser does not read it.
 func (t *fieldTable) lookup(key string) uint8 {
-	if len(key) > maxFieldName {
+	if len(key) == 0 || len(key) > maxFieldName {
 		return 0
 	}
-	for _, f := range t[len(key)] {
-		if equalFoldASCII(key, f.name) {
+	// Setting bit 0x20 folds ASCII letters to lower case; two bytes equal
+	// up to ASCII case are equal after it, so the filter never rejects a
+	// match (it lets some non-letters through, which the full comparison
+	// then rejects).
+	first := key[0] | 0x20
+	for i := range t[len(key)] {
+		f := &t[len(key)][i]
+		// Vendors write their keys in one case: the exact comparison
+		// (vectorised) settles nearly every match without the byte loop.
+		if f.first == first && (key == f.name || equalFoldASCII(key, f.name)) {
 			return f.id
 		}
 	}
@@ -37,10 +48,10 @@ func (t *fieldTable) lookup(key string) uint8 {
 func newFieldTable(names ...string) *fieldTable {
 	var t fieldTable
 	for i, n := range names {
-		if len(n) > maxFieldName {
-			panic("auditrecord: field name longer than maxFieldName: " + n)
+		if len(n) == 0 || len(n) > maxFieldName {
+			panic("auditrecord: field name empty or longer than maxFieldName: " + n)
 		}
-		t[len(n)] = append(t[len(n)], fieldName{name: n, id: uint8(i + 1)})
+		t[len(n)] = append(t[len(n)], fieldName{name: n, first: n[0] | 0x20, id: uint8(i + 1)})
 	}
 	return &t
 }
@@ -152,6 +163,34 @@ func appendNameValues(dst []Parameter, v pcommon.Value) []Parameter {
 	return dst
 }
 
+// eachNameValue calls fn with each {Name, Value} pair of an O365 array, as
+// appendNameValues would collect them (entries without a name skipped).
+func eachNameValue(v pcommon.Value, fn func(name, value string)) {
+	if v.Type() != pcommon.ValueTypeSlice {
+		return
+	}
+	s := v.Slice()
+	for i := 0; i < s.Len(); i++ {
+		e := s.At(i)
+		if e.Type() != pcommon.ValueTypeMap {
+			continue
+		}
+		var p Parameter
+		e.Map().Range(func(k string, ev pcommon.Value) bool {
+			switch {
+			case equalFoldASCII(k, "Name"):
+				p.Name = str(ev)
+			case equalFoldASCII(k, "Value"):
+				p.Value = valueText(ev)
+			}
+			return true
+		})
+		if p.Name != "" {
+			fn(p.Name, p.Value)
+		}
+	}
+}
+
 // valueText is str that also renders an array of scalars, as PowerShell
 // array parameters sometimes arrive, joined with ";" the way Exchange lists
 // multi-valued recipients.
@@ -160,6 +199,9 @@ func valueText(v pcommon.Value) string {
 		return str(v)
 	}
 	s := v.Slice()
+	if s.Len() == 1 { // the usual multiValue: ["password"]
+		return str(s.At(0))
+	}
 	parts := make([]string, 0, s.Len())
 	for i := 0; i < s.Len(); i++ {
 		if t := str(s.At(i)); t != "" {
