@@ -29,9 +29,12 @@ FUZZTIME ?= 20s
 # The binary is rebuilt when the manifest, the module files or any non-test Go
 # file of the product changes. Test files are left out on purpose: they are not
 # in the binary, and a 3-5 minute rebuild for a test edit would be waste.
-# _build (ocb output), bin, .cache and the separate tools module are pruned.
+# _build (ocb output), bin, .cache and the separate tools module are pruned;
+# so, for the binary, is the Go code it does not contain (benchmarks,
+# commands, the load generator, the end-to-end tests).
 PRUNE := \( -path ./$(BUILD_DIR) -o -path ./bin -o -path ./.cache -o -path ./.git -o -path ./internal/tools \) -prune
-PRODUCT_GO_FILES := $(shell find . $(PRUNE) -o -name '*.go' ! -name '*_test.go' -print)
+NOT_IN_BINARY := \( -path ./bench -o -path ./cmd -o -path ./internal/loadgen -o -path ./internal/e2e \) -prune
+PRODUCT_GO_FILES := $(shell find . $(PRUNE) -o $(NOT_IN_BINARY) -o -name '*.go' ! -name '*_test.go' -print)
 ALL_GO_FILES = $(shell find . $(PRUNE) -o -name '*.go' -print)
 
 .PHONY: build run test fuzz lint clean

@@ -50,6 +50,7 @@ type emailCompromiseProcessor struct {
 	mu       sync.Mutex
 	users    *state.Store[state.User]
 	record   auditrecord.Record
+	event    detection.Event
 	findings []detection.Finding
 	jsonBody pcommon.Map
 
@@ -297,7 +298,10 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	if !ok {
 		return o
 	}
-	ev := detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now}
+	// The event lives in the processor: passed to detectors through an
+	// interface, a local would escape to the heap on every record.
+	ev := &p.event
+	*ev = detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now}
 	if rec.User != "" {
 		ev.User = p.users.Touch(rec.User, now)
 		if ev.User.Since.IsZero() || rec.Time.Before(ev.User.Since) {
@@ -307,10 +311,10 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	findings := p.adoptUpstream(lr.Attributes(), p.findings[:0])
 	upstream := len(findings)
 	for _, d := range p.detectors {
-		findings = d.Detect(&ev, findings)
+		findings = d.Detect(ev, findings)
 	}
 	for _, l := range p.learners {
-		l.Learn(&ev)
+		l.Learn(ev)
 	}
 	findings = p.holdBackDuringWarmup(ctx, ev.User, rec, findings)
 	p.findings = findings

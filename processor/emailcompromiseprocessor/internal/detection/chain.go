@@ -67,10 +67,10 @@ func NewChain(opts ChainOptions) *Chain { return &Chain{opts: opts} }
 func (d *Chain) Rules() []*Rule { return []*Rule{RuleChain} }
 
 func (d *Chain) Detect(ev *Event, out []Finding) []Finding {
-	if ev.User == nil {
+	if ev.User == nil || ev.User.Chain == nil {
 		return out
 	}
-	c, t := &ev.User.Chain, ev.Record.Time
+	c, t := ev.User.Chain, ev.Record.Time
 	top, worst := stageNone, -1
 	for i := range out {
 		if s := stageOf(out[i].Rule.Category); s > top {
@@ -115,13 +115,16 @@ func RememberStages(u *state.User, t time.Time, findings []Finding, stageTwoWind
 	for _, f := range findings {
 		switch stageOf(f.Rule.Category) {
 		case stageAccess:
-			if t.After(u.Chain.RiskAt) {
-				u.Chain.RiskAt, u.Chain.RiskRule, u.Chain.RiskReason = t, f.Rule.ID, shorten(f.Reason, 300)
-				u.Chain.ChangeAt, u.Chain.ChangeRule, u.Chain.ChangeReason = time.Time{}, "", ""
+			if u.Chain == nil {
+				u.Chain = &state.ChainState{}
+			}
+			if c := u.Chain; t.After(c.RiskAt) {
+				c.RiskAt, c.RiskRule, c.RiskReason = t, f.Rule.ID, shorten(f.Reason, 300)
+				c.ChangeAt, c.ChangeRule, c.ChangeReason = time.Time{}, "", ""
 			}
 		case stageSetup:
-			c := &u.Chain
-			if !c.RiskAt.IsZero() && t.Sub(c.RiskAt) >= 0 && t.Sub(c.RiskAt) <= stageTwoWindow && c.ChangeAt.IsZero() {
+			c := u.Chain
+			if c != nil && !c.RiskAt.IsZero() && t.Sub(c.RiskAt) >= 0 && t.Sub(c.RiskAt) <= stageTwoWindow && c.ChangeAt.IsZero() {
 				c.ChangeAt, c.ChangeRule, c.ChangeReason = t, f.Rule.ID, shorten(f.Reason, 300)
 			}
 		}

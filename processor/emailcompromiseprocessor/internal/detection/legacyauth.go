@@ -2,6 +2,7 @@ package detection
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -21,9 +22,9 @@ var DefaultLegacyClientApps = []string{
 	"Offline Address Book", "AutoDiscover", "Exchange Online PowerShell", "Reporting Web Services",
 }
 
-// ropcUserAgents are the user agents of the resource-owner password flow
-// that password-spray and mailbox-harvest tools use.
-var ropcUserAgents = []string{"bav2ropc"}
+// ropcUserAgent is the user agent of the resource-owner password flow that
+// password-spray and mailbox-harvest tools use.
+const ropcUserAgent = "BAV2ROPC"
 
 // LegacyAuthOptions tune the legacy-authentication detector.
 type LegacyAuthOptions struct {
@@ -35,7 +36,7 @@ type LegacyAuthOptions struct {
 // must use them are listed as service accounts and stay silent.
 type LegacyAuth struct {
 	policy     *Policy
-	clientApps set
+	clientApps []string
 }
 
 func NewLegacyAuth(p *Policy, opts LegacyAuthOptions) *LegacyAuth {
@@ -43,7 +44,7 @@ func NewLegacyAuth(p *Policy, opts LegacyAuthOptions) *LegacyAuth {
 	if len(apps) == 0 {
 		apps = DefaultLegacyClientApps
 	}
-	return &LegacyAuth{policy: p, clientApps: newSet(apps)}
+	return &LegacyAuth{policy: p, clientApps: apps}
 }
 
 func (d *LegacyAuth) Rules() []*Rule { return []*Rule{RuleLegacyAuth} }
@@ -55,9 +56,9 @@ func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
 	}
 	var how string
 	switch {
-	case d.clientApps.has(strings.ToLower(r.SignIn.ClientApp)):
+	case slices.ContainsFunc(d.clientApps, func(app string) bool { return strings.EqualFold(app, r.SignIn.ClientApp) }):
 		how = "legacy protocol " + r.SignIn.ClientApp
-	case containsAny(strings.ToLower(r.UserAgent), ropcUserAgents):
+	case containsFold(r.UserAgent, ropcUserAgent):
 		how = "the password-only ROPC flow (user agent " + r.UserAgent + ")"
 	default:
 		return out
@@ -69,9 +70,11 @@ func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
 	})
 }
 
-func containsAny(s string, needles []string) bool {
-	for _, n := range needles {
-		if strings.Contains(s, n) {
+// containsFold reports whether substr is in s, ignoring case, without
+// lowercasing a copy of s.
+func containsFold(s, substr string) bool {
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(substr)], substr) {
 			return true
 		}
 	}

@@ -16,11 +16,8 @@ func sendOperation(r *auditrecord.Record) bool {
 	if r.Kind != auditrecord.KindMailItem || r.Source != auditrecord.SourceO365 || r.Result == auditrecord.ResultFailure {
 		return false
 	}
-	switch strings.ToLower(r.Operation) {
-	case "send", "sendas", "sendonbehalf":
-		return true
-	}
-	return false
+	return strings.EqualFold(r.Operation, "Send") || strings.EqualFold(r.Operation, "SendAs") ||
+		strings.EqualFold(r.Operation, "SendOnBehalf")
 }
 
 // deleteOperation reports whether r deletes or bins messages.
@@ -28,11 +25,8 @@ func deleteOperation(r *auditrecord.Record) bool {
 	if r.Kind != auditrecord.KindMailItem || r.Source != auditrecord.SourceO365 || r.Result == auditrecord.ResultFailure {
 		return false
 	}
-	switch strings.ToLower(r.Operation) {
-	case "softdelete", "harddelete", "movetodeleteditems":
-		return true
-	}
-	return false
+	return strings.EqualFold(r.Operation, "SoftDelete") || strings.EqualFold(r.Operation, "HardDelete") ||
+		strings.EqualFold(r.Operation, "MoveToDeletedItems")
 }
 
 // replyPrefixes are the reply and forward markers of common mail clients
@@ -56,7 +50,7 @@ func stripReplyPrefixes(subject string) (rest string, reply bool) {
 		if colon <= 0 || colon > 7 {
 			return strings.TrimSpace(trimmed), reply
 		}
-		prefix := strings.ToLower(strings.TrimRightFunc(trimmed[:colon], func(r rune) bool { return unicode.IsDigit(r) || r == '[' || r == ']' || r == ' ' }))
+		prefix := strings.TrimRightFunc(trimmed[:colon], func(r rune) bool { return unicode.IsDigit(r) || r == '[' || r == ']' || r == ' ' })
 		if !isReplyPrefix(prefix) {
 			return strings.TrimSpace(trimmed), reply
 		}
@@ -68,7 +62,7 @@ func stripReplyPrefixes(subject string) (rest string, reply bool) {
 
 func isReplyPrefix(p string) bool {
 	for _, x := range replyPrefixes {
-		if p == x {
+		if strings.EqualFold(p, x) {
 			return true
 		}
 	}

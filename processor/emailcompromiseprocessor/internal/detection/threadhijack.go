@@ -2,7 +2,7 @@ package detection
 
 import (
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
@@ -98,10 +98,10 @@ func (d *ThreadHijack) reply(ev *Event, out []Finding) []Finding {
 // riskySession says what makes the session sending r new or risky, or "".
 func (d *ThreadHijack) riskySession(ev *Event) string {
 	r, u := ev.Record, ev.User
-	if c := &u.Chain; !c.RiskAt.IsZero() && r.Time.Sub(c.RiskAt) >= 0 && r.Time.Sub(c.RiskAt) <= d.opts.RiskWindow {
+	if c := u.Chain; c != nil && !c.RiskAt.IsZero() && r.Time.Sub(c.RiskAt) >= 0 && r.Time.Sub(c.RiskAt) <= d.opts.RiskWindow {
 		return fmt.Sprintf("session %s after a risky sign-in (%s)", r.Time.Sub(c.RiskAt).Round(time.Minute), c.RiskRule)
 	}
-	if containsAny(strings.ToLower(r.Mail.ClientInfo), legacyMailClients) {
+	if slices.ContainsFunc(legacyMailClients, func(c string) bool { return containsFold(r.Mail.ClientInfo, c) }) {
 		return "legacy client (" + r.Mail.ClientInfo + ")"
 	}
 	if ips := u.SignIns.IPs; r.ClientIP.IsValid() && len(ips) >= d.opts.MinKnownIPs && state.Count(ips, r.ClientIP) == 0 {
@@ -154,12 +154,25 @@ func (d *ThreadHijack) Learn(ev *Event) {
 			mail.Conversations.Add(conversationKey(it.Subject), state.MaxConversations)
 		}
 		if send && it.InternetMessageID != "" {
+			mail.RecentSent = d.pruneSent(mail.RecentSent, r.Time)
 			if len(mail.RecentSent) == state.MaxRecentSent {
 				mail.RecentSent = append(mail.RecentSent[:0], mail.RecentSent[1:]...)
 			}
 			mail.RecentSent = append(mail.RecentSent, state.SentItem{MessageID: stableHash(it.InternetMessageID), At: r.Time})
 		}
 	}
+}
+
+// pruneSent drops sent items too old to matter: a deletion after
+// DeleteWindow is housekeeping, so keeping them would only cost memory.
+func (d *ThreadHijack) pruneSent(sent []state.SentItem, now time.Time) []state.SentItem {
+	kept := sent[:0]
+	for _, s := range sent {
+		if now.Sub(s.At) <= d.opts.DeleteWindow {
+			kept = append(kept, s)
+		}
+	}
+	return kept
 }
 
 // shorten cuts s for a reason (subjects can be 10,000 characters).

@@ -19,8 +19,9 @@ type User struct {
 	SignIns SignInHistory
 	// Mail is allocated on the user's first mailbox item record: most
 	// users of a sign-in-only feed never need it.
-	Mail  *MailHistory
-	Chain ChainState
+	Mail *MailHistory
+	// Chain is allocated at the user's first access-stage detection.
+	Chain *ChainState
 	// Logged remembers when each rule was last logged for the user, so a
 	// detection repeating on later records is tagged but logged once per
 	// suppression period.
@@ -85,7 +86,10 @@ func (s *Store[V]) Touch(key string, now time.Time) *V {
 		s.remove(s.tail)
 		s.evictions++
 	}
-	e := &entry[V]{key: strings.Clone(key), lastSeen: now}
+	// The map key must be the copy too: the caller's string may point into
+	// a whole record's text, which the entry would otherwise keep alive.
+	key = strings.Clone(key)
+	e := &entry[V]{key: key, lastSeen: now}
 	s.entries[key] = e
 	s.pushFront(e)
 	return &e.value
