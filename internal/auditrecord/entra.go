@@ -1,6 +1,7 @@
 package auditrecord
 
 import (
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -154,7 +155,8 @@ func readGraphSignIn(m pcommon.Map, r *Record) (created string, interactiveSet b
 		case graphRiskState:
 			r.SignIn.RiskState = str(v)
 		case graphRiskEventTypes, graphRiskEventTypesV2:
-			r.SignIn.RiskEventTypes = appendStrings(r.SignIn.RiskEventTypes, v)
+			// Graph carries both lists, mostly with the same values.
+			r.SignIn.RiskEventTypes = appendNewStrings(r.SignIn.RiskEventTypes, v)
 		case graphStatus:
 			errorCode = readGraphStatus(v, r)
 		case graphDeviceDetail:
@@ -261,6 +263,17 @@ func readGraphLocation(v pcommon.Value, r *Record) {
 // (0, 0) placeholder vendors write when they have no location.
 func ValidCoordinates(lat, lon float64) bool {
 	return lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 && (lat != 0 || lon != 0)
+}
+
+// appendNewStrings is appendStrings without repeating values already in dst.
+func appendNewStrings(dst []string, v pcommon.Value) []string {
+	n := len(dst)
+	for _, s := range appendStrings(nil, v) {
+		if !slices.Contains(dst[:n], s) {
+			dst = append(dst, s)
+		}
+	}
+	return dst
 }
 
 func appendStrings(dst []string, v pcommon.Value) []string {

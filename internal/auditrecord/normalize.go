@@ -95,6 +95,10 @@ func NormalizeAddress(raw string) string {
 			s = s[1:end]
 		}
 	}
+	// Exchange's display form of a recipient: "Bob" [SMTP:bob@x.com].
+	if open := strings.LastIndexByte(s, '['); open > 0 && strings.HasSuffix(s, "]") && hasPrefixFold(s[open+1:], "smtp:") {
+		s = s[open+1 : len(s)-1]
+	}
 	if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
 		if gt := strings.IndexByte(s[lt:], '>'); gt > 0 {
 			s = s[lt+1 : lt+gt]
