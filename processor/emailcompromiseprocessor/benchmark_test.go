@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -144,4 +146,70 @@ func BenchmarkProcessor(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchSize), "ns/record")
 	})
+}
+
+// BenchmarkSendFlood sends 100,000 messages from one mailbox through the
+// processor and reports how the heap the processor keeps grows from the
+// 10,000th send to the 100,000th (after a GC each time), and the sizes of the
+// mailbox's capped lists. Recent subjects, conversations and sent items are
+// capped and aged out, so the state stops growing once they are full.
+func BenchmarkSendFlood(b *testing.B) {
+	const (
+		sends     = 100_000
+		batchSize = 1000
+		user      = "flood@contoso.com"
+	)
+	start := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	template := plog.NewLogs()
+	records := template.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := 0; i < batchSize; i++ {
+		lr := records.AppendEmpty()
+		body := lr.Body().SetEmptyMap()
+		if err := jsonpdata.DecodeMap([]byte(o365Mail("Send", user, start, "198.51.100.7",
+			`"Item":{"Subject":"x","InternetMessageId":"<x@contoso.com>","ParentFolder":{"Path":"\\Sent Items"}}`)), body, jsonpdata.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for n := 0; n < b.N; n++ {
+		cfg := createDefaultConfig().(*Config)
+		p, err := newEmailCompromiseProcessor(metadatatest.NewSettings(componenttest.NewTelemetry()), cfg, consumertest.NewNop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var at10k, after runtime.MemStats
+		b.StartTimer()
+		for sent := 0; sent < sends; sent += batchSize {
+			b.StopTimer()
+			if sent == 10_000 {
+				runtime.GC()
+				runtime.ReadMemStats(&at10k)
+			}
+			batch := plog.NewLogs()
+			template.CopyTo(batch)
+			lrs := batch.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			for i := 0; i < lrs.Len(); i++ {
+				k := sent + i
+				body := lrs.At(i).Body().Map()
+				body.PutStr("CreationTime", start.Add(time.Duration(k)*time.Second).Format("2006-01-02T15:04:05"))
+				body.PutStr("Id", fmt.Sprintf("flood-%d", k))
+				item, _ := body.Get("Item")
+				item.Map().PutStr("Subject", fmt.Sprintf("RE: order %d", k))
+				item.Map().PutStr("InternetMessageId", fmt.Sprintf("<%d@contoso.com>", k))
+			}
+			b.StartTimer()
+			if err := p.ConsumeLogs(context.Background(), batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		mail := p.users.Get(user).Mail
+		b.ReportMetric(float64(int64(after.HeapInuse)-int64(at10k.HeapInuse)), "heap-growth-B/10k-to-100k")
+		b.ReportMetric(float64(len(mail.Conversations.Values)), "conversations")
+		b.ReportMetric(float64(len(mail.RecentSent)), "sent-items")
+		b.ReportMetric(float64(len(mail.Sends.Subjects)), "window-subjects")
+		runtime.KeepAlive(p)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sends), "ns/send")
 }
