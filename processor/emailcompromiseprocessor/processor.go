@@ -304,8 +304,8 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	*ev = detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now}
 	if rec.User != "" {
 		ev.User = p.users.Touch(rec.User, now)
-		if ev.User.Since.IsZero() || rec.Time.Before(ev.User.Since) {
-			ev.User.Since = rec.Time
+		if since := state.At(rec.Time); ev.User.Since.IsZero() || since < ev.User.Since {
+			ev.User.Since = since
 		}
 	}
 	findings := p.adoptUpstream(lr.Attributes(), p.findings[:0])
@@ -373,7 +373,7 @@ func (p *emailCompromiseProcessor) adoptUpstream(attrs pcommon.Map, findings []d
 // holdBackDuringWarmup drops history-dependent findings while the user's
 // state spans less event time than state.warmup, and counts them.
 func (p *emailCompromiseProcessor) holdBackDuringWarmup(ctx context.Context, u *state.User, rec *auditrecord.Record, findings []detection.Finding) []detection.Finding {
-	if p.cfg.State.Warmup <= 0 || u == nil || rec.Time.Sub(u.Since) >= p.cfg.State.Warmup {
+	if p.cfg.State.Warmup <= 0 || u == nil || rec.Time.Sub(u.Since.Time()) >= p.cfg.State.Warmup {
 		return findings
 	}
 	kept := findings[:0]

@@ -3,6 +3,8 @@ package detection
 import (
 	"fmt"
 	"time"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 var RuleBruteForce = &Rule{
@@ -38,7 +40,11 @@ func (d *BruteForce) Detect(ev *Event, out []Finding) []Finding {
 	if ev.User == nil || !successfulSignIn(r) || d.policy.IsTrustedNetwork(r.ClientIP) {
 		return out
 	}
-	n := ev.User.SignIns.Failures.Within(r.Time, d.opts.Window)
+	b := ev.User.SignIns.Bursts
+	if b == nil {
+		return out
+	}
+	n := b.Failures.Within(r.Time, d.opts.Window)
 	if n < d.opts.MinFailures {
 		return out
 	}
@@ -56,8 +62,19 @@ func (d *BruteForce) Learn(ev *Event) {
 	}
 	switch r := ev.Record; {
 	case passwordFailure(r):
-		ev.User.SignIns.Failures.Add(r.Time)
+		bursts(ev.User).Failures.Add(r.Time)
 	case successfulSignIn(r):
-		ev.User.SignIns.Failures.Clear()
+		if b := ev.User.SignIns.Bursts; b != nil {
+			b.Failures.Clear()
+		}
 	}
+}
+
+// bursts returns the user's failure and MFA-prompt rings, creating them on
+// the first event: most users never fail.
+func bursts(u *state.User) *state.Bursts {
+	if u.SignIns.Bursts == nil {
+		u.SignIns.Bursts = &state.Bursts{}
+	}
+	return u.SignIns.Bursts
 }

@@ -68,14 +68,14 @@ func (d *ImpossibleTravel) Detect(ev *Event, out []Finding) []Finding {
 		return out
 	}
 	last := &ev.User.SignIns.Last
-	if last.Time.IsZero() || !last.HasGeo || r.Time.Before(last.Time) {
+	if last.Time.IsZero() || !last.HasGeo || state.At(r.Time) < last.Time {
 		return out // nothing to compare with, or a late record: never a negative speed
 	}
 	if d.explained(r, last, &ev.User.SignIns) {
 		return out
 	}
 	km := DistanceKm(last.Lat, last.Lon, r.Geo.Lat, r.Geo.Lon)
-	elapsed := r.Time.Sub(last.Time)
+	elapsed := r.Time.Sub(last.Time.Time())
 	hours := elapsed.Hours()
 	speed := math.Inf(1)
 	if hours > 0 {
@@ -127,12 +127,12 @@ func (d *ImpossibleTravel) Learn(ev *Event) {
 	}
 	h := &ev.User.SignIns
 	h.Places = state.Observe(h.Places, state.CellOf(r.Geo.Lat, r.Geo.Lon), state.MaxPlaces)
-	if r.Time.Before(h.Last.Time) {
+	if state.At(r.Time) < h.Last.Time {
 		return
 	}
 	prev := h.Last
 	h.Last = state.LastSignIn{
-		Time: r.Time, IP: r.ClientIP, HasGeo: true, Lat: r.Geo.Lat, Lon: r.Geo.Lon,
+		Time: state.At(r.Time), IP: r.ClientIP, HasGeo: true, Lat: r.Geo.Lat, Lon: r.Geo.Lon,
 		Country: state.Keep(prev.Country, r.Geo.CountryISO), City: state.Keep(prev.City, r.Geo.City),
 		ASN: r.SignIn.ASN, DeviceID: state.Keep(prev.DeviceID, r.SignIn.DeviceID),
 		SessionID: state.Keep(prev.SessionID, r.SessionID),

@@ -35,7 +35,11 @@ func (d *MFAFatigue) Detect(ev *Event, out []Finding) []Finding {
 	if ev.User == nil || !successfulSignIn(r) {
 		return out
 	}
-	n := ev.User.SignIns.MFAPrompts.Within(r.Time, d.opts.Window)
+	b := ev.User.SignIns.Bursts
+	if b == nil {
+		return out
+	}
+	n := b.MFAPrompts.Within(r.Time, d.opts.Window)
 	if n < d.opts.MinPrompts {
 		return out
 	}
@@ -53,8 +57,10 @@ func (d *MFAFatigue) Learn(ev *Event) {
 	}
 	switch r := ev.Record; {
 	case mfaPrompt(r):
-		ev.User.SignIns.MFAPrompts.Add(r.Time)
+		bursts(ev.User).MFAPrompts.Add(r.Time)
 	case successfulSignIn(r):
-		ev.User.SignIns.MFAPrompts.Clear()
+		if b := ev.User.SignIns.Bursts; b != nil {
+			b.MFAPrompts.Clear()
+		}
 	}
 }

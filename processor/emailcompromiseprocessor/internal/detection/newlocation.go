@@ -49,7 +49,7 @@ func NewNewLocation(p *Policy, opts NewLocationOptions) *NewLocation {
 func (d *NewLocation) Rules() []*Rule { return []*Rule{RuleNewCountry, RuleNewASN} }
 
 func (d *NewLocation) learned(h *state.SignInHistory, t time.Time) bool {
-	return h.Successes > 0 && (int(h.Successes) >= d.opts.LearningSignIns || t.Sub(h.FirstSuccess) >= d.opts.LearningPeriod)
+	return h.Successes > 0 && (int(h.Successes) >= d.opts.LearningSignIns || t.Sub(h.FirstSuccess.Time()) >= d.opts.LearningPeriod)
 }
 
 func (d *NewLocation) Detect(ev *Event, out []Finding) []Finding {
@@ -61,7 +61,7 @@ func (d *NewLocation) Detect(ev *Event, out []Finding) []Finding {
 	if !d.learned(h, r.Time) {
 		return out
 	}
-	if c := r.Geo.CountryISO; c != "" && state.Count(h.Countries, c) == 0 {
+	if c := r.Geo.CountryISO; state.CountryOf(c) != (state.Country{}) && state.Count(h.Countries, state.CountryOf(c)) == 0 {
 		out = append(out, Finding{
 			Rule:     RuleNewCountry,
 			Severity: SeverityLow,
@@ -85,12 +85,12 @@ func (d *NewLocation) Learn(ev *Event) {
 		return
 	}
 	h := &ev.User.SignIns
-	if h.Successes == 0 || r.Time.Before(h.FirstSuccess) {
-		h.FirstSuccess = r.Time
+	if at := state.At(r.Time); h.Successes == 0 || at < h.FirstSuccess {
+		h.FirstSuccess = at
 	}
 	h.Successes++
-	if r.Geo.CountryISO != "" {
-		h.Countries = state.Observe(h.Countries, state.Keep("", r.Geo.CountryISO), state.MaxCountries)
+	if c := state.CountryOf(r.Geo.CountryISO); c != (state.Country{}) {
+		h.Countries = state.Observe(h.Countries, c, state.MaxCountries)
 	}
 	if r.SignIn.ASN != 0 {
 		h.ASNs = state.Observe(h.ASNs, r.SignIn.ASN, state.MaxASNs)
@@ -100,13 +100,13 @@ func (d *NewLocation) Learn(ev *Event) {
 	}
 }
 
-func knownValues(list []state.Seen[string]) string {
+func knownValues(list []state.Seen[state.Country]) string {
 	s := ""
 	for i, v := range list {
 		if i > 0 {
 			s += ", "
 		}
-		s += v.Value
+		s += v.Value.String()
 	}
 	if s == "" {
 		return "none"

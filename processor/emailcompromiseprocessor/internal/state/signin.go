@@ -20,24 +20,43 @@ const (
 // SignInHistory is what the sign-in detectors learn about one user.
 type SignInHistory struct {
 	// FirstSuccess and Successes measure the learning period.
-	FirstSuccess time.Time
+	FirstSuccess Instant
 	Successes    uint32
 	// Last is the latest successful interactive sign-in by event time.
 	Last LastSignIn
 	// Familiar countries, ASNs and places, each with how often seen.
-	Countries []Seen[string]
+	Countries []Seen[Country]
 	ASNs      []Seen[uint32]
 	Places    []Seen[Cell]
 	IPs       []Seen[netip.Addr]
-	// Failures and MFAPrompts are the event times of recent failed sign-ins
-	// and MFA denials/interrupts, newest last.
+	// Bursts is allocated at the user's first failure or MFA prompt.
+	Bursts *Bursts
+}
+
+// Country is an ISO 3166-1 alpha-2 code, held without a string header or
+// allocation.
+type Country [2]byte
+
+// CountryOf converts a code ("DE"); anything else yields the zero Country.
+func CountryOf(code string) Country {
+	if len(code) != 2 {
+		return Country{}
+	}
+	return Country{code[0], code[1]}
+}
+
+func (c Country) String() string { return string(c[:]) }
+
+// Bursts are the event times of recent failed sign-ins and MFA
+// denials/interrupts, newest last.
+type Bursts struct {
 	Failures   Recent
 	MFAPrompts Recent
 }
 
 // LastSignIn is one sign-in, reduced to what travel needs.
 type LastSignIn struct {
-	Time      time.Time
+	Time      Instant
 	IP        netip.Addr
 	HasGeo    bool
 	Lat, Lon  float64
@@ -105,13 +124,14 @@ func Observe[T comparable](list []Seen[T], v T, max int) []Seen[T] {
 
 // Recent holds the times of the latest events, at most MaxRecentEvents.
 type Recent struct {
-	Times []time.Time
+	Times []Instant
 }
 
 // Add records an event at t, keeping the newest MaxRecentEvents in time order.
-func (r *Recent) Add(t time.Time) {
+func (r *Recent) Add(when time.Time) {
+	t := At(when)
 	i := len(r.Times)
-	for i > 0 && r.Times[i-1].After(t) {
+	for i > 0 && r.Times[i-1] > t {
 		i--
 	}
 	if len(r.Times) == MaxRecentEvents {
@@ -122,16 +142,17 @@ func (r *Recent) Add(t time.Time) {
 		r.Times[i-1] = t
 		return
 	}
-	r.Times = append(r.Times, time.Time{})
+	r.Times = append(r.Times, 0)
 	copy(r.Times[i+1:], r.Times[i:])
 	r.Times[i] = t
 }
 
 // Within counts events in (t-window, t].
 func (r *Recent) Within(t time.Time, window time.Duration) int {
+	from, to := At(t.Add(-window)), At(t)
 	n := 0
 	for _, et := range r.Times {
-		if et.After(t.Add(-window)) && !et.After(t) {
+		if et > from && et <= to {
 			n++
 		}
 	}

@@ -25,10 +25,17 @@ func TestRecentWindowAndOrder(t *testing.T) {
 		r.Add(base.Add(time.Duration(i) * time.Minute))
 	}
 	assert.Len(t, r.Times, MaxRecentEvents)
-	assert.Equal(t, base.Add(10*time.Minute), r.Times[0], "the oldest are dropped")
+	assert.Equal(t, base.Add(10*time.Minute), r.Times[0].Time(), "the oldest are dropped")
 	r.Add(base.Add(30*time.Second + 20*time.Minute)) // late, out of order
-	assert.True(t, r.Times[10].Before(r.Times[11]))
+	assert.Less(t, r.Times[10], r.Times[11])
 	assert.Equal(t, 5, r.Within(base.Add(41*time.Minute), 5*time.Minute))
 	r.Clear()
 	assert.Zero(t, r.Within(base.Add(41*time.Minute), time.Hour))
+}
+
+func TestInstantRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 26, 12, 0, 0, 123, time.UTC)
+	assert.Equal(t, at, At(at).Time())
+	assert.True(t, At(time.Time{}).IsZero())
+	assert.True(t, Instant(0).Time().IsZero())
 }

@@ -15,7 +15,7 @@ type User struct {
 	// Since is the event time of the first record this store saw for the
 	// user: history younger than the warm-up period is not trusted (a replica
 	// that just took over the user's partition has rebuilt nothing yet).
-	Since   time.Time
+	Since   Instant
 	SignIns SignInHistory
 	// Mail is allocated on the user's first mailbox item record: most
 	// users of a sign-in-only feed never need it.
@@ -40,7 +40,7 @@ const MaxLogged = 16
 // entry links a value into the recency list.
 type entry[V any] struct {
 	key        string
-	lastSeen   time.Time // processing (wall-clock) time of the latest use
+	lastSeen   Instant // processing (wall-clock) time of the latest use
 	value      V
 	prev, next *entry[V]
 }
@@ -78,7 +78,7 @@ func (s *Store[V]) Get(key string) *V {
 // recently used one.
 func (s *Store[V]) Touch(key string, now time.Time) *V {
 	if e, ok := s.entries[key]; ok {
-		e.lastSeen = now
+		e.lastSeen = At(now)
 		s.moveToFront(e)
 		return &e.value
 	}
@@ -89,7 +89,7 @@ func (s *Store[V]) Touch(key string, now time.Time) *V {
 	// The map key must be the copy too: the caller's string may point into
 	// a whole record's text, which the entry would otherwise keep alive.
 	key = strings.Clone(key)
-	e := &entry[V]{key: key, lastSeen: now}
+	e := &entry[V]{key: key, lastSeen: At(now)}
 	s.entries[key] = e
 	s.pushFront(e)
 	return &e.value
@@ -98,9 +98,9 @@ func (s *Store[V]) Touch(key string, now time.Time) *V {
 // Expire drops keys idle for longer than the TTL at now and returns how
 // many it dropped.
 func (s *Store[V]) Expire(now time.Time) int {
-	cutoff := now.Add(-s.ttl)
+	cutoff := At(now.Add(-s.ttl))
 	n := 0
-	for s.tail != nil && s.tail.lastSeen.Before(cutoff) {
+	for s.tail != nil && s.tail.lastSeen < cutoff {
 		s.remove(s.tail)
 		n++
 	}
@@ -117,7 +117,7 @@ func (s *Store[V]) Evictions() uint64 { return s.evictions }
 // the sequence rebuilds the same recency order.
 func (s *Store[V]) Each(f func(key string, lastSeen time.Time, v *V)) {
 	for e := s.tail; e != nil; e = e.prev {
-		f(e.key, e.lastSeen, &e.value)
+		f(e.key, e.lastSeen.Time(), &e.value)
 	}
 }
 
