@@ -10,11 +10,11 @@ import (
 
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
+	"github.com/otelsec/emailcompromise/internal/loadgen"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadatatest"
 )
 
@@ -70,39 +70,6 @@ func realisticBatch(tb testing.TB, n, users int) plog.Logs {
 	return ld
 }
 
-// readOnce is the baseline: a processor that reads every attribute and every
-// body value of every record exactly once and does nothing else.
-func readOnce(ld plog.Logs) int {
-	n := 0
-	var visit func(v pcommon.Value)
-	visit = func(v pcommon.Value) {
-		switch v.Type() {
-		case pcommon.ValueTypeMap:
-			v.Map().Range(func(k string, e pcommon.Value) bool { n += len(k); visit(e); return true })
-		case pcommon.ValueTypeSlice:
-			for i := 0; i < v.Slice().Len(); i++ {
-				visit(v.Slice().At(i))
-			}
-		case pcommon.ValueTypeStr:
-			n += len(v.Str())
-		default:
-			n++
-		}
-	}
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		sls := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				lr.Attributes().Range(func(k string, v pcommon.Value) bool { n += len(k); visit(v); return true })
-				visit(lr.Body())
-			}
-		}
-	}
-	return n
-}
-
 // BenchmarkProcessor runs the built-in suite over a realistic mix beside the
 // read-once baseline on the same batches; compare their ns/record.
 func BenchmarkProcessor(b *testing.B) {
@@ -124,7 +91,7 @@ func BenchmarkProcessor(b *testing.B) {
 		b.ResetTimer()
 		sink := 0
 		for i := 0; i < b.N; i++ {
-			sink += readOnce(in[i])
+			sink += loadgen.ReadOnce(in[i])
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batchSize), "ns/record")
 		_ = sink
