@@ -137,34 +137,12 @@ func boolean(v pcommon.Value) bool {
 // Parameters or ExtendedProperties. Entries that are not maps are skipped;
 // non-string values are kept as text.
 func appendNameValues(dst []Parameter, v pcommon.Value) []Parameter {
-	if v.Type() != pcommon.ValueTypeSlice {
-		return dst
-	}
-	s := v.Slice()
-	for i := 0; i < s.Len(); i++ {
-		e := s.At(i)
-		if e.Type() != pcommon.ValueTypeMap {
-			continue
-		}
-		var p Parameter
-		e.Map().Range(func(k string, ev pcommon.Value) bool {
-			switch {
-			case equalFoldASCII(k, "Name"):
-				p.Name = str(ev)
-			case equalFoldASCII(k, "Value"):
-				p.Value = valueText(ev)
-			}
-			return true
-		})
-		if p.Name != "" {
-			dst = append(dst, p)
-		}
-	}
+	eachNameValue(v, func(name, value string) { dst = append(dst, Parameter{Name: name, Value: value}) })
 	return dst
 }
 
-// eachNameValue calls fn with each {Name, Value} pair of an O365 array, as
-// appendNameValues would collect them (entries without a name skipped).
+// eachNameValue calls fn with each {Name, Value} pair of an O365 array
+// (entries that are not maps, or have no name, skipped).
 func eachNameValue(v pcommon.Value, fn func(name, value string)) {
 	if v.Type() != pcommon.ValueTypeSlice {
 		return
