@@ -32,9 +32,9 @@ type decoder struct {
 	builder xpdata.MapBuilder
 }
 
-// getDecoder returns a decoder for data from decoderPool; the caller must
-// release it.
-func getDecoder(data []byte, lim Limits) (*decoder, error) {
+// getDecoder returns a decoder for data (and text, its string form) from
+// decoderPool; the caller must release it.
+func getDecoder(data []byte, text string, lim Limits) (*decoder, error) {
 	maxBytes := lim.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = defaultMaxBytes
@@ -48,7 +48,7 @@ func getDecoder(data []byte, lim Limits) (*decoder, error) {
 		maxDepth = defaultMaxDepth
 	}
 	d := decoderPool.Get().(*decoder)
-	d.data, d.text, d.maxDepth = data, string(data), maxDepth
+	d.data, d.text, d.maxDepth = data, text, maxDepth
 	return d, nil
 }
 

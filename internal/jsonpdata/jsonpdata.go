@@ -65,7 +65,18 @@ func (e *SyntaxError) Error() string {
 // error dest may hold a partial result; the caller discards it. An input over
 // Limits.MaxBytes leaves dest untouched.
 func DecodeMap(data []byte, dest pcommon.Map, lim Limits) error {
-	d, err := getDecoder(data, lim)
+	return decodeMap(data, string(data), dest, lim)
+}
+
+// DecodeMapString is DecodeMap for JSON that is already a string (a log
+// body from filelog or kafka): decoded strings share it, where DecodeMap
+// must first copy its bytes into one.
+func DecodeMapString(text string, dest pcommon.Map, lim Limits) error {
+	return decodeMap([]byte(text), text, dest, lim)
+}
+
+func decodeMap(data []byte, text string, dest pcommon.Map, lim Limits) error {
+	d, err := getDecoder(data, text, lim)
 	if err != nil {
 		return err
 	}
@@ -91,7 +102,7 @@ func DecodeMap(data []byte, dest pcommon.Map, lim Limits) error {
 // result; the caller discards it. An input over Limits.MaxBytes leaves dest
 // untouched.
 func DecodeValue(data []byte, dest pcommon.Value, lim Limits) error {
-	d, err := getDecoder(data, lim)
+	d, err := getDecoder(data, string(data), lim)
 	if err != nil {
 		return err
 	}

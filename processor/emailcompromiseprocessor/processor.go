@@ -434,7 +434,7 @@ func (p *emailCompromiseProcessor) view(lr plog.LogRecord, rec *auditrecord.Reco
 		if !looksLikeJSONObject(text) {
 			return pcommon.Map{}, outcomeUnrecognized, false
 		}
-		if err := jsonpdata.DecodeMap([]byte(text), p.jsonBody, jsonpdata.Limits{}); err != nil {
+		if err := jsonpdata.DecodeMapString(text, p.jsonBody, jsonpdata.Limits{}); err != nil {
 			return pcommon.Map{}, outcomeUnrecognized, false
 		}
 		body = p.jsonBody
