@@ -28,22 +28,7 @@ type indexKey struct {
 }
 
 func (sr *sourceRule) whereHolds(c *evalCtx) bool {
-	if len(sr.where) == 0 {
-		return true
-	}
-	for _, alt := range sr.where {
-		ok := true
-		for i := range alt {
-			if !alt[i].eval(c) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
+	return len(sr.where) == 0 || anyAlternative(sr.where, c)
 }
 
 // buildIndex chooses each rule's discriminating field: the one whose values

@@ -224,8 +224,12 @@ type selection struct {
 	alts [][]item
 }
 
-func (s *selection) eval(c *evalCtx) bool {
-	for _, alt := range s.alts {
+func (s *selection) eval(c *evalCtx) bool { return anyAlternative(s.alts, c) }
+
+// anyAlternative reports whether every item of at least one alternative
+// holds: the OR of ANDs that selections and logsource narrowing both are.
+func anyAlternative(alts [][]item, c *evalCtx) bool {
+	for _, alt := range alts {
 		ok := true
 		for i := range alt {
 			if !alt[i].eval(c) {
