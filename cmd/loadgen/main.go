@@ -62,7 +62,7 @@ func run(args []string) error {
 	volume := fs.Float64("volume", 1, "scale of every per-person event rate")
 	scenarios := fs.String("scenarios", "all", `attacks to inject: "all", "none" or a comma-separated list of `+strings.Join(loadgen.AllScenarios, ", "))
 	out := fs.String("out", "", "directory for the JSON-lines files (required)")
-	split := fs.String("split", "hour", "file layout: hour, day or none (one file per source: cross-source detections then depend on read order)")
+	split := fs.String("split", "hour", "file layout: hour, day or none (one file per source, read one after another: the same detections, some completed late on other records)")
 	expected := fs.String("expected", "", "write the manifest (expected detections, scenarios, policy) to this JSON file; keep it outside the receiver's glob")
 	if err := fs.Parse(args); err != nil {
 		return err

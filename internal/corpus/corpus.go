@@ -78,3 +78,19 @@ func firstLine(path string) string {
 	}
 	return strings.TrimSpace(sc.Text())
 }
+
+// GlobEscape makes a path a glob that matches only itself (corpus names
+// contain brackets and parentheses), for the receiver's include patterns.
+func GlobEscape(path string) string {
+	var b strings.Builder
+	for _, r := range path {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteRune('[')
+			b.WriteRune(r)
+			b.WriteRune(']')
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

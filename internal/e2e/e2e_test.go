@@ -93,18 +93,22 @@ var expectedDetections = map[string]expectation{
 		techniques: []string{"T1586.002", "T1078.004"},
 	},
 	// purview-audit-export-inbox-rules.csv: New-InboxRule "." from 198.51.100.77,
-	// MoveToFolder "RSS Feeds", MarkAsRead, StopProcessingRules.
+	// MoveToFolder "RSS Feeds", MarkAsRead, StopProcessingRules. The export
+	// is read after the mailbox audit, so this set-up arrives after the
+	// reply and its deletion and completes those chains late, here.
 	"7c3f9a12-5e4b-4d2a-9c81-08dd2d41b7a3": {
-		rules:      []string{"mailbox_rule/inbox_rule_hiding"},
-		severity:   "high",
-		techniques: []string{"T1586.002", "T1564.008"},
+		rules:      []string{"mailbox_rule/inbox_rule_hiding", "chain/account_takeover"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1564.008", "T1078.004", "T1114.003", "T1534"},
+		chain:      "megan",
 	},
 	// purview-audit-export-inbox-rules.csv: New-InboxRule "Sync" ForwardTo
-	// m.bowen.contoso@example.net.
+	// m.bowen.contoso@example.net: another late set-up of the same chains.
 	"e21b6f04-93ad-4c7e-a5f2-08dd2d4213c9": {
-		rules:      []string{"mailbox_rule/inbox_rule_external_forward"},
-		severity:   "high",
-		techniques: []string{"T1586.002", "T1114.003"},
+		rules:      []string{"mailbox_rule/inbox_rule_external_forward", "chain/account_takeover"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1114.003", "T1078.004", "T1564.008", "T1534"},
+		chain:      "megan",
 	},
 	// o365-management-activity.jsonl: Set-Mailbox ForwardingSmtpAddress
 	// smtp:m.bowen.contoso@example.net, DeliverToMailboxAndForward False.
@@ -123,12 +127,21 @@ var expectedDetections = map[string]expectation{
 		chain:      "megan",
 	},
 	// o365-management-activity.jsonl: SoftDelete of that reply from Sent
-	// Items 86 seconds later.
+	// Items 86 seconds later: abuse too, a chain of its own.
 	"5e2a9d7c-3f18-4b60-9c4d-08dd2d462b15": {
-		rules:      []string{"thread_hijack/sent_item_deleted"},
+		rules:      []string{"thread_hijack/sent_item_deleted", "chain/account_takeover"},
 		severity:   "critical",
-		techniques: []string{"T1586.002", "T1070.008"},
+		techniques: []string{"T1586.002", "T1070.008", "T1078.004", "T1114.003", "T1564.008", "T1534"},
 		chain:      "megan",
+	},
+	// o365-management-activity.jsonl: the O365 copy of the Lagos sign-in
+	// (the same moment as the Graph one, placed in Lagos by the GeoIP
+	// database): it pairs with her Redmond sign-in 9.5 hours before just as
+	// the Graph copy does. Every record of the attacker's sign-in is tagged.
+	"9a1c7e52-6b0d-4f83-a2e4-5d9c3b1f0700": {
+		rules:      []string{"impossible_travel/impossible_travel"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1078.004"},
 	},
 	// google-workspace-user-accounts-activities.json:
 	// email_forwarding_out_of_domain for megan.bowen@contosolabs.com.
@@ -251,11 +264,12 @@ var expectedDetections = map[string]expectation{
 }
 
 // bulkSendInChain is each of Isaiah's sends after the one that completed
-// the chain: tagged, carrying the chain id.
+// the chain: each abuse record is a chain of its own (the same access and
+// set-up records, so the same chain id).
 var bulkSendInChain = expectation{
-	rules:      []string{"bulk_send/send_rate_anomaly"},
-	severity:   "high",
-	techniques: []string{"T1586.002", "T1534", "T1566"},
+	rules:      []string{"bulk_send/send_rate_anomaly", "chain/account_takeover"},
+	severity:   "critical",
+	techniques: []string{"T1586.002", "T1534", "T1566", "T1078.004", "T1114.003", "T1564.008"},
 	chain:      "isaiah",
 }
 
@@ -265,10 +279,6 @@ var bulkSendInChain = expectation{
 var silentByDesign = map[string]string{
 	"1b6e0d93-2a4f-4c18-b7e5-08dd2c9f4e21": "admin forwards a leaver's mail to his manager (internal) inside the change window",
 	"3d0a7c55-9e21-4b6f-8a0d-08dd2c9f6b07": "admin files a leaver's mail into Archive, marked read, inside the change window",
-	// The O365 copy of the Lagos sign-in (same moment as the Graph one): the
-	// GeoIP database places it in Lagos, but the Graph record already made
-	// Lagos her last place, so it is no second travel.
-	"9a1c7e52-6b0d-4f83-a2e4-5d9c3b1f0700": "O365 UserLoggedIn of the attacker: same sign-in as the Graph record",
 	// Johanna's ten sign-ins from Berlin build her baseline; the ninth and
 	// tenth are no new place.
 	"742a8063-1f26-42aa-dcde-d20443b30f66": "Johanna's tenth sign-in from Berlin",

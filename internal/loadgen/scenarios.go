@@ -218,7 +218,7 @@ func (p *planner) plan(name string) {
 		p.send(T.Add(30*time.Minute), "RE: "+subject, []string{RuleThreadReply})
 	case ScenarioSendThenDelete:
 		id := p.send(T, "Updated remittance details", nil)
-		p.deleteSent(T.Add(3*time.Minute), "Updated remittance details", id)
+		p.deleteSent(T.Add(3*time.Minute), "Updated remittance details", id, []string{RuleSentDeleted})
 	case ScenarioFullChain:
 		subject := "Invoice 5521 - payment schedule"
 		p.knownThread(T.Add(-4*time.Hour), subject)
@@ -226,7 +226,9 @@ func (p *planner) plan(name string) {
 		p.signIn(T, lagos, "axios/1.7.2", nil, []string{RuleImpossibleTravel}, []string{RuleNewCountry, RuleNewASN})
 		p.hidingRule(T.Add(9 * time.Minute))
 		id := p.send(T.Add(25*time.Minute), "RE: "+subject, []string{RuleThreadReply, RuleChain})
-		p.deleteSent(T.Add(27*time.Minute), "RE: "+subject, id)
+		// The deletion is abuse too: a chain of its own with the same access
+		// and set-up records.
+		p.deleteSent(T.Add(27*time.Minute), "RE: "+subject, id, []string{RuleSentDeleted, RuleChain})
 	}
 }
 
@@ -312,12 +314,11 @@ func (p *planner) send(at time.Time, subject string, must []string) string {
 }
 
 // deleteSent soft-deletes a sent message from Sent Items minutes later.
-func (p *planner) deleteSent(at time.Time, subject, id string) {
+func (p *planner) deleteSent(at time.Time, subject, id string, must []string) {
 	key := p.key()
 	m := &mailItem{id: p.g.ids.guid(key), sessionID: randGUID(p.r), at: at, op: "SoftDelete", owner: p.v, actor: p.v, ip: p.ip,
 		clientInfo: "Client=OWA;Action=ViaProxy", appID: exchangeAppID, subject: subject, msgID: id, folder: `\Sent Items`}
-	p.emit(Record{ID: m.id, Shape: ShapeO365, Label: "o365/SoftDelete", Time: at, User: p.v.upn, JSON: appendMailItem(nil, m, p.r)},
-		[]string{RuleSentDeleted}, nil)
+	p.emit(Record{ID: m.id, Shape: ShapeO365, Label: "o365/SoftDelete", Time: at, User: p.v.upn, JSON: appendMailItem(nil, m, p.r)}, must, nil)
 }
 
 // sendBurst sends n copies of one lure within 40 minutes. The bulk-send

@@ -173,9 +173,9 @@ func BenchmarkSendFlood(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		mail := p.users.Get(user).Mail
 		b.ReportMetric(float64(int64(after.HeapInuse)-int64(at10k.HeapInuse)), "heap-growth-B/10k-to-100k")
-		b.ReportMetric(float64(len(mail.Conversations.Values)), "conversations")
-		b.ReportMetric(float64(len(mail.RecentSent)), "sent-items")
-		b.ReportMetric(float64(len(mail.Sends.Subjects)), "window-subjects")
+		b.ReportMetric(float64(len(mail.Conversations)), "conversations")
+		b.ReportMetric(float64(len(mail.Sends)), "sends-kept")
+		b.ReportMetric(float64(len(mail.Replies)), "replies-kept")
 		runtime.KeepAlive(p)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sends), "ns/send")

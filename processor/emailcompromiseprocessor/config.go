@@ -12,6 +12,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 // Output modes.
@@ -49,6 +50,12 @@ type Config struct {
 	// SuppressionPeriod: a rule that fires again for the same user within
 	// this period tags the record but is not logged again.
 	SuppressionPeriod time.Duration `mapstructure:"suppression_period"`
+	// AllowedLateness is how far behind the newest event time seen for a
+	// user a record may be and still be judged against the user's history.
+	// Baselines are read as they stood this long before each record, so
+	// that any arrival order within it finds the same detections. Later
+	// records are judged alone by the rules that need no history.
+	AllowedLateness time.Duration `mapstructure:"allowed_lateness"`
 	// State bounds the in-memory per-user state.
 	State StateConfig `mapstructure:"state"`
 	// Detectors enables and tunes each built-in detector.
@@ -198,7 +205,7 @@ type ImpossibleTravelConfig struct {
 	MinDistanceKm   float64  `mapstructure:"min_distance_km"`
 	VPNASNs         []uint32 `mapstructure:"vpn_asns"`
 	MobileASNs      []uint32 `mapstructure:"mobile_asns"`
-	FamiliarSignIns uint32   `mapstructure:"familiar_sign_ins"`
+	FamiliarSignIns int      `mapstructure:"familiar_sign_ins"`
 }
 
 // DetectorToggle is the block of a detector without thresholds.
@@ -247,6 +254,9 @@ func (cfg *Config) Validate() error {
 	case OutputAll, OutputDetectionsOnly:
 	default:
 		errs = append(errs, fmt.Errorf("output: %q is not a mode; use %q (pass every record) or %q (pass only tagged records)", cfg.Output, OutputAll, OutputDetectionsOnly))
+	}
+	if cfg.AllowedLateness < 0 {
+		errs = append(errs, errors.New("allowed_lateness: must not be negative; e.g. 24h (the default), the longest delay between a user's records in your feeds"))
 	}
 	if cfg.SuppressionPeriod < 0 {
 		errs = append(errs, errors.New("suppression_period: must not be negative; e.g. 1h (0 logs every detection)"))
@@ -306,6 +316,12 @@ func (d DetectorsConfig) validate() []error {
 	positive("new_location.learning_sign_ins", d.NewLocation.LearningSignIns, "10")
 	if d.ImpossibleTravel.MaxSpeedKmh <= 0 {
 		errs = append(errs, errors.New("detectors.impossible_travel.max_speed_kmh: must be positive; e.g. 900 (an airliner's cruise speed)"))
+	}
+	if n := d.ImpossibleTravel.FamiliarSignIns; n < 1 || n > state.MaxFamiliarSignIns {
+		errs = append(errs, fmt.Errorf("detectors.impossible_travel.familiar_sign_ins: %d is out of range; use 1 to %d (default 3)", n, state.MaxFamiliarSignIns))
+	}
+	if n := d.NewLocation.LearningSignIns; n > state.MaxLearningSignIns {
+		errs = append(errs, fmt.Errorf("detectors.new_location.learning_sign_ins: %d is too many; use at most %d (default 10)", n, state.MaxLearningSignIns))
 	}
 	if d.ImpossibleTravel.MinDistanceKm < 0 {
 		errs = append(errs, errors.New("detectors.impossible_travel.min_distance_km: must not be negative; e.g. 500"))

@@ -25,6 +25,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Output:            OutputAll,
 		SuppressionPeriod: time.Hour,
+		AllowedLateness:   24 * time.Hour,
 		State: StateConfig{
 			MaxUsers:         200_000,
 			TTL:              30 * 24 * time.Hour,

@@ -35,8 +35,7 @@ type emailCompromiseProcessor struct {
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
 	next      consumer.Logs
-	detectors []detection.Detector
-	learners  []detection.Learner
+	suite     *detection.Suite
 	expirers  []expirer
 	geo       *geoip.DB
 	// ruleMetricAttrs are the precomputed metric attributes of each rule.
@@ -45,14 +44,15 @@ type emailCompromiseProcessor struct {
 	// collector of ours already wrote.
 	knownRules map[string]*detection.Rule
 
-	// mu serialises batches: per-user state must see one user's records in
-	// order, and the scratch values below are reused across records.
-	mu       sync.Mutex
-	users    *state.Store[state.User]
-	record   auditrecord.Record
-	event    detection.Event
-	findings []detection.Finding
-	jsonBody pcommon.Map
+	// mu serialises batches: per-user state is not safe for concurrent use,
+	// and the scratch values below are reused across records.
+	mu         sync.Mutex
+	users      *state.Store[state.User]
+	lookupUser func(string) *state.User
+	record     auditrecord.Record
+	event      detection.Event
+	findings   []detection.Finding
+	jsonBody   pcommon.Map
 
 	storageClient storage.Client
 	stopSnapshots chan struct{}
@@ -74,19 +74,19 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 		logger:          set.Logger,
 		telemetry:       tb,
 		next:            next,
-		detectors:       buildDetectors(cfg, sigmaDetector),
 		ruleMetricAttrs: map[*detection.Rule][]metric.AddOption{},
 		knownRules:      map[string]*detection.Rule{},
 		users:           state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL),
 		jsonBody:        pcommon.NewMap(),
 	}
+	p.lookupUser = p.users.Get
+	p.suite = buildSuite(cfg, sigmaDetector, func(r *detection.Rule) {
+		p.telemetry.EmailCompromiseWarmupSuppressed.Add(context.Background(), 1, p.ruleMetricAttrs[r]...)
+	})
 	for _, r := range detection.BuiltinRules() {
 		p.knownRules[r.ID] = r
 	}
-	for _, d := range p.detectors {
-		if l, ok := d.(detection.Learner); ok {
-			p.learners = append(p.learners, l)
-		}
+	for _, d := range p.suite.Detectors() {
 		if e, ok := d.(expirer); ok {
 			p.expirers = append(p.expirers, e)
 		}
@@ -98,8 +98,8 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 	return p, nil
 }
 
-// buildDetectors returns the enabled detectors, cheapest first.
-func buildDetectors(cfg *Config, sigmaDetector *detection.Sigma) []detection.Detector {
+// buildSuite returns the enabled detectors, cheapest first, in a suite.
+func buildSuite(cfg *Config, sigmaDetector *detection.Sigma, onHeldBack func(*detection.Rule)) *detection.Suite {
 	policy := detection.NewPolicy(cfg.policyOptions())
 	d := cfg.Detectors
 	var ds []detection.Detector
@@ -115,12 +115,14 @@ func buildDetectors(cfg *Config, sigmaDetector *detection.Sigma) []detection.Det
 	add(d.Anonymizer.Enabled, detection.NewAnonymizer(detection.AnonymizerOptions{Networks: parseNetworks(d.Anonymizer.Networks), HostingASNs: d.Anonymizer.HostingASNs}))
 	add(d.BruteForce.Enabled, detection.NewBruteForce(policy, detection.BruteForceOptions{MinFailures: d.BruteForce.MinFailures, Window: d.BruteForce.Window}))
 	add(d.MFAFatigue.Enabled, detection.NewMFAFatigue(detection.MFAFatigueOptions{MinPrompts: d.MFAFatigue.MinPrompts, Window: d.MFAFatigue.Window}))
-	add(d.PasswordSpray.Enabled, detection.NewPasswordSpray(policy, detection.PasswordSprayOptions{MinUsers: d.PasswordSpray.MinUsers, Window: d.PasswordSpray.Window, MaxSources: d.PasswordSpray.MaxSources}))
+	add(d.PasswordSpray.Enabled, detection.NewPasswordSpray(policy, detection.PasswordSprayOptions{MinUsers: d.PasswordSpray.MinUsers, Window: d.PasswordSpray.Window,
+		MaxSources: d.PasswordSpray.MaxSources, Lateness: cfg.AllowedLateness}))
 	add(d.NewLocation.Enabled, detection.NewNewLocation(policy, detection.NewLocationOptions{LearningPeriod: d.NewLocation.LearningPeriod, LearningSignIns: d.NewLocation.LearningSignIns}))
-	add(d.ImpossibleTravel.Enabled, detection.NewImpossibleTravel(policy, detection.ImpossibleTravelOptions{
+	travel := detection.NewImpossibleTravel(policy, detection.ImpossibleTravelOptions{
 		MaxSpeedKmh: d.ImpossibleTravel.MaxSpeedKmh, MinDistanceKm: d.ImpossibleTravel.MinDistanceKm,
 		VPNASNs: d.ImpossibleTravel.VPNASNs, MobileASNs: d.ImpossibleTravel.MobileASNs, FamiliarSignIns: d.ImpossibleTravel.FamiliarSignIns,
-	}))
+	})
+	add(d.ImpossibleTravel.Enabled, travel)
 	add(d.TransportRule.Enabled, detection.NewTransportRule(policy))
 	add(d.Delegation.Enabled, detection.NewDelegation(policy))
 	add(d.BulkSend.Enabled, detection.NewBulkSend(policy, detection.BulkSendOptions{Factor: d.BulkSend.Factor, Floor: d.BulkSend.Floor, LearningHours: d.BulkSend.LearningHours}))
@@ -128,9 +130,19 @@ func buildDetectors(cfg *Config, sigmaDetector *detection.Sigma) []detection.Det
 	if sigmaDetector != nil {
 		ds = append(ds, sigmaDetector)
 	}
-	// The chain reads the other detectors' findings: it comes last.
-	add(d.Chain.Enabled, detection.NewChain(detection.ChainOptions{Window: d.Chain.Window}))
-	return ds
+	// The chain reads the stages the other detectors' findings made: last.
+	add(d.Chain.Enabled, detection.NewChain(detection.ChainOptions{StageTwoWindow: d.Chain.StageTwoWindow, Window: d.Chain.Window}))
+	return detection.NewSuite(ds, detection.SuiteOptions{
+		Lateness: cfg.AllowedLateness,
+		// The longest pattern: a travel pair's physical horizon, the
+		// chain's window, the risky-session window of thread hijacking.
+		Retention:       max(travel.Horizon(), d.Chain.Window, d.ThreadHijack.RiskWindow, d.BruteForce.Window, d.MFAFatigue.Window),
+		KeepSends:       d.ThreadHijack.DeleteWindow,
+		Warmup:          cfg.State.Warmup,
+		LearningSignIns: d.NewLocation.LearningSignIns,
+		FamiliarSignIns: d.ImpossibleTravel.FamiliarSignIns,
+		OnHeldBack:      onHeldBack,
+	})
 }
 
 func (p *emailCompromiseProcessor) Capabilities() consumer.Capabilities {
@@ -156,11 +168,18 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 		}
 		p.storageClient = client
 		n, err := state.Load(ctx, client, p.users)
-		if err != nil {
+		switch {
+		case errors.Is(err, state.ErrOlderLayout):
+			// An upgrade changed what a user's state holds: start empty (the
+			// next snapshot replaces the old one), and say so.
+			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
+			p.logger.Warn("The per-user state snapshot is of an earlier release's layout and cannot be read; starting with empty state, so baselines are learned anew",
+				zap.Error(err))
+		case err != nil:
 			// Losing learned history must not stop detection: start empty.
 			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 			p.logger.Warn("Could not restore the per-user state snapshot; starting with empty state", zap.Error(err))
-		} else {
+		default:
 			p.logger.Info("Restored per-user state", zap.Int("users", n))
 		}
 	}
@@ -290,8 +309,8 @@ func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs
 	return p.next.ConsumeLogs(ctx, ld)
 }
 
-// inspect builds the record's view once, runs every detector on it and tags
-// the record when any fired.
+// inspect builds the record's view once, has the suite judge it and tags
+// the record when anything fired.
 func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecord, now time.Time) outcome {
 	rec := &p.record
 	body, o, ok := p.view(lr, rec)
@@ -301,37 +320,30 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	// The event lives in the processor: passed to detectors through an
 	// interface, a local would escape to the heap on every record.
 	ev := &p.event
-	*ev = detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now}
+	*ev = detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now, Users: p.lookupUser, NewStages: ev.NewStages}
 	if rec.User != "" {
 		ev.User = p.users.Touch(rec.User, now)
-		if since := state.At(rec.Time); ev.User.Since.IsZero() || since < ev.User.Since {
-			ev.User.Since = since
-		}
 	}
-	findings := p.adoptUpstream(lr.Attributes(), p.findings[:0])
-	upstream := len(findings)
-	for _, d := range p.detectors {
-		findings = d.Detect(ev, findings)
-	}
-	for _, l := range p.learners {
-		l.Learn(ev)
-	}
-	findings = p.holdBackDuringWarmup(ctx, ev.User, rec, findings)
+	findings := p.suite.Judge(ev, p.adoptUpstream(lr.Attributes(), p.findings[:0]))
 	p.findings = findings
+	if ev.Late {
+		p.telemetry.EmailCompromiseLateRecords.Add(ctx, 1)
+	}
 	if len(findings) == 0 {
 		return outcomeClean
 	}
-	if ev.User != nil {
-		detection.RememberStages(ev.User, rec.Time, findings, p.cfg.Detectors.Chain.StageTwoWindow)
-	}
 	writeTags(lr.Attributes(), findings)
-	for i := upstream; i < len(findings); i++ {
+	for i := range findings {
 		f := &findings[i]
+		if f.Status != detection.StatusNew {
+			continue
+		}
 		p.telemetry.EmailCompromiseDetections.Add(ctx, 1, p.ruleMetricAttrs[f.Rule]...)
-		if p.firstInPeriod(ev.User, f.Rule, now) {
+		if p.firstInPeriod(p.users.Get(f.User), f.Rule, now) {
 			p.logger.Info("Detection",
-				zap.String("user", rec.User), zap.String("rule", f.Rule.ID),
-				zap.String("severity", f.Severity.String()), zap.String("reason", f.Reason))
+				zap.String("user", f.User), zap.String("rule", f.Rule.ID),
+				zap.String("severity", f.Severity.String()), zap.String("reason", f.Reason),
+				zap.Strings("evidence", evidenceIDs(f.Evidence)), zap.String("record", rec.ID))
 		}
 	}
 	return outcomeTagged
@@ -341,6 +353,8 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 // record (tier 1 of a scale-out tags password spray, which it alone can see)
 // into findings: they stay on the record when this collector tags it again,
 // they count as chain stages, and they are not counted or logged twice.
+// A batch our own receiver sends again after a refusal carries the tags
+// of its first pass, which are adopted the same way.
 func (p *emailCompromiseProcessor) adoptUpstream(attrs pcommon.Map, findings []detection.Finding) []detection.Finding {
 	rules, ok := attrs.Get(AttrDetectionRules)
 	if !ok || rules.Type() != pcommon.ValueTypeSlice || rules.Slice().Len() == 0 {
@@ -357,6 +371,12 @@ func (p *emailCompromiseProcessor) adoptUpstream(attrs pcommon.Map, findings []d
 	if v, ok := attrs.Get(AttrDetectionChainID); ok {
 		chainID = v.Str()
 	}
+	var evidence []detection.Evidence
+	if v, ok := attrs.Get(AttrDetectionEvidence); ok && v.Type() == pcommon.ValueTypeSlice {
+		for i := 0; i < v.Slice().Len(); i++ {
+			evidence = append(evidence, detection.Evidence{ID: state.IDOf(v.Slice().At(i).Str())})
+		}
+	}
 	for i := 0; i < rules.Slice().Len(); i++ {
 		id := rules.Slice().At(i).Str()
 		rule, known := p.knownRules[id]
@@ -364,27 +384,11 @@ func (p *emailCompromiseProcessor) adoptUpstream(attrs pcommon.Map, findings []d
 			category, _, _ := strings.Cut(id, "/")
 			rule = &detection.Rule{ID: id, Category: category, Title: id}
 		}
-		findings = append(findings, detection.Finding{Rule: rule, Severity: severity, Reason: reason, ChainID: chainID})
+		findings = append(findings, detection.Finding{Rule: rule, Severity: severity, Reason: reason, ChainID: chainID,
+			Evidence: evidence, Status: detection.StatusUpstream})
 		reason = "" // the upstream reason already covers every upstream rule
 	}
 	return findings
-}
-
-// holdBackDuringWarmup drops history-dependent findings while the user's
-// state spans less event time than state.warmup, and counts them.
-func (p *emailCompromiseProcessor) holdBackDuringWarmup(ctx context.Context, u *state.User, rec *auditrecord.Record, findings []detection.Finding) []detection.Finding {
-	if p.cfg.State.Warmup <= 0 || u == nil || rec.Time.Sub(u.Since.Time()) >= p.cfg.State.Warmup {
-		return findings
-	}
-	kept := findings[:0]
-	for _, f := range findings {
-		if f.Rule.NeedsHistory {
-			p.telemetry.EmailCompromiseWarmupSuppressed.Add(ctx, 1, p.ruleMetricAttrs[f.Rule]...)
-			continue
-		}
-		kept = append(kept, f)
-	}
-	return kept
 }
 
 // firstInPeriod reports whether rule has not been logged for the user within

@@ -13,11 +13,14 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadatatest"
@@ -83,6 +86,7 @@ func TestProcessorTagsTheRevealingRecordOnly(t *testing.T) {
 
 	hiding := map[string]any{
 		"detection.rules":            []any{"mailbox_rule/inbox_rule_hiding"},
+		"detection.evidence":         []any{"85d29e27-be28-4f2c-96c8-08dbbe33c473"},
 		"detection.severity":         "high",
 		"detection.reason":           `inbox rule "f" on debrab@m365b132131.onmicrosoft.com set from 185.73.124.135 moves mail to Conversation History, marks it as read, stops processing other rules, has a 1-character name (4 hiding traits).`,
 		"detection.technique":        []any{"T1586.002", "T1564.008"},
@@ -97,6 +101,7 @@ func TestProcessorTagsTheRevealingRecordOnly(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"audit.source":               "o365",
 		"detection.rules":            []any{"mailbox_rule/mailbox_forwarding_external"},
+		"detection.evidence":         []any{"6f1f8e7a-3a55-4f0e-9c1e-08dd0a1b2c3d"},
 		"detection.severity":         "critical",
 		"detection.reason":           "Set-Mailbox on bob@contoso.com forwards all mail to external payroll@contoso-payments.com without keeping a copy (DeliverToMailboxAndForward=False), from 2001:db8::7.",
 		"detection.technique":        []any{"T1586.002", "T1114.003"},
@@ -174,6 +179,36 @@ func TestProcessorStateSurvivesRestart(t *testing.T) {
 	second := run()
 	defer func() { require.NoError(t, second.Shutdown(context.Background())) }()
 	assert.NotNil(t, second.users.Get("testaccount1@contoso.com"))
+}
+
+// TestProcessorStartsEmptyOnAnOlderSnapshot: a snapshot written by an
+// earlier release in another layout is not half-read: the processor starts
+// with empty state, says why, and counts it.
+func TestProcessorStartsEmptyOnAnOlderSnapshot(t *testing.T) {
+	ctx := context.Background()
+	storageID := storagetest.NewStorageID("state")
+	host := storagetest.NewStorageHost().WithFileBackedStorageExtension(storageID.Name(), t.TempDir())
+	cfg := createDefaultConfig().(*Config)
+	cfg.Storage = &storageID
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(ctx)) }()
+	core, logs := observer.New(zap.WarnLevel)
+	set := metadatatest.NewSettings(tel)
+	set.Logger = zap.New(core)
+	p, err := newEmailCompromiseProcessor(set, cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+
+	client, err := host.GetExtensions()[storageID].(storage.Extension).GetClient(ctx, component.KindProcessor, set.ID, "")
+	require.NoError(t, err)
+	require.NoError(t, client.Set(ctx, "email_compromise/state/v1/manifest", []byte("4 1")))
+	require.NoError(t, client.Set(ctx, "email_compromise/state/v1/4/0", []byte("a gob of the first layout")))
+	require.NoError(t, client.Close(ctx))
+
+	require.NoError(t, p.Start(ctx, host))
+	require.NoError(t, p.Shutdown(ctx))
+	require.Equal(t, 1, logs.FilterMessageSnippet("earlier release's layout").Len())
+	assert.Contains(t, logs.All()[0].ContextMap()["error"], "layout v1 found, v2 expected")
+	metadatatest.AssertEqualEmailCompromiseStateSnapshotErrors(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 }
 
 func TestProcessorStorageMisconfigured(t *testing.T) {

@@ -16,6 +16,7 @@ const (
 	AttrDetectionReason    = "detection.reason"
 	AttrDetectionTechnique = "detection.technique"
 	AttrDetectionChainID   = "detection.chain.id"
+	AttrDetectionEvidence  = "detection.evidence"
 	AttrRuleName           = "security_rule.name"
 	AttrRuleCategory       = "security_rule.category"
 	AttrRuleRuleset        = "security_rule.ruleset.name"
@@ -27,13 +28,15 @@ const builtinRuleset = "email_compromise"
 
 // writeTags writes the tag contract for findings (at least one) onto attrs:
 // every rule id once, the highest severity, one reason per rule, the union
-// of techniques, and the semconv security_rule fields of the most severe.
+// of techniques and of evidence, and the semconv security_rule fields of
+// the most severe.
 func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 	top := &findings[0]
 	var chainID string
 	rules := attrs.PutEmptySlice(AttrDetectionRules)
 	rules.EnsureCapacity(len(findings))
 	techniques := attrs.PutEmptySlice(AttrDetectionTechnique)
+	evidence := attrs.PutEmptySlice(AttrDetectionEvidence)
 	var reason strings.Builder
 	for i := range findings {
 		f := &findings[i]
@@ -42,6 +45,11 @@ func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 		}
 		if f.ChainID != "" {
 			chainID = f.ChainID
+		}
+		for _, e := range f.Evidence {
+			if id := e.ID.String(); id != "" && evidence.Len() < detection.MaxEvidence && !containsStr(evidence, id) {
+				evidence.AppendEmpty().SetStr(id)
+			}
 		}
 		if containsStr(rules, f.Rule.ID) {
 			continue
@@ -75,6 +83,15 @@ func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 	if top.Rule.Reference != "" {
 		attrs.PutStr(AttrRuleReference, top.Rule.Reference)
 	}
+}
+
+// evidenceIDs lists a finding's evidence ids, for the detection log line.
+func evidenceIDs(evidence []detection.Evidence) []string {
+	ids := make([]string, 0, len(evidence))
+	for _, e := range evidence {
+		ids = append(ids, e.ID.String())
+	}
+	return ids
 }
 
 func rulesetOf(r *detection.Rule) string {

@@ -104,7 +104,7 @@ func runPipeline(t *testing.T, path string, domains []string, want int) []plog.L
 
 	rf := auditlogreceiver.NewFactory()
 	rcfg := rf.CreateDefaultConfig().(*auditlogreceiver.Config)
-	rcfg.Files.Include = []string{globEscape(path)}
+	rcfg.Files.Include = []string{corpus.GlobEscape(path)}
 	rcfg.Files.PollInterval = 20 * time.Millisecond
 	require.NoError(t, rcfg.Validate())
 	rcv, err := rf.CreateLogs(ctx, receivertest.NewNopSettings(rf.Type()), rcfg, proc)
@@ -131,22 +131,6 @@ func runPipeline(t *testing.T, path string, domains []string, want int) []plog.L
 		}
 	}
 	return out
-}
-
-// globEscape makes a path a glob that matches only itself (corpus names
-// contain brackets and parentheses).
-func globEscape(path string) string {
-	var b strings.Builder
-	for _, r := range path {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteRune('[')
-			b.WriteRune(r)
-			b.WriteRune(']')
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func checkFile(t *testing.T, fe fileExpectation, records []plog.LogRecord) {

@@ -1,7 +1,6 @@
 package detection
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
@@ -21,60 +20,22 @@ type BruteForceOptions struct {
 	Window      time.Duration
 }
 
-// BruteForce detects a successful sign-in that follows many failed password
-// attempts for the same user: the guessing worked. A success from a trusted
-// network (an employee mistyping at the office) does not fire.
+// BruteForce detects a successful interactive sign-in that follows many
+// failed password attempts for the same user within the window before it:
+// the guessing worked. The detection is the success's (its evidence); a
+// failure that arrives after the success completes it late. A success from
+// a trusted network (an employee mistyping at the office) does not fire.
 type BruteForce struct {
-	policy *Policy
-	opts   BruteForceOptions
+	burst successAfterBurst
 }
 
 func NewBruteForce(p *Policy, opts BruteForceOptions) *BruteForce {
-	return &BruteForce{policy: p, opts: opts}
+	return &BruteForce{burst: successAfterBurst{
+		rule: RuleBruteForce, kind: state.SignInFailure, min: opts.MinFailures, window: opts.Window,
+		what: "failed password attempts", ignore: func(s *state.SignIn) bool { return p.IsTrustedNetwork(s.IP) },
+	}}
 }
 
 func (d *BruteForce) Rules() []*Rule { return []*Rule{RuleBruteForce} }
 
-func (d *BruteForce) Detect(ev *Event, out []Finding) []Finding {
-	r := ev.Record
-	if ev.User == nil || !successfulSignIn(r) || d.policy.IsTrustedNetwork(r.ClientIP) {
-		return out
-	}
-	b := ev.User.SignIns.Bursts
-	if b == nil {
-		return out
-	}
-	n := b.Failures.Within(r.Time, d.opts.Window)
-	if n < d.opts.MinFailures {
-		return out
-	}
-	return append(out, Finding{
-		Rule:     RuleBruteForce,
-		Severity: SeverityHigh,
-		Reason:   fmt.Sprintf("%s signed in from %s after %d failed password attempts within %s.", r.User, r.ClientAddress, n, d.opts.Window),
-	})
-}
-
-// Learn counts failures; a success ends the burst.
-func (d *BruteForce) Learn(ev *Event) {
-	if ev.User == nil {
-		return
-	}
-	switch r := ev.Record; {
-	case passwordFailure(r):
-		bursts(ev.User).Failures.Add(r.Time)
-	case successfulSignIn(r):
-		if b := ev.User.SignIns.Bursts; b != nil {
-			b.Failures.Clear()
-		}
-	}
-}
-
-// bursts returns the user's failure and MFA-prompt rings, creating them on
-// the first event: most users never fail.
-func bursts(u *state.User) *state.Bursts {
-	if u.SignIns.Bursts == nil {
-		u.SignIns.Bursts = &state.Bursts{}
-	}
-	return u.SignIns.Bursts
-}
+func (d *BruteForce) Detect(ev *Event, out []Finding) []Finding { return d.burst.detect(ev, out) }

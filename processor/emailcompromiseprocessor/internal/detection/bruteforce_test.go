@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 func TestBruteForce(t *testing.T) {
@@ -50,8 +52,8 @@ func TestBruteForce(t *testing.T) {
 			return graphSignIn{user: "bob@contoso.com", at: at, ip: "198.51.100.7", errorCode: 50074}.json()
 		}), graphOK(t0.Add(7*time.Minute), "198.51.100.7")), ""},
 		{"success from the office network", append(failures(6, everyMinute, graphFail), graphOK(t0.Add(7*time.Minute), "203.0.113.9")), ""},
-		{"a success ends the burst", append(append(failures(5, everyMinute, graphFail), graphOK(t0.Add(6*time.Minute), "198.51.100.7")),
-			graphOK(t0.Add(7*time.Minute), "198.51.100.7")), ""},
+		{"each success within the window after the burst is one", append(append(failures(5, everyMinute, graphFail), graphOK(t0.Add(6*time.Minute), "198.51.100.7")),
+			graphOK(t0.Add(7*time.Minute), "198.51.100.9")), "from 198.51.100.9 at 2026-11-20T08:07:00Z after 5 failed"},
 		{"failures of another user do not count", append(failures(5, everyMinute, func(at time.Time) string {
 			return graphSignIn{user: "alice@contoso.com", at: at, ip: "198.51.100.7", errorCode: 50126}.json()
 		}), graphOK(t0.Add(6*time.Minute), "198.51.100.7")), ""},
@@ -80,6 +82,6 @@ func TestBruteForceStateIsBounded(t *testing.T) {
 	records = append(records, graphSignIn{user: "bob@contoso.com", at: t0.Add(1001 * time.Second), ip: "198.51.100.7"}.json())
 	got := lastFindings(t, records, d)
 	if assert.Len(t, got, 1) {
-		assert.Contains(t, got[0].Reason, "after 32 failed password attempts", "the ring keeps the newest 32")
+		assert.Contains(t, got[0].Reason, fmt.Sprintf("after %d failed password attempts", state.MaxRecentSignIns-1), "the timeline keeps the newest, the success among them")
 	}
 }

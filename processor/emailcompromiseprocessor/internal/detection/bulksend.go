@@ -3,6 +3,8 @@ package detection
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
@@ -24,22 +26,24 @@ type BulkSendOptions struct {
 	// Floor: and at least Floor sends (the threshold of a mailbox without
 	// a baseline).
 	Floor int
-	// LearningHours: closed hours folded in before the baseline is trusted.
+	// LearningHours: hours of sending history before the baseline is trusted.
 	LearningHours int
 }
 
-// ewmaAlpha weights a new hour against the learned mean of that hour of day:
-// about the last two weeks count.
-const ewmaAlpha = 0.15
+// baselineDays is how many earlier days' same hour the baseline reads.
+const baselineDays = 7
 
-// BulkSend keeps a per-mailbox baseline of sends per hour (an exponentially
-// weighted mean and deviation per hour of day, so a mailbox that sends its
-// newsletter at 9:00 has a 9:00 baseline) and fires when the current hour
-// exceeds it by a factor and an absolute floor. From that moment every
-// further send of the hour is tagged. Input: the O365 mailbox audit Send,
-// SendAs and SendOnBehalf records (one per message). Authorised senders (by
-// address or app id), service accounts and shared mailboxes never fire.
-// Anomalous hours are not learned, so a burst does not raise its own bar.
+// BulkSend fires on every send that takes a clock hour's count past the
+// mailbox's threshold: the send's rank in its hour (sends up to and
+// including its second) exceeds max(Floor, Factor x (mean + 2 x mean
+// absolute deviation)) of the same hour on the previous seven days, read
+// only from hours that ended before the allowed lateness (whose counts no
+// late record can change), with the highest of them left out so that one
+// earlier burst does not raise the bar. A send arriving late raises the
+// rank of the hour's later sends: those it takes past the threshold are
+// tagged on it. Input: the O365 mailbox audit Send, SendAs and SendOnBehalf
+// records (one per message). Authorised senders (by address or app id),
+// service accounts and shared mailboxes never fire.
 type BulkSend struct {
 	policy *Policy
 	opts   BulkSendOptions
@@ -52,107 +56,126 @@ func (d *BulkSend) Rules() []*Rule { return []*Rule{RuleBulkSend} }
 func (d *BulkSend) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if ev.User == nil || !sendOperation(r) || d.policy.IsAuthorizedSender(r) ||
-		d.policy.IsServiceAccount(r.User) || d.policy.IsSharedMailbox(r.User) {
+		d.policy.IsServiceAccount(r.User) || d.policy.IsSharedMailbox(r.User) || ev.User.Mail == nil {
 		return out
 	}
-	mail := mailHistory(ev.User)
-	b := &mail.Sends
-	d.roll(b, r.Time)
-	if r.Time.Before(b.WindowStart) {
-		return out // a late record of a closed hour: counted nowhere
+	mail := ev.User.Mail
+	sends := mail.Sends
+	at := state.At(r.Time)
+	self := state.FindSend(sends, at, ev.RecordID())
+	if self < 0 {
+		return out
 	}
-	b.Count++
-	if len(r.Mail.Items) > 0 && len(b.Subjects) < state.MaxWindowSubjects {
-		k := conversationKey(r.Mail.Items[0].Subject)
-		if !containsHash(b.Subjects, k) {
-			b.Subjects = append(b.Subjects, k)
+	hour := hourOf(at)
+	first := sort.Search(len(sends), func(i int) bool { return hourOf(sends[i].At) >= hour })
+	end := sort.Search(len(sends), func(i int) bool { return hourOf(sends[i].At) > hour })
+	threshold, baseline := d.threshold(ev, mail, hour)
+	// A send's rank counts the hour's sends up to and including its second,
+	// so that sends of one second share a rank however they arrived; the
+	// first rank past the threshold is k.
+	k := int(math.Floor(threshold)) + 1
+	group := func(i int) (from, to int) {
+		from, to = i, i
+		for from > first && sends[from-1].At == sends[i].At {
+			from--
+		}
+		for to+1 < end && sends[to+1].At == sends[i].At {
+			to++
+		}
+		return from, to
+	}
+	if from, to := group(self); to-first+1 >= k {
+		for j := from; j <= to; j++ {
+			out = append(out, d.finding(ev, mail, first, j, to-first+1, threshold, baseline))
 		}
 	}
-	threshold, baseline := d.threshold(b, r.Time)
-	if float64(b.Count) <= threshold {
-		return out
+	// Arriving late, this send raised the rank of the hour's later sends by
+	// one: the group it took to rank k is newly past the threshold (those
+	// beyond were tagged before).
+	if idx := first + k - 1; idx < end && sends[idx].At > at {
+		if from, to := group(idx); to == idx {
+			for j := from; j <= to; j++ {
+				out = append(out, d.finding(ev, mail, first, j, k, threshold, baseline))
+			}
+		}
 	}
-	if b.AnomalousSince.IsZero() {
-		b.AnomalousSince = r.Time
-	}
+	return out
+}
+
+func (d *BulkSend) finding(ev *Event, mail *state.MailHistory, first, i, rank int, threshold, baseline float64) Finding {
+	s := &mail.Sends[i]
+	distinct, scanned := distinctSubjects(mail.Sends[max(first, i+1-subjectSample) : i+1])
 	severity := SeverityMedium
-	distinct := fmt.Sprintf("%d distinct subjects", len(b.Subjects))
-	if len(b.Subjects) >= state.MaxWindowSubjects {
-		distinct = fmt.Sprintf("at least %d distinct subjects", len(b.Subjects))
-	} else if float64(len(b.Subjects)) <= 0.2*float64(b.Count) {
+	if float64(distinct) <= 0.2*float64(scanned) {
 		severity = SeverityHigh // the same few messages over and over: a campaign
 	}
 	base := "no baseline yet"
 	if baseline >= 0 {
 		base = fmt.Sprintf("baseline %.1f/h at this hour", baseline)
 	}
-	return append(out, Finding{
+	hourStart := time.Unix(0, int64(hourOf(s.At))*int64(time.Hour)).UTC()
+	return Finding{
 		Rule:     RuleBulkSend,
 		Severity: severity,
-		Reason: fmt.Sprintf("%s has sent %d messages since %s (%s, threshold %.0f), %s, anomalous since %s.",
-			r.User, b.Count, b.WindowStart.Format("15:04"), base, threshold, distinct, b.AnomalousSince.Format(time.TimeOnly)),
-	})
+		Reason: fmt.Sprintf("%s sent %d messages between %s and %s (%s, threshold %.0f), %d distinct subjects in the last %d.",
+			ev.Record.User, rank, hourStart.Format("15:04"), s.At.Time().Format(time.TimeOnly), base, threshold, distinct, scanned),
+		Evidence: []Evidence{{ID: s.ID, At: s.At.Time()}},
+		Anchors:  []state.Stage{{At: s.At, ID: s.ID}},
+	}
 }
 
-// threshold is max(Floor, Factor x (mean + 2 x deviation)) for the hour of
-// day of t; baseline is that mean, or -1 while still learning.
-func (d *BulkSend) threshold(b *state.SendBaseline, t time.Time) (threshold, baseline float64) {
-	if b.LearnedHours < uint32(d.opts.LearningHours) {
-		return float64(d.opts.Floor), -1
+// subjectSample is how many of the latest sends the distinct-subject ratio
+// reads: enough to tell a campaign from a busy day, bounded for floods.
+const subjectSample = 128
+
+// distinctSubjects counts the distinct conversation keys among sends.
+func distinctSubjects(sends []state.Send) (distinct, scanned int) {
+	var keys [subjectSample]uint32
+	for i := range sends {
+		keys[i] = sends[i].Subject
 	}
-	h := t.UTC().Hour()
-	mean, dev := float64(b.Mean[h]), float64(b.Dev[h])
-	return math.Max(float64(d.opts.Floor), d.opts.Factor*(mean+2*dev)), mean
+	sorted := keys[:len(sends)]
+	slices.Sort(sorted)
+	return len(slices.Compact(sorted)), len(sends)
 }
 
-// roll closes the window when t is in a later hour, folding the closed hour
-// (unless anomalous) and the silent hours since into the baseline.
-func (d *BulkSend) roll(b *state.SendBaseline, t time.Time) {
-	hour := t.UTC().Truncate(time.Hour)
-	if !hour.After(b.WindowStart) {
-		return
+// threshold is max(Floor, Factor x (mean + 2 x deviation)) of the same hour
+// on the previous days; baseline is that mean, or -1 while still learning.
+// Only hours that ended at least the allowed lateness before the hour's
+// start count: their sends can no longer change.
+func (d *BulkSend) threshold(ev *Event, mail *state.MailHistory, hour uint32) (threshold, baseline float64) {
+	start := time.Unix(0, int64(hour)*int64(time.Hour))
+	settled := start.Add(-ev.Lateness)
+	floor := float64(d.opts.Floor)
+	if mail.FirstSend == 0 || mail.FirstSend.Time().Add(time.Duration(d.opts.LearningHours)*time.Hour).After(settled) {
+		return floor, -1
 	}
-	if !b.WindowStart.IsZero() {
-		if b.AnomalousSince.IsZero() {
-			learn(b, b.WindowStart.Hour(), float64(b.Count))
+	firstHour := hourOf(state.At(mail.FirstSend.Time()))
+	var counts []float64
+	for day := uint32(1); day <= baselineDays && day*24 <= hour; day++ {
+		h := hour - day*24
+		if h < firstHour || !hourEnd(h).Before(settled.Add(time.Nanosecond)) {
+			continue
 		}
-		// Hours without a send are learned as zero, at most one day of them.
-		for h, n := b.WindowStart.Add(time.Hour), 0; h.Before(hour) && n < 24; h, n = h.Add(time.Hour), n+1 {
-			learn(b, h.Hour(), 0)
-		}
+		counts = append(counts, float64(sendsInHour(mail, h)))
 	}
-	b.WindowStart, b.Count, b.Subjects, b.AnomalousSince = hour, 0, b.Subjects[:0], time.Time{}
+	if len(counts) == 0 {
+		return floor, -1
+	}
+	if len(counts) >= 3 {
+		slices.Sort(counts)
+		counts = counts[:len(counts)-1]
+	}
+	var mean, dev float64
+	for _, c := range counts {
+		mean += c
+	}
+	mean /= float64(len(counts))
+	for _, c := range counts {
+		dev += math.Abs(c - mean)
+	}
+	dev /= float64(len(counts))
+	return math.Max(floor, d.opts.Factor*(mean+2*dev)), mean
 }
 
-func learn(b *state.SendBaseline, hour int, count float64) {
-	b.LearnedHours++
-	if b.Seen[hour] < 255 {
-		b.Seen[hour]++
-	}
-	if b.Seen[hour] == 1 {
-		b.Mean[hour], b.Dev[hour] = float32(count), 0
-		return
-	}
-	mean := float64(b.Mean[hour])
-	dev := float64(b.Dev[hour])
-	dev = ewmaAlpha*math.Abs(count-mean) + (1-ewmaAlpha)*dev
-	mean = ewmaAlpha*count + (1-ewmaAlpha)*mean
-	b.Mean[hour], b.Dev[hour] = float32(mean), float32(dev)
-}
-
-func containsHash(list []uint64, v uint64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// mailHistory returns the user's mailbox history, creating it on first use.
-func mailHistory(u *state.User) *state.MailHistory {
-	if u.Mail == nil {
-		u.Mail = &state.MailHistory{}
-	}
-	return u.Mail
-}
+func hourEnd(h uint32) time.Time { return time.Unix(0, int64(h+1)*int64(time.Hour)) }

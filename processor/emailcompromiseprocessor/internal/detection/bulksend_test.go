@@ -53,7 +53,7 @@ func TestBulkSend(t *testing.T) {
 		assert.Empty(t, burst[19], "20 sends do not exceed max(floor 20, 5 x baseline)")
 		require.Len(t, burst[20], 1)
 		assert.Equal(t, SeverityHigh, burst[20][0].Severity, "one subject over and over")
-		assert.Regexp(t, `^bob@contoso.com has sent 21 messages since 08:00 \(baseline 2.0/h at this hour, threshold 2\d\), 1 distinct subjects, anomalous since 08:`, burst[20][0].Reason)
+		assert.Regexp(t, `^bob@contoso.com sent 21 messages between 08:00 and 08:\d\d:\d\d \(baseline 2.0/h at this hour, threshold 20\), 1 distinct subjects in the last 21\.$`, burst[20][0].Reason)
 		assert.Len(t, burst[39], 1, "every further send of the window is tagged")
 	})
 	t.Run("a busy mailbox has a higher bar", func(t *testing.T) {
@@ -94,16 +94,16 @@ func TestBulkSend(t *testing.T) {
 func TestBulkSendFloodStaysBounded(t *testing.T) {
 	d := NewBulkSend(NewPolicy(PolicyOptions{}), BulkSendOptions{Factor: 5, Floor: 50, LearningHours: 48})
 	th := NewThreadHijack(ThreadHijackOptions{RiskWindow: 24 * time.Hour, DeleteWindow: 30 * time.Minute, MinKnownIPs: 3})
+	suite := NewSuite([]Detector{d, th}, testSuiteOptions)
 	users := state.New[state.User](10, time.Hour)
 	u := users.Touch("bob@contoso.com", time.Now())
 	for i := 0; i < 100_000; i++ {
 		r := parseRecord(t, o365Send("bob@contoso.com", t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("RE: %d %s", i, string(make([]byte, 100))), fmt.Sprintf("<%d@x>", i), "198.51.100.7", ""))
-		ev := Event{Record: r, User: u, Now: time.Now()}
-		d.Detect(&ev, nil)
-		th.Detect(&ev, nil)
-		th.Learn(&ev)
+		suite.Judge(&Event{Record: r, User: u, Now: time.Now(), Users: users.Get}, nil)
 	}
-	assert.LessOrEqual(t, len(u.Mail.Sends.Subjects), state.MaxWindowSubjects)
-	assert.LessOrEqual(t, len(u.Mail.Conversations.Values), state.MaxConversations)
-	assert.LessOrEqual(t, len(u.Mail.RecentSent), state.MaxRecentSent)
+	assert.LessOrEqual(t, len(u.Mail.Sends), state.MaxRecentSends)
+	assert.LessOrEqual(t, len(u.Mail.Conversations), state.MaxConversations)
+	assert.LessOrEqual(t, len(u.Mail.Replies), state.MaxReplies)
+	assert.LessOrEqual(t, len(u.Stages.List), state.MaxStages)
+	assert.LessOrEqual(t, len(u.Emitted.List), state.MaxEmitted)
 }

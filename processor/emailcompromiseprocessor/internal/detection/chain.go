@@ -20,44 +20,37 @@ var RuleChain = &Rule{
 	NeedsHistory: true,
 }
 
-// ChainOptions set how close the stages must be (the set-up's window after
-// the access is applied when stages are remembered: see RememberStages).
+// ChainOptions set how close the stages must be.
 type ChainOptions struct {
-	// Window: the whole chain within this long.
+	// StageTwoWindow: the set-up within this long after the access.
+	StageTwoWindow time.Duration
+	// Window: the abuse within this long after the access.
 	Window time.Duration
 }
 
-// stage of a compromise, by detection category.
-type stage uint8
-
-const (
-	stageNone   stage = iota
-	stageAccess       // risky sign-in or impossible travel
-	stageSetup        // inbox rule, forwarding, delegation
-	stageAbuse        // bulk sending, thread hijacking, send-then-delete
-)
-
-func stageOf(category string) stage {
+// stageOf maps a detection category to the stage of a compromise it is.
+func stageOf(category string) state.StageKind {
 	switch category {
 	case CategoryRiskySignIn, CategoryImpossibleTravel:
-		return stageAccess
+		return state.StageAccess
 	case CategoryMailboxRule:
-		return stageSetup
+		return state.StageSetup
 	case CategoryBulkSend, CategoryThreadHijack:
-		return stageAbuse
+		return state.StageAbuse
 	}
-	return stageNone
+	return 0
 }
 
 // Chain correlates one user's detections across sources: access (a risky
 // sign-in or impossible travel), then set-up (an inbox rule, forwarding or
-// delegation) within StageTwoWindow, then abuse (a send burst, thread
-// hijack or send-then-delete) within Window of the access. It tags the
-// completing record critical and gives every later stage record the same
-// chain id. It must run after every other detector: its input is their
-// findings on the record (out) and, for earlier records, the user's chain
-// state, which the processor keeps with RememberStages whether or not this
-// detector is enabled.
+// delegation) within StageTwoWindow, then abuse (a send burst, a thread
+// hijack, a send-then-delete) within Window of the access. Every such
+// triple of stage records is a detection (evidence: the three records),
+// critical, found by whichever of the three is judged last — the abuse in
+// event order, the access when the sign-in feed lags. All chains that start
+// at one access record share its chain id. The suite makes findings stages
+// (see Suite); the chain runs last and reads the stages added by the
+// record being judged.
 type Chain struct {
 	opts ChainOptions
 }
@@ -67,77 +60,71 @@ func NewChain(opts ChainOptions) *Chain { return &Chain{opts: opts} }
 func (d *Chain) Rules() []*Rule { return []*Rule{RuleChain} }
 
 func (d *Chain) Detect(ev *Event, out []Finding) []Finding {
-	if ev.User == nil || ev.User.Chain == nil {
-		return out
-	}
-	c, t := ev.User.Chain, ev.Record.Time
-	top, worst := stageNone, -1
-	for i := range out {
-		if s := stageOf(out[i].Rule.Category); s > top {
-			top, worst = s, i
+	for _, ns := range ev.NewStages {
+		stages := ns.State.Stages.List
+		n := &ns.Stage
+		for i := range stages {
+			a := &stages[i]
+			if a.Kind != state.StageAccess || (n.Kind == state.StageAccess && a.ID != n.ID) {
+				continue
+			}
+			for j := range stages {
+				b := &stages[j]
+				if b.Kind != state.StageSetup || (n.Kind == state.StageSetup && b.ID != n.ID) || !d.within(a, b, d.opts.StageTwoWindow) {
+					continue
+				}
+				for k := range stages {
+					c := &stages[k]
+					if c.Kind != state.StageAbuse || (n.Kind == state.StageAbuse && c.ID != n.ID) || c.At < b.At || !d.within(a, c, d.opts.Window) {
+						continue
+					}
+					out = d.add(ev, out, d.finding(ns.User, a, b, c))
+				}
+			}
 		}
 	}
-	if top == stageNone {
-		return out
-	}
-	if c.ID != "" && t.Sub(c.CompletedAt) >= 0 && t.Sub(c.CompletedAt) <= d.opts.Window {
+	return out
+}
+
+// add appends a chain finding; when the record judged is one of its
+// stages, its other findings carry the chain id too.
+func (d *Chain) add(ev *Event, out []Finding, f Finding) []Finding {
+	if hasEvidence(&f, ev.RecordID()) {
 		for i := range out {
-			out[i].ChainID = c.ID // a later stage of a chain already detected
+			if out[i].ChainID == "" && stageOf(out[i].Rule.Category) != 0 {
+				out[i].ChainID = f.ChainID
+			}
 		}
-		return out
 	}
-	if top != stageAbuse || c.ChangeAt.IsZero() || c.RiskAt.IsZero() ||
-		t.Before(c.ChangeAt) || t.Sub(c.RiskAt) > d.opts.Window {
-		return out
-	}
-	c.ID = chainID(ev.Record.User, c.RiskAt)
-	c.CompletedAt = t
-	for i := range out {
-		out[i].ChainID = c.ID
-	}
-	abuse := out[worst]
-	return append(out, Finding{
+	return append(out, f)
+}
+
+// within reports whether later is no earlier than first and at most window after it.
+func (d *Chain) within(first, later *state.Stage, window time.Duration) bool {
+	return later.At >= first.At && later.At-first.At <= state.Instant(window)
+}
+
+func (d *Chain) finding(user string, a, b, c *state.Stage) Finding {
+	id := chainID(user, a.ID.String())
+	return Finding{
 		Rule:     RuleChain,
 		Severity: SeverityCritical,
-		ChainID:  c.ID,
-		Reason: fmt.Sprintf("Account takeover of %s: %s %s (%s); %s %s (%s); %s %s (%s).", ev.Record.User,
-			stamp(c.RiskAt), c.RiskRule, strings.TrimSuffix(c.RiskReason, "."),
-			stamp(c.ChangeAt), c.ChangeRule, strings.TrimSuffix(c.ChangeReason, "."),
-			stamp(t), abuse.Rule.ID, strings.TrimSuffix(abuse.Reason, ".")),
-	})
-}
-
-// RememberStages records a record's access and set-up findings in the
-// user's chain state; the processor calls it after all detectors ran (thread
-// hijacking reads the remembered risky sign-in too). A set-up counts only
-// within stageTwoWindow after the access.
-func RememberStages(u *state.User, t time.Time, findings []Finding, stageTwoWindow time.Duration) {
-	for _, f := range findings {
-		switch stageOf(f.Rule.Category) {
-		case stageAccess:
-			if u.Chain == nil {
-				u.Chain = &state.ChainState{}
-			}
-			if c := u.Chain; t.After(c.RiskAt) {
-				c.RiskAt, c.RiskRule, c.RiskReason = t, f.Rule.ID, shorten(f.Reason, 300)
-				c.ChangeAt, c.ChangeRule, c.ChangeReason = time.Time{}, "", ""
-			}
-		case stageSetup:
-			c := u.Chain
-			if c != nil && !c.RiskAt.IsZero() && t.Sub(c.RiskAt) >= 0 && t.Sub(c.RiskAt) <= stageTwoWindow && c.ChangeAt.IsZero() {
-				c.ChangeAt, c.ChangeRule, c.ChangeReason = t, f.Rule.ID, shorten(f.Reason, 300)
-			}
-		}
+		User:     user,
+		ChainID:  id,
+		Reason: fmt.Sprintf("Account takeover of %s: %s %s (%s); %s %s (%s); %s %s (%s).", user,
+			stamp(a.At.Time()), a.Rule, strings.TrimSuffix(a.Reason, "."),
+			stamp(b.At.Time()), b.Rule, strings.TrimSuffix(b.Reason, "."),
+			stamp(c.At.Time()), c.Rule, strings.TrimSuffix(c.Reason, ".")),
+		Evidence: []Evidence{{ID: a.ID, At: a.At.Time()}, {ID: b.ID, At: b.At.Time()}, {ID: c.ID, At: c.At.Time()}},
 	}
 }
 
-func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-
-// chainID names a chain by its user and first stage, so a replay of the
-// same records yields the same id.
-func chainID(user string, start time.Time) string {
+// chainID names a chain by its user and its access record, so that every
+// arrival order and a replay of the same records yield the same id.
+func chainID(user, access string) string {
 	h := fnv.New64a()
 	h.Write([]byte(user))
-	h.Write([]byte(start.UTC().Format(time.RFC3339Nano)))
+	h.Write([]byte{0})
+	h.Write([]byte(access))
 	return fmt.Sprintf("chain-%016x", h.Sum64())
 }

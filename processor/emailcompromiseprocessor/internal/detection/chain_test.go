@@ -16,7 +16,7 @@ func TestChain(t *testing.T) {
 			NewInboxRule(p, InboxRuleOptions{}),
 			NewMailboxForwarding(p),
 			NewThreadHijack(ThreadHijackOptions{RiskWindow: 24 * time.Hour, DeleteWindow: 30 * time.Minute, MinKnownIPs: 3}),
-			NewChain(ChainOptions{Window: 24 * time.Hour}),
+			NewChain(ChainOptions{StageTwoWindow: time.Hour, Window: 24 * time.Hour}),
 		}
 	}
 	user := "bob@contoso.com"
@@ -28,7 +28,7 @@ func TestChain(t *testing.T) {
 	sent2 := o365Send(user, at(40), "Payment run", "<s2@contoso.com>", "192.0.2.66", "")
 	deleted2 := o365Delete(user, at(41), "HardDelete", `\Sent Items`, "Payment run", "<s2@contoso.com>")
 
-	t.Run("access, set-up, abuse: one critical chain on the completing record", func(t *testing.T) {
+	t.Run("access, set-up, abuse: a critical chain on each abuse record", func(t *testing.T) {
 		all := run(t, []string{risky, rule, sent, deleted, sent2, deleted2}, detectors()...)
 		assert.Equal(t, []string{"risky_sign_in/identity_provider_risk"}, ruleIDs(all[0]))
 		assert.Equal(t, []string{"mailbox_rule/inbox_rule_hiding"}, ruleIDs(all[1]))
@@ -41,9 +41,18 @@ func TestChain(t *testing.T) {
 		assert.Contains(t, chain.Reason, "Account takeover of bob@contoso.com: 2026-11-20T08:00:00Z risky_sign_in/identity_provider_risk (")
 		assert.Contains(t, chain.Reason, "; 2026-11-20T08:12:00Z mailbox_rule/inbox_rule_hiding (")
 		assert.Contains(t, chain.Reason, "; 2026-11-20T08:33:00Z thread_hijack/sent_item_deleted (")
-		// A later abuse record carries the chain id; no second chain finding.
-		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[5]))
-		assert.Equal(t, chain.ChainID, all[5][0].ChainID)
+		assert.Len(t, chain.Evidence, 3, "access, set-up and abuse records")
+		// A later abuse record is a chain of its own, with the same access
+		// record and so the same chain id.
+		require.Equal(t, []string{"thread_hijack/sent_item_deleted", "chain/account_takeover"}, ruleIDs(all[5]))
+		assert.Equal(t, chain.ChainID, all[5][1].ChainID)
+		assert.NotEqual(t, Identity(&chain), Identity(&all[5][1]))
+	})
+	t.Run("the sign-in feed lags: the access record completes the chains late", func(t *testing.T) {
+		all := run(t, []string{rule, sent, deleted, sent2, deleted2, risky}, detectors()...)
+		assert.Empty(t, ruleIDs(all[1]))
+		require.Equal(t, []string{"risky_sign_in/identity_provider_risk", "chain/account_takeover", "chain/account_takeover"}, ruleIDs(all[5]))
+		assert.Contains(t, all[5][1].Reason, "Completed late: this record of 2026-11-20T08:00:00Z arrived after the one of 2026-11-20T08:33:00Z.")
 	})
 	t.Run("no access stage", func(t *testing.T) {
 		all := run(t, []string{rule, sent, deleted}, detectors()...)
@@ -55,9 +64,15 @@ func TestChain(t *testing.T) {
 		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[3]))
 	})
 	t.Run("abuse before the set-up does not complete a chain", func(t *testing.T) {
-		all := run(t, []string{risky, sent, deleted, rule}, detectors()...)
+		early := cmdlet("New-InboxRule", user, 0, at(35).Format("2006-01-02T15:04:05"), "Name", ".", "MoveToFolder", "RSS Feeds", "MarkAsRead", "True")
+		all := run(t, []string{risky, sent, deleted, early}, detectors()...)
 		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[2]))
 		assert.Equal(t, []string{"mailbox_rule/inbox_rule_hiding"}, ruleIDs(all[3]))
+	})
+	t.Run("a set-up arriving after the abuse, but before it in event time, completes the chain", func(t *testing.T) {
+		all := run(t, []string{risky, sent, deleted, rule}, detectors()...)
+		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[2]))
+		assert.Equal(t, []string{"mailbox_rule/inbox_rule_hiding", "chain/account_takeover"}, ruleIDs(all[3]))
 	})
 	t.Run("another user's stages do not combine", func(t *testing.T) {
 		other := cmdlet("New-InboxRule", "alice@contoso.com", 0, at(12).Format("2006-01-02T15:04:05"), "Name", ".", "MoveToFolder", "RSS Feeds", "MarkAsRead", "True")

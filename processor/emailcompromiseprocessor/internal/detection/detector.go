@@ -86,7 +86,30 @@ type Rule struct {
 	NeedsHistory bool
 }
 
-// Finding is one detection on one record.
+// MaxEvidence caps the records a detection names as its evidence.
+const MaxEvidence = 16
+
+// Evidence is one record a detection rests on: its id and event time.
+type Evidence struct {
+	ID state.RecordID
+	At time.Time
+}
+
+// Status says whether a finding is news.
+type Status uint8
+
+const (
+	// StatusNew is a detection tagged for the first time: counted and logged.
+	StatusNew Status = iota
+	// StatusRepeat is a detection tagged before that this record carries
+	// again: the same record delivered again (a retried batch, a Kafka
+	// re-delivery) or one of its evidence records. Tagged, not counted.
+	StatusRepeat
+	// StatusUpstream is a tag an earlier collector of ours wrote.
+	StatusUpstream
+)
+
+// Finding is one detection, carried by the record being judged.
 type Finding struct {
 	Rule     *Rule
 	Severity Severity
@@ -94,6 +117,18 @@ type Finding struct {
 	Reason string
 	// ChainID is set by the chain detector on records of a detected chain.
 	ChainID string
+	// User is whose detection it is, when not the record's user (a
+	// password spray's success, completed by another user's failure).
+	User string
+	// Evidence are the records the detection rests on; nil means the
+	// record being judged. With Rule and User they are the detection's
+	// identity, whichever record carries it.
+	Evidence []Evidence
+	// Anchors are the records that become stages of a compromise (for the
+	// chain and for thread hijacking): nil means the record being judged;
+	// impossible travel names the end that is not the user's.
+	Anchors []state.Stage
+	Status  Status
 }
 
 // Event is what a detector sees of one record.
@@ -104,25 +139,67 @@ type Event struct {
 	Body pcommon.Map
 	// Attributes are the log record's attributes.
 	Attributes pcommon.Map
-	// User is the state of Record.User, nil when the record names no user.
+	// User is the state of Record.User; nil when the record names no user.
+	// The suite sets it to nil when the record arrived later than the
+	// allowed lateness, and Late to true: it is then judged alone, by the
+	// rules that need no history.
 	User *state.User
+	Late bool
 	// Now is the processing time (wall clock); event time is Record.Time.
 	Now time.Time
+	// Lateness is allowed_lateness: a baseline is read as it stood at the
+	// record's time minus Lateness, before which every record that will
+	// ever be learned has arrived, so that the verdict does not depend on
+	// arrival order.
+	Lateness time.Duration
+	// NewStages are the stages detections on this record added so far.
+	NewStages []NewStage
+	// Users looks up another user's state (nil if unknown).
+	Users func(user string) *state.User
+
+	// owner is Record.User's state even when the record is judged alone:
+	// what was tagged before is still known.
+	owner   *state.User
+	id      state.RecordID
+	idKnown bool
 }
+
+// NewStage is a stage added while judging the record, with its user.
+type NewStage struct {
+	User  string
+	State *state.User
+	Stage state.Stage
+}
+
+// RecordID is the judged record's id as state keeps it.
+func (ev *Event) RecordID() state.RecordID {
+	if !ev.idKnown {
+		ev.id, ev.idKnown = state.IDOf(ev.Record.ID), true
+	}
+	return ev.id
+}
+
+// Settled is the event time before which the record's user's history is
+// complete: the record's time minus the allowed lateness.
+func (ev *Event) Settled() state.Sec { return state.SecOf(ev.Record.Time.Add(-ev.Lateness)) }
 
 // Detector finds behaviours in one record.
 type Detector interface {
-	// Detect appends the findings of ev to out and returns it.
+	// Detect appends the findings of ev to out and returns it: detections
+	// of the record itself, and detections of other records that this one
+	// completes (a late failure completing a burst, a late sign-in pairing
+	// with a later one).
 	Detect(ev *Event, out []Finding) []Finding
 	// Rules lists every rule the detector can report, for documentation and
 	// for the metrics' rule attribute.
 	Rules() []*Rule
 }
 
-// Learner is implemented by detectors that learn from records (baselines,
-// familiar places, recent failures). The processor calls Learn after every
-// detector's Detect on the same record, so each detector judges a record
-// against what was known before it.
+// Learner is implemented by detectors that keep state of their own. The
+// suite calls Learn before any Detect on the same record, so that a record
+// meets its neighbours on both sides in event time; detectors exclude the
+// record itself where it matters, and read baselines only as they stood
+// before Event.Settled.
 type Learner interface {
 	Learn(ev *Event)
 }

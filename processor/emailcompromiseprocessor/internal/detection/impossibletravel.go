@@ -5,14 +5,13 @@ import (
 	"math"
 	"time"
 
-	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 var RuleImpossibleTravel = &Rule{
 	ID:           CategoryImpossibleTravel + "/impossible_travel",
 	Category:     CategoryImpossibleTravel,
-	Title:        "Consecutive sign-ins from places too far apart to travel between",
+	Title:        "Sign-ins from places too far apart to travel between",
 	Techniques:   []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
 	Reference:    "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#atypical-travel",
 	NeedsHistory: true,
@@ -27,15 +26,25 @@ type ImpossibleTravelOptions struct {
 	VPNASNs    []uint32
 	MobileASNs []uint32
 	// FamiliarSignIns is how many sign-ins from a place make it familiar.
-	FamiliarSignIns uint32
+	FamiliarSignIns int
 }
 
+// halfEarthKm is the longest great-circle distance: no pair of sign-ins
+// further apart in time than it takes to cover at the maximum speed can be
+// impossible, which bounds how long sign-ins are kept.
+const halfEarthKm = math.Pi * earthRadiusKm
+
 // ImpossibleTravel compares each successful interactive sign-in with the
-// user's previous one: when the great-circle distance over the elapsed time
-// implies a speed no airliner makes, one of them is not the user. The
+// user's others before and after it in event time: when the great-circle
+// distance over the time between them implies a speed no airliner makes,
+// one of them is not the user. Every such pair is a detection (evidence:
+// both sign-ins), found by whichever of the two arrives last. The
 // legitimate-travel false positives are configuration: trusted networks
-// (VPN egress), familiar places, the same device or session, VPN and mobile
-// ASNs, shared mailboxes and service accounts, the same address.
+// (VPN egress), places familiar on both ends, the same device or session,
+// VPN and mobile ASNs, shared mailboxes and service accounts, the same
+// address. The end of a pair that is the user's own (a network or place
+// known before) is not a stage of a compromise: the user's mail from home
+// after the attacker's sign-in is not the attacker's.
 type ImpossibleTravel struct {
 	policy  *Policy
 	opts    ImpossibleTravelOptions
@@ -55,93 +64,129 @@ func NewImpossibleTravel(p *Policy, opts ImpossibleTravelOptions) *ImpossibleTra
 
 func (d *ImpossibleTravel) Rules() []*Rule { return []*Rule{RuleImpossibleTravel} }
 
-// travelSignIn reports whether r can start or end a travel pair: failed and
-// non-interactive sign-ins (token refreshes from wherever a server runs)
-// never do.
-func travelSignIn(r *auditrecord.Record) bool {
-	return successfulSignIn(r) && r.SignIn.Interactive && r.Geo.HasCoordinates
+// Horizon is the longest time between two sign-ins that can still be too
+// short to travel between them.
+func (d *ImpossibleTravel) Horizon() time.Duration {
+	return time.Duration(halfEarthKm / d.opts.MaxSpeedKmh * float64(time.Hour))
+}
+
+// travelSignIn reports whether a timeline sign-in can be one end of a pair:
+// failed and non-interactive sign-ins (token refreshes from wherever a
+// server runs) never are.
+func travelSignIn(s *state.SignIn) bool {
+	return s.Kind == state.SignInSuccess && s.Interactive && s.HasGeo
 }
 
 func (d *ImpossibleTravel) Detect(ev *Event, out []Finding) []Finding {
-	r := ev.Record
-	if ev.User == nil || !travelSignIn(r) {
+	r, u := ev.Record, ev.User
+	if u == nil || !successfulSignIn(r) || !r.SignIn.Interactive || !r.Geo.HasCoordinates ||
+		d.policy.IsServiceAccount(r.User) || d.policy.IsSharedMailbox(r.User) {
 		return out
 	}
-	last := &ev.User.SignIns.Last
-	if last.Time.IsZero() || !last.HasGeo || state.At(r.Time) < last.Time {
-		return out // nothing to compare with, or a late record: never a negative speed
-	}
-	if d.explained(r, last, &ev.User.SignIns) {
+	recent := u.SignIns.Recent
+	self := state.FindSignIn(recent, state.At(r.Time), ev.RecordID())
+	if self < 0 {
 		return out
 	}
-	km := DistanceKm(last.Lat, last.Lon, r.Geo.Lat, r.Geo.Lon)
-	elapsed := r.Time.Sub(last.Time.Time())
-	hours := elapsed.Hours()
+	horizon := state.Instant(d.Horizon())
+	for i := range recent {
+		other := &recent[i]
+		if i == self || !travelSignIn(other) || absInstant(other.At-recent[self].At) > horizon {
+			continue
+		}
+		a, b := other, &recent[self]
+		if b.At < a.At || (b.At == a.At && i > self) {
+			a, b = b, a
+		}
+		out = d.judgePair(ev, a, b, out)
+	}
+	return out
+}
+
+// judgePair fires on a pair (a before b) that no one could travel.
+func (d *ImpossibleTravel) judgePair(ev *Event, a, b *state.SignIn, out []Finding) []Finding {
+	km := DistanceKm(float64(a.Lat), float64(a.Lon), float64(b.Lat), float64(b.Lon))
+	elapsed := b.At.Time().Sub(a.At.Time())
 	speed := math.Inf(1)
-	if hours > 0 {
-		speed = km / hours
+	if elapsed > 0 {
+		speed = km / elapsed.Hours()
 	}
-	if km < d.opts.MinDistanceKm || speed <= d.opts.MaxSpeedKmh {
+	if km < d.opts.MinDistanceKm || speed <= d.opts.MaxSpeedKmh || d.explained(ev, a, b) {
 		return out
 	}
 	speedText := "at once"
 	if !math.IsInf(speed, 1) {
 		speedText = fmt.Sprintf("%.0f km/h", speed)
 	}
+	var anchors []state.Stage
+	for _, end := range []*state.SignIn{a, b} {
+		if !d.usersOwn(ev, end) {
+			anchors = append(anchors, signInStage(end))
+		}
+	}
+	if anchors == nil { // both ends known: which one is not the user cannot be told
+		anchors = []state.Stage{signInStage(a), signInStage(b)}
+	}
 	return append(out, Finding{
 		Rule:     RuleImpossibleTravel,
 		Severity: SeverityHigh,
-		Reason: fmt.Sprintf("%s signed in from %s %s after %s: %.0f km apart, %s (threshold %.0f km/h).",
-			r.User, place(r.Geo.City, r.Geo.CountryISO, r.ClientAddress), elapsed.Round(time.Second),
-			place(last.City, last.Country, last.IP.String()), km, speedText, d.opts.MaxSpeedKmh),
+		Reason: fmt.Sprintf("%s signed in from %s at %s and from %s at %s: %.0f km apart in %s, %s (threshold %.0f km/h).",
+			ev.Record.User, place(a.City, countryText(a.Country), a.IP.String()), stamp(a.At.Time()),
+			place(b.City, countryText(b.Country), b.IP.String()), stamp(b.At.Time()), km, elapsed.Round(time.Second), speedText, d.opts.MaxSpeedKmh),
+		Evidence: []Evidence{{ID: a.ID, At: a.At.Time()}, {ID: b.ID, At: b.At.Time()}},
+		Anchors:  anchors,
 	})
 }
 
 // explained reports whether something other than a second person accounts
 // for the pair.
-func (d *ImpossibleTravel) explained(r *auditrecord.Record, last *state.LastSignIn, h *state.SignInHistory) bool {
+func (d *ImpossibleTravel) explained(ev *Event, a, b *state.SignIn) bool {
 	switch {
-	case d.policy.IsServiceAccount(r.User), d.policy.IsSharedMailbox(r.User):
+	case a.IP.IsValid() && a.IP == b.IP:
 		return true
-	case r.ClientIP.IsValid() && r.ClientIP == last.IP:
+	case d.policy.IsTrustedNetwork(a.IP), d.policy.IsTrustedNetwork(b.IP):
 		return true
-	case d.policy.IsTrustedNetwork(r.ClientIP), d.policy.IsTrustedNetwork(last.IP):
+	case a.Device != 0 && a.Device == b.Device, a.Session != 0 && a.Session == b.Session:
 		return true
-	case r.SignIn.DeviceID != "" && r.SignIn.DeviceID == last.DeviceID,
-		r.SessionID != "" && r.SessionID == last.SessionID:
-		return true
-	case d.roaming[r.SignIn.ASN] != "", d.roaming[last.ASN] != "":
+	case d.roaming[a.ASN] != "", d.roaming[b.ASN] != "":
 		return true
 	}
-	familiar := func(lat, lon float64) bool {
-		return state.Count(h.Places, state.CellOf(lat, lon)) >= d.opts.FamiliarSignIns
-	}
-	return familiar(r.Geo.Lat, r.Geo.Lon) && familiar(last.Lat, last.Lon)
+	return d.familiar(ev, a) && d.familiar(ev, b)
 }
 
-// Learn makes this sign-in the last one (unless it is older) and counts its place.
-func (d *ImpossibleTravel) Learn(ev *Event) {
-	r := ev.Record
-	if ev.User == nil || !travelSignIn(r) {
-		return
-	}
-	h := &ev.User.SignIns
-	h.Places = state.Observe(h.Places, state.CellOf(r.Geo.Lat, r.Geo.Lon), state.MaxPlaces)
-	if state.At(r.Time) < h.Last.Time {
-		return
-	}
-	prev := h.Last
-	h.Last = state.LastSignIn{
-		Time: state.At(r.Time), IP: r.ClientIP, HasGeo: true, Lat: r.Geo.Lat, Lon: r.Geo.Lon,
-		Country: state.Keep(prev.Country, r.Geo.CountryISO), City: state.Keep(prev.City, r.Geo.City),
-		ASN: r.SignIn.ASN, DeviceID: state.Keep(prev.DeviceID, r.SignIn.DeviceID),
-		SessionID: state.Keep(prev.SessionID, r.SessionID),
-	}
+// familiar reports whether the sign-in's place had been seen often enough
+// before it, as the baseline stood at its time minus the allowed lateness.
+func (d *ImpossibleTravel) familiar(ev *Event, s *state.SignIn) bool {
+	settled := (s.At - state.Instant(ev.Lateness)).Sec()
+	cell := state.CellOf(float64(s.Lat), float64(s.Lon))
+	return state.SightingsBefore(ev.User.SignIns.Places, cell, settled) >= d.opts.FamiliarSignIns
 }
+
+// usersOwn reports whether one end of a pair is the user's own: a network
+// or a place the user had signed in from before.
+func (d *ImpossibleTravel) usersOwn(ev *Event, s *state.SignIn) bool {
+	settled := (s.At - state.Instant(ev.Lateness)).Sec()
+	return d.familiar(ev, s) || state.KnownBefore(ev.User.SignIns.Networks, state.NetworkOf(s.IP), settled)
+}
+
+func absInstant(d state.Instant) state.Instant {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func countryText(c state.Country) string {
+	if c == (state.Country{}) {
+		return ""
+	}
+	return c.String()
+}
+
+const earthRadiusKm = 6371.0
 
 // DistanceKm is the great-circle (haversine) distance on a spherical Earth.
 func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
-	const earthRadiusKm = 6371.0
 	rad := math.Pi / 180
 	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
 	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)

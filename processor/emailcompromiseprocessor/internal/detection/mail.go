@@ -2,10 +2,12 @@ package detection
 
 import (
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 // Facts about mailbox item records that the mailbox detectors share.
@@ -91,6 +93,13 @@ func conversationKey(subject string) uint64 {
 	return h
 }
 
+// conversation32 is the conversation key as state keeps it: 4 bytes, where
+// a collision among one mailbox's 64 recent conversations is negligible.
+func conversation32(subject string) uint32 {
+	k := conversationKey(subject)
+	return uint32(k ^ k>>32)
+}
+
 // stableHash hashes an identifier (InternetMessageId) for snapshotted state.
 func stableHash(s string) uint64 {
 	h := uint64(fnvOffset64)
@@ -140,4 +149,63 @@ func sentItemsFolder(path string) bool {
 	p := strings.ToLower(path)
 	return strings.Contains(p, "sent items") || strings.Contains(p, "recoverable items") ||
 		strings.Contains(p, "purges") || strings.Contains(p, "deletions")
+}
+
+// learnSend adds a sent message to the mailbox's send history, which the
+// send baseline and send-then-delete read. Sends of hours that can take no
+// more records (older than the allowed lateness, and the delete window
+// beyond it) are folded into per-hour counts.
+func learnSend(ev *Event, opts SuiteOptions) {
+	r := ev.Record
+	if !sendOperation(r) {
+		return
+	}
+	mail := ev.User.MailOf()
+	s := state.Send{At: state.At(r.Time), ID: ev.RecordID()}
+	if len(r.Mail.Items) > 0 {
+		it := &r.Mail.Items[0]
+		s.Subject = conversation32(it.Subject)
+		if it.InternetMessageID != "" {
+			s.Message = stableHash(it.InternetMessageID)
+		}
+	}
+	if !mail.AddSend(s) {
+		return
+	}
+	if at := state.SecOf(r.Time); mail.FirstSend == 0 || at < mail.FirstSend {
+		mail.FirstSend = at
+	}
+	foldSends(mail, ev.User.Newest-state.Instant(opts.Lateness+opts.KeepSends))
+}
+
+// foldSends moves the sends of the hours that ended before cutoff into the
+// per-hour counts.
+func foldSends(mail *state.MailHistory, cutoff state.Instant) {
+	n := 0
+	for n < len(mail.Sends) && hourOf(mail.Sends[n].At)+1 <= hourOf(cutoff) {
+		mail.Hours.Add(hourOf(mail.Sends[n].At), 1)
+		n++
+	}
+	if n > 0 {
+		mail.Sends = append(mail.Sends[:0], mail.Sends[n:]...)
+	}
+}
+
+// hourOf numbers the clock hour of t (hours since the Unix epoch).
+func hourOf(t state.Instant) uint32 { return uint32(int64(t) / int64(time.Hour)) }
+
+// sendsInHour counts the mailbox's sends in hour h, wherever they are kept
+// (0 for an hour older than the counts reach).
+func sendsInHour(mail *state.MailHistory, h uint32) int {
+	if len(mail.Sends) > 0 && hourOf(mail.Sends[0].At) <= h {
+		n := 0
+		for i := range mail.Sends {
+			if hourOf(mail.Sends[i].At) == h {
+				n++
+			}
+		}
+		return n
+	}
+	n, _ := mail.Hours.Count(h)
+	return n
 }

@@ -1,8 +1,9 @@
 package detection
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 var RuleMFAFatigue = &Rule{
@@ -21,46 +22,20 @@ type MFAFatigueOptions struct {
 
 // MFAFatigue detects the push-bombing pattern: the attacker has the password
 // and repeats MFA prompts until the user approves one. One prompt before a
-// success is ordinary MFA; a burst of denials and interrupts is not.
+// success is ordinary MFA; a burst of denials and interrupts within the
+// window before a successful interactive sign-in is not. As with brute
+// force, a prompt arriving after the success completes it late.
 type MFAFatigue struct {
-	opts MFAFatigueOptions
+	burst successAfterBurst
 }
 
-func NewMFAFatigue(opts MFAFatigueOptions) *MFAFatigue { return &MFAFatigue{opts: opts} }
+func NewMFAFatigue(opts MFAFatigueOptions) *MFAFatigue {
+	return &MFAFatigue{burst: successAfterBurst{
+		rule: RuleMFAFatigue, kind: state.SignInMFAPrompt, min: opts.MinPrompts, window: opts.Window,
+		what: "MFA denials or repeated MFA prompts",
+	}}
+}
 
 func (d *MFAFatigue) Rules() []*Rule { return []*Rule{RuleMFAFatigue} }
 
-func (d *MFAFatigue) Detect(ev *Event, out []Finding) []Finding {
-	r := ev.Record
-	if ev.User == nil || !successfulSignIn(r) {
-		return out
-	}
-	b := ev.User.SignIns.Bursts
-	if b == nil {
-		return out
-	}
-	n := b.MFAPrompts.Within(r.Time, d.opts.Window)
-	if n < d.opts.MinPrompts {
-		return out
-	}
-	return append(out, Finding{
-		Rule:     RuleMFAFatigue,
-		Severity: SeverityHigh,
-		Reason:   fmt.Sprintf("%s signed in from %s after %d MFA denials or repeated MFA prompts within %s.", r.User, r.ClientAddress, n, d.opts.Window),
-	})
-}
-
-// Learn counts prompts; a success ends the burst.
-func (d *MFAFatigue) Learn(ev *Event) {
-	if ev.User == nil {
-		return
-	}
-	switch r := ev.Record; {
-	case mfaPrompt(r):
-		bursts(ev.User).MFAPrompts.Add(r.Time)
-	case successfulSignIn(r):
-		if b := ev.User.SignIns.Bursts; b != nil {
-			b.MFAPrompts.Clear()
-		}
-	}
-}
+func (d *MFAFatigue) Detect(ev *Event, out []Finding) []Finding { return d.burst.detect(ev, out) }

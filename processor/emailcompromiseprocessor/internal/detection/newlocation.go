@@ -2,6 +2,7 @@ package detection
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
@@ -35,8 +36,12 @@ type NewLocationOptions struct {
 }
 
 // NewLocation detects a successful sign-in from a country or ASN the user
-// has not used before, once enough history is learned. Alone it is weak
-// (low severity); it feeds the chain detector, where it becomes decisive.
+// had not used before, once enough history is learned. "Before" is the
+// baseline as it stood at the sign-in's time minus the allowed lateness:
+// what is known then cannot change with the order records arrive in, so
+// the verdict cannot either; the price is that a country first used within
+// the allowed lateness before is still new. Alone it is weak (low
+// severity); it feeds the chain detector, where it becomes decisive.
 type NewLocation struct {
 	policy *Policy
 	opts   NewLocationOptions
@@ -48,8 +53,14 @@ func NewNewLocation(p *Policy, opts NewLocationOptions) *NewLocation {
 
 func (d *NewLocation) Rules() []*Rule { return []*Rule{RuleNewCountry, RuleNewASN} }
 
-func (d *NewLocation) learned(h *state.SignInHistory, t time.Time) bool {
-	return h.Successes > 0 && (int(h.Successes) >= d.opts.LearningSignIns || t.Sub(h.FirstSuccess.Time()) >= d.opts.LearningPeriod)
+// learned reports whether the history before settled is enough to judge.
+func (d *NewLocation) learned(h *state.SignInHistory, settled state.Sec) bool {
+	first := h.Successes.First()
+	if first == 0 || first >= settled {
+		return false
+	}
+	return h.Successes.CountBefore(settled) >= d.opts.LearningSignIns ||
+		settled.Time().Sub(first.Time()) >= d.opts.LearningPeriod
 }
 
 func (d *NewLocation) Detect(ev *Event, out []Finding) []Finding {
@@ -58,58 +69,35 @@ func (d *NewLocation) Detect(ev *Event, out []Finding) []Finding {
 		return out
 	}
 	h := &ev.User.SignIns
-	if !d.learned(h, r.Time) {
+	settled := ev.Settled()
+	if !d.learned(h, settled) {
 		return out
 	}
-	if c := r.Geo.CountryISO; state.CountryOf(c) != (state.Country{}) && state.Count(h.Countries, state.CountryOf(c)) == 0 {
+	if c := state.CountryOf(r.Geo.CountryISO); c != (state.Country{}) && !state.KnownBefore(h.Countries, c, settled) {
 		out = append(out, Finding{
 			Rule:     RuleNewCountry,
 			Severity: SeverityLow,
-			Reason:   fmt.Sprintf("%s signed in from %s, a country not seen in %d earlier sign-ins (known: %s).", r.User, place(r.Geo.City, c, r.ClientAddress), h.Successes, knownValues(h.Countries)),
+			Reason: fmt.Sprintf("%s signed in from %s, a country not used before %s (known: %s).",
+				r.User, place(r.Geo.City, r.Geo.CountryISO, r.ClientAddress), stamp(settled.Time()), knownCountries(h.Countries, settled)),
 		})
 	}
-	if a := r.SignIn.ASN; a != 0 && len(h.ASNs) > 0 && state.Count(h.ASNs, a) == 0 {
+	if a := r.SignIn.ASN; a != 0 && state.CountBefore(h.ASNs, settled) > 0 && !state.KnownBefore(h.ASNs, a, settled) {
 		out = append(out, Finding{
 			Rule:     RuleNewASN,
 			Severity: SeverityLow,
-			Reason:   fmt.Sprintf("%s signed in from %s in AS%d, a network not seen in %d earlier sign-ins.", r.User, r.ClientAddress, a, h.Successes),
+			Reason:   fmt.Sprintf("%s signed in from %s in AS%d, a network not used before %s.", r.User, r.ClientAddress, a, stamp(settled.Time())),
 		})
 	}
 	return out
 }
 
-// Learn adds every successful sign-in's country and ASN to the familiar sets.
-func (d *NewLocation) Learn(ev *Event) {
-	r := ev.Record
-	if ev.User == nil || !successfulSignIn(r) {
-		return
+func knownCountries(list []state.Sighting[state.Country], settled state.Sec) string {
+	var names []string
+	for _, c := range state.ValuesBefore(list, settled) {
+		names = append(names, c.String())
 	}
-	h := &ev.User.SignIns
-	if at := state.At(r.Time); h.Successes == 0 || at < h.FirstSuccess {
-		h.FirstSuccess = at
-	}
-	h.Successes++
-	if c := state.CountryOf(r.Geo.CountryISO); c != (state.Country{}) {
-		h.Countries = state.Observe(h.Countries, c, state.MaxCountries)
-	}
-	if r.SignIn.ASN != 0 {
-		h.ASNs = state.Observe(h.ASNs, r.SignIn.ASN, state.MaxASNs)
-	}
-	if r.ClientIP.IsValid() {
-		h.IPs = state.Observe(h.IPs, r.ClientIP, state.MaxIPs)
-	}
-}
-
-func knownValues(list []state.Seen[state.Country]) string {
-	s := ""
-	for i, v := range list {
-		if i > 0 {
-			s += ", "
-		}
-		s += v.Value.String()
-	}
-	if s == "" {
+	if len(names) == 0 {
 		return "none"
 	}
-	return s
+	return strings.Join(names, ", ")
 }

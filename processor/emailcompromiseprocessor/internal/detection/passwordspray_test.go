@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPasswordSpray(t *testing.T) {
 	p := NewPolicy(PolicyOptions{TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}})
 	newDetector := func() *PasswordSpray {
-		return NewPasswordSpray(p, PasswordSprayOptions{MinUsers: 5, Window: 30 * time.Minute, MaxSources: 100})
+		return NewPasswordSpray(p, PasswordSprayOptions{MinUsers: 5, Window: 30 * time.Minute, MaxSources: 100, Lateness: 24 * time.Hour})
 	}
 	spray := func(ip string, users int, rec func(user, ip string, at time.Time) string) []string {
 		var out []string
@@ -34,7 +35,7 @@ func TestPasswordSpray(t *testing.T) {
 		want    string
 	}{
 		{"six users fail from one address, then a success there", append(spray("198.51.100.66", 6, graphFail), victimOK("198.51.100.66")),
-			"victim@contoso.com signed in from 198.51.100.66, which failed 6 sign-ins for 6 distinct users within 30m0s"},
+			"victim@contoso.com signed in from 198.51.100.66 at 2026-11-20T08:20:00Z, after it failed 6 sign-ins for 6 distinct users within 30m0s (password spray)."},
 		{"O365 UserLoginFailed spray, Graph success", append(spray("198.51.100.66", 5, o365Fail), victimOK("198.51.100.66")), "for 5 distinct users"},
 		{"the address with a port in O365 is the same source", append(spray("198.51.100.66", 5, func(user, ip string, at time.Time) string {
 			return o365SignIn(user, at, ip+":51234", true, "")
@@ -42,18 +43,31 @@ func TestPasswordSpray(t *testing.T) {
 		{"many failures of few users is not a spray", append(spray("198.51.100.66", 4, graphFail), append(spray("198.51.100.66", 4, graphFail), victimOK("198.51.100.66"))...), ""},
 		{"success from another address", append(spray("198.51.100.66", 6, graphFail), victimOK("198.51.100.99")), ""},
 		{"spray from the office egress (trusted)", append(spray("203.0.113.5", 6, graphFail), victimOK("203.0.113.5")), ""},
-		{"busy egress: successes outnumber failures", func() []string {
+		{"busy egress: five users signed in from it the day before", func() []string {
 			var recs []string
-			for i := 0; i < 6; i++ {
-				recs = append(recs, graphFail(fmt.Sprintf("user%d@contoso.com", i), "198.51.100.80", t0.Add(time.Duration(i)*time.Minute)))
-				for j := 0; j < 2; j++ {
-					recs = append(recs, graphSignIn{user: fmt.Sprintf("ok%d@contoso.com", i*2+j), at: t0.Add(time.Duration(i)*time.Minute + 10*time.Second), ip: "198.51.100.80"}.json())
-				}
+			for i := 0; i < 5; i++ {
+				recs = append(recs, graphSignIn{user: fmt.Sprintf("ok%d@contoso.com", i), at: t0.Add(-30 * time.Hour), ip: "198.51.100.80"}.json())
 			}
-			return append(recs, victimOK("198.51.100.80"))
+			return append(append(recs, spray("198.51.100.80", 6, graphFail)...), victimOK("198.51.100.80"))
 		}(), ""},
+		{"users signing in from it within the day do not make it a known egress", func() []string {
+			var recs []string
+			for i := 0; i < 5; i++ {
+				recs = append(recs, graphSignIn{user: fmt.Sprintf("ok%d@contoso.com", i), at: t0.Add(-3 * time.Hour), ip: "198.51.100.80"}.json())
+			}
+			return append(append(recs, spray("198.51.100.80", 6, graphFail)...), victimOK("198.51.100.80"))
+		}(), "for 6 distinct users"},
 		{"failures older than the window", append(spray("198.51.100.66", 6, graphFail), graphSignIn{user: "victim@contoso.com", at: t0.Add(2 * time.Hour), ip: "198.51.100.66"}.json()), ""},
 	}
+	t.Run("failures arriving after the success complete it, for the success's user", func(t *testing.T) {
+		all := run(t, append([]string{victimOK("198.51.100.66")}, spray("198.51.100.66", 6, graphFail)...), newDetector())
+		assert.Empty(t, all[0])
+		assert.Empty(t, all[4], "four users are not yet a spray")
+		require.Len(t, all[5], 1, "the fifth user's failure completes it")
+		assert.Equal(t, "victim@contoso.com", all[5][0].User)
+		assert.Contains(t, all[5][0].Reason, "Completed late by Sign-in activity of 2026-11-20T08:04:00Z")
+		assert.Empty(t, all[6], "found once")
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := lastFindings(t, tt.records, newDetector())
@@ -76,6 +90,6 @@ func TestPasswordSpraySourcesAreBounded(t *testing.T) {
 		records = append(records, graphSignIn{user: "bob@contoso.com", at: t0, ip: fmt.Sprintf("10.0.%d.%d", i/250, i%250), errorCode: 50126}.json())
 	}
 	run(t, records, d)
-	assert.Equal(t, 50, d.sources.Len())
-	assert.Equal(t, uint64(450), d.sources.Evictions())
+	assert.Equal(t, 50, d.failures.Len())
+	assert.Equal(t, uint64(450), d.failures.Evictions())
 }

@@ -3,6 +3,8 @@ package detection
 import (
 	"strings"
 
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
+
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 )
 
@@ -47,10 +49,17 @@ func NewSigma(engine *sigma.Engine) *Sigma {
 func (d *Sigma) Rules() []*Rule { return d.list }
 
 func (d *Sigma) Detect(ev *Event, out []Finding) []Finding {
-	d.event = sigma.Event{Record: ev.Record, Body: ev.Body, Attributes: ev.Attributes, Now: ev.Now}
+	d.event = sigma.Event{Record: ev.Record, Body: ev.Body, Attributes: ev.Attributes, Now: ev.Now, Lateness: ev.Lateness}
 	d.matches = d.engine.Evaluate(&d.event, d.matches[:0])
 	for _, m := range d.matches {
-		out = append(out, Finding{Rule: d.rules[m.Rule], Severity: sigmaSeverity(m.Rule.Level), Reason: m.Reason})
+		f := Finding{Rule: d.rules[m.Rule], Severity: sigmaSeverity(m.Rule.Level), Reason: m.Reason}
+		if m.End != nil {
+			// A correlation's detection is the window ending at m.End,
+			// whichever record completed it.
+			f.User = m.End.User
+			f.Evidence = []Evidence{{ID: state.IDOf(m.End.ID), At: m.End.At}}
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -173,7 +173,7 @@ func TestShippedBruteForceThenSuccess(t *testing.T) {
 		last := fs[5][0]
 		assert.Equal(t, SeverityHigh, last.Severity)
 		assert.Equal(t, "Sigma correlation \"Many Failed Sign-Ins Followed By A Successful One\" (temporal_ordered): "+
-			"many_failed_sign_ins then sign_in_succeeded matched in order for user.name=bob@contoso.com within 10m (condition gte 2).", last.Reason)
+			"many_failed_sign_ins then sign_in_succeeded matched in order for user.name=bob@contoso.com within 10m up to 2026-11-20T08:06:00Z (condition gte 2).", last.Reason)
 		assert.Equal(t, []string{"T1110", "T1586.002"}, last.Rule.Techniques)
 	})
 	t.Run("four failures then a success", func(t *testing.T) {

@@ -1,12 +1,16 @@
 package detection
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
-// Facts about sign-in records that several detectors share.
+// Facts about sign-in records that several detectors share, and the
+// sign-in history they all read.
 
 // successfulSignIn reports whether r is a sign-in that succeeded.
 func successfulSignIn(r *auditrecord.Record) bool {
@@ -51,6 +55,131 @@ func mfaPrompt(r *auditrecord.Record) bool {
 		return strings.Contains(d, "denied") || strings.Contains(d, "declined")
 	}
 	return false
+}
+
+// learnSignIn adds a sign-in to the user's history: every success to the
+// baseline (learning period, countries, networks, places), and interactive
+// successes, password failures and MFA prompts to the timeline that travel
+// pairs and bursts are made of. Token refreshes are too many to keep and
+// pair with nothing.
+func learnSignIn(ev *Event, opts SuiteOptions) {
+	r, u := ev.Record, ev.User
+	if r.Kind != auditrecord.KindSignIn {
+		return
+	}
+	h := &u.SignIns
+	at := state.SecOf(r.Time)
+	kind := state.SignInKind(0)
+	switch {
+	case successfulSignIn(r):
+		kind = state.SignInSuccess
+		h.Successes = h.Successes.Add(at, opts.LearningSignIns)
+		if c := state.CountryOf(r.Geo.CountryISO); c != (state.Country{}) {
+			h.Countries = state.Sight(h.Countries, c, at, state.MaxCountries)
+		}
+		if r.SignIn.ASN != 0 {
+			h.ASNs = state.Sight(h.ASNs, r.SignIn.ASN, at, state.MaxASNs)
+		}
+		if n := state.NetworkOf(r.ClientIP); n != 0 {
+			h.Networks = state.Sight(h.Networks, n, at, state.MaxNetworks)
+		}
+		if r.SignIn.Interactive && r.Geo.HasCoordinates {
+			h.Places = state.SightPlace(h.Places, state.CellOf(r.Geo.Lat, r.Geo.Lon), at, state.MaxPlaces, opts.FamiliarSignIns)
+		}
+		if !r.SignIn.Interactive {
+			return
+		}
+	case passwordFailure(r):
+		kind = state.SignInFailure
+	case mfaPrompt(r):
+		kind = state.SignInMFAPrompt
+	default:
+		return
+	}
+	h.ForgetSignInsBefore(u.Newest - state.Instant(opts.Lateness+opts.Retention))
+	s := state.SignIn{
+		At: state.At(r.Time), ID: ev.RecordID(), Kind: kind, Interactive: r.SignIn.Interactive,
+		HasGeo:  r.Geo.HasCoordinates,
+		Country: state.CountryOf(r.Geo.CountryISO), ASN: r.SignIn.ASN, IP: r.ClientIP,
+		Device: sessionHash(r.SignIn.DeviceID), Session: sessionHash(r.SessionID),
+	}
+	if s.HasGeo {
+		s.Lat, s.Lon = float32(r.Geo.Lat), float32(r.Geo.Lon)
+		s.City = r.Geo.City
+	}
+	h.AddSignIn(s)
+}
+
+// burst counts the user's timeline events of a kind in (t-window, t]: the
+// failures or MFA prompts before a success.
+func burst(recent []state.SignIn, kind state.SignInKind, t state.Instant, window time.Duration) int {
+	from := t - state.Instant(window)
+	n := 0
+	for i := range recent {
+		if e := &recent[i]; e.Kind == kind && e.At > from && e.At <= t {
+			n++
+		}
+	}
+	return n
+}
+
+// successAfterBurst is what brute force and MFA fatigue share: a
+// successful interactive sign-in after at least min timeline events of one
+// kind (failures, MFA prompts) within the window before it. The detection
+// is the success's; an event arriving after the success completes it late.
+type successAfterBurst struct {
+	rule   *Rule
+	kind   state.SignInKind
+	min    int
+	window time.Duration
+	// what names the events in the reason.
+	what string
+	// ignore exempts a success (one from a trusted network).
+	ignore func(s *state.SignIn) bool
+}
+
+func (b *successAfterBurst) detect(ev *Event, out []Finding) []Finding {
+	u := ev.User
+	if u == nil {
+		return out
+	}
+	r := ev.Record
+	recent := u.SignIns.Recent
+	at := state.At(r.Time)
+	judge := func(s *state.SignIn) {
+		if b.ignore != nil && b.ignore(s) {
+			return
+		}
+		n := burst(recent, b.kind, s.At, b.window)
+		if n < b.min {
+			return
+		}
+		out = append(out, Finding{
+			Rule:     b.rule,
+			Severity: SeverityHigh,
+			Reason:   fmt.Sprintf("%s signed in from %s at %s after %d %s within %s.", r.User, s.IP, stamp(s.At.Time()), n, b.what, b.window),
+			Evidence: []Evidence{{ID: s.ID, At: s.At.Time()}},
+			Anchors:  []state.Stage{signInStage(s)},
+		})
+	}
+	switch {
+	case successfulSignIn(r) && r.SignIn.Interactive:
+		if i := state.FindSignIn(recent, at, ev.RecordID()); i >= 0 {
+			judge(&recent[i])
+		}
+	case (b.kind == state.SignInFailure && passwordFailure(r)) || (b.kind == state.SignInMFAPrompt && mfaPrompt(r)):
+		for i := range recent {
+			if s := &recent[i]; s.Kind == state.SignInSuccess && s.At >= at && s.At-at < state.Instant(b.window) {
+				judge(s)
+			}
+		}
+	}
+	return out
+}
+
+// signInStage is a timeline sign-in as a stage anchor.
+func signInStage(s *state.SignIn) state.Stage {
+	return state.Stage{At: s.At, ID: s.ID, IP: s.IP, ASN: s.ASN, Session: s.Session}
 }
 
 // place names where a sign-in came from, for reasons.

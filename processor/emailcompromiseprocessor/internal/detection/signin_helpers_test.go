@@ -33,7 +33,7 @@ type graphSignIn struct {
 
 func (g graphSignIn) json() string {
 	m := map[string]any{
-		"id":                    fmt.Sprintf("%s-%d", g.user, g.at.UnixNano()),
+		"id":                    fmt.Sprintf("%s-%d-%s", g.user, g.at.UnixNano(), g.ip),
 		"createdDateTime":       g.at.UTC().Format(time.RFC3339Nano),
 		"userPrincipalName":     g.user,
 		"ipAddress":             g.ip,
@@ -93,33 +93,28 @@ func orDefault(v, d string) string {
 
 func boolPtr(b bool) *bool { return &b }
 
-// run passes records in order through detectors, with per-user state as
-// the processor keeps it, and returns each record's findings.
+// run passes records, in the order given, through a suite of the
+// detectors as the processor does, and returns the findings tagged on each.
 func run(t *testing.T, records []string, detectors ...Detector) [][]Finding {
 	t.Helper()
 	users := state.New[state.User](1000, time.Hour)
+	suite := NewSuite(detectors, testSuiteOptions)
 	var out [][]Finding
 	for _, rec := range records {
 		r := parseRecord(t, rec)
-		ev := Event{Record: r, Now: time.Now()}
+		ev := Event{Record: r, Now: time.Now(), Users: users.Get}
 		if r.User != "" {
 			ev.User = users.Touch(r.User, ev.Now)
 		}
-		var fs []Finding
-		for _, d := range detectors {
-			fs = d.Detect(&ev, fs)
-		}
-		for _, d := range detectors {
-			if l, ok := d.(Learner); ok {
-				l.Learn(&ev)
-			}
-		}
-		if ev.User != nil {
-			RememberStages(ev.User, r.Time, fs, time.Hour) // as the processor does
-		}
-		out = append(out, fs)
+		out = append(out, suite.Judge(&ev, nil))
 	}
 	return out
+}
+
+// testSuiteOptions are the processor's defaults.
+var testSuiteOptions = SuiteOptions{
+	Lateness: 24 * time.Hour, Retention: 24 * time.Hour, KeepSends: 30 * time.Minute,
+	LearningSignIns: 10, FamiliarSignIns: 3,
 }
 
 // stream returns the rule ids fired on each record.

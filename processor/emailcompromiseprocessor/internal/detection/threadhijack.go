@@ -29,12 +29,12 @@ var (
 
 // ThreadHijackOptions tune the thread-hijack detector.
 type ThreadHijackOptions struct {
-	// RiskWindow is how long after a risky sign-in a session counts as risky.
+	// RiskWindow is how long after a risky sign-in its session counts as risky.
 	RiskWindow time.Duration
 	// DeleteWindow is how soon after sending a deletion counts as hiding it.
 	DeleteWindow time.Duration
-	// MinKnownIPs: with fewer learned sign-in addresses, a new address says
-	// nothing (the user is still being learned).
+	// MinKnownIPs: with fewer networks learned, a new address says nothing
+	// (the user is still being learned).
 	MinKnownIPs int
 }
 
@@ -42,12 +42,16 @@ type ThreadHijackOptions struct {
 var legacyMailClients = []string{"client=pop3", "client=imap4", "client=airsync", "client=activesync"}
 
 // ThreadHijack detects the use of a trusted mailbox in its own
-// conversations: a reply or forward into a thread the mailbox recently had
-// (a subject it sent or received), sent from a session that is new
-// or risky for the user (an address never seen, a risky sign-in in the last
-// hours, a legacy client); and a sent message deleted from Sent Items within
-// minutes, which hides the reply from the owner. Invoice and payment themes
-// raise severity. Source: the O365 mailbox audit (Send, SoftDelete,
+// conversations: a reply or forward into a thread the mailbox had before
+// (a subject it sent or received earlier), sent from a session that is the
+// attacker's: tied to a risky sign-in within RiskWindow before it (the same
+// address, the same autonomous system or the same session id), over a
+// legacy client, or from an address and network never used to sign in
+// before the allowed lateness. And a sent message deleted from Sent Items
+// within minutes, which hides the reply from the owner. Invoice and payment
+// themes raise severity. A risky sign-in, a conversation's earlier message
+// or a send that arrives after the reply or the deletion completes the
+// detection late. Source: the O365 mailbox audit (Send, SoftDelete,
 // HardDelete, MoveToDeletedItems, MailItemsAccessed, Create).
 type ThreadHijack struct {
 	opts ThreadHijackOptions
@@ -57,122 +61,213 @@ func NewThreadHijack(opts ThreadHijackOptions) *ThreadHijack { return &ThreadHij
 
 func (d *ThreadHijack) Rules() []*Rule { return []*Rule{RuleThreadReply, RuleSentDeleted} }
 
+// Learn remembers the mailbox's conversations, its replies and its
+// deletions of sent mail (sends themselves are in the shared send history).
+func (d *ThreadHijack) Learn(ev *Event) {
+	r, u := ev.Record, ev.User
+	if u == nil || r.Kind != auditrecord.KindMailItem || r.Source != auditrecord.SourceO365 {
+		return
+	}
+	mail := u.MailOf()
+	mail.Forget(u.Newest - state.Instant(ev.Lateness+d.opts.DeleteWindow))
+	at := state.SecOf(r.Time)
+	for _, it := range r.Mail.Items {
+		if it.Subject != "" {
+			mail.Conversations = state.Sight(mail.Conversations, conversation32(it.Subject), at, state.MaxConversations)
+		}
+	}
+	switch {
+	case sendOperation(r) && len(r.Mail.Items) > 0:
+		subject := r.Mail.Items[0].Subject
+		if _, reply := stripReplyPrefixes(subject); reply {
+			mail.AddReply(state.Reply{
+				At: state.At(r.Time), ID: ev.RecordID(), Conversation: conversation32(subject),
+				IP: r.ClientIP, ASN: r.SignIn.ASN, Session: sessionHash(r.SessionID),
+				LegacyClient: legacyClient(r), Subject: shorten(subject, 120),
+			})
+		}
+	case deleteOperation(r):
+		for _, it := range r.Mail.Items {
+			folder := itemFolder(r, &it)
+			if !sentItemsFolder(folder) || it.InternetMessageID == "" {
+				continue
+			}
+			mail.AddSentDelete(state.SentDelete{At: state.At(r.Time), ID: ev.RecordID(), Message: stableHash(it.InternetMessageID),
+				Operation: r.Operation, Folder: folder, Subject: shorten(it.Subject, 120)})
+		}
+	}
+}
+
 func (d *ThreadHijack) Detect(ev *Event, out []Finding) []Finding {
-	if ev.User == nil || ev.User.Mail == nil {
+	u := ev.User
+	if u == nil || u.Mail == nil {
 		return out
 	}
-	r := ev.Record
-	switch {
-	case sendOperation(r):
-		return d.reply(ev, out)
-	case deleteOperation(r):
-		return d.sentDeleted(ev, out)
+	r, mail := ev.Record, u.Mail
+	at := state.At(r.Time)
+	if r.Kind == auditrecord.KindMailItem && r.Source == auditrecord.SourceO365 {
+		for i := range mail.Replies {
+			reply := &mail.Replies[i]
+			self := reply.At == at && reply.ID == ev.RecordID()
+			// This record's own reply; or replies into a conversation
+			// whose earlier message this record is.
+			if self || (reply.At > at && d.names(r, reply.Conversation)) {
+				out = d.judgeReply(ev, reply, nil, out)
+			}
+		}
+		out = d.sentDeleted(ev, out)
+	}
+	for _, ns := range ev.NewStages {
+		if ns.Stage.Kind != state.StageAccess || ns.State != u {
+			continue
+		}
+		for i := range mail.Replies {
+			if reply := &mail.Replies[i]; reply.At >= ns.Stage.At && reply.At-ns.Stage.At <= state.Instant(d.opts.RiskWindow) {
+				out = d.judgeReply(ev, reply, &ns.Stage, out)
+			}
+		}
 	}
 	return out
 }
 
-func (d *ThreadHijack) reply(ev *Event, out []Finding) []Finding {
-	r := ev.Record
-	if len(r.Mail.Items) == 0 {
-		return out
-	}
-	subject := r.Mail.Items[0].Subject
-	if _, reply := stripReplyPrefixes(subject); !reply || !ev.User.Mail.Conversations.Has(conversationKey(subject)) {
-		return out
-	}
-	why := d.riskySession(ev)
-	if why == "" {
-		return out
-	}
-	severity, theme := SeverityHigh, ""
-	if w := paymentTheme(subject); w != "" {
-		severity, theme = SeverityCritical, fmt.Sprintf(" about %q", w)
-	}
-	return append(out, Finding{
-		Rule:     RuleThreadReply,
-		Severity: severity,
-		Reason:   fmt.Sprintf("%s replied into its existing conversation %q%s from a %s.", r.User, shorten(subject, 120), theme, why),
+// names reports whether r names the conversation.
+func (d *ThreadHijack) names(r *auditrecord.Record, conversation uint32) bool {
+	return slices.ContainsFunc(r.Mail.Items, func(it auditrecord.MailItem) bool {
+		return it.Subject != "" && conversation32(it.Subject) == conversation
 	})
 }
 
-// riskySession says what makes the session sending r new or risky, or "".
-func (d *ThreadHijack) riskySession(ev *Event) string {
-	r, u := ev.Record, ev.User
-	if c := u.Chain; c != nil && !c.RiskAt.IsZero() && r.Time.Sub(c.RiskAt) >= 0 && r.Time.Sub(c.RiskAt) <= d.opts.RiskWindow {
-		return fmt.Sprintf("session %s after a risky sign-in (%s)", r.Time.Sub(c.RiskAt).Round(time.Minute), c.RiskRule)
+// judgeReply fires when a reply went into a conversation the mailbox had
+// before it, from the attacker's session: tied to the access stage only
+// (when given), or to any way in (legacy client, new network, each risky
+// sign-in of the window).
+func (d *ThreadHijack) judgeReply(ev *Event, reply *state.Reply, only *state.Stage, out []Finding) []Finding {
+	mail := ev.User.Mail
+	if !state.KnownBefore(mail.Conversations, reply.Conversation, reply.At.Sec()) {
+		return out
 	}
-	if slices.ContainsFunc(legacyMailClients, func(c string) bool { return containsFold(r.Mail.ClientInfo, c) }) {
-		return "legacy client (" + r.Mail.ClientInfo + ")"
+	if only == nil {
+		if reply.LegacyClient != "" {
+			out = append(out, d.replyFinding(ev, reply, "legacy client ("+reply.LegacyClient+")", nil))
+		}
+		if why := d.newAddress(ev, reply); why != "" {
+			out = append(out, d.replyFinding(ev, reply, why, nil))
+		}
 	}
-	if ips := u.SignIns.IPs; r.ClientIP.IsValid() && len(ips) >= d.opts.MinKnownIPs && state.Count(ips, r.ClientIP) == 0 {
-		return "new address " + r.ClientAddress + " never used to sign in"
+	if u := ev.User; u.Stages != nil {
+		for i := range u.Stages.List {
+			x := &u.Stages.List[i]
+			if x.Kind != state.StageAccess || (only != nil && x.ID != only.ID) ||
+				reply.At < x.At || reply.At-x.At > state.Instant(d.opts.RiskWindow) {
+				continue
+			}
+			if tie := sessionTie(x, reply); tie != "" {
+				why := fmt.Sprintf("session %s after a risky sign-in at %s (%s), %s", reply.At.Time().Sub(x.At.Time()).Round(time.Minute),
+					stamp(x.At.Time()), x.Rule, tie)
+				out = append(out, d.replyFinding(ev, reply, why, x))
+			}
+		}
+	}
+	return out
+}
+
+// newAddress says why the reply's address is new to the user, or "": it
+// and its network (its autonomous system where known, else its /24 or /48)
+// were never used to sign in before the allowed lateness, and enough
+// networks were learned by then to say so.
+func (d *ThreadHijack) newAddress(ev *Event, reply *state.Reply) string {
+	if !reply.IP.IsValid() {
+		return ""
+	}
+	h := &ev.User.SignIns
+	settled := (reply.At - state.Instant(ev.Lateness)).Sec()
+	if state.CountBefore(h.Networks, settled) < d.opts.MinKnownIPs || state.KnownBefore(h.Networks, state.NetworkOf(reply.IP), settled) {
+		return ""
+	}
+	if reply.ASN != 0 && state.KnownBefore(h.ASNs, reply.ASN, settled) {
+		return ""
+	}
+	return "new address " + reply.IP.String() + " never used to sign in"
+}
+
+// sessionTie says what ties a reply to a risky sign-in's session, or "".
+func sessionTie(x *state.Stage, reply *state.Reply) string {
+	switch {
+	case x.IP.IsValid() && x.IP == reply.IP:
+		return "the same address " + reply.IP.String()
+	case x.ASN != 0 && x.ASN == reply.ASN:
+		return fmt.Sprintf("the same network AS%d", reply.ASN)
+	case x.Session != 0 && x.Session == reply.Session:
+		return "the same session"
 	}
 	return ""
 }
 
+func (d *ThreadHijack) replyFinding(ev *Event, reply *state.Reply, why string, access *state.Stage) Finding {
+	severity, theme := SeverityHigh, ""
+	if w := paymentTheme(reply.Subject); w != "" {
+		severity, theme = SeverityCritical, fmt.Sprintf(" about %q", w)
+	}
+	evidence := []Evidence{{ID: reply.ID, At: reply.At.Time()}}
+	if access != nil {
+		evidence = append(evidence, Evidence{ID: access.ID, At: access.At.Time()})
+	}
+	return Finding{
+		Rule:     RuleThreadReply,
+		Severity: severity,
+		Reason: fmt.Sprintf("%s replied at %s into its existing conversation %q%s from a %s.",
+			ev.Record.User, stamp(reply.At.Time()), reply.Subject, theme, why),
+		Evidence: evidence,
+		Anchors:  []state.Stage{{At: reply.At, ID: reply.ID, IP: reply.IP, ASN: reply.ASN, Session: reply.Session}},
+	}
+}
+
+// sentDeleted pairs sends and deletions of the same message within the
+// delete window, whichever of the two this record is.
 func (d *ThreadHijack) sentDeleted(ev *Event, out []Finding) []Finding {
-	r := ev.Record
-	mail := ev.User.Mail
-	for _, it := range r.Mail.Items {
-		folder := it.Folder
-		if folder == "" {
-			folder = r.Mail.Folder
-		}
-		if !sentItemsFolder(folder) || it.InternetMessageID == "" {
-			continue
-		}
-		id := stableHash(it.InternetMessageID)
-		for _, s := range mail.RecentSent {
-			if s.MessageID != id || r.Time.Before(s.At) || r.Time.Sub(s.At) > d.opts.DeleteWindow {
+	r, mail := ev.Record, ev.User.Mail
+	at := state.At(r.Time)
+	window := state.Instant(d.opts.DeleteWindow)
+	for i := range mail.SentDeletes {
+		del := &mail.SentDeletes[i]
+		deleting := del.At == at && del.ID == ev.RecordID()
+		for j := range mail.Sends {
+			s := &mail.Sends[j]
+			sending := s.At == at && s.ID == ev.RecordID()
+			if (!deleting && !sending) || s.Message != del.Message || del.At < s.At || del.At-s.At > window {
 				continue
 			}
 			severity, theme := SeverityHigh, ""
-			if w := paymentTheme(it.Subject); w != "" {
+			if w := paymentTheme(del.Subject); w != "" {
 				severity, theme = SeverityCritical, fmt.Sprintf(" about %q", w)
 			}
-			return append(out, Finding{
+			out = append(out, Finding{
 				Rule:     RuleSentDeleted,
 				Severity: severity,
-				Reason: fmt.Sprintf("%s %s its sent message %q%s from %s %s after sending it.",
-					r.Actor, r.Operation, shorten(it.Subject, 120), theme, folder, r.Time.Sub(s.At).Round(time.Second)),
+				Reason: fmt.Sprintf("%s: %s of its sent message %q%s from %s at %s, %s after sending it.",
+					r.User, del.Operation, del.Subject, theme, del.Folder, stamp(del.At.Time()), del.At.Time().Sub(s.At.Time()).Round(time.Second)),
+				Evidence: []Evidence{{ID: s.ID, At: s.At.Time()}, {ID: del.ID, At: del.At.Time()}},
+				Anchors:  []state.Stage{{At: del.At, ID: del.ID}},
 			})
 		}
 	}
 	return out
 }
 
-// Learn remembers the mailbox's conversations and sent items.
-func (d *ThreadHijack) Learn(ev *Event) {
-	r := ev.Record
-	if ev.User == nil || r.Kind != auditrecord.KindMailItem || r.Source != auditrecord.SourceO365 {
-		return
+// legacyClient returns the client string of a legacy protocol, or "".
+func legacyClient(r *auditrecord.Record) string {
+	if slices.ContainsFunc(legacyMailClients, func(c string) bool { return containsFold(r.Mail.ClientInfo, c) }) {
+		return shorten(r.Mail.ClientInfo, 80)
 	}
-	mail := mailHistory(ev.User)
-	send := sendOperation(r)
-	for _, it := range r.Mail.Items {
-		if it.Subject != "" {
-			mail.Conversations.Add(conversationKey(it.Subject), state.MaxConversations)
-		}
-		if send && it.InternetMessageID != "" {
-			mail.RecentSent = d.pruneSent(mail.RecentSent, r.Time)
-			if len(mail.RecentSent) == state.MaxRecentSent {
-				mail.RecentSent = append(mail.RecentSent[:0], mail.RecentSent[1:]...)
-			}
-			mail.RecentSent = append(mail.RecentSent, state.SentItem{MessageID: stableHash(it.InternetMessageID), At: r.Time})
-		}
-	}
+	return ""
 }
 
-// pruneSent drops sent items too old to matter: a deletion after
-// DeleteWindow is housekeeping, so keeping them would only cost memory.
-func (d *ThreadHijack) pruneSent(sent []state.SentItem, now time.Time) []state.SentItem {
-	kept := sent[:0]
-	for _, s := range sent {
-		if now.Sub(s.At) <= d.opts.DeleteWindow {
-			kept = append(kept, s)
-		}
+// itemFolder is where an affected item was: its own folder, else the record's.
+func itemFolder(r *auditrecord.Record, it *auditrecord.MailItem) string {
+	if it.Folder != "" {
+		return it.Folder
 	}
-	return kept
+	return r.Mail.Folder
 }
 
 // shorten cuts s for a reason (subjects can be 10,000 characters).

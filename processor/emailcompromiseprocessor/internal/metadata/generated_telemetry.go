@@ -27,6 +27,7 @@ type TelemetryBuilder struct {
 	mu                                 sync.Mutex
 	registrations                      []metric.Registration
 	EmailCompromiseDetections          metric.Int64Counter
+	EmailCompromiseLateRecords         metric.Int64Counter
 	EmailCompromiseParseErrors         metric.Int64Counter
 	EmailCompromiseRecordsIn           metric.Int64Counter
 	EmailCompromiseRecordsOut          metric.Int64Counter
@@ -71,6 +72,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_email_compromise_detections",
 		metric.WithDescription("Detections fired, by rule id (attribute rule) and category (attribute category). [Alpha]"),
 		metric.WithUnit("{detection}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EmailCompromiseLateRecords, err = builder.meter.Int64Counter(
+		"otelcol_email_compromise_late_records",
+		metric.WithDescription("Records further behind their user's newest event time than allowed_lateness; judged alone by the rules that need no history, and not learned. [Alpha]"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.EmailCompromiseParseErrors, err = builder.meter.Int64Counter(

@@ -20,6 +20,7 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.EmailCompromiseDetections.Add(context.Background(), 1)
+	tb.EmailCompromiseLateRecords.Add(context.Background(), 1)
 	tb.EmailCompromiseParseErrors.Add(context.Background(), 1)
 	tb.EmailCompromiseRecordsIn.Add(context.Background(), 1)
 	tb.EmailCompromiseRecordsOut.Add(context.Background(), 1)
@@ -30,6 +31,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.EmailCompromiseUnrecognizedRecords.Add(context.Background(), 1)
 	tb.EmailCompromiseWarmupSuppressed.Add(context.Background(), 1)
 	AssertEqualEmailCompromiseDetections(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualEmailCompromiseLateRecords(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualEmailCompromiseParseErrors(t, testTel,

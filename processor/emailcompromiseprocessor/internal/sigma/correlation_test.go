@@ -130,8 +130,13 @@ func TestExampleEventCount(t *testing.T) {
 	}
 	fired := feed(t, e, recs...)
 	assert.Equal(t, []int{297, 298}, firedAt(fired, id), "the 100th failure on each computer completes it")
+	// A failure arriving late, within the hour before the last one, is one
+	// more event in the windows of the failures after it: it reports them
+	// again (the processor tags each window once, by its last record).
 	ms := e.Evaluate(winEvent(t, 0, `{"EventID":4625,"ComputerName":"DC1"}`), nil)
-	assert.Empty(t, ms, "the window started afresh after firing")
+	require.Len(t, ms, 2)
+	assert.Equal(t, testTime.Add(99*30*time.Second), ms[1].End.At, "the window ending at the 100th failure")
+	assert.Contains(t, ms[1].Reason, "101 events")
 
 	// A hundred failures spread over more than an hour never make 100 in one.
 	e = correlationExample(t, "event_count.yml", windowsSecurity, failedLoginRule)
@@ -167,7 +172,7 @@ func TestExampleValueCount(t *testing.T) {
 		recs = append(recs, winEvent(t, time.Duration(i)*time.Minute, fmt.Sprintf(`{"EventID":4625,"ComputerName":"DC1","WorkstationName":"WS2","User":"user%d"}`, i%50)))
 	}
 	fired := feed(t, e, recs...)
-	assert.Equal(t, []int{297}, firedAt(fired, id), "the 100th distinct user on DC1/WS1; WS2 saw only 50")
+	assert.Equal(t, []int{297, 298}, firedAt(fired, id), "the 100th distinct user on DC1/WS1 (and its repeat); WS2 saw only 50")
 	ms := e.Evaluate(winEvent(t, 0, `{"EventID":4625,"ComputerName":"DC2","WorkstationName":"WS1","User":"x"}`), nil)
 	assert.Empty(t, ms)
 }
@@ -334,18 +339,26 @@ func failure(t *testing.T, at time.Duration, user string) *Event {
 	return testEvent(t, "x", `{"result":"failure","user":"`+user+`"}`, testTime.Add(at))
 }
 
-// Records arrive late and out of order from every vendor API: one inside
-// the group's window still counts; one older than the window is dropped
-// and counted.
+// Records arrive late and out of order from every vendor API: a record
+// within the allowed lateness completes the windows of the records after it
+// in event time, on its arrival; one later than that is dropped and counted.
 func TestCorrelationOutOfOrder(t *testing.T) {
 	e := mustCompile(t, Config{}, countRules)
-	fired := feed(t, e,
+	var ends [][]time.Time
+	for _, ev := range []*Event{
 		failure(t, 5*time.Minute, "bob"),
 		failure(t, 9*time.Minute, "bob"),
-		failure(t, -2*time.Minute, "bob"), // 11 minutes older than the newest: outside
-		failure(t, 1*time.Minute, "bob"),  // late but within 10 minutes of the newest
-	)
-	assert.Equal(t, []int{3}, firedAt(fired, "failures"))
+		failure(t, -2*time.Minute, "bob"), // the windows ending at 5 and 9 minutes now hold two
+		failure(t, 1*time.Minute, "bob"),  // and now three: both fire, on this record
+		failure(t, -25*time.Hour, "bob"),  // more than the allowed lateness behind
+	} {
+		var at []time.Time
+		for _, m := range e.Evaluate(ev, nil) {
+			at = append(at, m.End.At)
+		}
+		ends = append(ends, at)
+	}
+	assert.Equal(t, [][]time.Time{nil, nil, nil, {testTime.Add(5 * time.Minute), testTime.Add(9 * time.Minute)}, nil}, ends)
 	assert.Equal(t, uint64(1), e.Stats().LateEvents)
 }
 
@@ -355,17 +368,18 @@ func TestCorrelationReason(t *testing.T) {
 	feed(t, e, failure(t, 0, "Bob"), failure(t, time.Minute, "bob"))
 	ms := e.Evaluate(failure(t, 2*time.Minute, "BOB"), nil)
 	require.Len(t, ms, 1)
-	assert.Equal(t, `Sigma correlation "Failures" (event_count): 3 events of login_failed for user=bob within 10m (condition gte 3).`, ms[0].Reason)
+	assert.Equal(t, `Sigma correlation "Failures" (event_count): 3 events of login_failed for user=bob within 10m up to 2026-11-20T09:02:00Z (condition gte 3).`, ms[0].Reason)
 }
 
-// A burst fires once per completed window, not on every later record.
-func TestCorrelationFiresOncePerWindow(t *testing.T) {
+// A window ends at each event: in a burst, every event whose window holds
+// the condition fires (each is one detection, of the window ending there).
+func TestCorrelationFiresForEveryWindow(t *testing.T) {
 	e := mustCompile(t, Config{}, countRules)
 	var recs []*Event
 	for i := 0; i < 9; i++ {
 		recs = append(recs, failure(t, time.Duration(i)*time.Second, "bob"))
 	}
-	assert.Equal(t, []int{2, 5, 8}, firedAt(feed(t, e, recs...), "failures"))
+	assert.Equal(t, []int{2, 3, 4, 5, 6, 7, 8}, firedAt(feed(t, e, recs...), "failures"))
 }
 
 // State stays within its caps whatever the stream: the least recently seen
@@ -395,12 +409,13 @@ func TestCorrelationConditions(t *testing.T) {
 		condition string
 		want      []int
 	}{
-		{"{gt: 1, lte: 2}", []int{1, 3}},
-		{"{eq: 2}", []int{1, 3}},
-		// One event already satisfies these, and each firing restarts the
-		// window: evaluated on a stream, "fewer than" holds at every record.
-		{"{neq: 2}", []int{0, 1, 2, 3}},
-		{"{lt: 2}", []int{0, 1, 2, 3}},
+		{"{gt: 1, lte: 2}", []int{1}},
+		{"{eq: 2}", []int{1}},
+		// Evaluated on the window ending at each record, "fewer than" holds
+		// at the first (see issue 14: such conditions are decided when the
+		// window closes).
+		{"{neq: 2}", []int{0, 2, 3}},
+		{"{lt: 2}", []int{0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.condition, func(t *testing.T) {

@@ -3,6 +3,9 @@ package sigma
 import (
 	"math"
 	"slices"
+	"sort"
+	"strings"
+	"time"
 )
 
 // Stats counts what bounded correlation state had to give up.
@@ -11,16 +14,24 @@ type Stats struct {
 	// correlation held correlation.max_groups groups.
 	GroupsEvicted uint64
 	// EventsDropped: events dropped, oldest first, because a group held
-	// correlation.max_events_per_group events within its timespan.
+	// correlation.max_events_per_group events.
 	EventsDropped uint64
-	// LateEvents: events older than their group's window when they arrived.
+	// LateEvents: events further behind their group's newest event than the
+	// allowed lateness when they arrived.
 	LateEvents uint64
 	// Ungrouped: events of correlated rules that lacked a group-by field.
 	Ungrouped uint64
 }
 
 // corrState is one correlation rule's state: its groups, least recently
-// seen last, each holding the events of its current window in time order.
+// seen last, each holding its recent events in event-time order.
+//
+// A correlation is judged on windows that end at each of a group's events:
+// the window of an event holds the group's events within the timespan
+// before it. When an event arrives, every window that contains it is judged
+// again (its own, and those of the later events within a timespan after
+// it), so that what fires does not depend on the order events arrive in:
+// an event arriving late completes the windows of the events after it.
 type corrState struct {
 	groups     map[string]*corrGroup
 	head, tail *corrGroup
@@ -29,30 +40,33 @@ type corrState struct {
 	maxGroups int
 	maxEvents int
 	stats     *Stats
+	// distinct is reused to count distinct values in a window.
+	distinct map[string]int
 }
 
 type corrGroup struct {
 	key        string
 	newest     int64
 	events     []corrEvent
-	off        int // events[off:] are live; the prefix awaits compaction
-	refCounts  []int
-	counts     map[string]int
-	sum        float64
-	numbers    int
 	prev, next *corrGroup
 }
 
+// corrEvent is one record a correlated rule matched.
 type corrEvent struct {
 	t      int64
 	ref    int
 	value  string
 	num    float64
 	hasNum bool
+	// id and user name the record, for the evidence of a window that ends
+	// at it.
+	id, user string
 }
 
-// corrResult is what a firing correlation found, for its reason.
+// corrResult is a window that satisfies the correlation: the event it ends
+// at and what it found, for the reason.
 type corrResult struct {
+	end    corrEvent
 	group  string
 	metric float64
 	events int
@@ -61,24 +75,23 @@ type corrResult struct {
 }
 
 func newCorrState(maxGroups, maxEvents int, stats *Stats) *corrState {
-	return &corrState{groups: map[string]*corrGroup{}, maxGroups: maxGroups, maxEvents: maxEvents, latest: math.MinInt64, stats: stats}
+	return &corrState{groups: map[string]*corrGroup{}, maxGroups: maxGroups, maxEvents: maxEvents, latest: math.MinInt64,
+		stats: stats, distinct: map[string]int{}}
 }
 
-// observe adds one event of the ref-th rule to the group key and reports
-// whether the correlation now holds, in which case the group starts afresh.
-func (c *correlationRule) observe(ev corrEvent, key []byte) (corrResult, bool) {
+// observe adds one event of the ref-th rule to the group key and returns
+// the windows containing it that satisfy the correlation. lateness is how
+// far behind the group's newest event an event may be and still count.
+func (c *correlationRule) observe(ev corrEvent, key []byte, lateness time.Duration, out []corrResult) []corrResult {
 	s := c.state
-	span := int64(c.span)
+	span, late := int64(c.span), int64(lateness)
 	s.latest = max(s.latest, ev.t)
-	for s.tail != nil && s.tail.newest < s.latest-span {
+	for s.tail != nil && s.tail.newest < s.latest-late-span {
 		s.remove(s.tail)
 	}
 	g := s.groups[string(key)]
 	if g == nil {
-		g = &corrGroup{key: string(key), newest: math.MinInt64, refCounts: make([]int, len(c.refs))}
-		if c.typ == corrValueCount || c.typ == corrValuePercentile {
-			g.counts = map[string]int{}
-		}
+		g = &corrGroup{key: string(key), newest: math.MinInt64}
 		s.groups[g.key] = g
 		if len(s.groups) > s.maxGroups {
 			s.remove(s.tail)
@@ -88,105 +101,121 @@ func (c *correlationRule) observe(ev corrEvent, key []byte) (corrResult, bool) {
 		s.unlink(g)
 	}
 	s.pushFront(g)
-	if len(g.events) > g.off && ev.t < g.newest-span {
+	if len(g.events) > 0 && ev.t < g.newest-late {
 		s.stats.LateEvents++
-		return corrResult{}, false
+		return out
 	}
-	g.insert(ev)
+	at, added := g.insert(ev)
 	g.newest = max(g.newest, ev.t)
-	for g.off < len(g.events) && g.events[g.off].t < g.newest-span {
-		g.dropOldest()
+	// Events no window that can still take a record reaches are dropped.
+	if n := sort.Search(len(g.events), func(i int) bool { return g.events[i].t >= g.newest-late-span }); n > 0 {
+		g.events = slices.Delete(g.events, 0, n)
+		at -= n
 	}
-	for len(g.events)-g.off > s.maxEvents {
-		g.dropOldest()
-		s.stats.EventsDropped++
+	if len(g.events) > s.maxEvents {
+		n := len(g.events) - s.maxEvents
+		g.events = slices.Delete(g.events, 0, n)
+		s.stats.EventsDropped += uint64(n)
+		at -= n
 	}
-	res, ok := c.evaluate(g, ev)
-	if ok {
-		res.group = g.key
-		g.reset()
+	if at < 0 || !added {
+		// Dropped at once, or delivered before: no window changed, but the
+		// record's own window may be asked for again (a retried batch).
+		if at >= 0 {
+			return c.judge(g, at, out)
+		}
+		return out
 	}
-	return res, ok
+	for i := at; i < len(g.events) && g.events[i].t <= ev.t+span; i++ {
+		out = c.judge(g, i, out)
+	}
+	return out
 }
 
-func (g *corrGroup) insert(ev corrEvent) {
-	// Records mostly arrive in time order, so the place is found from the end.
+// insert places ev in time order, once per record: it returns its index
+// and whether it was new.
+func (g *corrGroup) insert(ev corrEvent) (int, bool) {
 	i := len(g.events)
-	for i > g.off && g.events[i-1].t > ev.t {
+	for i > 0 && g.events[i-1].t > ev.t {
 		i--
 	}
-	g.events = slices.Insert(g.events, i, ev)
-	g.account(ev, 1)
-}
-
-func (g *corrGroup) dropOldest() {
-	g.account(g.events[g.off], -1)
-	g.events[g.off] = corrEvent{}
-	g.off++
-	if g.off > 64 && g.off*2 > len(g.events) {
-		g.events = slices.Delete(g.events, 0, g.off)
-		g.off = 0
-	}
-}
-
-// account keeps the running aggregates as events enter (+1) and leave (-1).
-func (g *corrGroup) account(ev corrEvent, sign int) {
-	g.refCounts[ev.ref] += sign
-	if g.counts != nil {
-		g.counts[ev.value] += sign
-		if g.counts[ev.value] == 0 {
-			delete(g.counts, ev.value)
+	for j := i - 1; j >= 0 && g.events[j].t == ev.t; j-- {
+		if ev.id != "" && g.events[j].id == ev.id && g.events[j].ref == ev.ref {
+			return j, false
 		}
 	}
-	if ev.hasNum {
-		g.sum += float64(sign) * ev.num
-		g.numbers += sign
+	g.events = slices.Insert(g.events, i, ev)
+	return i, true
+}
+
+// judge evaluates the window that ends at the group's i-th event.
+func (c *correlationRule) judge(g *corrGroup, i int, out []corrResult) []corrResult {
+	end := g.events[i]
+	last := i
+	for last+1 < len(g.events) && g.events[last+1].t == end.t {
+		last++
 	}
+	first := sort.Search(last+1, func(k int) bool { return g.events[k].t >= end.t-int64(c.span) })
+	window := g.events[first : last+1]
+	res, ok := c.evaluate(window, end)
+	if !ok {
+		return out
+	}
+	res.end, res.group = end, g.key
+	return append(out, res)
 }
 
-func (g *corrGroup) reset() {
-	g.events, g.off, g.sum, g.numbers = g.events[:0], 0, 0, 0
-	clear(g.refCounts)
-	clear(g.counts)
-}
-
-func (g *corrGroup) live() []corrEvent { return g.events[g.off:] }
-
-// evaluate computes the correlation's metric for the group just updated by
-// ev and tests the condition on it.
-func (c *correlationRule) evaluate(g *corrGroup, ev corrEvent) (corrResult, bool) {
-	res := corrResult{events: len(g.live())}
+// evaluate computes the correlation's metric over a window and tests the
+// condition on it.
+func (c *correlationRule) evaluate(window []corrEvent, end corrEvent) (corrResult, bool) {
+	res := corrResult{events: len(window)}
+	distinct := c.state.distinct
+	clear(distinct)
 	switch c.typ {
 	case corrEventCount:
 		res.metric = float64(res.events)
-	case corrValueCount:
-		res.metric = float64(len(g.counts))
-	case corrValueSum:
-		res.metric = g.sum
-	case corrValueAvg:
-		if g.numbers == 0 {
-			return res, false
+	case corrValueCount, corrValuePercentile:
+		for _, e := range window {
+			distinct[e.value]++
 		}
-		res.metric = g.sum / float64(g.numbers)
-	case corrValuePercentile:
-		// The share, in percent, of the group's events whose value is this
-		// event's: "lte: 1" finds a value that is at most 1% of the events.
-		res.metric = 100 * float64(g.counts[ev.value]) / float64(res.events)
+		res.metric = float64(len(distinct))
+		if c.typ == corrValuePercentile {
+			// The share, in percent, of the window's events whose value is
+			// the ending event's: "lte: 1" finds a value that is at most 1%
+			// of the events.
+			res.metric = 100 * float64(distinct[end.value]) / float64(res.events)
+		}
+	case corrValueSum, corrValueAvg:
+		numbers := 0
+		for _, e := range window {
+			if e.hasNum {
+				res.metric += e.num
+				numbers++
+			}
+		}
+		if c.typ == corrValueAvg {
+			if numbers == 0 {
+				return res, false
+			}
+			res.metric /= float64(numbers)
+		}
 	case corrTemporal:
-		for _, n := range g.refCounts {
-			if n > 0 {
+		var seen [maxCorrelatedRules]bool
+		for _, e := range window {
+			if !seen[e.ref] {
+				seen[e.ref] = true
 				res.metric++
 			}
 		}
 	case corrTemporalOrdered:
-		res.refs = g.orderedChain(len(c.refs))
+		res.refs = orderedChain(window, len(c.refs))
 		res.metric = float64(len(res.refs))
 	}
 	if !c.cond.holds(res.metric) {
 		return res, false
 	}
 	if c.typ == corrValueCount {
-		for v := range g.counts {
+		for v := range distinct {
 			res.values = append(res.values, v)
 		}
 		slices.Sort(res.values)
@@ -199,20 +228,16 @@ func (c *correlationRule) evaluate(g *corrGroup, ev corrEvent) (corrResult, bool
 // or later, and so on (equal timestamps count as in order, since vendors
 // record seconds). Taking each rule's earliest match after the previous one
 // is optimal.
-func (g *corrGroup) orderedChain(refs int) []int {
+func orderedChain(window []corrEvent, refs int) []int {
 	var chain []int
 	after := int64(math.MinInt64)
-	live := g.live()
 	for ref := 0; ref < refs; ref++ {
-		if g.refCounts[ref] == 0 {
-			break
-		}
-		i := slices.IndexFunc(live, func(e corrEvent) bool { return e.ref == ref && e.t >= after })
+		i := slices.IndexFunc(window, func(e corrEvent) bool { return e.ref == ref && e.t >= after })
 		if i < 0 {
 			break
 		}
 		chain = append(chain, ref)
-		after = live[i].t
+		after = window[i].t
 	}
 	return chain
 }
@@ -246,3 +271,6 @@ func (s *corrState) remove(g *corrGroup) {
 	s.unlink(g)
 	delete(s.groups, g.key)
 }
+
+// groupValues splits a group key back into its group-by values.
+func groupValues(key string) []string { return strings.Split(key, "\x1f") }

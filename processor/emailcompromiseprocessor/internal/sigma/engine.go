@@ -19,6 +19,9 @@ type Event struct {
 	Attributes pcommon.Map
 	// Now is the processing time, used as event time when the record has none.
 	Now time.Time
+	// Lateness is how far behind a correlation group's newest event a record
+	// may be and still count (the processor's allowed_lateness).
+	Lateness time.Duration
 }
 
 // Match is one rule that fired on a record.
@@ -27,6 +30,17 @@ type Match struct {
 	// Reason is one sentence: the rule's title and the evidence (matched
 	// selections; for correlations the group and the counts).
 	Reason string
+	// End is, for a correlation, the record its window ends at: the record
+	// judged, or a later one whose window the judged record completed late.
+	// Nil for a detection rule (the record judged).
+	End *WindowEnd
+}
+
+// WindowEnd names the record a correlation window ends at.
+type WindowEnd struct {
+	ID   string
+	At   time.Time
+	User string
 }
 
 // detectionRule is a compiled detection rule.
@@ -63,6 +77,7 @@ type Engine struct {
 	reportable []*RuleInfo
 	ctx        evalCtx
 	stats      Stats
+	results    []corrResult
 }
 
 // Rules lists the rules that can report a match (active detection rules
@@ -95,37 +110,46 @@ func (e *Engine) Evaluate(ev *Event, out []Match) []Match {
 		if r.standalone {
 			out = append(out, Match{Rule: r.info, Reason: r.reason(c)})
 		}
-		out = e.propagate(c, &r.ruleNode, when.UnixNano(), out)
+		self := corrEvent{t: when.UnixNano(), id: strings.Clone(c.record.ID), user: strings.Clone(c.record.User)}
+		out = e.propagate(c, &r.ruleNode, self, ev.Lateness, out)
 	}
 	return out
 }
 
-// propagate feeds a rule's match to the correlations that refer to it, and
-// theirs in turn when they fire.
-func (e *Engine) propagate(c *evalCtx, n *ruleNode, t int64, out []Match) []Match {
+// propagate feeds a rule's match, an event ending at the record at, to the
+// correlations that refer to it, and their windows that fire to theirs in
+// turn. A window that fires may end at a later record than the one judged
+// (completed late); its group is the judged record's all the same, so a
+// correlation of correlations, grouping by the inner one's fields, reads
+// them from the judged record.
+func (e *Engine) propagate(c *evalCtx, n *ruleNode, at corrEvent, lateness time.Duration, out []Match) []Match {
 	for _, link := range n.parents {
 		corr := link.corr
-		res, fired := e.feed(c, corr, link.ref, t)
-		if !fired {
-			continue
+		from := len(e.results)
+		e.results = e.feed(c, corr, link.ref, at, lateness, e.results)
+		for i := from; i < len(e.results); i++ {
+			res := e.results[i]
+			if corr.standalone {
+				out = append(out, Match{Rule: corr.info, Reason: corr.reason(&res),
+					End: &WindowEnd{ID: res.end.id, At: time.Unix(0, res.end.t).UTC(), User: res.end.user}})
+			}
+			out = e.propagate(c, &corr.ruleNode, res.end, lateness, out)
 		}
-		if corr.standalone {
-			out = append(out, Match{Rule: corr.info, Reason: corr.reason(res)})
-		}
-		out = e.propagate(c, &corr.ruleNode, t, out)
+		e.results = e.results[:from]
 	}
 	return out
 }
 
-// feed adds the current record, matched by the ref-th rule of corr, to the
-// correlation's group for the record's group-by values.
-func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, t int64) (corrResult, bool) {
+// feed adds the event at, matched by the ref-th rule of corr, to the
+// correlation's group for the judged record's group-by values, and appends
+// the windows that now fire.
+func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, at corrEvent, lateness time.Duration, out []corrResult) []corrResult {
 	key := c.keyBuf[:0]
 	for i, f := range corr.groupFields[ref] {
 		v, ok := firstValue(c.values(f))
 		if !ok {
 			e.stats.Ungrouped++
-			return corrResult{}, false
+			return out
 		}
 		if i > 0 {
 			key = append(key, 0x1f)
@@ -133,13 +157,13 @@ func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, t int64) (corr
 		key = append(key, strings.ToLower(v.text())...)
 	}
 	c.keyBuf = key
-	ev := corrEvent{t: t, ref: ref}
+	ev := corrEvent{t: at.t, ref: ref, id: at.id, user: at.user}
 	if fields := corr.valueFieldsByRef[ref]; len(fields) > 0 {
 		var parts []string
 		for _, f := range fields {
 			v, ok := firstValue(c.values(f))
 			if !ok {
-				return corrResult{}, false // nothing to aggregate
+				return out // nothing to aggregate
 			}
 			parts = append(parts, v.text())
 			if len(fields) == 1 {
@@ -149,10 +173,10 @@ func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, t int64) (corr
 		// Values compare as Sigma compares strings: case-insensitively.
 		ev.value = strings.ToLower(strings.Join(parts, ", "))
 		if (corr.typ == corrValueSum || corr.typ == corrValueAvg) && !ev.hasNum {
-			return corrResult{}, false
+			return out
 		}
 	}
-	return corr.observe(ev, key)
+	return corr.observe(ev, key, lateness, out)
 }
 
 func firstValue(values []scalar) (scalar, bool) {
@@ -173,9 +197,9 @@ func (r *detectionRule) reason(c *evalCtx) string {
 	return fmt.Sprintf("Sigma rule %q matched %s.", r.info.Title, what)
 }
 
-func (c *correlationRule) reason(res corrResult) string {
+func (c *correlationRule) reason(res *corrResult) string {
 	var group []string
-	values := strings.Split(res.group, "\x1f")
+	values := groupValues(res.group)
 	for i, g := range c.groupBy {
 		if i < len(values) {
 			group = append(group, g+"="+values[i])
@@ -212,7 +236,8 @@ func (c *correlationRule) reason(res corrResult) string {
 		}
 		what = fmt.Sprintf("%s matched in order", strings.Join(chain, " then "))
 	}
-	return fmt.Sprintf("Sigma correlation %q (%s): %s%s within %s (condition %s).", c.info.Title, c.typ, what, scope, formatSpan(c.span), c.cond)
+	return fmt.Sprintf("Sigma correlation %q (%s): %s%s within %s up to %s (condition %s).", c.info.Title, c.typ, what, scope, formatSpan(c.span),
+		time.Unix(0, res.end.t).UTC().Format(time.RFC3339), c.cond)
 }
 
 func formatSpan(d time.Duration) string {

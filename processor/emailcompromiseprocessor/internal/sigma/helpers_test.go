@@ -66,8 +66,11 @@ func body(tb testing.TB, json string) pcommon.Map {
 // testEvent is a record of a test source (no parser involved) at a time.
 func testEvent(tb testing.TB, source, json string, when time.Time) *Event {
 	tb.Helper()
-	return &Event{Record: &auditrecord.Record{Source: auditrecord.Source(source), Time: when}, Body: body(tb, json), Now: when}
+	return &Event{Record: &auditrecord.Record{Source: auditrecord.Source(source), Time: when}, Body: body(tb, json), Now: when, Lateness: testLateness}
 }
+
+// testLateness is the processor's default allowed_lateness.
+const testLateness = 24 * time.Hour
 
 // vendorEvent runs the real parsers over a vendor record, as the processor
 // does, so that the normalised view is the one production builds.
@@ -76,7 +79,7 @@ func vendorEvent(tb testing.TB, json string) *Event {
 	b := body(tb, json)
 	var r auditrecord.Record
 	require.NoError(tb, auditrecord.Parse(b, &r))
-	return &Event{Record: &r, Body: b, Now: r.Time}
+	return &Event{Record: &r, Body: b, Now: r.Time, Lateness: testLateness}
 }
 
 func matchedKeys(ms []Match) []string {

@@ -1,89 +1,152 @@
 package state
 
-import "time"
+import (
+	"net/netip"
+	"strings"
+)
 
 // Caps on what one mailbox's history may hold: a flood of sends from one
 // mailbox ages the oldest entries out instead of growing.
 const (
-	MaxConversations  = 64
-	MaxMessageIDs     = 128
-	MaxRecentSent     = 64
-	MaxWindowSubjects = 64
+	MaxConversations = 64
+	// MaxRecentSends bounds the sends kept for the open hours of the send
+	// baseline and for send-then-delete; a burst beyond it is still counted
+	// hour by hour.
+	MaxRecentSends = 2048
+	MaxReplies     = 64
+	MaxSentDeletes = 64
+	// BaselineHours is how many closed hours the per-hour send counts cover.
+	BaselineHours = 8 * 24
 )
 
 // MailHistory is what the mailbox detectors learn about one mailbox.
 type MailHistory struct {
-	Sends SendBaseline
-	// Conversations are hashes of normalised subjects ("invoice 4432" for
-	// "RE: AW: Invoice 4432") the mailbox recently sent or received.
-	Conversations Ring
-	// RecentSent are the mailbox's latest sent messages, for send-then-delete.
-	RecentSent []SentItem
+	// Conversations are the normalised subjects ("invoice 4432" for "RE: AW:
+	// Invoice 4432") the mailbox sent or received, with when.
+	Conversations []Sighting[uint32]
+	// Sends are the sends of the hours that may still take late records,
+	// in event-time order; older hours live on as counts in Hours.
+	Sends []Send
+	Hours HourCounts
+	// FirstSend is the earliest send seen: a baseline is trusted only once
+	// it covers enough hours.
+	FirstSend Sec
+	// Replies are the mailbox's recent replies and forwards into
+	// conversations, which a late record (a risky sign-in, the
+	// conversation's earlier message) can still reveal as hijacked.
+	Replies []Reply
+	// SentDeletes are recent deletions of sent messages, which a late send
+	// can still pair with.
+	SentDeletes []SentDelete
 }
 
-// SentItem is one sent message: its InternetMessageId hash and send time.
-type SentItem struct {
-	MessageID uint64
-	At        time.Time
+// Send is one sent message.
+type Send struct {
+	At      Instant
+	ID      RecordID
+	Message uint64 // hash of the InternetMessageId
+	Subject uint32 // conversation key, for the distinct-subject count
 }
 
-// SendBaseline is a mailbox's learned sending rate: per hour of day, an
-// exponentially weighted mean and mean absolute deviation of sends per hour,
-// plus the current hour's window.
-type SendBaseline struct {
-	Mean, Dev [24]float32
-	// Seen counts the hours folded into each hour-of-day (saturating): the
-	// first one sets the mean instead of pulling it up from zero.
-	Seen [24]uint8
-	// LearnedHours counts the closed hours folded into the means.
-	LearnedHours uint32
-	// Window is the hour being counted.
-	WindowStart time.Time
-	Count       uint32
-	Subjects    []uint64 // distinct subject hashes in the window, capped
-	// AnomalousSince is when the window crossed its threshold (zero if it
-	// has not): every further send of the window is tagged.
-	AnomalousSince time.Time
+func (s Send) when() Instant { return s.At }
+func (s Send) id() RecordID  { return s.ID }
+
+// Reply is a send into a conversation, with what ties it to a session.
+type Reply struct {
+	At           Instant
+	ID           RecordID
+	Conversation uint32
+	IP           netip.Addr
+	ASN          uint32
+	Session      uint64
+	// LegacyClient is the client string when the reply went over POP, IMAP
+	// or ActiveSync ("" otherwise).
+	LegacyClient string
+	Subject      string // shortened, for reasons
 }
 
-// Ring is a fixed-capacity set of hashes; adding beyond capacity overwrites
-// the oldest.
-type Ring struct {
-	Values []uint64
-	Next   int
+func (r Reply) when() Instant { return r.At }
+func (r Reply) id() RecordID  { return r.ID }
+
+// SentDelete is a deletion of a message from Sent Items or Recoverable Items.
+type SentDelete struct {
+	At        Instant
+	ID        RecordID
+	Message   uint64
+	Operation string
+	Folder    string
+	Subject   string
 }
 
-// Add puts v in the ring of capacity max unless already present.
-func (r *Ring) Add(v uint64, max int) {
-	if r.Has(v) {
-		return
+func (d SentDelete) when() Instant { return d.At }
+func (d SentDelete) id() RecordID  { return d.ID }
+
+// AddSend, AddReply and AddSentDelete put an event in its timeline once per
+// record id (its texts copied, so that state does not pin the record) and
+// report whether it is new.
+func (m *MailHistory) AddSend(s Send) bool {
+	var i int
+	m.Sends, i = insert(m.Sends, s, MaxRecentSends)
+	return i >= 0
+}
+
+func (m *MailHistory) AddReply(r Reply) bool {
+	var i int
+	if m.Replies, i = insert(m.Replies, r, MaxReplies); i < 0 {
+		return false
 	}
-	if len(r.Values) < max {
-		r.Values = append(r.Values, v)
-		return
-	}
-	r.Values[r.Next] = v
-	r.Next = (r.Next + 1) % max
+	m.Replies[i].Subject, m.Replies[i].LegacyClient = strings.Clone(r.Subject), strings.Clone(r.LegacyClient)
+	return true
 }
 
-// Has reports whether v is in the ring.
-func (r *Ring) Has(v uint64) bool {
-	for _, x := range r.Values {
-		if x == v {
-			return true
+func (m *MailHistory) AddSentDelete(d SentDelete) bool {
+	var i int
+	if m.SentDeletes, i = insert(m.SentDeletes, d, MaxSentDeletes); i < 0 {
+		return false
+	}
+	e := &m.SentDeletes[i]
+	e.Operation, e.Folder, e.Subject = strings.Clone(d.Operation), strings.Clone(d.Folder), strings.Clone(d.Subject)
+	return true
+}
+
+// Forget drops the replies and deletions older than cutoff.
+func (m *MailHistory) Forget(cutoff Instant) {
+	m.Replies = dropBefore(m.Replies, cutoff)
+	m.SentDeletes = dropBefore(m.SentDeletes, cutoff)
+}
+
+// HourCounts are sends per clock hour for the last BaselineHours closed
+// hours: a ring indexed by hour number (hours since the Unix epoch), with
+// counts saturating at 255 (a mailbox sending more in an hour is no
+// baseline to learn from).
+type HourCounts struct {
+	Counts [BaselineHours]uint8
+	// Newest is the hour number of the newest slot; 0 before the first.
+	Newest uint32
+}
+
+// Add counts n sends in hour h; hours older than the ring are ignored.
+func (c *HourCounts) Add(h uint32, n int) {
+	if c.Newest == 0 {
+		c.Newest = h
+	}
+	if h > c.Newest {
+		for step := c.Newest + 1; step <= h && step-c.Newest <= BaselineHours; step++ {
+			c.Counts[step%BaselineHours] = 0
 		}
+		c.Newest = h
 	}
-	return false
+	if c.Newest-h >= BaselineHours {
+		return
+	}
+	slot := &c.Counts[h%BaselineHours]
+	*slot = uint8(min(int(*slot)+n, 255))
 }
 
-// ChainState is the per-user progress of a compromise chain: the first
-// stage (a risky sign-in or impossible travel), the second (mailbox
-// manipulation), and, once complete, the chain's id and when it started.
-type ChainState struct {
-	RiskAt, ChangeAt     time.Time
-	RiskRule, ChangeRule string
-	RiskReason           string
-	ChangeReason         string
-	ID                   string
-	CompletedAt          time.Time
+// Count returns the sends of hour h, and false when h is outside the ring.
+func (c *HourCounts) Count(h uint32) (int, bool) {
+	if c.Newest == 0 || h > c.Newest || c.Newest-h >= BaselineHours {
+		return 0, false
+	}
+	return int(c.Counts[h%BaselineHours]), true
 }

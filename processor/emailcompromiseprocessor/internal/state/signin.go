@@ -3,34 +3,33 @@ package state
 import (
 	"net/netip"
 	"strings"
-	"time"
 )
 
-// Caps on what one user's sign-in history may hold. A user signing in from a
-// hundred countries keeps the most frequent few; the rest are forgotten.
+// Caps on what one user's sign-in history may hold. A user signing in from
+// a hundred countries keeps the most recently seen few; the rest are
+// forgotten.
 const (
 	MaxCountries = 8
 	MaxASNs      = 8
 	MaxPlaces    = 8
-	MaxIPs       = 8
-	// MaxRecentEvents bounds the failure and MFA-prompt rings.
-	MaxRecentEvents = 32
+	MaxNetworks  = 8
+	// MaxRecentSignIns bounds the sign-in timeline (interactive successes,
+	// failures and MFA prompts of the last hours).
+	MaxRecentSignIns = 48
 )
 
-// SignInHistory is what the sign-in detectors learn about one user.
+// SignInHistory is what the sign-in detectors learn about one user: a
+// baseline with the event times of its sightings, and a timeline of the
+// recent sign-ins that patterns (travel pairs, bursts) are made of.
 type SignInHistory struct {
-	// FirstSuccess and Successes measure the learning period.
-	FirstSuccess Instant
-	Successes    uint32
-	// Last is the latest successful interactive sign-in by event time.
-	Last LastSignIn
-	// Familiar countries, ASNs and places, each with how often seen.
-	Countries []Seen[Country]
-	ASNs      []Seen[uint32]
-	Places    []Seen[Cell]
-	IPs       []Seen[netip.Addr]
-	// Bursts is allocated at the user's first failure or MFA prompt.
-	Bursts *Bursts
+	// Successes are the earliest successful sign-ins: the learning period.
+	Successes Earliest
+	Countries []Sighting[Country]
+	ASNs      []Sighting[uint32]
+	// Networks are the address blocks (/24, /48) signed in from, hashed.
+	Networks []Sighting[uint64]
+	Places   []Place
+	Recent   []SignIn
 }
 
 // Country is an ISO 3166-1 alpha-2 code, held without a string header or
@@ -47,24 +46,68 @@ func CountryOf(code string) Country {
 
 func (c Country) String() string { return string(c[:]) }
 
-// Bursts are the event times of recent failed sign-ins and MFA
-// denials/interrupts, newest last.
-type Bursts struct {
-	Failures   Recent
-	MFAPrompts Recent
+// SignInKind says what a sign-in in the timeline was.
+type SignInKind uint8
+
+const (
+	SignInSuccess SignInKind = iota + 1
+	// SignInFailure is a failure on the credentials.
+	SignInFailure
+	// SignInMFAPrompt is an MFA denial or a repeated MFA prompt.
+	SignInMFAPrompt
+)
+
+// SignIn is one sign-in of the timeline, reduced to what patterns need.
+type SignIn struct {
+	At   Instant
+	ID   RecordID
+	Kind SignInKind
+	// Interactive: a person signed in (token refreshes are not kept).
+	Interactive bool
+	HasGeo      bool
+	Country     Country
+	Lat, Lon    float32
+	ASN         uint32
+	IP          netip.Addr
+	// Device and Session are hashes of the vendor's device and session ids.
+	Device, Session uint64
+	City            string
 }
 
-// LastSignIn is one sign-in, reduced to what travel needs.
-type LastSignIn struct {
-	Time      Instant
-	IP        netip.Addr
-	HasGeo    bool
-	Lat, Lon  float64
-	Country   string
-	City      string
-	ASN       uint32
-	DeviceID  string
-	SessionID string
+func (s SignIn) when() Instant { return s.At }
+func (s SignIn) id() RecordID  { return s.ID }
+
+// AddSignIn puts s in the timeline, once per record id (its city copied,
+// so that state does not pin the record); it reports whether s is new.
+func (h *SignInHistory) AddSignIn(s SignIn) bool {
+	var i int
+	if h.Recent, i = insert(h.Recent, s, MaxRecentSignIns); i < 0 {
+		return false
+	}
+	h.Recent[i].City = strings.Clone(s.City)
+	return true
+}
+
+// ForgetSignInsBefore drops timeline entries older than cutoff.
+func (h *SignInHistory) ForgetSignInsBefore(cutoff Instant) {
+	h.Recent = dropBefore(h.Recent, cutoff)
+}
+
+// NetworkOf hashes the block an address belongs to: its /24 (IPv4) or /48
+// (IPv6), where a home router's or a phone's changing address stays.
+func NetworkOf(ip netip.Addr) uint64 {
+	if !ip.IsValid() {
+		return 0
+	}
+	bits := 48
+	if ip.Unmap().Is4() {
+		ip, bits = ip.Unmap(), 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return 0
+	}
+	return HashString(p.String())
 }
 
 // Keep returns a string safe to hold in long-lived state: old when equal
@@ -76,88 +119,3 @@ func Keep(old, s string) string {
 	}
 	return strings.Clone(s)
 }
-
-// Cell is a place rounded to half a degree (about 50 km), so that sign-ins
-// from one city land in one cell.
-type Cell struct{ Lat, Lon int16 }
-
-// CellOf rounds coordinates to their cell.
-func CellOf(lat, lon float64) Cell {
-	return Cell{Lat: int16(lat * 2), Lon: int16(lon * 2)}
-}
-
-// Seen counts sightings of one value.
-type Seen[T comparable] struct {
-	Value T
-	Count uint32
-}
-
-// Count returns how often v was seen.
-func Count[T comparable](list []Seen[T], v T) uint32 {
-	for _, s := range list {
-		if s.Value == v {
-			return s.Count
-		}
-	}
-	return 0
-}
-
-// Observe counts v in list, keeping at most max entries: when full, the
-// least seen entry gives way.
-func Observe[T comparable](list []Seen[T], v T, max int) []Seen[T] {
-	least := -1
-	for i := range list {
-		if list[i].Value == v {
-			list[i].Count++
-			return list
-		}
-		if least < 0 || list[i].Count < list[least].Count {
-			least = i
-		}
-	}
-	if len(list) < max {
-		return append(list, Seen[T]{Value: v, Count: 1})
-	}
-	list[least] = Seen[T]{Value: v, Count: 1}
-	return list
-}
-
-// Recent holds the times of the latest events, at most MaxRecentEvents.
-type Recent struct {
-	Times []Instant
-}
-
-// Add records an event at t, keeping the newest MaxRecentEvents in time order.
-func (r *Recent) Add(when time.Time) {
-	t := At(when)
-	i := len(r.Times)
-	for i > 0 && r.Times[i-1] > t {
-		i--
-	}
-	if len(r.Times) == MaxRecentEvents {
-		if i == 0 {
-			return // older than everything kept
-		}
-		copy(r.Times, r.Times[1:i])
-		r.Times[i-1] = t
-		return
-	}
-	r.Times = append(r.Times, 0)
-	copy(r.Times[i+1:], r.Times[i:])
-	r.Times[i] = t
-}
-
-// Within counts events in (t-window, t].
-func (r *Recent) Within(t time.Time, window time.Duration) int {
-	from, to := At(t.Add(-window)), At(t)
-	n := 0
-	for _, et := range r.Times {
-		if et > from && et <= to {
-			n++
-		}
-	}
-	return n
-}
-
-// Clear forgets every event (after a success ends a burst).
-func (r *Recent) Clear() { r.Times = r.Times[:0] }

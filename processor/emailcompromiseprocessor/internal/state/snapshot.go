@@ -15,11 +15,29 @@ import (
 // The snapshot is written in chunks under a generation prefix, then the
 // manifest is switched to the new generation, then the old chunks go. A
 // crash at any point leaves the previous complete snapshot readable.
+//
+// Keys carry the layout version of User: a release that changes the layout
+// incompatibly raises it, so that an older snapshot is recognised as such
+// (ErrOlderLayout) instead of failing to decode half-way.
 const (
-	manifestKey   = "email_compromise/state/v1/manifest"
-	chunkKeyFmt   = "email_compromise/state/v1/%d/%d"
+	layoutVersion = 2
 	usersPerChunk = 4096
 )
+
+var manifestKey = manifestKeyOf(layoutVersion)
+
+func manifestKeyOf(version int) string {
+	return fmt.Sprintf("email_compromise/state/v%d/manifest", version)
+}
+
+func chunkKey(version int, generation uint64, chunk int) string {
+	return fmt.Sprintf("email_compromise/state/v%d/%d/%d", version, generation, chunk)
+}
+
+// ErrOlderLayout says the storage holds a snapshot of an earlier layout
+// only. The event-time state of layout 2 cannot be derived from layout 1,
+// which kept counts and the latest values instead of sighting times.
+var ErrOlderLayout = errors.New("the state snapshot was written in an older layout that this release cannot read")
 
 // snapshotUser is one user as stored.
 type snapshotUser struct {
@@ -51,7 +69,7 @@ func Save(ctx context.Context, client storage.Client, s *Store[User]) error {
 			flushErr = fmt.Errorf("encode state chunk: %w", err)
 			return
 		}
-		flushErr = client.Set(ctx, fmt.Sprintf(chunkKeyFmt, next.Generation, next.Chunks), buf.Bytes())
+		flushErr = client.Set(ctx, chunkKey(layoutVersion, next.Generation, next.Chunks), buf.Bytes())
 		next.Chunks++
 		chunk = chunk[:0]
 	}
@@ -70,7 +88,16 @@ func Save(ctx context.Context, client storage.Client, s *Store[User]) error {
 	}
 	deletes := make([]*storage.Operation, 0, old.Chunks)
 	for i := 0; i < old.Chunks; i++ {
-		deletes = append(deletes, storage.DeleteOperation(fmt.Sprintf(chunkKeyFmt, old.Generation, i)))
+		deletes = append(deletes, storage.DeleteOperation(chunkKey(layoutVersion, old.Generation, i)))
+	}
+	if v, err := olderLayout(ctx, client); err == nil && v > 0 {
+		// Every layout so far writes the same manifest and chunk keys.
+		if m, err := readManifestAt(ctx, client, manifestKeyOf(v)); err == nil {
+			for i := 0; i < m.Chunks; i++ {
+				deletes = append(deletes, storage.DeleteOperation(chunkKey(v, m.Generation, i)))
+			}
+		}
+		deletes = append(deletes, storage.DeleteOperation(manifestKeyOf(v)))
 	}
 	if len(deletes) == 0 {
 		return nil
@@ -78,15 +105,40 @@ func Save(ctx context.Context, client storage.Client, s *Store[User]) error {
 	return client.Batch(ctx, deletes...)
 }
 
-// Load restores the latest snapshot into s and returns how many users it read.
+// olderLayout returns the newest older layout version with a manifest in
+// storage, or 0.
+func olderLayout(ctx context.Context, client storage.Client) (int, error) {
+	for v := layoutVersion - 1; v >= 1; v-- {
+		data, err := client.Get(ctx, manifestKeyOf(v))
+		if err != nil {
+			return 0, err
+		}
+		if data != nil {
+			return v, nil
+		}
+	}
+	return 0, nil
+}
+
+// Load restores the latest snapshot into s and returns how many users it
+// read. When only a snapshot of an older layout exists it returns an error
+// wrapping ErrOlderLayout, and the next Save removes that snapshot.
 func Load(ctx context.Context, client storage.Client, s *Store[User]) (int, error) {
 	m, err := readManifest(ctx, client)
 	if err != nil {
 		return 0, err
 	}
+	if m.Chunks == 0 {
+		if v, err := olderLayout(ctx, client); err != nil || v > 0 {
+			if err == nil {
+				err = fmt.Errorf("%w (layout v%d found, v%d expected)", ErrOlderLayout, v, layoutVersion)
+			}
+			return 0, err
+		}
+	}
 	n := 0
 	for i := 0; i < m.Chunks; i++ {
-		data, err := client.Get(ctx, fmt.Sprintf(chunkKeyFmt, m.Generation, i))
+		data, err := client.Get(ctx, chunkKey(layoutVersion, m.Generation, i))
 		if err != nil {
 			return n, err
 		}
@@ -106,7 +158,11 @@ func Load(ctx context.Context, client storage.Client, s *Store[User]) (int, erro
 }
 
 func readManifest(ctx context.Context, client storage.Client) (manifest, error) {
-	data, err := client.Get(ctx, manifestKey)
+	return readManifestAt(ctx, client, manifestKey)
+}
+
+func readManifestAt(ctx context.Context, client storage.Client, key string) (manifest, error) {
+	data, err := client.Get(ctx, key)
 	if err != nil || data == nil {
 		return manifest{}, err
 	}

@@ -1,41 +1,14 @@
 // Package state keeps detection state in memory, bounded in keys
 // (least recently used evicted first) and in time (users idle longer than the
-// TTL expire), and snapshots it so learned history survives restarts.
+// TTL expire), and snapshots it so learned history survives restarts. What a
+// user's state holds is kept in event-time order with the times it needs, so
+// that what the detectors find does not depend on the order records arrive in.
 package state // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 
 import (
 	"strings"
 	"time"
 )
-
-// User is everything the detectors remember about one user. Each detector
-// owns one field and caps what it keeps there, so one user can never grow
-// without bound whatever a flood of records does.
-type User struct {
-	// Since is the event time of the first record this store saw for the
-	// user: history younger than the warm-up period is not trusted (a replica
-	// that just took over the user's partition has rebuilt nothing yet).
-	Since   Instant
-	SignIns SignInHistory
-	// Mail is allocated on the user's first mailbox item record: most
-	// users of a sign-in-only feed never need it.
-	Mail *MailHistory
-	// Chain is allocated at the user's first access-stage detection.
-	Chain *ChainState
-	// Logged remembers when each rule was last logged for the user, so a
-	// detection repeating on later records is tagged but logged once per
-	// suppression period.
-	Logged []Logged
-}
-
-// Logged is one rule's last log time.
-type Logged struct {
-	Rule string
-	At   time.Time
-}
-
-// MaxLogged caps the rules remembered in User.Logged.
-const MaxLogged = 16
 
 // entry links a value into the recency list.
 type entry[V any] struct {

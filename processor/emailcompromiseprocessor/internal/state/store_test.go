@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -101,4 +102,52 @@ func TestLoadCorruptManifest(t *testing.T) {
 	require.NoError(t, client.Set(ctx, manifestKey, []byte("garbage")))
 	_, err := Load(ctx, client, New[User](10, time.Hour))
 	assert.ErrorContains(t, err, "manifest is corrupt")
+}
+
+// TestLoadOlderLayout: a snapshot written in layout 1 is recognised, not
+// half-decoded; the processor then starts empty, and the next save removes it.
+func TestLoadOlderLayout(t *testing.T) {
+	ctx := context.Background()
+	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
+	require.NoError(t, client.Set(ctx, "email_compromise/state/v1/manifest", []byte("3 1")))
+	require.NoError(t, client.Set(ctx, "email_compromise/state/v1/3/0", []byte("gob of layout 1")))
+	s := New[User](10, time.Hour)
+	_, err := Load(ctx, client, s)
+	require.ErrorIs(t, err, ErrOlderLayout)
+	assert.ErrorContains(t, err, "layout v1 found, v2 expected")
+	assert.Zero(t, s.Len())
+
+	s.Touch("bob@contoso.com", t0)
+	require.NoError(t, Save(ctx, client, s))
+	var keys []string
+	require.NoError(t, client.Walk(ctx, func(k string, _ []byte) ([]*storage.Operation, error) { keys = append(keys, k); return nil, nil }))
+	assert.ElementsMatch(t, []string{"email_compromise/state/v2/manifest", "email_compromise/state/v2/1/0"}, keys)
+	n, err := Load(ctx, client, New[User](10, time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+}
+
+// TestSnapshotKeepsEventTimeState: the event-time state of a user (sightings,
+// timelines, stages, emissions) survives a round trip.
+func TestSnapshotKeepsEventTimeState(t *testing.T) {
+	ctx := context.Background()
+	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
+	s := New[User](10, time.Hour)
+	u := s.Touch("bob@contoso.com", t0)
+	u.Learned(t0)
+	u.SignIns.Countries = Sight(u.SignIns.Countries, CountryOf("DE"), SecOf(t0), MaxCountries)
+	u.SignIns.AddSignIn(SignIn{At: At(t0), ID: IDOf("85d29e27-be28-4f2c-96c8-08dbbe33c473"), Kind: SignInSuccess, IP: netip.MustParseAddr("198.51.100.7"), City: "Berlin"})
+	u.MailOf().AddReply(Reply{At: At(t0), ID: IDOf("r-1"), Subject: "RE: Invoice"})
+	u.StagesOf().Add(Stage{Kind: StageAccess, At: At(t0), ID: IDOf("s-1"), Rule: "risky_sign_in/identity_provider_risk"})
+	u.EmittedOf().Add(Emission{Identity: 42, Carrier: 7, At: At(t0)})
+	require.NoError(t, Save(ctx, client, s))
+	restored := New[User](10, time.Hour)
+	_, err := Load(ctx, client, restored)
+	require.NoError(t, err)
+	assert.Equal(t, *u.Stages, *restored.Get("bob@contoso.com").Stages)
+	r := restored.Get("bob@contoso.com")
+	assert.Equal(t, u.SignIns, r.SignIns)
+	assert.Equal(t, u.Mail.Replies, r.Mail.Replies)
+	assert.Equal(t, u.Emitted.List, r.Emitted.List)
+	assert.Equal(t, u.Span(), r.Span())
 }

@@ -1,0 +1,265 @@
+package detection
+
+import (
+	"cmp"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
+)
+
+// SuiteOptions set what the suite needs beyond its detectors.
+type SuiteOptions struct {
+	// Lateness is allowed_lateness (see Event.Lateness).
+	Lateness time.Duration
+	// Retention is how far before the allowed lateness the longest pattern
+	// reaches (a travel pair's physical horizon, the chain's window): state
+	// older than newest - Lateness - Retention can pair with no record that
+	// may still arrive, and is forgotten.
+	Retention time.Duration
+	// KeepSends is how long beyond the allowed lateness sends stay one by
+	// one (the send-then-delete window) before they become hourly counts.
+	KeepSends time.Duration
+	// Warmup holds back detections that need history while a user's state
+	// spans less event time.
+	Warmup time.Duration
+	// LearningSignIns and FamiliarSignIns size the baselines' sighting times.
+	LearningSignIns int
+	FamiliarSignIns int
+	// OnHeldBack is told of each detection the warm-up holds back.
+	OnHeldBack func(*Rule)
+}
+
+// Suite judges one record with every detector, in four steps: it learns the
+// record (the shared sign-in and send histories, then each detector's own
+// state), runs the detectors in order, gives each finding its identity and
+// decides whether it is news, and makes findings stages of a compromise so
+// that the detectors after them (thread hijacking, the chain) see them.
+// Learning first lets a record meet its event-time neighbours on both sides,
+// whatever order they arrived in; identities let a detection found again
+// by a later record be tagged once, on the record that completed it.
+type Suite struct {
+	detectors []Detector
+	learners  []Learner
+	opts      SuiteOptions
+}
+
+// NewSuite orders nothing: detectors run as given, so those whose findings
+// are stages (sign-in, mailbox) must come before thread hijacking and the
+// chain, which read stages.
+func NewSuite(detectors []Detector, opts SuiteOptions) *Suite {
+	s := &Suite{detectors: detectors, opts: opts}
+	for _, d := range detectors {
+		if l, ok := d.(Learner); ok {
+			s.learners = append(s.learners, l)
+		}
+	}
+	return s
+}
+
+// Detectors are the suite's detectors, in the order they run.
+func (s *Suite) Detectors() []Detector { return s.detectors }
+
+// Judge learns the record of ev and appends the findings to tag on it to
+// out, which may already hold findings adopted from upstream tags. A record
+// further behind its user's newest event time than the allowed lateness
+// (or without event time) is judged alone, by the rules that need no
+// history, and not learned, so that what was judged against history stays
+// true; Event.Late says so.
+func (s *Suite) Judge(ev *Event, out []Finding) []Finding {
+	ev.Lateness = s.opts.Lateness
+	ev.NewStages = ev.NewStages[:0]
+	ev.owner = ev.User
+	if u := ev.User; u != nil {
+		t := ev.Record.Time
+		if ev.Late = t.IsZero() || (u.Newest != 0 && state.At(t) < u.Newest-state.Instant(s.opts.Lateness)); ev.Late {
+			ev.User = nil
+		} else {
+			u.Learned(t)
+		}
+	}
+	if ev.User != nil {
+		learnSignIn(ev, s.opts)
+		learnSend(ev, s.opts)
+	}
+	for _, l := range s.learners {
+		l.Learn(ev)
+	}
+	out = s.settle(ev, out, 0)
+	for _, d := range s.detectors {
+		n := len(out)
+		out = d.Detect(ev, out)
+		out = s.settle(ev, out, n)
+	}
+	if u := ev.User; u != nil {
+		cutoff := u.Newest - state.Instant(s.opts.Lateness+s.opts.Retention)
+		if u.Stages != nil {
+			u.Stages.Forget(cutoff)
+		}
+		if u.Emitted != nil {
+			u.Emitted.Forget(cutoff)
+		}
+	}
+	return out
+}
+
+// settle completes the findings out[from:]: their user and evidence, the
+// warm-up, whether each is new, a repeat this record carries again, or one
+// already tagged elsewhere (dropped), and the stages of the new ones.
+func (s *Suite) settle(ev *Event, out []Finding, from int) []Finding {
+	for i := from; i < len(out); {
+		f := &out[i]
+		if f.User == "" {
+			f.User = ev.Record.User
+		}
+		if f.Evidence == nil {
+			f.Evidence = []Evidence{{ID: ev.RecordID(), At: ev.Record.Time}}
+		}
+		sortEvidence(f)
+		u := ev.owner
+		if f.User != ev.Record.User {
+			u = nil
+			if ev.Users != nil {
+				u = ev.Users(f.User)
+			}
+		}
+		keep := true
+		if f.Status != StatusUpstream {
+			keep = !s.heldBack(f, u) && s.decide(ev, f, u)
+		}
+		if !keep {
+			out = slices.Delete(out, i, i+1)
+			continue
+		}
+		if f.Status != StatusRepeat && u != nil && !ev.Late {
+			s.addStages(ev, f, u)
+		}
+		i++
+	}
+	return out
+}
+
+func (s *Suite) heldBack(f *Finding, u *state.User) bool {
+	if s.opts.Warmup <= 0 || !f.Rule.NeedsHistory || u == nil || u.Span() >= s.opts.Warmup {
+		return false
+	}
+	if s.opts.OnHeldBack != nil {
+		s.opts.OnHeldBack(f.Rule)
+	}
+	return true
+}
+
+// decide sets the finding's status from the user's emissions and reports
+// whether the record carries it.
+func (s *Suite) decide(ev *Event, f *Finding, u *state.User) bool {
+	if u == nil {
+		f.Status = StatusNew
+		return true
+	}
+	identity := Identity(f)
+	var carrier uint64
+	if id := ev.RecordID(); !id.IsZero() {
+		carrier = id.Hash()
+	}
+	em := u.EmittedOf().Find(identity)
+	if em == nil {
+		u.Emitted.Add(state.Emission{Identity: identity, Carrier: carrier, At: state.At(f.Evidence[len(f.Evidence)-1].At)})
+		f.Status = StatusNew
+		f.Reason += completedLate(ev, f)
+		return true
+	}
+	if (carrier != 0 && em.Carrier == carrier) || hasEvidence(f, ev.RecordID()) {
+		f.Status = StatusRepeat
+		return true
+	}
+	return false
+}
+
+// addStages makes the finding's anchors stages of the user's compromise.
+func (s *Suite) addStages(ev *Event, f *Finding, u *state.User) {
+	kind := stageOf(f.Rule.Category)
+	if kind == 0 {
+		return
+	}
+	anchors := f.Anchors
+	if anchors == nil {
+		anchors = []state.Stage{recordStage(ev)}
+	}
+	for _, st := range anchors {
+		st.Kind, st.Rule, st.Reason = kind, f.Rule.ID, shorten(f.Reason, 300)
+		if u.StagesOf().Add(st) {
+			ev.NewStages = append(ev.NewStages, NewStage{User: f.User, State: u, Stage: st})
+		}
+	}
+}
+
+// recordStage is the judged record as a stage anchor.
+func recordStage(ev *Event) state.Stage {
+	r := ev.Record
+	return state.Stage{At: state.At(r.Time), ID: ev.RecordID(), IP: r.ClientIP, ASN: r.SignIn.ASN, Session: sessionHash(r.SessionID)}
+}
+
+// sessionHash hashes a vendor session id (0 for none).
+func sessionHash(id string) uint64 {
+	if id == "" {
+		return 0
+	}
+	return state.HashString(id)
+}
+
+// Identity hashes what makes a detection the same detection whichever
+// record carries it: rule, user and evidence (sorted).
+func Identity(f *Finding) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(f.Rule.ID))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(f.User))
+	for _, e := range f.Evidence {
+		_, _ = h.Write([]byte{0})
+		if e.ID.IsZero() {
+			_, _ = h.Write(strconv.AppendInt(nil, e.At.UnixNano(), 10))
+			continue
+		}
+		_, _ = h.Write([]byte(e.ID.String()))
+	}
+	return h.Sum64()
+}
+
+// sortEvidence orders the evidence by event time, then id, without
+// duplicates, and caps it (keeping the latest records).
+func sortEvidence(f *Finding) {
+	slices.SortFunc(f.Evidence, func(a, b Evidence) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID.String(), b.ID.String())
+	})
+	f.Evidence = slices.CompactFunc(f.Evidence, func(a, b Evidence) bool { return a.ID == b.ID && a.At.Equal(b.At) })
+	if n := len(f.Evidence); n > MaxEvidence {
+		f.Evidence = f.Evidence[n-MaxEvidence:]
+	}
+}
+
+func hasEvidence(f *Finding, id state.RecordID) bool {
+	if id.IsZero() {
+		return false
+	}
+	return slices.ContainsFunc(f.Evidence, func(e Evidence) bool { return e.ID == id })
+}
+
+// completedLate says, for a detection completed by a record that is not
+// its latest evidence, that it arrived late.
+func completedLate(ev *Event, f *Finding) string {
+	latest := f.Evidence[len(f.Evidence)-1].At
+	switch r := ev.Record; {
+	case !hasEvidence(f, ev.RecordID()):
+		return " Completed late by " + r.Operation + " of " + stamp(r.Time) + ", which arrived after the records it completes."
+	case r.Time.Before(latest):
+		return " Completed late: this record of " + stamp(r.Time) + " arrived after the one of " + stamp(latest) + "."
+	}
+	return ""
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
