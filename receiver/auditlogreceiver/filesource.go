@@ -193,9 +193,12 @@ func (s *fileSource) identify(ctx context.Context) ([]*trackedFile, *checkpointM
 		if f.checkpoint == nil {
 			cp, err := s.copyCheckpoint(f, c.prefix, matcher)
 			if err != nil {
-				// Left to the next poll, which looks at it afresh.
-				s.readFailed(ctx, f.path, err)
-				unreadable[f.path] = true
+				// Left to the next poll, which looks at it afresh; a
+				// rotation is no read error.
+				if !errors.Is(err, errRotated) {
+					s.readFailed(ctx, f.path, err)
+					unreadable[f.path] = true
+				}
 				continue
 			}
 			f.checkpoint = cp
