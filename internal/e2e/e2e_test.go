@@ -624,10 +624,12 @@ func writeCollectorConfig(t *testing.T, demoConfig, out, logsDir, stateDir, sink
 	files["include"] = []string{filepath.Join(logsDir, "*")}
 	files["poll_interval"] = "100ms"
 
+	// No queue, as the demo's own exporter.
 	cfg["exporters"] = map[string]any{
 		"otlp_grpc": map[string]any{
-			"endpoint": sinkAddr,
-			"tls":      map[string]any{"insecure": true},
+			"endpoint":      sinkAddr,
+			"tls":           map[string]any{"insecure": true},
+			"sending_queue": map[string]any{"enabled": false},
 		},
 	}
 	service := section(cfg, "service")

@@ -50,6 +50,23 @@ func soak() bool { return os.Getenv("SOAK") == "1" }
 // can repeat at most this many records.
 const relBatchSize = 500
 
+// exporterQueue is the exporter's sending_queue in a test pipeline.
+type exporterQueue string
+
+const (
+	// queueDisabled: the receiver's push returns once the export did.
+	queueDisabled exporterQueue = "disabled"
+	// queueMemory: the exporters' default, lost on a crash.
+	queueMemory exporterQueue = "memory"
+	// queuePersistent: on the test's file_storage, kept across a crash.
+	queuePersistent exporterQueue = "persistent"
+)
+
+// queueConsumers is the exporters' default sending_queue.num_consumers: a
+// persistent queue has at most that many batches out when it is killed, and
+// sends them again after the restart.
+const queueConsumers = 10
+
 // idSink is an OTLP logs server, gRPC and HTTP, that counts deliveries by
 // audit.record.id and can refuse: UNAVAILABLE over gRPC, 503 over HTTP.
 type idSink struct {
@@ -254,7 +271,7 @@ type relConfig struct {
 	extraProc map[string]any
 	exporter  string // otlp_grpc or otlp_http
 	endpoint  string
-	queue     bool           // the exporter's in-memory sending queue
+	queue     exporterQueue  // the exporter's sending queue (disabled when empty)
 	retry     map[string]any // the exporter's retry_on_failure
 	otlpIn    string         // an OTLP/gRPC receiver endpoint instead of files
 	promPort  int            // the collector's own Prometheus endpoint (0: none)
@@ -295,7 +312,14 @@ func writeRelConfig(t testing.TB, path string, c relConfig) {
 		cfg["processors"] = map[string]any{"email_compromise": p}
 		procNames = append(procNames, "email_compromise")
 	}
-	exp := map[string]any{"endpoint": c.endpoint, "sending_queue": map[string]any{"enabled": c.queue}}
+	queue := map[string]any{"enabled": c.queue == queueMemory || c.queue == queuePersistent}
+	if c.queue == queuePersistent {
+		if c.stateDir == "" {
+			t.Fatal("a persistent queue needs the test's file_storage (stateDir)")
+		}
+		queue["storage"] = "file_storage/state"
+	}
+	exp := map[string]any{"endpoint": c.endpoint, "sending_queue": queue}
 	if c.exporter == "otlp_grpc" {
 		exp["tls"] = map[string]any{"insecure": true}
 	}
@@ -325,8 +349,11 @@ func writeRelConfig(t testing.TB, path string, c relConfig) {
 
 // TestReliabilityKillDuringIngestion kills the collector with SIGKILL while
 // it reads a tenant's files and restarts it on the same file_storage
-// directory: every record arrives, and the repeats are at most the batch
-// that was in flight at each kill (counted by audit.record.id).
+// directory, once with the exporter's queue disabled and once with it
+// persistent on that file_storage (the two choices the shipped configs
+// make): every record arrives, and the repeats are at most what was in
+// flight at each kill (counted by audit.record.id): the receiver's batch,
+// plus the queue's batches out to its consumers when it is persistent.
 func TestReliabilityKillDuringIngestion(t *testing.T) {
 	root := corpus.RepoRoot(t)
 	binary := collectorBinary(t, root)
@@ -334,51 +361,64 @@ func TestReliabilityKillDuringIngestion(t *testing.T) {
 	if soak() {
 		users, kills = 1000, []float64{0.2, 0.45, 0.7}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	work := t.TempDir()
-	_, ids := tenantFiles(t, filepath.Join(work, "logs"), loadgen.Config{Seed: 21, Users: users, Days: 2})
-	sink := startIDSink(t)
+	logs := filepath.Join(t.TempDir(), "logs")
+	_, ids := tenantFiles(t, logs, loadgen.Config{Seed: 21, Users: users, Days: 2})
 	g, _ := loadgen.New(loadgen.Config{Seed: 21, Users: users, Days: 2})
-	cfgPath := filepath.Join(work, "config.yaml")
-	writeRelConfig(t, cfgPath, relConfig{
-		logsGlob: filepath.Join(work, "logs", "*.jsonl"), stateDir: filepath.Join(work, "state"), policy: g.Policy(),
-		processor: true, exporter: "otlp_grpc", endpoint: sink.grpcAddr, batchSize: relBatchSize,
-	})
-	run := 0
-	for _, at := range kills {
-		run++
-		col := startCollector(t, binary, cfgPath, filepath.Join(work, fmt.Sprintf("collector-%d.log", run)))
-		if err := sink.waitDistinct(ctx, int(at*float64(len(ids))), 60*time.Second, col.exited); err != nil {
-			t.Fatalf("run %d: %v\n%s", run, err, col.logTail())
-		}
-		if err := col.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-col.exited
-		d, r := sink.counts()
-		t.Logf("run %d killed with SIGKILL after %d distinct records (%d delivered)", run, d, r)
-	}
-	run++
-	col := startCollector(t, binary, cfgPath, filepath.Join(work, fmt.Sprintf("collector-%d.log", run)))
-	err := sink.waitDistinct(ctx, len(ids), 60*time.Second, col.exited)
-	// Listen a little longer: repeats after the last new record would show.
-	time.Sleep(2 * time.Second)
-	if code := col.stop(t); code != 0 {
-		t.Errorf("collector exited with %d after SIGTERM\n%s", code, col.logTail())
-	}
-	missing, repeated := sink.missingAndRepeated(ids)
-	t.Logf("kill -9 x%d during ingestion of %d records: %d lost, %d repeated (limit %d: one batch of %d per kill)",
-		len(kills), len(ids), len(missing), repeated, len(kills)*relBatchSize, relBatchSize)
-	recordResult(t, "kill9", map[string]any{"records": len(ids), "kills": len(kills), "lost": len(missing), "repeated": repeated, "batch": relBatchSize})
-	if err != nil {
-		t.Errorf("after the restart: %v", err)
-	}
-	if len(missing) > 0 {
-		t.Errorf("%d records lost, e.g. %v", len(missing), missing[:min(5, len(missing))])
-	}
-	if repeated > len(kills)*relBatchSize {
-		t.Errorf("%d records repeated; at most %d (one unacknowledged batch per kill) may be", repeated, len(kills)*relBatchSize)
+	for _, tc := range []struct {
+		queue           exporterQueue
+		inFlightPerKill int
+	}{
+		{queueDisabled, relBatchSize},
+		{queuePersistent, (queueConsumers + 1) * relBatchSize},
+	} {
+		t.Run(string(tc.queue)+" queue", func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+			defer cancel()
+			work := t.TempDir()
+			sink := startIDSink(t)
+			cfgPath := filepath.Join(work, "config.yaml")
+			writeRelConfig(t, cfgPath, relConfig{
+				logsGlob: filepath.Join(logs, "*.jsonl"), stateDir: filepath.Join(work, "state"), policy: g.Policy(),
+				processor: true, exporter: "otlp_grpc", endpoint: sink.grpcAddr, queue: tc.queue, batchSize: relBatchSize,
+			})
+			run := 0
+			for _, at := range kills {
+				run++
+				col := startCollector(t, binary, cfgPath, filepath.Join(work, fmt.Sprintf("collector-%d.log", run)))
+				if err := sink.waitDistinct(ctx, int(at*float64(len(ids))), 60*time.Second, col.exited); err != nil {
+					t.Fatalf("run %d: %v\n%s", run, err, col.logTail())
+				}
+				if err := col.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				<-col.exited
+				d, r := sink.counts()
+				t.Logf("run %d killed with SIGKILL after %d distinct records (%d delivered)", run, d, r)
+			}
+			run++
+			col := startCollector(t, binary, cfgPath, filepath.Join(work, fmt.Sprintf("collector-%d.log", run)))
+			err := sink.waitDistinct(ctx, len(ids), 60*time.Second, col.exited)
+			// Listen a little longer: repeats after the last new record would show.
+			time.Sleep(2 * time.Second)
+			if code := col.stop(t); code != 0 {
+				t.Errorf("collector exited with %d after SIGTERM\n%s", code, col.logTail())
+			}
+			missing, repeated := sink.missingAndRepeated(ids)
+			limit := len(kills) * tc.inFlightPerKill
+			t.Logf("%s queue, kill -9 x%d during ingestion of %d records: %d lost, %d repeated (limit %d: what is in flight at each kill)",
+				tc.queue, len(kills), len(ids), len(missing), repeated, limit)
+			recordResult(t, "kill9_queue_"+string(tc.queue), map[string]any{"records": len(ids), "kills": len(kills), "lost": len(missing),
+				"repeated": repeated, "batch": relBatchSize, "queue": string(tc.queue)})
+			if err != nil {
+				t.Errorf("after the restart: %v", err)
+			}
+			if len(missing) > 0 {
+				t.Errorf("%d records lost, e.g. %v", len(missing), missing[:min(5, len(missing))])
+			}
+			if repeated > limit {
+				t.Errorf("%d records repeated; at most %d (what is in flight at each kill) may be", repeated, limit)
+			}
+		})
 	}
 }
 
@@ -472,7 +512,7 @@ func TestReliabilityUserFlood(t *testing.T) {
 	cfgPath := filepath.Join(work, "config.yaml")
 	writeRelConfig(t, cfgPath, relConfig{otlpIn: otlpIn, policy: g.Policy(), processor: true,
 		extraProc: map[string]any{"state": map[string]any{"max_users": maxUsers}},
-		exporter:  "otlp_grpc", endpoint: sink.grpcAddr, queue: true, promPort: promPort})
+		exporter:  "otlp_grpc", endpoint: sink.grpcAddr, queue: queueMemory, promPort: promPort})
 	col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))
 	conn, err := dialWhenUp(ctx, otlpIn, col.exited)
 	if err != nil {
@@ -773,12 +813,16 @@ func TestReliabilityMalformedInput(t *testing.T) {
 	cfgPath := filepath.Join(work, "config.yaml")
 	writeRelConfig(t, cfgPath, relConfig{logsGlob: filepath.Join(logs, "*.jsonl"), stateDir: filepath.Join(work, "state"),
 		policy: g.Policy(), processor: true, exporter: "otlp_grpc", endpoint: sink.grpcAddr, batchSize: 100, promPort: promPort})
-	// max_record_bytes is not a relConfig field: patch it in.
+	// max_record_bytes and incomplete_record_timeout are not relConfig
+	// fields: patch them in.
 	patchYAML(t, cfgPath, func(cfg map[string]any) {
-		cfg["receivers"].(map[string]any)["audit_log"].(map[string]any)["files"].(map[string]any)["max_record_bytes"] = maxRecord
+		files := cfg["receivers"].(map[string]any)["audit_log"].(map[string]any)["files"].(map[string]any)
+		files["max_record_bytes"] = maxRecord
+		files["incomplete_record_timeout"] = "1s"
 	})
 	col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))
-	// Let the bad files go through (the truncated tail waits two polls).
+	// Let the bad files go through (incomplete ends wait
+	// incomplete_record_timeout, set to a second below).
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		sink.mu.Lock()

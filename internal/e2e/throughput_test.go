@@ -118,7 +118,7 @@ func runThroughput(t *testing.T, binary, dir string, policy loadgen.Policy, with
 	cfgPath := filepath.Join(work, "config.yaml")
 	writeRelConfig(t, cfgPath, relConfig{
 		logsGlob: filepath.Join(dir, "logs", "*.jsonl"), policy: policy, processor: withProcessor,
-		exporter: "otlp_grpc", endpoint: sink.addr, queue: true, batchSize: 500,
+		exporter: "otlp_grpc", endpoint: sink.addr, queue: queueMemory, batchSize: 500,
 	})
 	done := sink.done
 	col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))

@@ -22,7 +22,8 @@ const (
 
 // fileCheckpoint is the saved progress of one file. It is found again by the
 // fingerprint of the file's first bytes, so a renamed or rotated file goes on
-// where it was and a replaced file is read anew.
+// where it was; the anchors of its positions tell a file replaced by one that
+// starts alike, which is read anew.
 type fileCheckpoint struct {
 	// Fingerprint is the hash of the first FingerprintSize bytes; a file
 	// shorter than fingerprintSize when first seen has a shorter one, which
@@ -34,8 +35,12 @@ type fileCheckpoint struct {
 	// Position follows the last record the next consumer accepted.
 	Position resumePoint `json:"position"`
 	// EndSize is the file's size when it was last read to its end (0 while
-	// a read is unfinished): a file of that size has nothing new.
-	EndSize int64 `json:"end_size,omitempty"`
+	// a read is unfinished): a file of that size whose last bytes hash to
+	// EndAnchor has nothing new. The raw bytes are compared, not the
+	// decompressed ones, so that a gzip file need not be decompressed to
+	// find that nothing changed.
+	EndSize   int64  `json:"end_size,omitempty"`
+	EndAnchor string `json:"end_anchor,omitempty"`
 	// Pending says that read ended inside a record, which the writer may
 	// still complete.
 	Pending bool `json:"pending,omitempty"`
@@ -113,12 +118,14 @@ type commit struct {
 	checkpoint *fileCheckpoint
 	position   resumePoint
 	endSize    int64
+	endAnchor  string
 	pending    bool
 }
 
 func (s *checkpointStore) apply(commits []commit) {
 	for _, c := range commits {
-		c.checkpoint.Position, c.checkpoint.EndSize, c.checkpoint.Pending = c.position, c.endSize, c.pending
+		cp := c.checkpoint
+		cp.Position, cp.EndSize, cp.EndAnchor, cp.Pending = c.position, c.endSize, c.endAnchor, c.pending
 	}
 	s.dirty = true
 }
@@ -128,8 +135,9 @@ func (s *checkpointStore) rename(cp *fileCheckpoint, path string) {
 	s.dirty = true
 }
 
-func (s *checkpointStore) add(prefix []byte, path string) *fileCheckpoint {
-	cp := &fileCheckpoint{Fingerprint: fingerprint(prefix), FingerprintSize: len(prefix), Path: path}
+// add starts the checkpoint of a file first seen at path, at position.
+func (s *checkpointStore) add(prefix []byte, path string, position resumePoint) *fileCheckpoint {
+	cp := &fileCheckpoint{Fingerprint: fingerprint(prefix), FingerprintSize: len(prefix), Path: path, Position: position}
 	s.files = append(s.files, cp)
 	s.dirty = true
 	return cp
@@ -187,19 +195,30 @@ func (m *checkpointMatcher) atPath(path string, prefix []byte) *fileCheckpoint {
 // moved finds the checkpoint of a file last seen under another name (renamed
 // or rotated), preferring the longest fingerprint that matches.
 func (m *checkpointMatcher) moved(prefix []byte) *fileCheckpoint {
+	found := m.longestMatch(prefix, false)
+	if found != nil {
+		m.claim(found)
+	}
+	return found
+}
+
+// copied finds the checkpoint, already claimed in this poll by another file,
+// whose fingerprint prefix matches: the file may be a copy of that one.
+func (m *checkpointMatcher) copied(prefix []byte) *fileCheckpoint {
+	return m.longestMatch(prefix, true)
+}
+
+func (m *checkpointMatcher) longestMatch(prefix []byte, claimed bool) *fileCheckpoint {
 	var found *fileCheckpoint
 	for _, size := range m.sizes {
 		if size > len(prefix) {
 			break
 		}
 		for _, cp := range m.byFingerprint[fingerprint(prefix[:size])] {
-			if !m.claimed[cp] && cp.FingerprintSize == size {
+			if m.claimed[cp] == claimed && cp.FingerprintSize == size {
 				found = cp
 			}
 		}
-	}
-	if found != nil {
-		m.claim(found)
 	}
 	return found
 }

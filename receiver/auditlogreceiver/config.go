@@ -49,6 +49,12 @@ type FilesConfig struct {
 	MaxRecordBytes ByteSize `mapstructure:"max_record_bytes"`
 	// BatchSize is the most records handed to the next consumer at once.
 	BatchSize int `mapstructure:"batch_size"`
+	// IncompleteRecordTimeout is how long a file that ends inside a record,
+	// or inside a gzip stream, must stay unchanged before that end is passed
+	// on as a parse error. A writer still at work (a line written in two
+	// calls, a gzip writer between two blocks) completes it within that
+	// time; an export cut short is reported once it has passed.
+	IncompleteRecordTimeout time.Duration `mapstructure:"incomplete_record_timeout"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -84,6 +90,9 @@ func (cfg *Config) Validate() error {
 	}
 	if f.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("files.batch_size: must be at least 1, got %d; e.g. 500", f.BatchSize))
+	}
+	if f.IncompleteRecordTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("files.incomplete_record_timeout: must be positive, got %s; e.g. 1m (longer than your slowest writer pauses inside a record)", f.IncompleteRecordTimeout))
 	}
 	if c := cfg.O365.Get(); c != nil {
 		errs = append(errs, c.validate(sourceO365)...)

@@ -43,23 +43,26 @@ func TestLoadConfig(t *testing.T) {
 		want *Config
 	}{
 		{"", withFiles(FilesConfig{
-			Include:        []string{"/var/log/o365/*.json"},
-			PollInterval:   time.Second,
-			MaxRecordBytes: 16 << 20,
-			BatchSize:      500,
+			Include:                 []string{"/var/log/o365/*.json"},
+			PollInterval:            time.Second,
+			MaxRecordBytes:          16 << 20,
+			BatchSize:               500,
+			IncompleteRecordTimeout: time.Minute,
 		}, nil)},
 		{"full", withFiles(FilesConfig{
-			Include:        []string{"/var/log/o365/*.json", "/var/log/entra/*.json.gz"},
-			Exclude:        []string{"/var/log/o365/*.tmp.json"},
-			PollInterval:   30 * time.Second,
-			MaxRecordBytes: 4 << 20,
-			BatchSize:      100,
+			Include:                 []string{"/var/log/o365/*.json", "/var/log/entra/*.json.gz"},
+			Exclude:                 []string{"/var/log/o365/*.tmp.json"},
+			PollInterval:            30 * time.Second,
+			MaxRecordBytes:          4 << 20,
+			BatchSize:               100,
+			IncompleteRecordTimeout: 5 * time.Minute,
 		}, &storageID)},
 		{"int_size", withFiles(FilesConfig{
-			Include:        []string{"/exports/*.csv"},
-			PollInterval:   time.Second,
-			MaxRecordBytes: 1 << 20,
-			BatchSize:      500,
+			Include:                 []string{"/exports/*.csv"},
+			PollInterval:            time.Second,
+			MaxRecordBytes:          1 << 20,
+			BatchSize:               500,
+			IncompleteRecordTimeout: time.Minute,
 		}, nil)},
 	}
 	for _, tt := range tests {
@@ -87,6 +90,7 @@ func TestValidateNamesKeyAndFix(t *testing.T) {
 		`files.poll_interval: must be at least 10ms, got 0s; e.g. 1s`,
 		`files.max_record_bytes: must be between 64KiB and 1GiB, got 1024 bytes; e.g. 16MiB`,
 		`files.batch_size: must be at least 1, got 0; e.g. 500`,
+		`files.incomplete_record_timeout: must be positive, got 0s; e.g. 1m (longer than your slowest writer pauses inside a record)`,
 	} {
 		assert.ErrorContains(t, err, msg)
 	}

@@ -14,7 +14,6 @@ import (
 type csvReader struct {
 	w           *window
 	auditColumn int
-	committed   resumePoint
 	cell        recordBuffer
 	// row keeps the first bytes of the raw row, the body of a row that has
 	// no AuditData cell.
@@ -36,12 +35,11 @@ func newCSVReader(w *window, auditColumn, maxRecordBytes int) *csvReader {
 	return &csvReader{
 		w:           w,
 		auditColumn: auditColumn,
-		committed:   resumePoint{Offset: w.base},
 		cell:        recordBuffer{limit: maxRecordBytes},
 	}
 }
 
-func (c *csvReader) resumePoint() resumePoint { return c.committed }
+func (c *csvReader) resumePoint() resumePoint { return c.w.resumePoint() }
 
 func (c *csvReader) next() (rawRecord, error) {
 	for {
@@ -137,7 +135,7 @@ func (c *csvReader) beginRow() {
 // short to have one, and nothing for a blank line.
 func (c *csvReader) endRow() (rawRecord, bool) {
 	c.inRow = false
-	c.committed = resumePoint{Offset: c.w.offset()}
+	c.w.commit(containerNone)
 	if c.field == 0 && isLineEnd(c.row) {
 		c.cell.active = false
 		return rawRecord{}, false
@@ -150,7 +148,13 @@ func (c *csvReader) endRow() (rawRecord, bool) {
 				c.rowStart, c.field+1, c.auditColumn+1),
 		}, true
 	}
-	return c.cell.take(), true
+	return c.takeCell(), true
+}
+
+func (c *csvReader) takeCell() rawRecord {
+	r := c.cell.take()
+	r.csvCell = true
+	return r
 }
 
 // atEnd ends the stream. A last row without a line break is complete once
@@ -161,7 +165,7 @@ func (c *csvReader) atEnd() (rawRecord, error) {
 	if !pending || c.w.err != io.EOF {
 		err := c.w.endError()
 		if err == io.EOF {
-			c.committed = resumePoint{Offset: c.w.offset()}
+			c.w.commit(containerNone)
 		}
 		return rawRecord{}, err
 	}
@@ -185,11 +189,11 @@ func (c *csvReader) abandon() rawRecord {
 	r := rawRecord{offset: c.w.offset()}
 	switch {
 	case c.inRow && c.field >= c.auditColumn:
-		r = c.cell.take()
+		r = c.takeCell()
 	case c.inRow:
 		r = rawRecord{data: trimPartialRune(c.row), offset: c.rowStart}
 	}
 	c.inRow = false
-	c.committed = resumePoint{Offset: c.w.offset()}
+	c.w.commit(containerNone)
 	return r
 }

@@ -16,7 +16,7 @@ func csvRows(t *testing.T, input string, windowSize int) ([]scanned, error) {
 	t.Helper()
 	start, column := detectFormat([]byte(input))
 	require.GreaterOrEqual(t, column, 0, "detected as CSV")
-	return scanAll(newCSVReader(newTestWindow([]byte(input), windowSize, start), column, 1<<20))
+	return scanAll(newCSVReader(newTestWindow([]byte(input), windowSize, resumePoint{Offset: start}), column, 1<<20))
 }
 
 func TestCSVReadsAuditDataColumn(t *testing.T) {
@@ -78,7 +78,7 @@ func TestCSVEndsInsideRow(t *testing.T) {
 		"CreationDate,UserIds,Operations,AuditData\n" + `d,u,op,"{""Id"":""1""}"` + "\n" + `e,u`,
 	} {
 		start, column := detectFormat([]byte(input))
-		r := newCSVReader(newTestWindow([]byte(input), 64, start), column, 1<<20)
+		r := newCSVReader(newTestWindow([]byte(input), 64, resumePoint{Offset: start}), column, 1<<20)
 		got, err := scanAll(r)
 		require.ErrorIs(t, err, errIncomplete)
 		assert.Equal(t, []scanned{`{"Id":"1"}`}, got)
@@ -94,7 +94,7 @@ func TestCSVOversizedCell(t *testing.T) {
 	cell := `{"blob":"` + strings.Repeat("x", 2*previewBytes) + `"}`
 	input := "AuditData\n\"" + strings.ReplaceAll(cell, `"`, `""`) + "\"\n\"{}\"\n"
 	start, column := detectFormat([]byte(input))
-	got, err := scanAll(newCSVReader(newTestWindow([]byte(input), 4096, start), column, previewBytes))
+	got, err := scanAll(newCSVReader(newTestWindow([]byte(input), 4096, resumePoint{Offset: start}), column, previewBytes))
 	require.ErrorIs(t, err, io.EOF)
 	require.Len(t, got, 2)
 	assert.Equal(t, problemRecord(fmt.Sprintf("record of %d bytes at offset 10 exceeds max_record_bytes (%d); the body holds its first %d bytes",

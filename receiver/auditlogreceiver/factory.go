@@ -28,6 +28,10 @@ func createDefaultConfig() component.Config {
 			PollInterval:   time.Second,
 			MaxRecordBytes: 16 << 20,
 			BatchSize:      500,
+			// A gzip writer may hold a block back for many seconds at a
+			// low record rate; a minute outlasts that and only delays the
+			// report of an export that really was cut short.
+			IncompleteRecordTimeout: time.Minute,
 		},
 		// The API blocks are off until their key appears; then these
 		// defaults apply to what the block leaves out.

@@ -49,6 +49,16 @@ func (b *fileBatch) add(raw rawRecord) {
 	b.bytes += len(raw.data)
 }
 
+// position is where cp will stand once the commits so far are applied.
+func (b *fileBatch) position(cp *fileCheckpoint) resumePoint {
+	for i := len(b.commits) - 1; i >= 0; i-- {
+		if b.commits[i].checkpoint == cp {
+			return b.commits[i].position
+		}
+	}
+	return cp.Position
+}
+
 // full reports whether the batch has its record count, or holds as many raw
 // bytes as one record may, which bounds its memory.
 func (b *fileBatch) full() bool {

@@ -1,6 +1,7 @@
 package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,12 +18,6 @@ import (
 )
 
 const (
-	// stalledPollsBeforeTail is how many polls a file must keep the size at
-	// which it ends inside a record before that tail is passed on as a parse
-	// error: long enough for a writer to finish a record, short enough that
-	// a truncated export does not hide its last record.
-	stalledPollsBeforeTail = 2
-
 	attrFileName = "log.file.name"
 	attrFilePath = "log.file.path"
 )
@@ -42,13 +37,26 @@ type fileSource struct {
 	// readErrors is the last read error reported per path, so that a file
 	// that stays unreadable is reported once, not on every poll.
 	readErrors map[string]string
+	// now times how long a file has been unchanged; tests replace it.
+	now func() time.Time
 }
 
 type trackedFile struct {
-	path         string
-	info         os.FileInfo
-	checkpoint   *fileCheckpoint
-	stalledPolls int
+	path       string
+	info       os.FileInfo
+	checkpoint *fileCheckpoint
+	// unchanged: the same file, size and modification time as at the last
+	// poll, so its checkpoint still describes it without a look inside.
+	unchanged bool
+	// changedAt is when this source last saw the file change, or first saw
+	// it: an incomplete end is given up incomplete_record_timeout later.
+	changedAt time.Time
+	// copyOf is the checkpoint, claimed by another file in this poll, up to
+	// whose position this file holds the same bytes: this file is a copy
+	// (copy-truncate rotation, or one made by hand). It is read after the
+	// other file, from where that read ended if it holds the same bytes up
+	// to there too, so the content the two share is read once.
+	copyOf *fileCheckpoint
 }
 
 func newFileSource(cfg FilesConfig, logger *zap.Logger, tb *metadata.TelemetryBuilder, buildVersion string, checkpoints *checkpointStore) *fileSource {
@@ -62,6 +70,7 @@ func newFileSource(cfg FilesConfig, logger *zap.Logger, tb *metadata.TelemetryBu
 		builder:      newRecordBuilder(int(cfg.MaxRecordBytes)),
 		tracked:      make(map[string]*trackedFile),
 		readErrors:   make(map[string]string),
+		now:          time.Now,
 	}
 }
 
@@ -129,8 +138,9 @@ func (s *fileSource) excluded(path string) bool {
 }
 
 // identify gives each matched file its checkpoint (a new one for a new file)
-// and returns the files in path order, the matcher that knows which
-// checkpoints were claimed, and the paths that could not be looked at.
+// and returns the files in the order they are read (path order, copies after
+// the files they copy), the matcher that knows which checkpoints were
+// claimed, and the paths that could not be looked at.
 func (s *fileSource) identify(ctx context.Context) ([]*trackedFile, *checkpointMatcher, map[string]bool) {
 	type candidate struct {
 		file   *trackedFile
@@ -140,6 +150,7 @@ func (s *fileSource) identify(ctx context.Context) ([]*trackedFile, *checkpointM
 	matcher := s.checkpoints.matcher()
 	tracked := make(map[string]*trackedFile, len(paths))
 	unreadable := make(map[string]bool)
+	now := s.now()
 	var candidates []candidate
 	for _, path := range paths {
 		info, err := os.Stat(path)
@@ -148,26 +159,26 @@ func (s *fileSource) identify(ctx context.Context) ([]*trackedFile, *checkpointM
 			unreadable[path] = true
 			continue
 		}
-		if !info.Mode().IsRegular() || info.Size() == 0 {
+		if !hasContent(info) {
 			continue
 		}
 		prev := s.tracked[path]
 		if prev != nil && unchanged(prev.info, info) {
+			prev.unchanged, prev.copyOf = true, nil
 			matcher.claim(prev.checkpoint)
 			tracked[path] = prev
 			continue
 		}
-		prefix, err := readPrefix(path)
+		info, prefix, err := readHead(path)
 		if err != nil {
 			s.readFailed(ctx, path, err)
 			unreadable[path] = true
 			continue
 		}
-		f := &trackedFile{path: path, info: info}
-		if prev != nil && prev.info.Size() == info.Size() {
-			f.stalledPolls = prev.stalledPolls
+		if !hasContent(info) {
+			continue
 		}
-		candidates = append(candidates, candidate{f, prefix})
+		candidates = append(candidates, candidate{&trackedFile{path: path, info: info, changedAt: now}, prefix})
 	}
 	// Files still at their path first, so that a renamed file cannot take
 	// the checkpoint of one that starts alike.
@@ -180,7 +191,20 @@ func (s *fileSource) identify(ctx context.Context) ([]*trackedFile, *checkpointM
 			f.checkpoint = matcher.moved(c.prefix)
 		}
 		if f.checkpoint == nil {
-			f.checkpoint = s.checkpoints.add(c.prefix, f.path)
+			cp, err := s.copyCheckpoint(f, c.prefix, matcher)
+			if err != nil {
+				// Left to the next poll, which looks at it afresh; a
+				// rotation is no read error.
+				if !errors.Is(err, errRotated) {
+					s.readFailed(ctx, f.path, err)
+					unreadable[f.path] = true
+				}
+				continue
+			}
+			f.checkpoint = cp
+		}
+		if f.checkpoint == nil {
+			f.checkpoint = s.checkpoints.add(c.prefix, f.path, resumePoint{})
 			matcher.claim(f.checkpoint)
 		}
 		if f.checkpoint.Path != f.path {
@@ -202,7 +226,53 @@ func (s *fileSource) identify(ctx context.Context) ([]*trackedFile, *checkpointM
 			files = append(files, f)
 		}
 	}
+	slices.SortStableFunc(files, func(a, b *trackedFile) int {
+		return cmp.Compare(boolRank(a.copyOf != nil), boolRank(b.copyOf != nil))
+	})
 	return files, matcher, unreadable
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// copyCheckpoint returns a checkpoint of f's own when f starts like a file
+// that claimed a checkpoint in this poll and holds the same bytes up to that
+// checkpoint's position: a copy, whose content up to there was read from the
+// other file (copy-truncate rotation polled between the copy and the
+// truncate, or a copy made by hand). Reading it from its start would pass
+// those records on twice. It returns nil when f is no such copy, and an error
+// when f could not be looked at.
+func (s *fileSource) copyCheckpoint(f *trackedFile, prefix []byte, matcher *checkpointMatcher) (*fileCheckpoint, error) {
+	original := matcher.copied(prefix)
+	if original == nil || original.Position.Offset == 0 {
+		return nil, nil
+	}
+	file, err := s.openIdentified(f)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	_, err = openRecords(file, f.info.Size(), original.Position, int(s.cfg.MaxRecordBytes))
+	switch {
+	case errors.Is(err, errBeyondEnd) || errors.Is(err, errContentChanged):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	s.logger.Info("audit file holds what was read from another file up to where reading stopped (a copy); reading it on from there",
+		zap.String("path", f.path), zap.String("copy_of", original.Path), zap.Int64("offset", original.Position.Offset))
+	cp := s.checkpoints.add(prefix, f.path, original.Position)
+	matcher.claim(cp)
+	f.copyOf = original
+	return cp, nil
+}
+
+func hasContent(info os.FileInfo) bool {
+	return info.Mode().IsRegular() && info.Size() > 0
 }
 
 // unchanged reports whether a file is certainly the same as at the last poll,
@@ -211,18 +281,64 @@ func unchanged(before, now os.FileInfo) bool {
 	return os.SameFile(before, now) && before.Size() == now.Size() && before.ModTime().Equal(now.ModTime())
 }
 
-func readPrefix(path string) ([]byte, error) {
+// readHead returns the file at path's description and first bytes, both of
+// one open descriptor, so that they describe the same file even when the
+// path is rotated meanwhile.
+func readHead(path string) (os.FileInfo, []byte, error) {
 	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	prefix := make([]byte, fingerprintSize)
+	n, err := f.ReadAt(prefix, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, err
+	}
+	return info, prefix[:n], nil
+}
+
+// errRotated: the path names another file than the one identified at the
+// start of the poll.
+var errRotated = errors.New("file was rotated since this poll looked at it")
+
+// openIdentified opens f's path and checks that it still names the file
+// identified at the start of the poll: reading a file rotated in between
+// would read the new file under the old one's checkpoint.
+func (s *fileSource) openIdentified(f *trackedFile) (*os.File, error) {
+	file, err := os.Open(f.path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	prefix := make([]byte, fingerprintSize)
-	n, err := io.ReadFull(f, prefix)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	info, err := file.Stat()
+	if err == nil && !os.SameFile(f.info, info) {
+		err = errRotated
+	}
+	if err != nil {
+		file.Close()
 		return nil, err
 	}
-	return prefix[:n], nil
+	return file, nil
+}
+
+// rawEndAnchor hashes the last bytes of the first size bytes of file as
+// they are on disk.
+func rawEndAnchor(file *os.File, size int64) (string, error) {
+	tail := make([]byte, min(size, anchorSize))
+	if _, err := file.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return "", err
+	}
+	return fingerprint(tail), nil
+}
+
+// incompleteEndDue reports whether f has been unchanged long enough for its
+// incomplete end to be given up.
+func (s *fileSource) incompleteEndDue(f *trackedFile) bool {
+	return s.now().Sub(f.changedAt) >= s.cfg.IncompleteRecordTimeout
 }
 
 // readFile passes on what is new in f. It returns an error only when ctx
@@ -230,32 +346,32 @@ func readPrefix(path string) ([]byte, error) {
 func (s *fileSource) readFile(ctx context.Context, f *trackedFile, b *fileBatch) error {
 	cp := f.checkpoint
 	size := f.info.Size()
-	if cp.EndSize == size {
-		if !cp.Pending {
-			return nil
-		}
-		// The file ends inside a record and has not grown: give the
-		// writer a few polls before passing the tail on.
-		f.stalledPolls++
-		if f.stalledPolls < stalledPollsBeforeTail {
-			return nil
-		}
-	} else {
-		f.stalledPolls = 0
+	// Read to this very size before, and nothing pending whose wait is over.
+	readBefore := cp.EndSize == size && (!cp.Pending || !s.incompleteEndDue(f))
+	if readBefore && f.unchanged {
+		return nil
 	}
-
-	file, err := os.Open(f.path)
+	file, err := s.openIdentified(f)
+	if errors.Is(err, errRotated) {
+		// Both the file under its new name and the one now at this path
+		// are identified afresh on the next poll.
+		s.logger.Debug("audit file was rotated while being looked at; reading it on the next poll", zap.String("path", f.path))
+		delete(s.tracked, f.path)
+		return nil
+	}
 	if err != nil {
 		s.readFailed(ctx, f.path, err)
 		return nil
 	}
 	defer file.Close()
-	records, err := openRecords(file, size, cp.Position, int(s.cfg.MaxRecordBytes))
-	if errors.Is(err, errBeyondEnd) {
-		s.logger.Warn("audit file is shorter than where reading stopped; it was rewritten in place, reading it from the start",
-			zap.String("path", f.path), zap.Int64("offset", cp.Position.Offset))
-		records, err = openRecords(file, size, resumePoint{}, int(s.cfg.MaxRecordBytes))
+	if readBefore {
+		// A checkpoint saved before end anchors existed has none; it is
+		// trusted as it was.
+		if anchor, err := rawEndAnchor(file, size); cp.EndAnchor == "" || (err == nil && anchor == cp.EndAnchor) {
+			return nil
+		}
 	}
+	records, err := s.openRecordsOf(f, file, b)
 	if err != nil {
 		s.readFailed(ctx, f.path, err)
 		return nil
@@ -265,7 +381,7 @@ func (s *fileSource) readFile(ctx context.Context, f *trackedFile, b *fileBatch)
 	for {
 		raw, err := records.next()
 		if err != nil {
-			s.endFile(ctx, f, b, records, err)
+			s.endFile(ctx, f, file, b, records, err)
 			return nil
 		}
 		b.add(raw)
@@ -278,38 +394,70 @@ func (s *fileSource) readFile(ctx context.Context, f *trackedFile, b *fileBatch)
 	}
 }
 
+// openRecordsOf opens f's records where reading goes on: for a copy, where
+// the read of the file it copies ended, if it holds the same bytes up to
+// there; else at its checkpoint; and from the start when the file no longer
+// holds what was read up to the checkpoint.
+func (s *fileSource) openRecordsOf(f *trackedFile, file *os.File, b *fileBatch) (recordReader, error) {
+	size, maxRecordBytes := f.info.Size(), int(s.cfg.MaxRecordBytes)
+	if f.copyOf != nil {
+		records, err := openRecords(file, size, b.position(f.copyOf), maxRecordBytes)
+		if !errors.Is(err, errBeyondEnd) && !errors.Is(err, errContentChanged) {
+			return records, err
+		}
+	}
+	at := f.checkpoint.Position
+	records, err := openRecords(file, size, at, maxRecordBytes)
+	switch {
+	case errors.Is(err, errBeyondEnd):
+		s.logger.Warn("audit file is shorter than where reading stopped; it was rewritten in place, reading it from the start",
+			zap.String("path", f.path), zap.Int64("offset", at.Offset))
+	case errors.Is(err, errContentChanged):
+		s.logger.Warn("audit file no longer holds what was read up to where reading stopped; it was replaced by other content that starts alike, reading it from the start",
+			zap.String("path", f.path), zap.Int64("offset", at.Offset))
+	default:
+		return records, err
+	}
+	return openRecords(file, size, resumePoint{}, maxRecordBytes)
+}
+
 // endFile handles what ended the read of f and records how far it got.
-func (s *fileSource) endFile(ctx context.Context, f *trackedFile, b *fileBatch, records recordReader, end error) {
-	done := commit{checkpoint: f.checkpoint, endSize: f.info.Size()}
+func (s *fileSource) endFile(ctx context.Context, f *trackedFile, file *os.File, b *fileBatch, records recordReader, end error) {
+	done := commit{checkpoint: f.checkpoint}
 	var corrupt *corruptStreamError
 	switch {
 	case errors.Is(end, io.EOF):
 	case errors.Is(end, errIncomplete) || errors.Is(end, errTruncated):
-		if f.stalledPolls < stalledPollsBeforeTail {
+		if !s.incompleteEndDue(f) {
 			done.pending = true
 			break
 		}
 		tail := records.abandon()
+		wait := s.cfg.IncompleteRecordTimeout
 		if errors.Is(end, errIncomplete) {
-			tail.problem = fmt.Sprintf("file ends inside a record at offset %d", tail.offset)
+			tail.problem = fmt.Sprintf("file ends inside a record at offset %d and has not changed for %s", tail.offset, wait)
 		} else {
-			tail.problem = fmt.Sprintf("gzip stream ends early (after %d decompressed bytes): the file is truncated", records.resumePoint().Offset)
+			tail.problem = fmt.Sprintf("gzip stream ends early (after %d decompressed bytes) and the file has not changed for %s: it was cut short, or its writer stopped without closing the stream",
+				records.resumePoint().Offset, wait)
 		}
 		b.add(tail)
-		f.stalledPolls = 0
 	case errors.As(end, &corrupt):
 		tail := records.abandon()
 		tail.problem = fmt.Sprintf("%v (after %d decompressed bytes); nothing after it can be read", corrupt, records.resumePoint().Offset)
 		b.add(tail)
 	default:
 		// An I/O error: keep what was read, try the rest next poll.
-		done.endSize = 0
 		done.position = records.resumePoint()
 		b.commits = append(b.commits, done)
 		s.readFailed(ctx, f.path, end)
 		return
 	}
 	done.position = records.resumePoint()
+	// Without the end anchor the next poll reads on from the position,
+	// which finds nothing new just as well.
+	if anchor, err := rawEndAnchor(file, f.info.Size()); err == nil {
+		done.endSize, done.endAnchor = f.info.Size(), anchor
+	}
 	b.commits = append(b.commits, done)
 	delete(s.readErrors, f.path)
 }

@@ -3,6 +3,7 @@ package auditlogreceiver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -153,12 +154,14 @@ func TestBadInputIsPassedOnWithParseErrors(t *testing.T) {
 
 	byFile := map[string][]string{}
 	bodies := map[string]pcommon.Value{}
-	for range stalledPollsBeforeTail + 1 {
+	// The second poll comes after the wait for incomplete ends.
+	for range 2 {
 		for _, lr := range src.poll(t) {
 			name := attr(lr, attrFileName)
 			byFile[name] = append(byFile[name], attr(lr, auditrecord.AttrParseError))
 			bodies[name] = lr.Body()
 		}
+		src.advance(cfg.Files.IncompleteRecordTimeout)
 	}
 	// Each file's parse errors, in order; a message that continues with
 	// the decoder's own words is given up to them.
@@ -174,9 +177,10 @@ func TestBadInputIsPassedOnWithParseErrors(t *testing.T) {
 		"latin1.log":        {"invalid JSON at offset 0: invalid character 'c'"},
 		"invalid-utf8.json": {""},
 		// The records before the damage pass; the damage is reported.
-		"corrupt.json.gz":    {"", "", "corrupt gzip stream: gzip: invalid checksum (after 460 decompressed bytes); nothing after it can be read"},
-		"truncated.json.gz":  {"gzip stream ends early (after 0 decompressed bytes): the file is truncated"},
-		"array-scalars.json": {"invalid JSON at offset 0: top-level value is", "invalid JSON at offset 0: top-level value is", ""},
+		"corrupt.json.gz":   {"", "", "corrupt gzip stream: gzip: invalid checksum (after 460 decompressed bytes); nothing after it can be read"},
+		"truncated.json.gz": {"gzip stream ends early (after 0 decompressed bytes) and the file has not changed for 1m0s: it was cut short"},
+		// Offsets are of the file, not of the record.
+		"array-scalars.json": {"invalid JSON at offset 1: top-level value is", "invalid JSON at offset 4: top-level value is", ""},
 	}
 	require.Len(t, byFile, len(want))
 	for name, prefixes := range want {
@@ -258,22 +262,39 @@ func TestGrowingArrayAndGzipResumeInside(t *testing.T) {
 	assert.Equal(t, []string{"a2", "g2"}, recordIDs(src.poll(t)))
 }
 
-func TestFileEndingInsideRecordIsPassedOnAfterStalling(t *testing.T) {
-	path := writeFile(t, filepath.Join(t.TempDir(), "cut.json"), []byte(o365Record("whole")+"\n"+`{"Id":"cut","Opera`))
-	src := newTestSource(t, testConfig(path), nil)
+func TestFileEndingInsideRecordIsPassedOnOnceUnchangedForTheTimeout(t *testing.T) {
+	whole := o365Record("whole") + "\n"
+	cut := o365Record("cut")
+	path := writeFile(t, filepath.Join(t.TempDir(), "cut.json"), []byte(whole+cut[:30]))
+	cfg := testConfig(path)
+	cfg.Files.IncompleteRecordTimeout = 10 * time.Second
+	src := newTestSource(t, cfg, nil)
 	assert.Equal(t, []string{"whole"}, recordIDs(src.poll(t)))
-	for range stalledPollsBeforeTail - 1 {
-		assert.Empty(t, src.poll(t), "the writer may still complete the record")
-	}
+
+	// However many polls, the writer has the timeout from its last change
+	// to complete the record.
+	src.advance(9 * time.Second)
+	assert.Empty(t, src.poll(t), "the writer may still complete the record")
+	appendFile(t, path, []byte(cut[30:40]))
+	src.advance(9 * time.Second)
+	assert.Empty(t, src.poll(t), "the file changed: its wait starts again")
+	src.advance(9 * time.Second)
+	assert.Empty(t, src.poll(t), "the writer may still complete the record")
+	src.advance(time.Second)
 	tail := src.poll(t)
 	require.Len(t, tail, 1)
-	offset := len(o365Record("whole")) + 1
-	assert.Equal(t, []string{"file ends inside a record at offset " + strconv.Itoa(offset)}, parseErrors(tail))
-	assert.Equal(t, `{"Id":"cut","Opera`, bodyText(tail[0]))
+	assert.Equal(t, []string{"file ends inside a record at offset " + strconv.Itoa(len(whole)) + " and has not changed for 10s"}, parseErrors(tail))
+	assert.Equal(t, cut[:40], bodyText(tail[0]))
+	src.advance(time.Hour)
 	assert.Empty(t, src.poll(t), "the tail is passed on once")
 
-	appendFile(t, path, []byte("\n"+jsonLines(o365Record("after"))))
-	assert.Equal(t, []string{"after"}, recordIDs(src.poll(t)))
+	// The writer finishes the record after all: its second half is a
+	// record of its own, and the error says where it is in the file.
+	appendFile(t, path, []byte(cut[40:]+"\n"+jsonLines(o365Record("after"))))
+	rest := src.poll(t)
+	require.Equal(t, []string{"", "after"}, recordIDs(rest))
+	fragmentAt := len(whole) + 40
+	assert.Equal(t, []string{fmt.Sprintf("invalid JSON at offset %d: invalid character %q looking for beginning of object", fragmentAt, cut[40])}, parseErrors(rest))
 }
 
 func TestRenamedFileIsNotReadAgainAndReplacedFileIs(t *testing.T) {

@@ -71,7 +71,7 @@ func FuzzScanner(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		window := fuzzWindow(data)
-		s := newJSONScanner(newTestWindow(data, window, 0), resumePoint{}, 1<<20)
+		s := newJSONScanner(newTestWindow(data, window, resumePoint{}), 1<<20)
 		var records []scanned
 		var resumeAt resumePoint
 		for {
@@ -104,7 +104,7 @@ func FuzzScanner(f *testing.F) {
 			}
 		}
 		if len(records) > 1 {
-			rest, err := scanAll(newJSONScanner(newTestWindow(data, window, resumeAt.Offset), resumeAt, 1<<20))
+			rest, err := scanAll(newJSONScanner(newTestWindow(data, window, resumeAt), 1<<20))
 			if !errors.Is(err, io.EOF) || !slices.Equal(records[1:], rest) {
 				t.Fatalf("resumed at %+v: got %q (%v), want %q", resumeAt, rest, err, records[1:])
 			}
@@ -189,7 +189,7 @@ func FuzzCSV(f *testing.F) {
 		if column < 0 {
 			return
 		}
-		r := newCSVReader(newTestWindow(data, fuzzWindow(data), start), column, 1<<20)
+		r := newCSVReader(newTestWindow(data, fuzzWindow(data), resumePoint{Offset: start}), column, 1<<20)
 		var records []rawRecord
 		for {
 			rec, err := r.next()

@@ -51,12 +51,20 @@ func newTestReceiver(t *testing.T, cfg *Config, next consumer.Logs, tt *componen
 	return r
 }
 
-// testSource is a file source driven one poll at a time, for deterministic
-// tests of what each poll passes on.
+// testSource is a file source driven one poll at a time, on a clock that
+// moves only when the test says, for deterministic tests of what each poll
+// passes on.
 type testSource struct {
 	*fileSource
-	logs []plog.Logs
+	logs  []plog.Logs
+	clock time.Time
+	// onDeliver, when set, runs at each delivery: in the middle of a poll,
+	// after it identified the files.
+	onDeliver func()
 }
+
+// advance moves the source's clock on.
+func (s *testSource) advance(d time.Duration) { s.clock = s.clock.Add(d) }
 
 func newTestSource(t *testing.T, cfg *Config, client storage.Client) *testSource {
 	t.Helper()
@@ -68,7 +76,9 @@ func newTestSource(t *testing.T, cfg *Config, client storage.Client) *testSource
 	}
 	checkpoints, err := loadCheckpoints(context.Background(), client)
 	require.NoError(t, err)
-	return &testSource{fileSource: newFileSource(cfg.Files, zapTestLogger(t), tb, "test", checkpoints)}
+	src := &testSource{fileSource: newFileSource(cfg.Files, zapTestLogger(t), tb, "test", checkpoints), clock: time.Unix(1_700_000_000, 0)}
+	src.now = func() time.Time { return src.clock }
+	return src
 }
 
 // poll runs one poll and returns the records it passed on.
@@ -77,6 +87,9 @@ func (s *testSource) poll(t *testing.T) []plog.LogRecord {
 	before := len(s.logs)
 	s.fileSource.poll(context.Background(), func(_ context.Context, logs plog.Logs) error {
 		s.logs = append(s.logs, logs)
+		if s.onDeliver != nil {
+			s.onDeliver()
+		}
 		return nil
 	})
 	return logRecords(s.logs[before:]...)

@@ -48,7 +48,7 @@ func (b *recordBuilder) build(raw rawRecord, lr plog.LogRecord) bool {
 	}
 	body := lr.Body().SetEmptyMap()
 	if err := jsonpdata.DecodeMap(raw.data, body, b.limits); err != nil {
-		b.fail(lr, raw.data, decodeProblem(err))
+		b.fail(lr, raw.data, decodeProblem(err, raw))
 		return false
 	}
 	if err := auditrecord.Parse(body, &b.view); err != nil {
@@ -84,10 +84,17 @@ func (b *recordBuilder) report(ctx context.Context, tb *metadata.TelemetryBuilde
 	b.counts = recordCounts{}
 }
 
-func decodeProblem(err error) string {
+// decodeProblem says where the record's JSON went wrong: at an offset of the
+// stream it was read from (a file, decompressed; an API record is a stream of
+// its own), or, in a CSV cell whose escapes were undone, at a byte of the
+// cell.
+func decodeProblem(err error, raw rawRecord) string {
 	var syntax *jsonpdata.SyntaxError
-	if errors.As(err, &syntax) {
-		return fmt.Sprintf("invalid JSON at offset %d: %s", syntax.Offset, syntax.Msg)
+	switch {
+	case !errors.As(err, &syntax):
+		return "invalid JSON: " + err.Error()
+	case raw.csvCell:
+		return fmt.Sprintf("invalid JSON at byte %d of the AuditData cell at offset %d: %s", syntax.Offset, raw.offset, syntax.Msg)
 	}
-	return "invalid JSON: " + err.Error()
+	return fmt.Sprintf("invalid JSON at offset %d: %s", raw.offset+syntax.Offset, syntax.Msg)
 }

@@ -62,7 +62,6 @@ type jsonScanner struct {
 	w         *window
 	state     scanState
 	container container
-	committed resumePoint
 	rec       recordBuffer
 
 	// The value in progress.
@@ -88,15 +87,16 @@ type jsonScanner struct {
 	commaOffset int64
 }
 
-func newJSONScanner(w *window, at resumePoint, maxRecordBytes int) *jsonScanner {
-	s := &jsonScanner{w: w, container: at.Container, committed: at, rec: recordBuffer{limit: maxRecordBytes}}
-	if at.Container != containerNone {
+// newJSONScanner scans from the window's resume point, in its container.
+func newJSONScanner(w *window, maxRecordBytes int) *jsonScanner {
+	s := &jsonScanner{w: w, container: w.resumeIn, rec: recordBuffer{limit: maxRecordBytes}}
+	if s.container != containerNone {
 		s.state = stateElementEnd
 	}
 	return s
 }
 
-func (s *jsonScanner) resumePoint() resumePoint { return s.committed }
+func (s *jsonScanner) resumePoint() resumePoint { return s.w.resumePoint() }
 
 func (s *jsonScanner) next() (rawRecord, error) {
 	for {
@@ -127,7 +127,7 @@ func (s *jsonScanner) atEnd() error {
 	}
 	err := s.w.endError()
 	if err == io.EOF && s.state == stateTopLevel {
-		s.committed = resumePoint{Offset: s.w.offset()}
+		s.w.commit(containerNone)
 	}
 	return err
 }
@@ -138,7 +138,7 @@ func (s *jsonScanner) abandon() rawRecord {
 		r = s.rec.take()
 	}
 	s.state, s.container = stateTopLevel, containerNone
-	s.committed = resumePoint{Offset: s.w.offset()}
+	s.w.commit(containerNone)
 	return r
 }
 
@@ -162,7 +162,7 @@ func (s *jsonScanner) scanTopLevel() {
 		}
 	}
 	w.pos = w.end
-	s.committed = resumePoint{Offset: w.offset()}
+	w.commit(containerNone)
 }
 
 func (s *jsonScanner) beginValue(topObject bool) {
@@ -217,14 +217,14 @@ func (s *jsonScanner) scanBetweenElements() (rawRecord, bool) {
 }
 
 func (s *jsonScanner) problem(msg string) rawRecord {
-	s.committed = resumePoint{Offset: s.w.offset(), Container: s.container}
+	s.w.commit(s.container)
 	return rawRecord{offset: s.w.offset(), problem: msg}
 }
 
 func (s *jsonScanner) closeArray() {
 	if s.container == containerArray {
 		s.state, s.container = stateTopLevel, containerNone
-		s.committed = resumePoint{Offset: s.w.offset()}
+		s.w.commit(containerNone)
 		return
 	}
 	// The envelope object goes on after its record array: skip the rest.
@@ -447,10 +447,10 @@ func (s *jsonScanner) endValue() (rawRecord, bool) {
 	}
 	if s.envelopeTail {
 		s.envelopeTail = false
-		s.committed = resumePoint{Offset: s.w.offset()}
+		s.w.commit(containerNone)
 		return rawRecord{}, false
 	}
-	s.committed = resumePoint{Offset: s.w.offset(), Container: s.container}
+	s.w.commit(s.container)
 	return s.rec.take(), true
 }
 

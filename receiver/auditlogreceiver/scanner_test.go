@@ -24,8 +24,10 @@ func problemRecord(problem string) scanned { return scanned("!" + problem) }
 // places, and not at all.
 var windowSizes = []int{1, 3, 17, readBufferSize}
 
-func newTestWindow(data []byte, size int, at int64) *window {
-	return &window{r: bytes.NewReader(data[at:]), buf: make([]byte, size), base: at}
+func newTestWindow(data []byte, size int, at resumePoint) *window {
+	w := newWindow(bytes.NewReader(data[at.Offset:]), false, at, data[max(at.Offset-anchorSize, 0):at.Offset])
+	w.buf = make([]byte, size)
+	return w
 }
 
 // scanAll returns everything r yields and the error that ended it.
@@ -78,7 +80,7 @@ func TestScannerLayouts(t *testing.T) {
 	for _, tt := range tests {
 		for _, size := range windowSizes {
 			t.Run(fmt.Sprintf("%s/window=%d", tt.name, size), func(t *testing.T) {
-				got, err := scanAll(newJSONScanner(newTestWindow([]byte(tt.input), size, 0), resumePoint{}, 1<<20))
+				got, err := scanAll(newJSONScanner(newTestWindow([]byte(tt.input), size, resumePoint{}), 1<<20))
 				require.ErrorIs(t, err, io.EOF)
 				assert.Equal(t, tt.want, got)
 			})
@@ -98,16 +100,41 @@ func TestScannerResumesAfterEveryRecord(t *testing.T) {
 	}
 	for _, input := range inputs {
 		data := []byte(input)
-		all, err := scanAll(newJSONScanner(newTestWindow(data, 5, 0), resumePoint{}, 1<<20))
+		all, err := scanAll(newJSONScanner(newTestWindow(data, 5, resumePoint{}), 1<<20))
 		require.ErrorIs(t, err, io.EOF)
-		s := newJSONScanner(newTestWindow(data, 5, 0), resumePoint{}, 1<<20)
+		s := newJSONScanner(newTestWindow(data, 5, resumePoint{}), 1<<20)
 		for i := range all {
 			_, err := s.next()
 			require.NoError(t, err)
 			at := s.resumePoint()
-			rest, err := scanAll(newJSONScanner(newTestWindow(data, 5, at.Offset), at, 1<<20))
+			require.Equal(t, fingerprint(data[:at.Offset]), at.Anchor)
+			rest, err := scanAll(newJSONScanner(newTestWindow(data, 5, at), 1<<20))
 			require.ErrorIs(t, err, io.EOF)
 			assert.True(t, slices.Equal(all[i+1:], rest), "input %q resumed at %+v: want %q, got %q", input, at, all[i+1:], rest)
+		}
+	}
+}
+
+// TestResumePointAnchorIsTheBytesBeforeIt reads records longer than the
+// window, so that the bytes before a resume point have left the window by
+// the time it is taken, at the end of the stream and inside a record cut
+// short, and checks each anchor against the stream itself.
+func TestResumePointAnchorIsTheBytesBeforeIt(t *testing.T) {
+	long := `{"Id":"` + strings.Repeat("x", 700) + `"}`
+	data := []byte("[" + long + ",\n" + long + ",\n" + long + "]\n" + long[:500])
+	wantAnchor := func(offset int64) string {
+		return fingerprint(data[max(offset-anchorSize, 0):offset])
+	}
+	for _, window := range []int{7, 64, 1000, readBufferSize} {
+		s := newJSONScanner(newTestWindow(data, window, resumePoint{}), 1<<20)
+		for {
+			_, err := s.next()
+			at := s.resumePoint()
+			require.Equal(t, wantAnchor(at.Offset), at.Anchor, "window %d, resume point %d", window, at.Offset)
+			if err != nil {
+				require.ErrorIs(t, err, errIncomplete)
+				break
+			}
 		}
 	}
 }
@@ -116,7 +143,7 @@ func TestScannerOversizedRecordIsSkippedWithoutBuffering(t *testing.T) {
 	const limit = previewBytes
 	big := `{"blob":"` + strings.Repeat("é", limit) + `"}`
 	input := []byte(`{"a":1}` + "\n" + big + "\n" + `{"b":2}`)
-	s := newJSONScanner(newTestWindow(input, 4096, 0), resumePoint{}, limit)
+	s := newJSONScanner(newTestWindow(input, 4096, resumePoint{}), limit)
 
 	first, err := s.next()
 	require.NoError(t, err)
@@ -137,7 +164,7 @@ func TestScannerOversizedRecordIsSkippedWithoutBuffering(t *testing.T) {
 
 func TestScannerDeepNestingNeedsNoStack(t *testing.T) {
 	deep := strings.Repeat("[", 1_000_000) + strings.Repeat("]", 1_000_000)
-	got, err := scanAll(newJSONScanner(newTestWindow([]byte("["+deep+"]"), readBufferSize, 0), resumePoint{}, 4<<20))
+	got, err := scanAll(newJSONScanner(newTestWindow([]byte("["+deep+"]"), readBufferSize, resumePoint{}), 4<<20))
 	require.ErrorIs(t, err, io.EOF)
 	require.Len(t, got, 1)
 	assert.Len(t, got[0], len(deep))
@@ -155,7 +182,7 @@ func TestScannerEndsInsideRecord(t *testing.T) {
 		{"junk line without newline", "{\"a\":1}\nabc", []scanned{`{"a":1}`}, 7, "abc"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newJSONScanner(newTestWindow([]byte(tt.input), 64, 0), resumePoint{}, 1<<20)
+			s := newJSONScanner(newTestWindow([]byte(tt.input), 64, resumePoint{}), 1<<20)
 			got, err := scanAll(s)
 			require.ErrorIs(t, err, errIncomplete)
 			assert.Equal(t, tt.complete, got)
@@ -172,16 +199,17 @@ func TestScannerEndsInsideRecord(t *testing.T) {
 func TestScannerArrayWithoutEndIsNotIncomplete(t *testing.T) {
 	// Nothing is pending after the last record: the writer may close the
 	// array later, and reading resumes inside it.
-	s := newJSONScanner(newTestWindow([]byte(`[{"a":1},`), 64, 0), resumePoint{}, 1<<20)
+	s := newJSONScanner(newTestWindow([]byte(`[{"a":1},`), 64, resumePoint{}), 1<<20)
 	got, err := scanAll(s)
 	require.ErrorIs(t, err, io.EOF)
 	assert.Equal(t, []scanned{`{"a":1}`}, got)
-	assert.Equal(t, resumePoint{Offset: 8, Container: containerArray}, s.resumePoint())
+	// The anchor is the hash of every byte before the resume point here.
+	assert.Equal(t, resumePoint{Offset: 8, Container: containerArray, Anchor: fingerprint([]byte(`[{"a":1}`))}, s.resumePoint())
 }
 
 func TestScannerReportsReadErrors(t *testing.T) {
 	failing := io.MultiReader(strings.NewReader(`{"a":1}{"b"`), iotest.ErrReader(errors.New("disk gone")))
-	s := newJSONScanner(&window{r: fileErrors{failing}, buf: make([]byte, 64)}, resumePoint{}, 1<<20)
+	s := newJSONScanner(&window{r: fileErrors{failing}, buf: make([]byte, 64)}, 1<<20)
 	got, err := scanAll(s)
 	var readErr *fileReadError
 	require.ErrorAs(t, err, &readErr)

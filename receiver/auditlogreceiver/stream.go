@@ -23,6 +23,10 @@ const (
 	readBufferSize = 64 << 10
 	// previewBytes is how much of an oversized record is kept as its body.
 	previewBytes = 64 << 10
+	// anchorSize is how many bytes before a resume point are hashed into its
+	// anchor: enough to hold the end of a record, whose id and time tell
+	// one file's content from another's.
+	anchorSize = 1024
 )
 
 var (
@@ -34,6 +38,10 @@ var (
 	// errBeyondEnd: the stream is shorter than the saved position, so the
 	// file was rewritten in place.
 	errBeyondEnd = errors.New("stream is shorter than the saved read position")
+	// errContentChanged: the bytes before the saved position are not those
+	// that were read there, so the file was replaced by other content that
+	// starts alike.
+	errContentChanged = errors.New("stream differs from what was read before the saved read position")
 )
 
 // fileReadError is an I/O error of the file itself, as opposed to bad data
@@ -58,6 +66,9 @@ type rawRecord struct {
 	// problem, when set, says why data is not a whole record; it becomes the
 	// audit.parse_error attribute without any attempt to decode data.
 	problem string
+	// csvCell: data is a CSV cell with its "" escapes undone, so a position
+	// in data is not offset bytes further into the stream.
+	csvCell bool
 }
 
 // resumePoint is where reading continues: an offset in the decompressed
@@ -66,6 +77,12 @@ type rawRecord struct {
 type resumePoint struct {
 	Offset    int64     `json:"offset"`
 	Container container `json:"container,omitempty"`
+	// Anchor is the hash of the anchorSize bytes before Offset (all of them
+	// when Offset is smaller). Reading resumes at Offset only where the
+	// stream still holds those bytes: a file that starts like the one read
+	// but goes on differently is read anew. Checkpoints saved before anchors
+	// existed have none and are trusted as they were.
+	Anchor string `json:"anchor,omitempty"`
 }
 
 // recordReader cuts records out of a stream.
@@ -83,7 +100,8 @@ type recordReader interface {
 }
 
 // openRecords detects the format of the first size bytes of f and returns a
-// reader positioned at pos.
+// reader positioned at pos. It returns errBeyondEnd or errContentChanged
+// when the stream no longer holds what was read up to pos.
 func openRecords(f *os.File, size int64, pos resumePoint, maxRecordBytes int) (recordReader, error) {
 	var magic [2]byte
 	if _, err := f.ReadAt(magic[:], 0); err != nil && !errors.Is(err, io.EOF) {
@@ -100,32 +118,53 @@ func openRecords(f *os.File, size int64, pos resumePoint, maxRecordBytes int) (r
 	prefix, _ := head.Peek(readBufferSize)
 	start, auditColumn := detectFormat(prefix)
 	target := max(pos.Offset, start)
+	if target == start {
+		pos.Container = containerNone
+	}
 
-	w := &window{buf: make([]byte, readBufferSize), base: target, compressed: compressed}
+	var stream io.Reader
+	before := make([]byte, min(target, anchorSize))
 	if !compressed && target > int64(head.Buffered()) {
 		// Seek past what was peeked rather than read it.
 		if target > size {
 			return nil, errBeyondEnd
 		}
-		w.r = fileErrors{io.NewSectionReader(f, target, size-target)}
+		if _, err := f.ReadAt(before, target-int64(len(before))); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, errBeyondEnd // the file shrank since it was looked at
+			}
+			return nil, &fileReadError{err}
+		}
+		stream = fileErrors{io.NewSectionReader(f, target, size-target)}
 	} else {
 		// A gzip stream cannot seek: it is decompressed again up to target.
-		if n, err := head.Discard(int(target)); int64(n) < target {
-			var fileErr *fileReadError
-			if errors.As(err, &fileErr) {
-				return nil, fileErr
-			}
-			return nil, errBeyondEnd
+		skip := target - int64(len(before))
+		if n, err := head.Discard(int(skip)); int64(n) < skip {
+			return nil, shortStream(err)
 		}
-		w.r = head
+		if n, err := io.ReadFull(head, before); n < len(before) {
+			return nil, shortStream(err)
+		}
+		stream = head
 	}
+	if pos.Anchor != "" && pos.Offset == target && fingerprint(before) != pos.Anchor {
+		return nil, errContentChanged
+	}
+	w := newWindow(stream, compressed, resumePoint{Offset: target, Container: pos.Container}, before)
 	if auditColumn >= 0 {
 		return newCSVReader(w, auditColumn, maxRecordBytes), nil
 	}
-	if target == start {
-		pos.Container = containerNone
+	return newJSONScanner(w, maxRecordBytes), nil
+}
+
+// shortStream is the error of a stream that ended before the resume point:
+// the file's own read error if there was one, else errBeyondEnd.
+func shortStream(err error) error {
+	var fileErr *fileReadError
+	if errors.As(err, &fileErr) {
+		return fileErr
 	}
-	return newJSONScanner(w, resumePoint{Offset: target, Container: pos.Container}, maxRecordBytes), nil
+	return errBeyondEnd
 }
 
 var utf8BOM = []byte{0xef, 0xbb, 0xbf}
@@ -193,7 +232,8 @@ func (f fileErrors) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// window is the read buffer that the record readers scan in place.
+// window is the read buffer that the record readers scan in place. It also
+// keeps the resume point, with the bytes before it that make its anchor.
 type window struct {
 	r        io.Reader
 	buf      []byte
@@ -204,10 +244,57 @@ type window struct {
 	compressed bool
 	// truncated: the compressed stream ended early (err is io.EOF then).
 	truncated bool
+
+	// history is the last anchorSize bytes before buf[0]; spare is the
+	// buffer the next history is built in.
+	history, spare []byte
+	// resumeAt and resumeIn are the resume point: just after the last record
+	// handed out. resumeTail holds the bytes before it once they have left
+	// buf (resumeTailKept).
+	resumeAt       int64
+	resumeIn       container
+	resumeTail     []byte
+	resumeTailKept bool
+}
+
+// newWindow reads r from the resume point at, which before precedes.
+func newWindow(r io.Reader, compressed bool, at resumePoint, before []byte) *window {
+	w := &window{
+		r: r, buf: make([]byte, readBufferSize), base: at.Offset, compressed: compressed,
+		history:  append(make([]byte, 0, anchorSize), before...),
+		spare:    make([]byte, 0, anchorSize),
+		resumeIn: at.Container,
+	}
+	w.commit(at.Container)
+	return w
 }
 
 // offset is the stream offset of the next unconsumed byte.
 func (w *window) offset() int64 { return w.base + int64(w.pos) }
+
+// commit moves the resume point to the current offset, inside container c.
+func (w *window) commit(c container) {
+	w.resumeAt, w.resumeIn, w.resumeTailKept = w.offset(), c, false
+}
+
+func (w *window) resumePoint() resumePoint {
+	tail := w.resumeTail
+	if !w.resumeTailKept {
+		tail = w.appendBytesBefore(w.spare[:0], w.resumeAt)
+	}
+	return resumePoint{Offset: w.resumeAt, Container: w.resumeIn, Anchor: fingerprint(tail)}
+}
+
+// appendBytesBefore appends the anchorSize bytes before offset, which must
+// lie within buf[:end], to dst.
+func (w *window) appendBytesBefore(dst []byte, offset int64) []byte {
+	inBuf := w.buf[:offset-w.base]
+	if len(inBuf) >= anchorSize {
+		return append(dst, inBuf[len(inBuf)-anchorSize:]...)
+	}
+	dst = append(dst, w.history[max(len(w.history)+len(inBuf)-anchorSize, 0):]...)
+	return append(dst, inBuf...)
+}
 
 // fill replaces the consumed window with the next bytes of the stream and
 // reports whether there are any.
@@ -215,6 +302,12 @@ func (w *window) fill() bool {
 	if w.err != nil {
 		return false
 	}
+	// Keep what the anchors need of the bytes about to be overwritten.
+	if !w.resumeTailKept {
+		w.resumeTail = w.appendBytesBefore(w.resumeTail[:0], w.resumeAt)
+		w.resumeTailKept = true
+	}
+	w.history, w.spare = w.appendBytesBefore(w.spare[:0], w.base+int64(w.end)), w.history
 	w.base += int64(w.end)
 	w.pos, w.end = 0, 0
 	for empty := 0; w.end == 0; empty++ {
