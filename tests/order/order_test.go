@@ -92,11 +92,7 @@ func process(t *testing.T, cfg *emailcompromiseprocessor.Config, batches [][]*it
 	out := outcome{carriers: map[identity]string{}, tagged: map[string][]string{}}
 	for _, e := range logs.FilterMessage("Detection").All() {
 		fields := e.ContextMap()
-		var evidence []string
-		for _, v := range fields["evidence"].([]any) {
-			evidence = append(evidence, v.(string))
-		}
-		id := identity{Rule: fields["rule"].(string), User: fields["user"].(string), Evidence: strings.Join(evidence, ",")}
+		id := detectionIdentity(fields)
 		_, twice := out.carriers[id]
 		require.False(t, twice, "%s was logged as new twice", id)
 		out.carriers[id] = fields["record"].(string)
@@ -118,6 +114,16 @@ func process(t *testing.T, cfg *emailcompromiseprocessor.Config, batches [][]*it
 		}
 	}
 	return out
+}
+
+// detectionIdentity reads a detection's identity from the fields of its
+// log line.
+func detectionIdentity(fields map[string]any) identity {
+	var evidence []string
+	for _, v := range fields["evidence"].([]any) {
+		evidence = append(evidence, v.(string))
+	}
+	return identity{Rule: fields["rule"].(string), User: fields["user"].(string), Evidence: strings.Join(evidence, ",")}
 }
 
 // compare reports every detection one run has and the other lacks, and

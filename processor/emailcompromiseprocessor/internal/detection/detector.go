@@ -101,9 +101,9 @@ type Status uint8
 const (
 	// StatusNew is a detection tagged for the first time: counted and logged.
 	StatusNew Status = iota
-	// StatusRepeat is a detection tagged before that this record carries
-	// again: the same record delivered again (a retried batch, a Kafka
-	// re-delivery) or one of its evidence records. Tagged, not counted.
+	// StatusRepeat is a detection tagged before on this same record,
+	// delivered again (a retried batch, a Kafka re-delivery): tagged again,
+	// not counted.
 	StatusRepeat
 	// StatusUpstream is a tag an earlier collector of ours wrote.
 	StatusUpstream

@@ -170,7 +170,9 @@ func (s *Suite) decide(ev *Event, f *Finding, u *state.User) bool {
 		f.Reason += completedLate(ev, f)
 		return true
 	}
-	if (carrier != 0 && em.Carrier == carrier) || hasEvidence(f, ev.RecordID()) {
+	// The record that carried it, delivered again, carries it again: a
+	// retried batch leaves the processor tagged as it was the first time.
+	if carrier != 0 && em.Carrier == carrier {
 		f.Status = StatusRepeat
 		return true
 	}
