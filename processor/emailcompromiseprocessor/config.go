@@ -86,11 +86,13 @@ type StateConfig struct {
 	// SnapshotInterval is how often state is written to the storage extension
 	// (it is also written at shutdown).
 	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
-	// Warmup holds back detections that need history (travel, new
-	// location, send baselines, new-address thread replies) until a user's
-	// state spans this much event time. 0 (default) trusts state at once;
-	// set it on scale-out replicas, which rebuild a user's state when they
-	// take over its partition.
+	// Warmup holds back a detection that needs history (travel, new
+	// location, send baselines, new-address thread replies) while the
+	// user's state reaches less than this far before its newest evidence,
+	// measured from the earliest record held, whatever the order they came
+	// in; a record bringing older history releases it. 0 (default) trusts
+	// state at once; set it on scale-out replicas, which rebuild a user's
+	// state when they take over its partition.
 	Warmup time.Duration `mapstructure:"warmup"`
 }
 

@@ -397,9 +397,10 @@ func (p *emailCompromiseProcessor) firstInPeriod(u *state.User, rule *detection.
 	if u == nil {
 		return true
 	}
+	found := u.FoundOf()
 	oldest := 0
-	for i := range u.Logged {
-		l := &u.Logged[i]
+	for i := range found.Logged {
+		l := &found.Logged[i]
 		if l.Rule == rule.ID {
 			if now.Sub(l.At) < p.cfg.SuppressionPeriod {
 				return false
@@ -407,14 +408,14 @@ func (p *emailCompromiseProcessor) firstInPeriod(u *state.User, rule *detection.
 			l.At = now
 			return true
 		}
-		if l.At.Before(u.Logged[oldest].At) {
+		if l.At.Before(found.Logged[oldest].At) {
 			oldest = i
 		}
 	}
-	if len(u.Logged) < state.MaxLogged {
-		u.Logged = append(u.Logged, state.Logged{Rule: rule.ID, At: now})
+	if len(found.Logged) < state.MaxLogged {
+		found.Logged = append(found.Logged, state.Logged{Rule: rule.ID, At: now})
 	} else {
-		u.Logged[oldest] = state.Logged{Rule: rule.ID, At: now}
+		found.Logged[oldest] = state.Logged{Rule: rule.ID, At: now}
 	}
 	return true
 }

@@ -32,10 +32,12 @@ type BruteForce struct {
 func NewBruteForce(p *Policy, opts BruteForceOptions) *BruteForce {
 	return &BruteForce{burst: successAfterBurst{
 		rule: RuleBruteForce, kind: state.SignInFailure, min: opts.MinFailures, window: opts.Window,
-		what: "failed password attempts", ignore: func(s *state.SignIn) bool { return p.IsTrustedNetwork(s.IP) },
+		what: "failed password attempts", ignore: func(s *state.SignIn) bool { return p.IsTrustedNetwork(s.IP.IP()) },
 	}}
 }
 
 func (d *BruteForce) Rules() []*Rule { return []*Rule{RuleBruteForce} }
+
+func (d *BruteForce) Reads() History { return HistorySignIns }
 
 func (d *BruteForce) Detect(ev *Event, out []Finding) []Finding { return d.burst.detect(ev, out) }

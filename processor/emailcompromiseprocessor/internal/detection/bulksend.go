@@ -53,6 +53,8 @@ func NewBulkSend(p *Policy, opts BulkSendOptions) *BulkSend { return &BulkSend{p
 
 func (d *BulkSend) Rules() []*Rule { return []*Rule{RuleBulkSend} }
 
+func (d *BulkSend) Reads() History { return HistorySends }
+
 func (d *BulkSend) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if ev.User == nil || !sendOperation(r) || d.policy.IsAuthorizedSender(r) ||
@@ -69,6 +71,9 @@ func (d *BulkSend) Detect(ev *Event, out []Finding) []Finding {
 	hour := hourOf(at)
 	first := sort.Search(len(sends), func(i int) bool { return hourOf(sends[i].At) >= hour })
 	end := sort.Search(len(sends), func(i int) bool { return hourOf(sends[i].At) > hour })
+	if end-first <= d.opts.Floor {
+		return out // the threshold is never below the floor
+	}
 	threshold, baseline := d.threshold(ev, mail, hour)
 	// A send's rank counts the hour's sends up to and including its second,
 	// so that sends of one second share a rank however they arrived; the

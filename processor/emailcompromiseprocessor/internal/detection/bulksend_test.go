@@ -104,6 +104,6 @@ func TestBulkSendFloodStaysBounded(t *testing.T) {
 	assert.LessOrEqual(t, len(u.Mail.Sends), state.MaxRecentSends)
 	assert.LessOrEqual(t, len(u.Mail.Conversations), state.MaxConversations)
 	assert.LessOrEqual(t, len(u.Mail.Replies), state.MaxReplies)
-	assert.LessOrEqual(t, len(u.Stages.List), state.MaxStages)
-	assert.LessOrEqual(t, len(u.Emitted.List), state.MaxEmitted)
+	assert.LessOrEqual(t, len(u.Found.Stages.List), state.MaxStages)
+	assert.LessOrEqual(t, len(u.Found.Emitted.List), state.MaxEmitted)
 }

@@ -61,7 +61,7 @@ func (d *Chain) Rules() []*Rule { return []*Rule{RuleChain} }
 
 func (d *Chain) Detect(ev *Event, out []Finding) []Finding {
 	for _, ns := range ev.NewStages {
-		stages := ns.State.Stages.List
+		stages := ns.State.Found.Stages.List
 		n := &ns.Stage
 		for i := range stages {
 			a := &stages[i]

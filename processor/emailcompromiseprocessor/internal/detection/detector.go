@@ -195,6 +195,23 @@ type Detector interface {
 	Rules() []*Rule
 }
 
+// History names the histories the suite keeps for the detectors that read
+// them (see HistoryReader).
+type History uint8
+
+const (
+	// HistorySignIns is the user's sign-in baseline and timeline.
+	HistorySignIns History = 1 << iota
+	// HistorySends is the mailbox's sends.
+	HistorySends
+)
+
+// HistoryReader is implemented by detectors that read the histories the
+// suite learns for them; with none enabled, the suite learns none.
+type HistoryReader interface {
+	Reads() History
+}
+
 // Learner is implemented by detectors that keep state of their own. The
 // suite calls Learn before any Detect on the same record, so that a record
 // meets its neighbours on both sides in event time; detectors exclude the

@@ -64,6 +64,8 @@ func NewImpossibleTravel(p *Policy, opts ImpossibleTravelOptions) *ImpossibleTra
 
 func (d *ImpossibleTravel) Rules() []*Rule { return []*Rule{RuleImpossibleTravel} }
 
+func (d *ImpossibleTravel) Reads() History { return HistorySignIns }
+
 // Horizon is the longest time between two sign-ins that can still be too
 // short to travel between them.
 func (d *ImpossibleTravel) Horizon() time.Duration {
@@ -131,8 +133,8 @@ func (d *ImpossibleTravel) judgePair(ev *Event, a, b *state.SignIn, out []Findin
 		Rule:     RuleImpossibleTravel,
 		Severity: SeverityHigh,
 		Reason: fmt.Sprintf("%s signed in from %s at %s and from %s at %s: %.0f km apart in %s, %s (threshold %.0f km/h).",
-			ev.Record.User, place(a.City, countryText(a.Country), a.IP.String()), stamp(a.At.Time()),
-			place(b.City, countryText(b.Country), b.IP.String()), stamp(b.At.Time()), km, elapsed.Round(time.Second), speedText, d.opts.MaxSpeedKmh),
+			ev.Record.User, place(a.City.String(), countryText(a.Country), a.IP.String()), stamp(a.At.Time()),
+			place(b.City.String(), countryText(b.Country), b.IP.String()), stamp(b.At.Time()), km, elapsed.Round(time.Second), speedText, d.opts.MaxSpeedKmh),
 		Evidence: []Evidence{{ID: a.ID, At: a.At.Time()}, {ID: b.ID, At: b.At.Time()}},
 		Anchors:  anchors,
 	})
@@ -144,7 +146,7 @@ func (d *ImpossibleTravel) explained(ev *Event, a, b *state.SignIn) bool {
 	switch {
 	case a.IP.IsValid() && a.IP == b.IP:
 		return true
-	case d.policy.IsTrustedNetwork(a.IP), d.policy.IsTrustedNetwork(b.IP):
+	case d.policy.IsTrustedNetwork(a.IP.IP()), d.policy.IsTrustedNetwork(b.IP.IP()):
 		return true
 	case a.Device != 0 && a.Device == b.Device, a.Session != 0 && a.Session == b.Session:
 		return true
@@ -166,7 +168,7 @@ func (d *ImpossibleTravel) familiar(ev *Event, s *state.SignIn) bool {
 // or a place the user had signed in from before.
 func (d *ImpossibleTravel) usersOwn(ev *Event, s *state.SignIn) bool {
 	settled := (s.At - state.Instant(ev.Lateness)).Sec()
-	return d.familiar(ev, s) || state.KnownBefore(ev.User.SignIns.Networks, state.NetworkOf(s.IP), settled)
+	return d.familiar(ev, s) || ev.User.SignIns.KnownBefore(state.NetworkKnown(s.IP.IP()), settled)
 }
 
 func absInstant(d state.Instant) state.Instant {

@@ -2,7 +2,6 @@ package detection
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -36,13 +35,13 @@ type LegacyAuthOptions struct {
 // must use them are listed as service accounts and stay silent.
 type LegacyAuth struct {
 	policy     *Policy
-	clientApps []string
+	clientApps foldSet
 }
 
 func NewLegacyAuth(p *Policy, opts LegacyAuthOptions) *LegacyAuth {
-	apps := opts.ClientApps
-	if len(apps) == 0 {
-		apps = DefaultLegacyClientApps
+	apps := defaultLegacyClientApps
+	if len(opts.ClientApps) > 0 {
+		apps = newFoldSet(opts.ClientApps)
 	}
 	return &LegacyAuth{policy: p, clientApps: apps}
 }
@@ -56,7 +55,7 @@ func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
 	}
 	var how string
 	switch {
-	case slices.ContainsFunc(d.clientApps, func(app string) bool { return strings.EqualFold(app, r.SignIn.ClientApp) }):
+	case d.clientApps.has(r.SignIn.ClientApp):
 		how = "legacy protocol " + r.SignIn.ClientApp
 	case containsFold(r.UserAgent, ropcUserAgent):
 		how = "the password-only ROPC flow (user agent " + r.UserAgent + ")"
@@ -70,13 +69,50 @@ func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
 	})
 }
 
-// containsFold reports whether substr is in s, ignoring case, without
-// lowercasing a copy of s.
+// containsFold reports whether substr (ASCII) is in s, ignoring case,
+// without lowercasing a copy of s: only where the first byte matches is the
+// rest compared.
 func containsFold(s, substr string) bool {
+	if substr == "" {
+		return true
+	}
+	first := substr[0] | 0x20
 	for i := 0; i+len(substr) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(substr)], substr) {
+		if s[i]|0x20 == first && strings.EqualFold(s[i:i+len(substr)], substr) {
 			return true
 		}
 	}
 	return false
 }
+
+// foldSet is a set of ASCII names matched case-insensitively without an
+// allocation per lookup.
+type foldSet map[string]struct{}
+
+func newFoldSet(names []string) foldSet {
+	s := foldSet{}
+	for _, n := range names {
+		s[strings.ToLower(n)] = struct{}{}
+	}
+	return s
+}
+
+func (s foldSet) has(name string) bool {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		_, ok := s[strings.ToLower(name)]
+		return ok
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	_, ok := s[string(buf[:len(name)])]
+	return ok
+}
+
+// defaultLegacyClientApps is DefaultLegacyClientApps as a set.
+var defaultLegacyClientApps = newFoldSet(DefaultLegacyClientApps)

@@ -79,7 +79,26 @@ func conversationKey(subject string) uint64 {
 	rest, _ := stripReplyPrefixes(subject)
 	h := uint64(fnvOffset64)
 	space := false
-	for _, r := range rest {
+	for i := 0; i < len(rest); {
+		// ASCII, most subjects, without the Unicode tables.
+		if c := rest[i]; c < utf8.RuneSelf {
+			i++
+			if c == ' ' || ('\t' <= c && c <= '\r') {
+				space = true
+				continue
+			}
+			if space && h != fnvOffset64 {
+				h = fnvAdd(h, ' ')
+			}
+			space = false
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			h = fnvAdd(h, c)
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(rest[i:])
+		i += size
 		if unicode.IsSpace(r) {
 			space = true
 			continue
@@ -100,13 +119,15 @@ func conversation32(subject string) uint32 {
 	return uint32(k ^ k>>32)
 }
 
-// stableHash hashes an identifier (InternetMessageId) for snapshotted state.
-func stableHash(s string) uint64 {
+// messageHash hashes an InternetMessageId, case and spacing folded, for
+// snapshotted state: 4 bytes, where a collision among one mailbox's recent
+// messages is negligible.
+func messageHash(s string) uint32 {
 	h := uint64(fnvOffset64)
 	for _, r := range strings.TrimSpace(s) {
 		h = fnvAddRune(h, unicode.ToLower(r))
 	}
-	return h
+	return uint32(h ^ h>>32)
 }
 
 const (
@@ -146,9 +167,8 @@ func paymentTheme(subject string) string {
 // sentItemsFolder reports whether a folder path is Sent Items or the
 // Recoverable Items folders deleted mail passes through.
 func sentItemsFolder(path string) bool {
-	p := strings.ToLower(path)
-	return strings.Contains(p, "sent items") || strings.Contains(p, "recoverable items") ||
-		strings.Contains(p, "purges") || strings.Contains(p, "deletions")
+	return containsFold(path, "sent items") || containsFold(path, "recoverable items") ||
+		containsFold(path, "purges") || containsFold(path, "deletions")
 }
 
 // learnSend adds a sent message to the mailbox's send history, which the
@@ -166,7 +186,7 @@ func learnSend(ev *Event, opts SuiteOptions) {
 		it := &r.Mail.Items[0]
 		s.Subject = conversation32(it.Subject)
 		if it.InternetMessageID != "" {
-			s.Message = stableHash(it.InternetMessageID)
+			s.Message = messageHash(it.InternetMessageID)
 		}
 	}
 	if !mail.AddSend(s) {
@@ -183,7 +203,7 @@ func learnSend(ev *Event, opts SuiteOptions) {
 func foldSends(mail *state.MailHistory, cutoff state.Instant) {
 	n := 0
 	for n < len(mail.Sends) && hourOf(mail.Sends[n].At)+1 <= hourOf(cutoff) {
-		mail.Hours.Add(hourOf(mail.Sends[n].At), 1)
+		mail.HoursOf().Add(hourOf(mail.Sends[n].At), 1)
 		n++
 	}
 	if n > 0 {
@@ -205,6 +225,9 @@ func sendsInHour(mail *state.MailHistory, h uint32) int {
 			}
 		}
 		return n
+	}
+	if mail.Hours == nil {
+		return 0
 	}
 	n, _ := mail.Hours.Count(h)
 	return n

@@ -38,4 +38,6 @@ func NewMFAFatigue(opts MFAFatigueOptions) *MFAFatigue {
 
 func (d *MFAFatigue) Rules() []*Rule { return []*Rule{RuleMFAFatigue} }
 
+func (d *MFAFatigue) Reads() History { return HistorySignIns }
+
 func (d *MFAFatigue) Detect(ev *Event, out []Finding) []Finding { return d.burst.detect(ev, out) }

@@ -53,6 +53,8 @@ func NewNewLocation(p *Policy, opts NewLocationOptions) *NewLocation {
 
 func (d *NewLocation) Rules() []*Rule { return []*Rule{RuleNewCountry, RuleNewASN} }
 
+func (d *NewLocation) Reads() History { return HistorySignIns }
+
 // learned reports whether the history before settled is enough to judge.
 func (d *NewLocation) learned(h *state.SignInHistory, settled state.Sec) bool {
 	first := h.Successes.First()
@@ -73,15 +75,15 @@ func (d *NewLocation) Detect(ev *Event, out []Finding) []Finding {
 	if !d.learned(h, settled) {
 		return out
 	}
-	if c := state.CountryOf(r.Geo.CountryISO); c != (state.Country{}) && !state.KnownBefore(h.Countries, c, settled) {
+	if c := state.CountryOf(r.Geo.CountryISO); c != (state.Country{}) && !h.KnownBefore(state.CountryKnown(c), settled) {
 		out = append(out, Finding{
 			Rule:     RuleNewCountry,
 			Severity: SeverityLow,
 			Reason: fmt.Sprintf("%s signed in from %s, a country not used before %s (known: %s).",
-				r.User, place(r.Geo.City, r.Geo.CountryISO, r.ClientAddress), stamp(settled.Time()), knownCountries(h.Countries, settled)),
+				r.User, place(r.Geo.City, r.Geo.CountryISO, r.ClientAddress), stamp(settled.Time()), knownCountries(h, settled)),
 		})
 	}
-	if a := r.SignIn.ASN; a != 0 && state.CountBefore(h.ASNs, settled) > 0 && !state.KnownBefore(h.ASNs, a, settled) {
+	if a := r.SignIn.ASN; a != 0 && len(h.KindBefore(state.KnownASN, settled)) > 0 && !h.KnownBefore(state.ASNKnown(a), settled) {
 		out = append(out, Finding{
 			Rule:     RuleNewASN,
 			Severity: SeverityLow,
@@ -91,10 +93,10 @@ func (d *NewLocation) Detect(ev *Event, out []Finding) []Finding {
 	return out
 }
 
-func knownCountries(list []state.Sighting[state.Country], settled state.Sec) string {
+func knownCountries(h *state.SignInHistory, settled state.Sec) string {
 	var names []string
-	for _, c := range state.ValuesBefore(list, settled) {
-		names = append(names, c.String())
+	for _, k := range h.KindBefore(state.KnownCountry, settled) {
+		names = append(names, k.Country().String())
 	}
 	if len(names) == 0 {
 		return "none"

@@ -3,6 +3,7 @@ package detection
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
@@ -27,8 +28,10 @@ type PasswordSprayOptions struct {
 
 // Caps per source address.
 const (
-	maxSprayFailures  = 256
-	maxSpraySuccesses = 32
+	maxSprayFailures = 256
+	// maxSourceUsers bounds the users remembered per address (at least
+	// MinUsers are kept).
+	maxSourceUsers = 16
 )
 
 // sprayFailures are one source's recent password failures, by event time.
@@ -42,26 +45,18 @@ type sprayFailure struct {
 	user uint64 // hash of the user name: counting distinct users needs no names
 }
 
-// spraySuccesses are one source's recent successful sign-ins, which a
-// failure arriving after them can still reveal as a spray's success, and
-// the earliest successes of distinct users (a busy known egress).
-type spraySuccesses struct {
+// sourceUsers are the users who signed in with a password from one source:
+// their successes, kept in their own sign-in timelines, are what a failure
+// arriving after them can still reveal as a spray's; and the earliest of
+// them tell a known shared egress.
+type sourceUsers struct {
 	newest state.Instant
-	list   []spraySuccess
-	// earliestUsers are the MinUsers users with the earliest successes
-	// from the source.
-	earliestUsers []userFirst
+	users  []sourceUser
 }
 
-type spraySuccess struct {
-	at   state.Instant
-	id   state.RecordID
-	user string
-}
-
-type userFirst struct {
-	user  uint64
-	first state.Sec
+type sourceUser struct {
+	user        string
+	first, last state.Sec
 }
 
 // PasswordSpray detects a success from an address that failed for many
@@ -75,10 +70,10 @@ type userFirst struct {
 // successfully before the allowed lateness (a known shared egress, not a
 // fresh attacker's address).
 type PasswordSpray struct {
-	policy    *Policy
-	opts      PasswordSprayOptions
-	failures  *state.Store[sprayFailures]
-	successes *state.Store[spraySuccesses]
+	policy   *Policy
+	opts     PasswordSprayOptions
+	failures *state.Store[sprayFailures]
+	users    *state.Store[sourceUsers]
 }
 
 func NewPasswordSpray(p *Policy, opts PasswordSprayOptions) *PasswordSpray {
@@ -88,18 +83,14 @@ func NewPasswordSpray(p *Policy, opts PasswordSprayOptions) *PasswordSpray {
 		opts:   opts,
 		// Two stores, so that the many addresses that only ever succeed
 		// (every home and phone) cannot evict an address that is spraying.
-		// Successes are kept only for a failure that may still arrive after
-		// them; the busiest quarter of max_sources is enough for that.
-		failures:  state.New[sprayFailures](opts.MaxSources, ttl),
-		successes: state.New[spraySuccesses](SuccessSources(opts.MaxSources), ttl),
+		failures: state.New[sprayFailures](opts.MaxSources, ttl),
+		users:    state.New[sourceUsers](opts.MaxSources, ttl),
 	}
 }
 
-// SuccessSources is how many addresses' recent successes are kept for
-// failures arriving after them: a quarter of max_sources, at least 1,000.
-func SuccessSources(maxSources int) int { return max(1000, maxSources/4) }
-
 func (d *PasswordSpray) Rules() []*Rule { return []*Rule{RulePasswordSpray} }
+
+func (d *PasswordSpray) Reads() History { return HistorySignIns }
 
 func (d *PasswordSpray) Learn(ev *Event) {
 	r := ev.Record
@@ -129,27 +120,12 @@ func (d *PasswordSpray) Learn(ev *Event) {
 			src.list, i = src.list[1:], i-1
 		}
 		src.list = slices.Insert(src.list, i, f)
-	case successfulSignIn(r):
-		src := d.successes.Touch(r.ClientAddress, ev.Now)
+	case successfulSignIn(r) && passwordSignIn(r):
+		src := d.users.Touch(r.ClientAddress, ev.Now)
 		if d.late(&src.newest, at) {
 			return
 		}
-		src.earliestUsers = addUserFirst(src.earliestUsers, state.HashString(r.User), at.Sec(), d.opts.MinUsers)
-		id := ev.RecordID()
-		if slices.ContainsFunc(src.list, func(s spraySuccess) bool { return s.id == id && s.at == at }) {
-			return
-		}
-		kept := src.list[:0]
-		for _, s := range src.list {
-			if s.at >= src.newest-state.Instant(d.opts.Lateness+d.opts.Window) {
-				kept = append(kept, s)
-			}
-		}
-		src.list = kept
-		if len(src.list) >= maxSpraySuccesses {
-			src.list = src.list[1:]
-		}
-		src.list = append(src.list, spraySuccess{at: at, id: id, user: state.Keep("", r.User)})
+		src.users = addSourceUser(src.users, r.User, at.Sec(), max(maxSourceUsers, d.opts.MinUsers))
 	}
 }
 
@@ -168,41 +144,55 @@ func (d *PasswordSpray) Detect(ev *Event, out []Finding) []Finding {
 	if !r.ClientIP.IsValid() || d.policy.IsTrustedNetwork(r.ClientIP) {
 		return out
 	}
-	successes := d.successes.Get(r.ClientAddress)
 	failures := d.failures.Get(r.ClientAddress)
-	if successes == nil || failures == nil {
+	users := d.users.Get(r.ClientAddress)
+	if failures == nil || users == nil {
 		return out
 	}
 	at := state.At(r.Time)
-	for i := range successes.list {
-		s := &successes.list[i]
-		switch {
-		case successfulSignIn(r) && s.at == at && s.id == ev.RecordID():
-		case passwordFailure(r) && s.at >= at && s.at-at < state.Instant(d.opts.Window):
-		default:
-			continue
+	switch {
+	case successfulSignIn(r) && passwordSignIn(r) && ev.User != nil:
+		if i := state.FindSignIn(ev.User.SignIns.Recent, at, ev.RecordID()); i >= 0 {
+			out = d.judge(ev, failures, users, r.User, &ev.User.SignIns.Recent[i], out)
 		}
-		out = d.judge(ev, failures, successes, s, out)
+	case passwordFailure(r) && ev.Users != nil:
+		// The successes from this address within the window after the
+		// failure, in the timelines of the users who signed in from it.
+		for _, su := range users.users {
+			if su.last < at.Sec() {
+				continue
+			}
+			name := su.user
+			u := ev.Users(name)
+			if u == nil {
+				continue
+			}
+			for i := range u.SignIns.Recent {
+				s := &u.SignIns.Recent[i]
+				if s.Kind == state.SignInSuccess && s.Password && s.IP.IP() == r.ClientIP && s.At >= at && s.At-at < state.Instant(d.opts.Window) {
+					out = d.judge(ev, failures, users, name, s, out)
+				}
+			}
+		}
 	}
 	return out
 }
 
 // judge fires on a success that follows failures for many users.
-func (d *PasswordSpray) judge(ev *Event, failures *sprayFailures, successes *spraySuccesses, s *spraySuccess, out []Finding) []Finding {
-	users, n := d.recentFailures(failures, s.at)
-	settled := (s.at - state.Instant(d.opts.Lateness)).Sec()
-	if users < d.opts.MinUsers || knownEgress(successes.earliestUsers, settled, d.opts.MinUsers) {
+func (d *PasswordSpray) judge(ev *Event, failures *sprayFailures, users *sourceUsers, user string, s *state.SignIn, out []Finding) []Finding {
+	distinct, n := d.recentFailures(failures, s.At)
+	settled := (s.At - state.Instant(d.opts.Lateness)).Sec()
+	if distinct < d.opts.MinUsers || knownEgress(users.users, settled, d.opts.MinUsers) {
 		return out
 	}
 	return append(out, Finding{
 		Rule:     RulePasswordSpray,
 		Severity: SeverityHigh,
-		User:     s.user,
+		User:     user,
 		Reason: fmt.Sprintf("%s signed in from %s at %s, after it failed %d sign-ins for %d distinct users within %s (password spray).",
-			s.user, ev.Record.ClientAddress, stamp(s.at.Time()), n, users, d.opts.Window),
-		Evidence: []Evidence{{ID: s.id, At: s.at.Time()}},
-		// The success came from the same address as the record judged.
-		Anchors: []state.Stage{{At: s.at, ID: s.id, IP: ev.Record.ClientIP}},
+			user, ev.Record.ClientAddress, stamp(s.At.Time()), n, distinct, d.opts.Window),
+		Evidence: []Evidence{{ID: s.ID, At: s.At.Time()}},
+		Anchors:  []state.Stage{signInStage(s)},
 	})
 }
 
@@ -224,9 +214,9 @@ func (d *PasswordSpray) recentFailures(src *sprayFailures, t state.Instant) (use
 
 // knownEgress reports whether at least n users had signed in successfully
 // from the source before settled.
-func knownEgress(earliest []userFirst, settled state.Sec, n int) bool {
+func knownEgress(users []sourceUser, settled state.Sec, n int) bool {
 	count := 0
-	for _, u := range earliest {
+	for _, u := range users {
 		if u.first < settled {
 			count++
 		}
@@ -234,23 +224,25 @@ func knownEgress(earliest []userFirst, settled state.Sec, n int) bool {
 	return count >= n
 }
 
-// addUserFirst keeps the n users with the earliest first success.
-func addUserFirst(list []userFirst, user uint64, at state.Sec, n int) []userFirst {
-	latest := -1
+// addSourceUser records a user's success at t, keeping at most n users: when
+// full, the one seen last longest ago gives way. A new user's name is copied,
+// so that state does not pin the record.
+func addSourceUser(list []sourceUser, user string, t state.Sec, n int) []sourceUser {
+	stalest := -1
 	for i := range list {
 		if list[i].user == user {
-			list[i].first = min(list[i].first, at)
+			list[i].first, list[i].last = min(list[i].first, t), max(list[i].last, t)
 			return list
 		}
-		if latest < 0 || list[i].first > list[latest].first {
-			latest = i
+		if stalest < 0 || list[i].last < list[stalest].last {
+			stalest = i
 		}
 	}
 	if len(list) < n {
-		return append(list, userFirst{user: user, first: at})
+		return append(list, sourceUser{user: strings.Clone(user), first: t, last: t})
 	}
-	if list[latest].first > at {
-		list[latest] = userFirst{user: user, first: at}
+	if list[stalest].last < t {
+		list[stalest] = sourceUser{user: strings.Clone(user), first: t, last: t}
 	}
 	return list
 }
@@ -266,5 +258,5 @@ func dropFailuresBefore(list []sprayFailure, cutoff state.Instant) []sprayFailur
 // Expire drops idle sources; the processor calls it with the user store's.
 func (d *PasswordSpray) Expire(now time.Time) {
 	d.failures.Expire(now)
-	d.successes.Expire(now)
+	d.users.Expire(now)
 }

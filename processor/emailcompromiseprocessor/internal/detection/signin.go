@@ -57,8 +57,17 @@ func mfaPrompt(r *auditrecord.Record) bool {
 	return false
 }
 
+// passwordSignIn reports whether a password was checked for the sign-in:
+// interactive, over a legacy protocol, or the ROPC flow, which trades a
+// password for a token without a person at a browser. Token refreshes are
+// not: they are the many non-interactive successes of every client, and
+// pair with nothing.
+func passwordSignIn(r *auditrecord.Record) bool {
+	return r.SignIn.Interactive || defaultLegacyClientApps.has(r.SignIn.ClientApp) || containsFold(r.UserAgent, ropcUserAgent)
+}
+
 // learnSignIn adds a sign-in to the user's history: every success to the
-// baseline (learning period, countries, networks, places), and interactive
+// baseline (learning period, countries, networks, places), and password
 // successes, password failures and MFA prompts to the timeline that travel
 // pairs and bursts are made of. Token refreshes are too many to keep and
 // pair with nothing.
@@ -75,18 +84,18 @@ func learnSignIn(ev *Event, opts SuiteOptions) {
 		kind = state.SignInSuccess
 		h.Successes = h.Successes.Add(at, opts.LearningSignIns)
 		if c := state.CountryOf(r.Geo.CountryISO); c != (state.Country{}) {
-			h.Countries = state.Sight(h.Countries, c, at, state.MaxCountries)
+			h.Sight(state.CountryKnown(c), at)
 		}
 		if r.SignIn.ASN != 0 {
-			h.ASNs = state.Sight(h.ASNs, r.SignIn.ASN, at, state.MaxASNs)
+			h.Sight(state.ASNKnown(r.SignIn.ASN), at)
 		}
-		if n := state.NetworkOf(r.ClientIP); n != 0 {
-			h.Networks = state.Sight(h.Networks, n, at, state.MaxNetworks)
+		if r.ClientIP.IsValid() {
+			h.Sight(state.NetworkKnown(r.ClientIP), at)
 		}
 		if r.SignIn.Interactive && r.Geo.HasCoordinates {
 			h.Places = state.SightPlace(h.Places, state.CellOf(r.Geo.Lat, r.Geo.Lon), at, state.MaxPlaces, opts.FamiliarSignIns)
 		}
-		if !r.SignIn.Interactive {
+		if !passwordSignIn(r) {
 			return
 		}
 	case passwordFailure(r):
@@ -98,14 +107,14 @@ func learnSignIn(ev *Event, opts SuiteOptions) {
 	}
 	h.ForgetSignInsBefore(u.Newest - state.Instant(opts.Lateness+opts.Retention))
 	s := state.SignIn{
-		At: state.At(r.Time), ID: ev.RecordID(), Kind: kind, Interactive: r.SignIn.Interactive,
+		At: state.At(r.Time), ID: ev.RecordID(), Kind: kind, Interactive: r.SignIn.Interactive, Password: passwordSignIn(r),
 		HasGeo:  r.Geo.HasCoordinates,
-		Country: state.CountryOf(r.Geo.CountryISO), ASN: r.SignIn.ASN, IP: r.ClientIP,
-		Device: sessionHash(r.SignIn.DeviceID), Session: sessionHash(r.SessionID),
+		Country: state.CountryOf(r.Geo.CountryISO), ASN: r.SignIn.ASN, IP: state.AddrOf(r.ClientIP),
+		Device: state.Hash32(r.SignIn.DeviceID), Session: state.Hash32(r.SessionID),
 	}
 	if s.HasGeo {
 		s.Lat, s.Lon = float32(r.Geo.Lat), float32(r.Geo.Lon)
-		s.City = r.Geo.City
+		s.City = state.TextOf(r.Geo.City)
 	}
 	h.AddSignIn(s)
 }
@@ -124,9 +133,10 @@ func burst(recent []state.SignIn, kind state.SignInKind, t state.Instant, window
 }
 
 // successAfterBurst is what brute force and MFA fatigue share: a
-// successful interactive sign-in after at least min timeline events of one
-// kind (failures, MFA prompts) within the window before it. The detection
-// is the success's; an event arriving after the success completes it late.
+// successful password sign-in (see passwordSignIn) after at least min
+// timeline events of one kind (failures, MFA prompts) within the window
+// before it. The detection is the success's; an event arriving after the
+// success completes it late.
 type successAfterBurst struct {
 	rule   *Rule
 	kind   state.SignInKind
@@ -163,7 +173,7 @@ func (b *successAfterBurst) detect(ev *Event, out []Finding) []Finding {
 		})
 	}
 	switch {
-	case successfulSignIn(r) && r.SignIn.Interactive:
+	case successfulSignIn(r) && passwordSignIn(r):
 		if i := state.FindSignIn(recent, at, ev.RecordID()); i >= 0 {
 			judge(&recent[i])
 		}

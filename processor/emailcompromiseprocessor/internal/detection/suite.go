@@ -22,8 +22,9 @@ type SuiteOptions struct {
 	// KeepSends is how long beyond the allowed lateness sends stay one by
 	// one (the send-then-delete window) before they become hourly counts.
 	KeepSends time.Duration
-	// Warmup holds back detections that need history while a user's state
-	// spans less event time.
+	// Warmup holds back a detection that needs history while the user's
+	// history reaches less than this far before its newest evidence; it is
+	// released on the record that brings older history.
 	Warmup time.Duration
 	// LearningSignIns and FamiliarSignIns size the baselines' sighting times.
 	LearningSignIns int
@@ -43,17 +44,27 @@ type SuiteOptions struct {
 type Suite struct {
 	detectors []Detector
 	learners  []Learner
-	opts      SuiteOptions
+	// reads are the histories the detectors read.
+	reads History
+	opts  SuiteOptions
+	// rules finds the rule of a held detection by id.
+	rules map[string]*Rule
 }
 
 // NewSuite orders nothing: detectors run as given, so those whose findings
 // are stages (sign-in, mailbox) must come before thread hijacking and the
 // chain, which read stages.
 func NewSuite(detectors []Detector, opts SuiteOptions) *Suite {
-	s := &Suite{detectors: detectors, opts: opts}
+	s := &Suite{detectors: detectors, opts: opts, rules: map[string]*Rule{}}
 	for _, d := range detectors {
 		if l, ok := d.(Learner); ok {
 			s.learners = append(s.learners, l)
+		}
+		if h, ok := d.(HistoryReader); ok {
+			s.reads |= h.Reads()
+		}
+		for _, r := range d.Rules() {
+			s.rules[r.ID] = r
 		}
 	}
 	return s
@@ -72,17 +83,26 @@ func (s *Suite) Judge(ev *Event, out []Finding) []Finding {
 	ev.Lateness = s.opts.Lateness
 	ev.NewStages = ev.NewStages[:0]
 	ev.owner = ev.User
+	earlier := false
 	if u := ev.User; u != nil {
 		t := ev.Record.Time
 		if ev.Late = t.IsZero() || (u.Newest != 0 && state.At(t) < u.Newest-state.Instant(s.opts.Lateness)); ev.Late {
 			ev.User = nil
 		} else {
+			earlier = u.Earliest != 0 && state.At(t) < u.Earliest
 			u.Learned(t)
 		}
 	}
+	if earlier && ev.User.Found != nil && len(ev.User.Found.Held) > 0 {
+		out = s.release(ev, out)
+	}
 	if ev.User != nil {
-		learnSignIn(ev, s.opts)
-		learnSend(ev, s.opts)
+		if s.reads&HistorySignIns != 0 {
+			learnSignIn(ev, s.opts)
+		}
+		if s.reads&HistorySends != 0 {
+			learnSend(ev, s.opts)
+		}
 	}
 	for _, l := range s.learners {
 		l.Learn(ev)
@@ -93,13 +113,13 @@ func (s *Suite) Judge(ev *Event, out []Finding) []Finding {
 		out = d.Detect(ev, out)
 		out = s.settle(ev, out, n)
 	}
-	if u := ev.User; u != nil {
+	if u := ev.User; u != nil && u.Found != nil {
 		cutoff := u.Newest - state.Instant(s.opts.Lateness+s.opts.Retention)
-		if u.Stages != nil {
-			u.Stages.Forget(cutoff)
-		}
-		if u.Emitted != nil {
-			u.Emitted.Forget(cutoff)
+		f := u.Found
+		f.Stages.Forget(cutoff)
+		f.Emitted.Forget(cutoff)
+		if len(f.Held) > 0 {
+			f.Held = slices.DeleteFunc(f.Held, func(h state.Held) bool { return h.Latest() < cutoff })
 		}
 	}
 	return out
@@ -141,14 +161,50 @@ func (s *Suite) settle(ev *Event, out []Finding, from int) []Finding {
 	return out
 }
 
+// heldBack reports whether the warm-up holds a finding back, and keeps it
+// to be released when older history arrives. The user's history must reach
+// Warmup before the finding's newest evidence: a replica that just took a
+// user over (scale-out) has rebuilt too little to judge against. Measured
+// from the earliest record held, not the first one seen, the verdict does
+// not depend on the order records arrive in.
 func (s *Suite) heldBack(f *Finding, u *state.User) bool {
-	if s.opts.Warmup <= 0 || !f.Rule.NeedsHistory || u == nil || u.Span() >= s.opts.Warmup {
+	if s.opts.Warmup <= 0 || !f.Rule.NeedsHistory || u == nil || !s.tooEarly(f.Evidence[len(f.Evidence)-1].At, u) {
 		return false
 	}
+	held := state.Held{Rule: f.Rule.ID, Severity: uint8(f.Severity), Reason: f.Reason, User: f.User, Anchors: f.Anchors, Identity: Identity(f)}
+	for _, e := range f.Evidence {
+		held.Evidence = append(held.Evidence, state.HeldEvidence{ID: e.ID, At: state.At(e.At)})
+	}
+	u.FoundOf().Hold(held)
 	if s.opts.OnHeldBack != nil {
 		s.opts.OnHeldBack(f.Rule)
 	}
 	return true
+}
+
+func (s *Suite) tooEarly(latest time.Time, u *state.User) bool {
+	return u.Earliest == 0 || state.At(latest)-u.Earliest < state.Instant(s.opts.Warmup)
+}
+
+// release appends the held detections the history, now reaching earlier,
+// no longer holds back: completed late, by this record.
+func (s *Suite) release(ev *Event, out []Finding) []Finding {
+	found := ev.User.Found
+	kept := found.Held[:0]
+	for _, h := range found.Held {
+		rule := s.rules[h.Rule]
+		if rule == nil || s.tooEarly(h.Latest().Time(), ev.User) {
+			kept = append(kept, h)
+			continue
+		}
+		f := Finding{Rule: rule, Severity: Severity(h.Severity), Reason: h.Reason, User: h.User, Anchors: h.Anchors}
+		for _, e := range h.Evidence {
+			f.Evidence = append(f.Evidence, Evidence{ID: e.ID, At: e.At.Time()})
+		}
+		out = append(out, f)
+	}
+	found.Held = kept
+	return out
 }
 
 // decide sets the finding's status from the user's emissions and reports
@@ -163,9 +219,10 @@ func (s *Suite) decide(ev *Event, f *Finding, u *state.User) bool {
 	if id := ev.RecordID(); !id.IsZero() {
 		carrier = id.Hash()
 	}
-	em := u.EmittedOf().Find(identity)
+	emitted := &u.FoundOf().Emitted
+	em := emitted.Find(identity)
 	if em == nil {
-		u.Emitted.Add(state.Emission{Identity: identity, Carrier: carrier, At: state.At(f.Evidence[len(f.Evidence)-1].At)})
+		emitted.Add(state.Emission{Identity: identity, Carrier: carrier, At: state.At(f.Evidence[len(f.Evidence)-1].At)})
 		f.Status = StatusNew
 		f.Reason += completedLate(ev, f)
 		return true
@@ -191,7 +248,7 @@ func (s *Suite) addStages(ev *Event, f *Finding, u *state.User) {
 	}
 	for _, st := range anchors {
 		st.Kind, st.Rule, st.Reason = kind, f.Rule.ID, shorten(f.Reason, 300)
-		if u.StagesOf().Add(st) {
+		if u.FoundOf().Stages.Add(st) {
 			ev.NewStages = append(ev.NewStages, NewStage{User: f.User, State: u, Stage: st})
 		}
 	}
@@ -200,15 +257,7 @@ func (s *Suite) addStages(ev *Event, f *Finding, u *state.User) {
 // recordStage is the judged record as a stage anchor.
 func recordStage(ev *Event) state.Stage {
 	r := ev.Record
-	return state.Stage{At: state.At(r.Time), ID: ev.RecordID(), IP: r.ClientIP, ASN: r.SignIn.ASN, Session: sessionHash(r.SessionID)}
-}
-
-// sessionHash hashes a vendor session id (0 for none).
-func sessionHash(id string) uint64 {
-	if id == "" {
-		return 0
-	}
-	return state.HashString(id)
+	return state.Stage{At: state.At(r.Time), ID: ev.RecordID(), IP: state.AddrOf(r.ClientIP), ASN: r.SignIn.ASN, Session: state.Hash32(r.SessionID)}
 }
 
 // Identity hashes what makes a detection the same detection whichever

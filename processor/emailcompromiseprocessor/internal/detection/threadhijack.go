@@ -55,11 +55,16 @@ var legacyMailClients = []string{"client=pop3", "client=imap4", "client=airsync"
 // HardDelete, MoveToDeletedItems, MailItemsAccessed, Create).
 type ThreadHijack struct {
 	opts ThreadHijackOptions
+	// keys are the conversation keys of the record's items, computed once
+	// by Learn for Detect (the suite calls both for each record).
+	keys []uint32
 }
 
 func NewThreadHijack(opts ThreadHijackOptions) *ThreadHijack { return &ThreadHijack{opts: opts} }
 
 func (d *ThreadHijack) Rules() []*Rule { return []*Rule{RuleThreadReply, RuleSentDeleted} }
+
+func (d *ThreadHijack) Reads() History { return HistorySignIns | HistorySends }
 
 // Learn remembers the mailbox's conversations, its replies and its
 // deletions of sent mail (sends themselves are in the shared send history).
@@ -71,19 +76,23 @@ func (d *ThreadHijack) Learn(ev *Event) {
 	mail := u.MailOf()
 	mail.Forget(u.Newest - state.Instant(ev.Lateness+d.opts.DeleteWindow))
 	at := state.SecOf(r.Time)
+	d.keys = d.keys[:0]
 	for _, it := range r.Mail.Items {
+		var key uint32
 		if it.Subject != "" {
-			mail.Conversations = state.Sight(mail.Conversations, conversation32(it.Subject), at, state.MaxConversations)
+			key = conversation32(it.Subject)
+			mail.Conversations = state.Sight(mail.Conversations, key, at, state.MaxConversations)
 		}
+		d.keys = append(d.keys, key)
 	}
 	switch {
 	case sendOperation(r) && len(r.Mail.Items) > 0:
 		subject := r.Mail.Items[0].Subject
 		if _, reply := stripReplyPrefixes(subject); reply {
 			mail.AddReply(state.Reply{
-				At: state.At(r.Time), ID: ev.RecordID(), Conversation: conversation32(subject),
-				IP: r.ClientIP, ASN: r.SignIn.ASN, Session: sessionHash(r.SessionID),
-				LegacyClient: legacyClient(r), Subject: shorten(subject, 120),
+				At: state.At(r.Time), ID: ev.RecordID(), Conversation: d.keys[0],
+				IP: state.AddrOf(r.ClientIP), ASN: r.SignIn.ASN, Session: state.Hash32(r.SessionID),
+				LegacyClient: state.TextOf(legacyClient(r)), Subject: shorten(subject, 120),
 			})
 		}
 	case deleteOperation(r):
@@ -92,8 +101,8 @@ func (d *ThreadHijack) Learn(ev *Event) {
 			if !sentItemsFolder(folder) || it.InternetMessageID == "" {
 				continue
 			}
-			mail.AddSentDelete(state.SentDelete{At: state.At(r.Time), ID: ev.RecordID(), Message: stableHash(it.InternetMessageID),
-				Operation: r.Operation, Folder: folder, Subject: shorten(it.Subject, 120)})
+			mail.AddSentDelete(state.SentDelete{At: state.At(r.Time), ID: ev.RecordID(), Message: messageHash(it.InternetMessageID),
+				Operation: state.TextOf(r.Operation), Folder: state.TextOf(folder), Subject: shorten(it.Subject, 120)})
 		}
 	}
 }
@@ -111,7 +120,7 @@ func (d *ThreadHijack) Detect(ev *Event, out []Finding) []Finding {
 			self := reply.At == at && reply.ID == ev.RecordID()
 			// This record's own reply; or replies into a conversation
 			// whose earlier message this record is.
-			if self || (reply.At > at && d.names(r, reply.Conversation)) {
+			if self || (reply.At > at && slices.Contains(d.keys, reply.Conversation) && reply.Conversation != 0) {
 				out = d.judgeReply(ev, reply, nil, out)
 			}
 		}
@@ -130,13 +139,6 @@ func (d *ThreadHijack) Detect(ev *Event, out []Finding) []Finding {
 	return out
 }
 
-// names reports whether r names the conversation.
-func (d *ThreadHijack) names(r *auditrecord.Record, conversation uint32) bool {
-	return slices.ContainsFunc(r.Mail.Items, func(it auditrecord.MailItem) bool {
-		return it.Subject != "" && conversation32(it.Subject) == conversation
-	})
-}
-
 // judgeReply fires when a reply went into a conversation the mailbox had
 // before it, from the attacker's session: tied to the access stage only
 // (when given), or to any way in (legacy client, new network, each risky
@@ -147,16 +149,16 @@ func (d *ThreadHijack) judgeReply(ev *Event, reply *state.Reply, only *state.Sta
 		return out
 	}
 	if only == nil {
-		if reply.LegacyClient != "" {
-			out = append(out, d.replyFinding(ev, reply, "legacy client ("+reply.LegacyClient+")", nil))
+		if client := reply.LegacyClient.String(); client != "" {
+			out = append(out, d.replyFinding(ev, reply, "legacy client ("+client+")", nil))
 		}
 		if why := d.newAddress(ev, reply); why != "" {
 			out = append(out, d.replyFinding(ev, reply, why, nil))
 		}
 	}
-	if u := ev.User; u.Stages != nil {
-		for i := range u.Stages.List {
-			x := &u.Stages.List[i]
+	if u := ev.User; u.Found != nil {
+		for i := range u.Found.Stages.List {
+			x := &u.Found.Stages.List[i]
 			if x.Kind != state.StageAccess || (only != nil && x.ID != only.ID) ||
 				reply.At < x.At || reply.At-x.At > state.Instant(d.opts.RiskWindow) {
 				continue
@@ -181,10 +183,10 @@ func (d *ThreadHijack) newAddress(ev *Event, reply *state.Reply) string {
 	}
 	h := &ev.User.SignIns
 	settled := (reply.At - state.Instant(ev.Lateness)).Sec()
-	if state.CountBefore(h.Networks, settled) < d.opts.MinKnownIPs || state.KnownBefore(h.Networks, state.NetworkOf(reply.IP), settled) {
+	if len(h.KindBefore(state.KnownNetwork, settled)) < d.opts.MinKnownIPs || h.KnownBefore(state.NetworkKnown(reply.IP.IP()), settled) {
 		return ""
 	}
-	if reply.ASN != 0 && state.KnownBefore(h.ASNs, reply.ASN, settled) {
+	if reply.ASN != 0 && h.KnownBefore(state.ASNKnown(reply.ASN), settled) {
 		return ""
 	}
 	return "new address " + reply.IP.String() + " never used to sign in"
@@ -205,7 +207,8 @@ func sessionTie(x *state.Stage, reply *state.Reply) string {
 
 func (d *ThreadHijack) replyFinding(ev *Event, reply *state.Reply, why string, access *state.Stage) Finding {
 	severity, theme := SeverityHigh, ""
-	if w := paymentTheme(reply.Subject); w != "" {
+	subject := reply.Subject
+	if w := paymentTheme(subject); w != "" {
 		severity, theme = SeverityCritical, fmt.Sprintf(" about %q", w)
 	}
 	evidence := []Evidence{{ID: reply.ID, At: reply.At.Time()}}
@@ -216,7 +219,7 @@ func (d *ThreadHijack) replyFinding(ev *Event, reply *state.Reply, why string, a
 		Rule:     RuleThreadReply,
 		Severity: severity,
 		Reason: fmt.Sprintf("%s replied at %s into its existing conversation %q%s from a %s.",
-			ev.Record.User, stamp(reply.At.Time()), reply.Subject, theme, why),
+			ev.Record.User, stamp(reply.At.Time()), subject, theme, why),
 		Evidence: evidence,
 		Anchors:  []state.Stage{{At: reply.At, ID: reply.ID, IP: reply.IP, ASN: reply.ASN, Session: reply.Session}},
 	}
@@ -238,14 +241,15 @@ func (d *ThreadHijack) sentDeleted(ev *Event, out []Finding) []Finding {
 				continue
 			}
 			severity, theme := SeverityHigh, ""
-			if w := paymentTheme(del.Subject); w != "" {
+			subject := del.Subject
+			if w := paymentTheme(subject); w != "" {
 				severity, theme = SeverityCritical, fmt.Sprintf(" about %q", w)
 			}
 			out = append(out, Finding{
 				Rule:     RuleSentDeleted,
 				Severity: severity,
 				Reason: fmt.Sprintf("%s: %s of its sent message %q%s from %s at %s, %s after sending it.",
-					r.User, del.Operation, del.Subject, theme, del.Folder, stamp(del.At.Time()), del.At.Time().Sub(s.At.Time()).Round(time.Second)),
+					r.User, del.Operation, subject, theme, del.Folder, stamp(del.At.Time()), del.At.Time().Sub(s.At.Time()).Round(time.Second)),
 				Evidence: []Evidence{{ID: s.ID, At: s.At.Time()}, {ID: del.ID, At: del.At.Time()}},
 				Anchors:  []state.Stage{{At: del.At, ID: del.ID}},
 			})

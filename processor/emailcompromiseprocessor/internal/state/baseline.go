@@ -41,6 +41,33 @@ func Sight[T comparable](list []Sighting[T], v T, t Sec, capacity int) []Sightin
 	return list
 }
 
+// sightOfKind is Sight with the capacity applied to the values of v's kind
+// only: several kinds share one list.
+func sightOfKind(list []Sighting[Known], v Known, t Sec, capacity int) []Sighting[Known] {
+	stalest, n := -1, 0
+	for i := range list {
+		s := &list[i]
+		if s.Value == v {
+			s.First, s.Last = min(s.First, t), max(s.Last, t)
+			return list
+		}
+		if s.Value.Kind() != v.Kind() {
+			continue
+		}
+		n++
+		if stalest < 0 || s.Last < list[stalest].Last {
+			stalest = i
+		}
+	}
+	if n < capacity {
+		return append(list, Sighting[Known]{Value: v, First: t, Last: t})
+	}
+	if list[stalest].Last < t {
+		list[stalest] = Sighting[Known]{Value: v, First: t, Last: t}
+	}
+	return list
+}
+
 // KnownBefore reports whether v was first seen before t.
 func KnownBefore[T comparable](list []Sighting[T], v T, t Sec) bool {
 	for i := range list {
@@ -49,28 +76,6 @@ func KnownBefore[T comparable](list []Sighting[T], v T, t Sec) bool {
 		}
 	}
 	return false
-}
-
-// CountBefore counts the values first seen before t.
-func CountBefore[T comparable](list []Sighting[T], t Sec) int {
-	n := 0
-	for i := range list {
-		if list[i].First < t {
-			n++
-		}
-	}
-	return n
-}
-
-// ValuesBefore lists the values first seen before t, for reasons.
-func ValuesBefore[T comparable](list []Sighting[T], t Sec) []T {
-	var out []T
-	for i := range list {
-		if list[i].First < t {
-			out = append(out, list[i].Value)
-		}
-	}
-	return out
 }
 
 // Earliest holds the earliest distinct event times of something, ascending

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,9 +33,20 @@ func TestSightGivesWayToTheStalest(t *testing.T) {
 	assert.ElementsMatch(t, []Sighting[string]{{"DE", 100, 100}, {"US", 70, 70}}, list)
 	list = Sight(list, "NG", 10, 2) // older than everything kept: dropped
 	assert.ElementsMatch(t, []Sighting[string]{{"DE", 100, 100}, {"US", 70, 70}}, list)
-	assert.Equal(t, 2, CountBefore(list, 101))
-	assert.Equal(t, 1, CountBefore(list, 100))
-	assert.Equal(t, []string{"US"}, ValuesBefore(list, 100))
+}
+
+func TestKnownValuesAreCappedByKind(t *testing.T) {
+	var h SignInHistory
+	for i := 0; i < MaxKnown+3; i++ {
+		h.Sight(ASNKnown(uint32(100+i)), Sec(10+i))
+	}
+	h.Sight(CountryKnown(CountryOf("DE")), 5) // a country still fits: the cap is per kind
+	assert.Len(t, h.KindBefore(KnownASN, 1000), MaxKnown)
+	assert.False(t, h.KnownBefore(ASNKnown(100), 1000), "the stalest ASN gave way")
+	assert.True(t, h.KnownBefore(ASNKnown(100+MaxKnown+2), 1000))
+	assert.True(t, h.KnownBefore(CountryKnown(CountryOf("DE")), 6))
+	assert.Equal(t, CountryOf("DE"), h.KindBefore(KnownCountry, 6)[0].Country())
+	assert.NotEqual(t, NetworkKnown(netip.MustParseAddr("198.51.100.7")).Kind(), ASNKnown(1).Kind())
 }
 
 func TestEarliestAnswersCountsBeforeAnyTime(t *testing.T) {
@@ -76,7 +88,7 @@ func TestTimelineInsertsInEventOrderOnce(t *testing.T) {
 		minute int
 		added  bool
 	}{{3, true}, {1, true}, {2, true}, {1, false}} { // the last is the same record again
-		s := SignIn{At: At(base.Add(time.Duration(step.minute) * time.Minute)), ID: IDOf(fmt.Sprint("id-", step.minute)), City: "Berlin"}
+		s := SignIn{At: At(base.Add(time.Duration(step.minute) * time.Minute)), ID: IDOf(fmt.Sprint("id-", step.minute)), City: TextOf("Berlin")}
 		assert.Equal(t, step.added, h.AddSignIn(s))
 	}
 	require.Len(t, h.Recent, 3)
@@ -124,15 +136,22 @@ func TestHourCountsRing(t *testing.T) {
 }
 
 func TestRecordIDs(t *testing.T) {
-	for _, s := range []string{"85d29e27-be28-4f2c-96c8-08dbbe33c473", "85D29E27-BE28-4F2C-96C8-08DBBE33C473", "-1234567890123", "", "00000000-0000-0000-0000-000000000000", "85d29e27-be28-4f2c-96c8-08dbbe33c47g"} {
+	for _, s := range []string{"85d29e27-be28-4f2c-96c8-08dbbe33c473", "85D29E27-BE28-4F2C-96C8-08DBBE33C473", "-1234567890123",
+		"-4839201755638290187", "007", "", "00000000-0000-0000-0000-000000000000", "85d29e27-be28-4f2c-96c8-08dbbe33c47g", "bob-1-198.51.100.7"} {
 		id := IDOf(s)
 		assert.Equal(t, s, id.String())
-		assert.True(t, id.Equal(s))
+		assert.Equal(t, id, IDOf(s), "two conversions of one id compare equal")
 		assert.Equal(t, s == "", id.IsZero())
+		b, err := id.MarshalBinary()
+		require.NoError(t, err)
+		var back RecordID
+		require.NoError(t, back.UnmarshalBinary(b))
+		assert.Equal(t, id, back)
 	}
-	guid := IDOf("85d29e27-be28-4f2c-96c8-08dbbe33c473")
-	assert.Empty(t, guid.Text, "a canonical GUID is held in 16 bytes")
-	assert.NotEqual(t, guid.Hash(), IDOf("85d29e27-be28-4f2c-96c8-08dbbe33c474").Hash())
+	assert.NotEqual(t, IDOf("85d29e27-be28-4f2c-96c8-08dbbe33c473"), IDOf("85d29e27-be28-4f2c-96c8-08dbbe33c474"))
+	assert.NotEqual(t, IDOf("85d29e27-be28-4f2c-96c8-08dbbe33c473").Hash(), IDOf("85d29e27-be28-4f2c-96c8-08dbbe33c474").Hash())
+	assert.NotEqual(t, IDOf("12"), IDOf("13"))
+	assert.Equal(t, 24, int(unsafe.Sizeof(RecordID{})), "GUIDs and decimal ids need no allocation")
 }
 
 func TestNetworkOf(t *testing.T) {

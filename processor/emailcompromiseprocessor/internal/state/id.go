@@ -1,60 +1,84 @@
 package state
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
-	"strings"
+	"strconv"
+	"unique"
 )
 
 // RecordID is a vendor record's id (audit.record.id) as state keeps it for
-// evidence: a lower-case canonical GUID, as Office 365 and Microsoft Graph
-// write their ids, in 16 bytes without an allocation; any other id as text.
+// evidence, in 24 bytes: a lower-case canonical GUID (as Office 365 and
+// Microsoft Graph write their ids) or a decimal number (Google's
+// uniqueQualifier) in 16 bytes without an allocation, any other id as a copy
+// of its text.
 type RecordID struct {
-	GUID [16]byte
-	// Text is the id when it is not a canonical lower-case GUID; "" with a
-	// zero GUID means the record had no id.
-	Text string
+	guid [16]byte
+	// text is the id when it is neither (interned, so that equal ids compare
+	// equal); decimal marks a number held in the first 8 bytes of guid. The
+	// zero handle with a zero guid: the record had no id.
+	text unique.Handle[string]
 }
 
-// IDOf converts an id; the text is copied so that state never pins the
-// record it was read from.
+// decimal marks a RecordID holding a decimal number.
+var decimal = unique.Make("\x00decimal")
+
+// IDOf converts an id.
 func IDOf(s string) RecordID {
 	var id RecordID
-	if parseGUID(s, &id.GUID) {
-		return id
+	switch {
+	case parseGUID(s, &id.guid):
+	case isDecimal(s):
+		n, _ := strconv.ParseInt(s, 10, 64)
+		binary.LittleEndian.PutUint64(id.guid[:8], uint64(n))
+		id.text = decimal
+	case s != "":
+		id.text = unique.Make(s)
 	}
-	id.Text = strings.Clone(s)
 	return id
 }
 
+// isDecimal reports whether s is an int64 written the canonical way.
+func isDecimal(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && strconv.FormatInt(n, 10) == s
+}
+
 // IsZero reports whether the record had no id.
-func (id RecordID) IsZero() bool { return id.Text == "" && id.GUID == [16]byte{} }
+func (id RecordID) IsZero() bool {
+	return id.text == (unique.Handle[string]{}) && id.guid == [16]byte{}
+}
 
 // String returns the id as the vendor wrote it.
 func (id RecordID) String() string {
-	if id.Text != "" || id.GUID == [16]byte{} {
-		return id.Text
+	switch {
+	case id.text == decimal:
+		return strconv.FormatInt(int64(binary.LittleEndian.Uint64(id.guid[:8])), 10)
+	case id.text != (unique.Handle[string]{}):
+		return id.text.Value()
+	case id.guid == [16]byte{}:
+		return ""
 	}
 	var b [36]byte
-	hex.Encode(b[0:8], id.GUID[0:4])
+	hex.Encode(b[0:8], id.guid[0:4])
 	b[8] = '-'
-	hex.Encode(b[9:13], id.GUID[4:6])
+	hex.Encode(b[9:13], id.guid[4:6])
 	b[13] = '-'
-	hex.Encode(b[14:18], id.GUID[6:8])
+	hex.Encode(b[14:18], id.guid[6:8])
 	b[18] = '-'
-	hex.Encode(b[19:23], id.GUID[8:10])
+	hex.Encode(b[19:23], id.guid[8:10])
 	b[23] = '-'
-	hex.Encode(b[24:36], id.GUID[10:16])
+	hex.Encode(b[24:36], id.guid[10:16])
 	return string(b[:])
 }
 
-// Equal compares an id with a record's id text without converting it.
-func (id RecordID) Equal(s string) bool {
-	if id.Text != "" || id.GUID == [16]byte{} {
-		return id.Text == s
-	}
-	var g [16]byte
-	return parseGUID(s, &g) && g == id.GUID
+// MarshalBinary and UnmarshalBinary let the snapshot hold the id's text.
+func (id RecordID) MarshalBinary() ([]byte, error) { return []byte(id.String()), nil }
+
+func (id *RecordID) UnmarshalBinary(b []byte) error {
+	*id = IDOf(string(b))
+	return nil
 }
 
 // Hash is a stable 64-bit hash of the id (FNV-1a of its text), for keys
@@ -81,9 +105,8 @@ func parseGUID(s string, out *[16]byte) bool {
 			i++
 			continue
 		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
+		hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+		if hi|lo > 0xf {
 			return false
 		}
 		g[j] = hi<<4 | lo
@@ -96,12 +119,17 @@ func parseGUID(s string, out *[16]byte) bool {
 	return true
 }
 
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
+// hexValue maps a lower-case hex digit to its value and any other byte to
+// 0xff: one load per digit on the path every record takes.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+	}
+	return t
+}()

@@ -1,9 +1,6 @@
 package state
 
-import (
-	"net/netip"
-	"strings"
-)
+import "strings"
 
 // Caps on what one mailbox's history may hold: a flood of sends from one
 // mailbox ages the oldest entries out instead of growing.
@@ -27,7 +24,8 @@ type MailHistory struct {
 	// Sends are the sends of the hours that may still take late records,
 	// in event-time order; older hours live on as counts in Hours.
 	Sends []Send
-	Hours HourCounts
+	// Hours is allocated when the first hour is folded.
+	Hours *HourCounts
 	// FirstSend is the earliest send seen: a baseline is trusted only once
 	// it covers enough hours.
 	FirstSend Sec
@@ -44,7 +42,7 @@ type MailHistory struct {
 type Send struct {
 	At      Instant
 	ID      RecordID
-	Message uint64 // hash of the InternetMessageId
+	Message uint32 // hash of the InternetMessageId
 	Subject uint32 // conversation key, for the distinct-subject count
 }
 
@@ -56,12 +54,12 @@ type Reply struct {
 	At           Instant
 	ID           RecordID
 	Conversation uint32
-	IP           netip.Addr
 	ASN          uint32
-	Session      uint64
+	Session      uint32
+	IP           Addr
 	// LegacyClient is the client string when the reply went over POP, IMAP
-	// or ActiveSync ("" otherwise).
-	LegacyClient string
+	// or ActiveSync (empty otherwise).
+	LegacyClient Text
 	Subject      string // shortened, for reasons
 }
 
@@ -72,9 +70,9 @@ func (r Reply) id() RecordID  { return r.ID }
 type SentDelete struct {
 	At        Instant
 	ID        RecordID
-	Message   uint64
-	Operation string
-	Folder    string
+	Message   uint32
+	Operation Text
+	Folder    Text
 	Subject   string
 }
 
@@ -82,7 +80,7 @@ func (d SentDelete) when() Instant { return d.At }
 func (d SentDelete) id() RecordID  { return d.ID }
 
 // AddSend, AddReply and AddSentDelete put an event in its timeline once per
-// record id (its texts copied, so that state does not pin the record) and
+// record id (a subject copied, so that state does not pin the record) and
 // report whether it is new.
 func (m *MailHistory) AddSend(s Send) bool {
 	var i int
@@ -95,7 +93,7 @@ func (m *MailHistory) AddReply(r Reply) bool {
 	if m.Replies, i = insert(m.Replies, r, MaxReplies); i < 0 {
 		return false
 	}
-	m.Replies[i].Subject, m.Replies[i].LegacyClient = strings.Clone(r.Subject), strings.Clone(r.LegacyClient)
+	m.Replies[i].Subject = strings.Clone(r.Subject)
 	return true
 }
 
@@ -104,15 +102,26 @@ func (m *MailHistory) AddSentDelete(d SentDelete) bool {
 	if m.SentDeletes, i = insert(m.SentDeletes, d, MaxSentDeletes); i < 0 {
 		return false
 	}
-	e := &m.SentDeletes[i]
-	e.Operation, e.Folder, e.Subject = strings.Clone(d.Operation), strings.Clone(d.Folder), strings.Clone(d.Subject)
+	m.SentDeletes[i].Subject = strings.Clone(d.Subject)
 	return true
+}
+
+// HoursOf returns the per-hour counts, creating them on first use.
+func (m *MailHistory) HoursOf() *HourCounts {
+	if m.Hours == nil {
+		m.Hours = &HourCounts{}
+	}
+	return m.Hours
 }
 
 // Forget drops the replies and deletions older than cutoff.
 func (m *MailHistory) Forget(cutoff Instant) {
-	m.Replies = dropBefore(m.Replies, cutoff)
-	m.SentDeletes = dropBefore(m.SentDeletes, cutoff)
+	if len(m.Replies) > 0 && m.Replies[0].At < cutoff {
+		m.Replies = dropBefore(m.Replies, cutoff)
+	}
+	if len(m.SentDeletes) > 0 && m.SentDeletes[0].At < cutoff {
+		m.SentDeletes = dropBefore(m.SentDeletes, cutoff)
+	}
 }
 
 // HourCounts are sends per clock hour for the last BaselineHours closed

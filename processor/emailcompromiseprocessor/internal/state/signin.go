@@ -9,10 +9,9 @@ import (
 // a hundred countries keeps the most recently seen few; the rest are
 // forgotten.
 const (
-	MaxCountries = 8
-	MaxASNs      = 8
-	MaxPlaces    = 8
-	MaxNetworks  = 8
+	// MaxKnown bounds the countries, and apart the ASNs and the networks.
+	MaxKnown  = 8
+	MaxPlaces = 8
 	// MaxRecentSignIns bounds the sign-in timeline (interactive successes,
 	// failures and MFA prompts of the last hours).
 	MaxRecentSignIns = 48
@@ -24,12 +23,59 @@ const (
 type SignInHistory struct {
 	// Successes are the earliest successful sign-ins: the learning period.
 	Successes Earliest
-	Countries []Sighting[Country]
-	ASNs      []Sighting[uint32]
-	// Networks are the address blocks (/24, /48) signed in from, hashed.
-	Networks []Sighting[uint64]
-	Places   []Place
-	Recent   []SignIn
+	// Known are the countries, autonomous systems and networks signed in
+	// from, in one list (one allocation for what most users have one or
+	// two of each).
+	Known  []Sighting[Known]
+	Places []Place
+	Recent []SignIn
+}
+
+// Known is a value of a user's baseline, with its kind in the top byte.
+type Known uint64
+
+// Kinds of known values.
+const (
+	KnownCountry Known = iota + 1
+	KnownASN
+	// KnownNetwork is an address block (/24, /48), hashed.
+	KnownNetwork
+)
+
+const knownKindShift = 56
+
+// Kind returns the kind of a known value.
+func (k Known) Kind() Known { return k >> knownKindShift }
+
+// CountryKnown, ASNKnown and NetworkKnown make known values.
+func CountryKnown(c Country) Known {
+	return KnownCountry<<knownKindShift | Known(c[0])<<8 | Known(c[1])
+}
+func ASNKnown(a uint32) Known { return KnownASN<<knownKindShift | Known(a) }
+func NetworkKnown(ip netip.Addr) Known {
+	return KnownNetwork<<knownKindShift | Known(NetworkOf(ip)&(1<<knownKindShift-1))
+}
+
+// Country is the country of a KnownCountry value.
+func (k Known) Country() Country { return Country{byte(k >> 8), byte(k)} }
+
+// Sight records a known value seen at t, keeping at most MaxKnown of its kind.
+func (h *SignInHistory) Sight(k Known, t Sec) {
+	h.Known = sightOfKind(h.Known, k, t, MaxKnown)
+}
+
+// KnownBefore reports whether k was first seen before t.
+func (h *SignInHistory) KnownBefore(k Known, t Sec) bool { return KnownBefore(h.Known, k, t) }
+
+// KindBefore lists the values of a kind first seen before t.
+func (h *SignInHistory) KindBefore(kind Known, t Sec) []Known {
+	var out []Known
+	for _, s := range h.Known {
+		if s.Value.Kind() == kind && s.First < t {
+			out = append(out, s.Value)
+		}
+	}
+	return out
 }
 
 // Country is an ISO 3166-1 alpha-2 code, held without a string header or
@@ -62,30 +108,29 @@ type SignIn struct {
 	At   Instant
 	ID   RecordID
 	Kind SignInKind
-	// Interactive: a person signed in (token refreshes are not kept).
-	Interactive bool
-	HasGeo      bool
-	Country     Country
-	Lat, Lon    float32
-	ASN         uint32
-	IP          netip.Addr
+	// Interactive: a person signed in. Password: a password was checked
+	// (interactive, legacy protocol or ROPC). Token refreshes, neither, are
+	// not kept.
+	Interactive, Password bool
+	HasGeo                bool
+	Country               Country
+	Lat, Lon              float32
+	ASN                   uint32
+	IP                    Addr
 	// Device and Session are hashes of the vendor's device and session ids.
-	Device, Session uint64
-	City            string
+	Device, Session uint32
+	City            Text
 }
 
 func (s SignIn) when() Instant { return s.At }
 func (s SignIn) id() RecordID  { return s.ID }
 
-// AddSignIn puts s in the timeline, once per record id (its city copied,
-// so that state does not pin the record); it reports whether s is new.
+// AddSignIn puts s in the timeline, once per record id; it reports whether
+// s is new.
 func (h *SignInHistory) AddSignIn(s SignIn) bool {
 	var i int
-	if h.Recent, i = insert(h.Recent, s, MaxRecentSignIns); i < 0 {
-		return false
-	}
-	h.Recent[i].City = strings.Clone(s.City)
-	return true
+	h.Recent, i = insert(h.Recent, s, MaxRecentSignIns)
+	return i >= 0
 }
 
 // ForgetSignInsBefore drops timeline entries older than cutoff.
@@ -99,15 +144,18 @@ func NetworkOf(ip netip.Addr) uint64 {
 	if !ip.IsValid() {
 		return 0
 	}
-	bits := 48
-	if ip.Unmap().Is4() {
-		ip, bits = ip.Unmap(), 24
+	ip = ip.Unmap()
+	b := ip.As16()
+	n := 6 // the /48 of an IPv6 address
+	if ip.Is4() {
+		n = 15 // the /24 of an IPv4 address, after the v4-mapped prefix
 	}
-	p, err := ip.Prefix(bits)
-	if err != nil {
-		return 0
+	// FNV-1a over the prefix's bytes and its length, without an allocation.
+	h := uint64(14695981039346656037)
+	for _, c := range b[:n] {
+		h = (h ^ uint64(c)) * 1099511628211
 	}
-	return HashString(p.String())
+	return (h ^ uint64(n)) * 1099511628211
 }
 
 // Keep returns a string safe to hold in long-lived state: old when equal

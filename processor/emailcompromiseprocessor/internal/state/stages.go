@@ -1,7 +1,5 @@
 package state
 
-import "net/netip"
-
 // MaxStages bounds the chain stages kept per user (only users with
 // detections have any).
 const MaxStages = 256
@@ -24,9 +22,9 @@ type Stage struct {
 	Kind    StageKind
 	At      Instant
 	ID      RecordID
-	IP      netip.Addr
+	IP      Addr
 	ASN     uint32
-	Session uint64
+	Session uint32
 	Rule    string
 	Reason  string
 }

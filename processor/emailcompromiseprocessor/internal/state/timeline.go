@@ -34,12 +34,21 @@ func insert[T timed](list []T, v T, max int) ([]T, int) {
 		if i == 0 {
 			return list, -1
 		}
-		// Reslicing keeps appends amortised: the array is reallocated
-		// only when its spare capacity runs out.
+		if max <= shiftLimit {
+			// Full and short: shift in place, no allocation.
+			copy(list[:i-1], list[1:i])
+			list[i-1] = v
+			return list, i - 1
+		}
+		// Full and long (a send flood): reslicing keeps appends amortised,
+		// where shifting would copy the whole list every time.
 		list, i = list[1:], i-1
 	}
 	return slices.Insert(list, i, v), i
 }
+
+// shiftLimit is the longest timeline kept full by shifting in place.
+const shiftLimit = 64
 
 // find returns the index of the event of the record with id at at, or -1.
 func find[T timed](list []T, at Instant, id RecordID) int {
@@ -56,6 +65,9 @@ func find[T timed](list []T, at Instant, id RecordID) int {
 
 // dropBefore removes the events older than cutoff.
 func dropBefore[T timed](list []T, cutoff Instant) []T {
+	if len(list) == 0 || list[0].when() >= cutoff {
+		return list // the common case, checked without a search
+	}
 	n := sort.Search(len(list), func(i int) bool { return list[i].when() >= cutoff })
 	if n == 0 {
 		return list

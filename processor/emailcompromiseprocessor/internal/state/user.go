@@ -15,9 +15,20 @@ type User struct {
 	// Mail is allocated on the user's first mailbox item record: most
 	// users of a sign-in-only feed never need it.
 	Mail *MailHistory
-	// Stages and Emitted are allocated at the user's first detection.
-	Stages  *Stages
-	Emitted *Emitted
+	// Found is allocated at the user's first detection: most users never
+	// have one.
+	Found *Found
+}
+
+// Found is what the processor remembers of a user's detections.
+type Found struct {
+	// Stages are the records detections made stages of a compromise.
+	Stages Stages
+	// Emitted are the identities of the detections tagged.
+	Emitted Emitted
+	// Held are detections the warm-up holds back until the history reaches
+	// far enough before them.
+	Held []Held
 	// Logged remembers when each rule was last logged for the user, so a
 	// detection repeating on later records is tagged but logged once per
 	// suppression period.
@@ -44,20 +55,13 @@ func (u *User) Learned(t time.Time) {
 	u.Newest = max(u.Newest, at)
 }
 
-// StagesOf returns the user's stages, creating them on first use.
-func (u *User) StagesOf() *Stages {
-	if u.Stages == nil {
-		u.Stages = &Stages{}
+// FoundOf returns what is remembered of the user's detections, creating it
+// on first use.
+func (u *User) FoundOf() *Found {
+	if u.Found == nil {
+		u.Found = &Found{}
 	}
-	return u.Stages
-}
-
-// EmittedOf returns the user's emissions, creating them on first use.
-func (u *User) EmittedOf() *Emitted {
-	if u.Emitted == nil {
-		u.Emitted = &Emitted{}
-	}
-	return u.Emitted
+	return u.Found
 }
 
 // MailOf returns the user's mailbox history, creating it on first use.
