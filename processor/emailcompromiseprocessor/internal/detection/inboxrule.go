@@ -1,9 +1,7 @@
 package detection
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -74,37 +72,17 @@ func NewInboxRule(p *Policy, opts InboxRuleOptions) *InboxRule {
 
 func (d *InboxRule) Rules() []*Rule { return []*Rule{RuleInboxRuleForward, RuleInboxRuleHiding} }
 
-// inboxRule is what a rule does, whichever record described it.
-type inboxRule struct {
-	name        string
-	forwardTo   []string // every forward, forward-as-attachment and redirect recipient
-	deletes     bool
-	moveTo      string
-	markAsRead  bool
-	stopsOthers bool
-	conditions  []string // condition words and texts
-	sizeMax     int64    // WithinSizeRangeMaximum in bytes, 0 if none
-}
-
 func (d *InboxRule) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
-	if r.Kind != auditrecord.KindMailboxChange || r.Source != auditrecord.SourceO365 || r.Result == auditrecord.ResultFailure {
+	if r.Result == auditrecord.ResultFailure {
 		return out
 	}
-	var rule inboxRule
-	switch {
-	case strings.EqualFold(r.Operation, "New-InboxRule"), strings.EqualFold(r.Operation, "Set-InboxRule"):
-		rule = ruleFromCmdlet(r)
-	case strings.EqualFold(r.Operation, "UpdateInboxRules"):
-		var ok bool
-		if rule, ok = ruleFromMailboxAudit(r); !ok {
-			return out
-		}
-	default:
+	rule, ok := r.InboxRule()
+	if !ok {
 		return out
 	}
 	change := d.policy.ClassifyChange(r)
-	where := fmt.Sprintf("inbox rule %q on %s", rule.name, r.Target)
+	where := fmt.Sprintf("inbox rule %q on %s", rule.Name, r.Target)
 	if r.ClientAddress != "" {
 		where += " set from " + r.ClientAddress
 	}
@@ -114,7 +92,7 @@ func (d *InboxRule) Detect(ev *Event, out []Finding) []Finding {
 	}
 
 	var external []string
-	for _, a := range rule.forwardTo {
+	for _, a := range rule.ForwardTo {
 		if !d.policy.IsInternal(a, r) {
 			external = append(external, a)
 		}
@@ -144,34 +122,34 @@ func (d *InboxRule) Detect(ev *Event, out []Finding) []Finding {
 // folder nobody reads, a name chosen to be overlooked, a BEC keyword). A
 // rule that neither deletes, moves to a hiding folder nor marks read hides
 // nothing, whatever its name: Outlook re-stamps blank-named rules in bulk.
-func (d *InboxRule) hidingTraits(rule *inboxRule) (traits []string, strong bool) {
-	movesToHiding := rule.moveTo != "" && d.hidingFolders[strings.ToLower(rule.moveTo)]
-	if !rule.deletes && !movesToHiding && !rule.markAsRead {
+func (d *InboxRule) hidingTraits(rule *auditrecord.InboxRule) (traits []string, strong bool) {
+	movesToHiding := rule.MoveTo != "" && d.hidingFolders[strings.ToLower(rule.MoveTo)]
+	if !rule.Deletes && !movesToHiding && !rule.MarkAsRead {
 		return nil, false
 	}
-	if rule.deletes {
+	if rule.Deletes {
 		traits, strong = append(traits, "deletes mail"), true
 	}
 	if movesToHiding {
-		traits = append(traits, "moves mail to "+rule.moveTo)
-		strong = strong || strongHidingFolders[strings.ToLower(rule.moveTo)]
+		traits = append(traits, "moves mail to "+rule.MoveTo)
+		strong = strong || strongHidingFolders[strings.ToLower(rule.MoveTo)]
 	}
-	if rule.markAsRead {
+	if rule.MarkAsRead {
 		traits = append(traits, "marks it as read")
 	}
-	if rule.stopsOthers {
+	if rule.StopsOthers {
 		traits = append(traits, "stops processing other rules")
 	}
-	if words := d.matchedKeywords(rule.conditions); len(words) > 0 {
+	if words := d.matchedKeywords(rule.Conditions); len(words) > 0 {
 		traits, strong = append(traits, "matches "+strings.Join(words, ", ")), true
 	}
-	if hasControlCharacters(rule.conditions) {
+	if hasControlCharacters(rule.Conditions) {
 		traits, strong = append(traits, "matches invisible or control characters"), true
 	}
-	if rule.sizeMax > 0 && rule.sizeMax <= tinySizeBytes {
-		traits = append(traits, fmt.Sprintf("only applies to messages up to %d bytes", rule.sizeMax))
+	if rule.SizeMax > 0 && rule.SizeMax <= tinySizeBytes {
+		traits = append(traits, fmt.Sprintf("only applies to messages up to %d bytes", rule.SizeMax))
 	}
-	if why := suspiciousRuleName(rule.name); why != "" {
+	if why := suspiciousRuleName(rule.Name); why != "" {
 		traits, strong = append(traits, why), true
 	}
 	return traits, strong
@@ -228,155 +206,4 @@ func suspiciousRuleName(name string) string {
 		return "has a name of one repeated character"
 	}
 	return ""
-}
-
-// ruleFromCmdlet reads New-InboxRule / Set-InboxRule parameters.
-func ruleFromCmdlet(r *auditrecord.Record) inboxRule {
-	var rule inboxRule
-	for _, p := range r.Parameters {
-		switch strings.ToLower(p.Name) {
-		case "name":
-			rule.name = p.Value
-		case "identity":
-			if rule.name == "" {
-				// "bob@contoso.com\RuleName" or just "RuleName".
-				rule.name = p.Value[strings.LastIndexByte(p.Value, '\\')+1:]
-			}
-		case "forwardto", "forwardasattachmentto", "redirectto":
-			rule.forwardTo = append(rule.forwardTo, auditrecord.SplitAddresses(p.Value)...)
-		case "deletemessage", "softdeletemessage":
-			rule.deletes = rule.deletes || isTrue(p.Value)
-		case "movetofolder":
-			rule.moveTo = folderName(p.Value)
-		case "markasread":
-			rule.markAsRead = isTrue(p.Value)
-		case "stopprocessingrules":
-			rule.stopsOthers = isTrue(p.Value)
-		case "subjectcontainswords", "subjectorbodycontainswords", "bodycontainswords",
-			"fromaddresscontainswords", "headercontainswords", "recipientaddresscontainswords":
-			rule.conditions = append(rule.conditions, p.Value)
-		case "withinsizerangemaximum":
-			rule.sizeMax = parseExchangeSize(p.Value)
-		}
-	}
-	return rule
-}
-
-// ruleFromMailboxAudit reads an UpdateInboxRules record. Its RuleActions is
-// a JSON array as text (or, in some exports, free text) and its RuleState
-// "ExitAfterExecution" is Outlook's stop-processing flag. Removals report
-// false: deleting a rule hides nothing.
-func ruleFromMailboxAudit(r *auditrecord.Record) (inboxRule, bool) {
-	var rule inboxRule
-	if op, _ := r.OperationProperty("RuleOperation"); strings.Contains(strings.ToLower(op), "remove") {
-		return rule, false
-	}
-	rule.name, _ = r.OperationProperty("RuleName")
-	if state, ok := r.OperationProperty("RuleState"); ok {
-		rule.stopsOthers = strings.Contains(strings.ToLower(state), "exitafterexecution")
-	}
-	if cond, ok := r.OperationProperty("RuleCondition"); ok && cond != "" {
-		rule.conditions = append(rule.conditions, cond)
-	}
-	actions, _ := r.OperationProperty("RuleActions")
-	readRuleActions(actions, &rule)
-	return rule, true
-}
-
-// readRuleActions understands both the JSON form
-// [{"ActionType":"Forward","Recipients":["x@evil.io"]}, {"ActionType":"Move","FolderName":"RSS Feeds"}]
-// and free text ("Forward to x@evil.io"), taking every address it finds as a
-// recipient of a forwarding action.
-func readRuleActions(text string, rule *inboxRule) {
-	trimmed := strings.TrimSpace(text)
-	var actions []map[string]any
-	if strings.HasPrefix(trimmed, "[") && json.Unmarshal([]byte(trimmed), &actions) == nil {
-		for _, a := range actions {
-			kind := strings.ToLower(fmt.Sprint(a["ActionType"]))
-			applyRuleAction(kind, rule)
-			if strings.Contains(kind, "forward") || strings.Contains(kind, "redirect") {
-				rule.forwardTo = append(rule.forwardTo, addressesIn(a)...)
-			}
-			for _, key := range [...]string{"FolderName", "DestinationFolder", "Folder"} {
-				if f, ok := a[key].(string); ok && f != "" {
-					rule.moveTo = folderName(f)
-				}
-			}
-		}
-		return
-	}
-	lower := strings.ToLower(trimmed)
-	applyRuleAction(lower, rule)
-	if strings.Contains(lower, "forward") || strings.Contains(lower, "redirect") {
-		rule.forwardTo = append(rule.forwardTo, addressesInText(trimmed)...)
-	}
-}
-
-func applyRuleAction(kind string, rule *inboxRule) {
-	switch {
-	case strings.Contains(kind, "delete"):
-		rule.deletes = true
-	case strings.Contains(kind, "markasread"), strings.Contains(kind, "markread"), strings.Contains(kind, "mark as read"):
-		rule.markAsRead = true
-	}
-}
-
-// addressesIn collects every address-like string anywhere inside v (the
-// recipient lists of rule actions nest differently across Outlook versions).
-func addressesIn(v any) []string {
-	var out []string
-	switch t := v.(type) {
-	case string:
-		out = append(out, addressesInText(t)...)
-	case []any:
-		for _, e := range t {
-			out = append(out, addressesIn(e)...)
-		}
-	case map[string]any:
-		for k, e := range t {
-			if k != "ActionType" {
-				out = append(out, addressesIn(e)...)
-			}
-		}
-	}
-	return out
-}
-
-// addressesInText finds addresses and legacy DNs in free text.
-func addressesInText(text string) []string {
-	var out []string
-	for _, tok := range strings.FieldsFunc(text, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune(`,;"'()[]{}<>`, r)
-	}) {
-		if strings.Contains(tok, "@") || auditrecord.IsLegacyDN(tok) {
-			if a := auditrecord.NormalizeAddress(tok); a != "" {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
-}
-
-// folderName reduces "bob@contoso.com:\RSS Feeds" or "\Inbox\Junk" to the
-// folder's own name.
-func folderName(path string) string {
-	return strings.TrimSpace(path[strings.LastIndexAny(path, `\/`)+1:])
-}
-
-func isTrue(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "true") }
-
-// parseExchangeSize reads "10 KB (10,240 bytes)" or a plain byte count.
-func parseExchangeSize(v string) int64 {
-	if open := strings.IndexByte(v, '('); open >= 0 {
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, v[open:])
-		n, _ := strconv.ParseInt(digits, 10, 64)
-		return n
-	}
-	n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	return n
 }

@@ -160,6 +160,12 @@ func TestInboxRule(t *testing.T) {
 			wantReason: []string{"up to 5120 bytes"},
 		},
 		{
+			name:       "tiny size range written without the byte count",
+			record:     cmdlet("New-InboxRule", "bob@contoso.com", 0, outWindow, "Name", "Short ones", "WithinSizeRangeMaximum", "5 KB", "MarkAsRead", "True"),
+			wantRules:  []string{"mailbox_rule/inbox_rule_hiding"},
+			wantReason: []string{"up to 5120 bytes"},
+		},
+		{
 			name:      "rename only: nothing hidden",
 			record:    cmdlet("Set-InboxRule", "bob@contoso.com", 0, outWindow, "Identity", "bob@contoso.com\\Newsletters", "Name", "x"),
 			wantRules: []string{},
