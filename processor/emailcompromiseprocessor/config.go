@@ -300,6 +300,12 @@ func (d DetectorsConfig) validate() []error {
 			d.IdPRisk.TrustedNetworkAction, detection.TrustedNetworkDowngrade, detection.TrustedNetworkSuppress))
 	}
 	positive("bulk_send.floor", d.BulkSend.Floor, "50")
+	if h := d.BulkSend.LearningHours; h < 0 || h > state.BaselineHours {
+		errs = append(errs, fmt.Errorf("detectors.bulk_send.learning_hours: %d is out of range; use 0 to %d (the hours of send counts kept), e.g. 72", h, state.BaselineHours))
+	}
+	if n := d.ThreadHijack.MinKnownIPs; n < 0 || n > state.MaxKnown {
+		errs = append(errs, fmt.Errorf("detectors.thread_hijack.min_known_ips: %d is out of range; use 0 to %d (the networks kept per user), e.g. 3", n, state.MaxKnown))
+	}
 	if d.BulkSend.Factor < 1 {
 		errs = append(errs, errors.New("detectors.bulk_send.factor: must be at least 1; e.g. 5 (five times the usual rate)"))
 	}

@@ -65,6 +65,11 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.identity_provider_risk.trusted_network_action: "ignore" is not an action; use "downgrade" or "suppress"`},
 		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.brute_force.window: must be a positive duration; e.g. 30m`},
 		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.anonymizer.networks[0]: "tor" is not a CIDR`},
+		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.bulk_send.learning_hours: -5 is out of range; use 0 to 192`},
+		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.thread_hijack.min_known_ips: 50 is out of range; use 0 to 8`},
+		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.impossible_travel.familiar_sign_ins: 0 is out of range; use 1 to 16`},
+		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.new_location.learning_sign_ins: 1000 is too many; use at most 100`},
+		{id: component.NewIDWithName(metadata.Type, "bad_lateness"), wantErr: `allowed_lateness: must not be negative`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

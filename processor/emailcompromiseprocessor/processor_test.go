@@ -2,10 +2,12 @@ package emailcompromiseprocessor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
 	"github.com/stretchr/testify/assert"
@@ -176,9 +178,75 @@ func TestProcessorStateSurvivesRestart(t *testing.T) {
 	require.NoError(t, first.ConsumeLogs(context.Background(), ld))
 	require.NoError(t, first.Shutdown(context.Background()))
 
+	learned := *first.users.Get("testaccount1@contoso.com")
+	require.NotEmpty(t, learned.SignIns.Known, "the sign-in taught a country and a network")
+
 	second := run()
 	defer func() { require.NoError(t, second.Shutdown(context.Background())) }()
-	assert.NotNil(t, second.users.Get("testaccount1@contoso.com"))
+	restored := second.users.Get("testaccount1@contoso.com")
+	require.NotNil(t, restored)
+	assert.Equal(t, learned, *restored, "every learned value, sighting time and timeline entry comes back")
+}
+
+// TestProcessorMaintainsStateWhileRunning: every snapshot_interval the
+// processor forgets users idle longer than state.ttl and snapshots the rest;
+// a snapshot that cannot be written is logged and counted, and processing
+// goes on.
+func TestProcessorMaintainsStateWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(ctx)) }()
+	core, logs := observer.New(zap.WarnLevel)
+	set := metadatatest.NewSettings(tel)
+	set.Logger = zap.New(core)
+	cfg := createDefaultConfig().(*Config)
+	cfg.State.SnapshotInterval = 10 * time.Millisecond
+	cfg.State.TTL = 50 * time.Millisecond
+	sink := new(consumertest.LogsSink)
+	p, err := newEmailCompromiseProcessor(set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(ctx, componenttest.NewNopHost()))
+	defer func() { require.NoError(t, p.Shutdown(ctx)) }()
+	healthy := storagetest.NewInMemoryClient(component.KindProcessor, set.ID, "")
+	p.mu.Lock()
+	p.storageClient = healthy
+	p.mu.Unlock()
+
+	ld := plog.NewLogs()
+	mapBody(t, ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty(), graphSignIn)
+	require.NoError(t, p.ConsumeLogs(ctx, ld))
+	require.Eventually(t, func() bool {
+		data, err := healthy.Get(ctx, "email_compromise/state/v2/manifest")
+		return err == nil && data != nil
+	}, 5*time.Second, 10*time.Millisecond, "a snapshot was written while running")
+	require.Eventually(t, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.users.Len() == 0
+	}, 5*time.Second, 10*time.Millisecond, "the idle user expired after state.ttl")
+
+	p.mu.Lock()
+	p.storageClient = failingClient{healthy}
+	p.mu.Unlock()
+	require.Eventually(t, func() bool { return logs.FilterMessage("Could not snapshot per-user state").Len() > 0 }, 5*time.Second, 10*time.Millisecond)
+	p.mu.Lock()
+	p.storageClient = healthy // Shutdown saves once more
+	p.mu.Unlock()
+	require.NoError(t, p.ConsumeLogs(ctx, plog.NewLogs()), "processing goes on")
+	m, err := tel.GetMetric("otelcol_email_compromise_state_snapshot_errors")
+	require.NoError(t, err)
+	assert.Positive(t, m.Data.(metricdata.Sum[int64]).DataPoints[0].Value, "the failed snapshots are counted")
+}
+
+// failingClient is a storage client whose writes fail, as a full disk's do.
+type failingClient struct{ storage.Client }
+
+func (failingClient) Set(context.Context, string, []byte) error {
+	return errors.New("no space left on device")
+}
+
+func (failingClient) Batch(context.Context, ...*storage.Operation) error {
+	return errors.New("no space left on device")
 }
 
 // TestProcessorStartsEmptyOnAnOlderSnapshot: a snapshot written by an
