@@ -1,6 +1,7 @@
 package auditrecord
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -27,9 +28,9 @@ func parseEntraAudit(body pcommon.Map, r *Record) error {
 	}
 	r.Time = t
 	switch result := strField(audit, "result"); {
-	case equalFoldASCII(result, "success"):
+	case asciifold.Equal(result, "success"):
 		r.Result = ResultSuccess
-	case equalFoldASCII(result, "failure"):
+	case asciifold.Equal(result, "failure"):
 		r.Result = ResultFailure
 		r.ErrorCode = strField(audit, "resultReason")
 	}
@@ -39,7 +40,7 @@ func parseEntraAudit(body pcommon.Map, r *Record) error {
 			r.Actor = NormalizeAddress(strField(user, "userPrincipalName"))
 			ip = firstNonEmpty(strField(user, "ipAddress"), ip)
 		} else if app, ok := mapField(by, "app"); ok {
-			r.Actor = lowerASCII(firstNonEmpty(strField(app, "servicePrincipalName"), strField(app, "displayName"), strField(app, "appId")))
+			r.Actor = asciifold.ToLower(firstNonEmpty(strField(app, "servicePrincipalName"), strField(app, "displayName"), strField(app, "appId")))
 			r.AppID = strField(app, "appId")
 		}
 	}
@@ -78,9 +79,9 @@ func parseAzureActivity(body pcommon.Map, r *Record) error {
 	r.Time = t
 	status := firstNonEmpty(localizedValue(body, "status"), strField(body, "resultType"))
 	switch {
-	case equalFoldASCII(status, "Succeeded"), equalFoldASCII(status, "Success"), equalFoldASCII(status, "Started"), equalFoldASCII(status, "Accepted"):
+	case asciifold.Equal(status, "Succeeded"), asciifold.Equal(status, "Success"), asciifold.Equal(status, "Started"), asciifold.Equal(status, "Accepted"):
 		r.Result = ResultSuccess
-	case equalFoldASCII(status, "Failed"), equalFoldASCII(status, "Failure"):
+	case asciifold.Equal(status, "Failed"), asciifold.Equal(status, "Failure"):
 		r.Result = ResultFailure
 	}
 	r.Actor = NormalizeAddress(firstNonEmpty(strField(body, "caller"), strField(body, "identity")))

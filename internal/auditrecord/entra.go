@@ -1,6 +1,7 @@
 package auditrecord
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"slices"
 	"strings"
 
@@ -76,7 +77,7 @@ func parseEntraSignIn(body pcommon.Map, r *Record) error {
 		r.SignIn.Category = envelope.category
 		// The category is authoritative: exports of non-interactive sign-ins
 		// do not always carry isInteractive.
-		r.SignIn.Interactive = equalFoldASCII(envelope.category, "SignInLogs")
+		r.SignIn.Interactive = asciifold.Equal(envelope.category, "SignInLogs")
 	} else if !interactiveSet {
 		r.SignIn.Interactive = true
 	}
@@ -182,7 +183,7 @@ func readGraphSignIn(m pcommon.Map, r *Record) (created string, interactiveSet b
 	})
 	if r.Actor == "" {
 		// Service principal and managed identity sign-ins have no user.
-		r.Actor = lowerASCII(firstNonEmpty(spName, spID))
+		r.Actor = asciifold.ToLower(firstNonEmpty(spName, spID))
 	}
 	return created, interactiveSet, errorCode, nil
 }
@@ -195,9 +196,9 @@ func readGraphStatus(v pcommon.Value, r *Record) string {
 	var details []string
 	v.Map().Range(func(k string, sv pcommon.Value) bool {
 		switch {
-		case equalFoldASCII(k, "errorCode"):
+		case asciifold.Equal(k, "errorCode"):
 			code = str(sv)
-		case equalFoldASCII(k, "failureReason"), equalFoldASCII(k, "additionalDetails"):
+		case asciifold.Equal(k, "failureReason"), asciifold.Equal(k, "additionalDetails"):
 			if t := str(sv); t != "" {
 				details = append(details, t)
 			}

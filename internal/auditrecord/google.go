@@ -1,6 +1,7 @@
 package auditrecord
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -15,7 +16,7 @@ func parseGoogle(body pcommon.Map, r *Record) error {
 	var sawEvents bool
 	body.Range(func(k string, v pcommon.Value) bool {
 		switch {
-		case equalFoldASCII(k, "id"):
+		case asciifold.Equal(k, "id"):
 			if v.Type() == pcommon.ValueTypeMap {
 				id := v.Map()
 				timeText = strField(id, "time")
@@ -23,15 +24,15 @@ func parseGoogle(body pcommon.Map, r *Record) error {
 				application = strField(id, "applicationName")
 				r.TenantID = strField(id, "customerId")
 			}
-		case equalFoldASCII(k, "actor"):
+		case asciifold.Equal(k, "actor"):
 			if v.Type() == pcommon.ValueTypeMap {
 				r.Actor = NormalizeAddress(strField(v.Map(), "email"))
 			}
-		case equalFoldASCII(k, "ownerDomain"):
-			r.TenantDomain = lowerASCII(str(v))
-		case equalFoldASCII(k, "ipAddress"):
+		case asciifold.Equal(k, "ownerDomain"):
+			r.TenantDomain = asciifold.ToLower(str(v))
+		case asciifold.Equal(k, "ipAddress"):
 			r.ClientAddress, r.ClientIP = CleanIP(str(v))
-		case equalFoldASCII(k, "events"), equalFoldASCII(k, "event"):
+		case asciifold.Equal(k, "events"), asciifold.Equal(k, "event"):
 			sawEvents = true
 			r.Events = appendGoogleEvents(r.Events, v)
 		}
@@ -52,11 +53,11 @@ func parseGoogle(body pcommon.Map, r *Record) error {
 	r.Operation = first.Name
 	r.Target = r.Actor
 	switch {
-	case equalFoldASCII(application, "login"):
+	case asciifold.Equal(application, "login"):
 		r.Kind = KindSignIn
 		readGoogleLogin(r)
-	case equalFoldASCII(application, "user_accounts"), equalFoldASCII(application, "admin"),
-		equalFoldASCII(application, "gmail"):
+	case asciifold.Equal(application, "user_accounts"), asciifold.Equal(application, "admin"),
+		asciifold.Equal(application, "gmail"):
 		r.Kind = KindMailboxChange
 		if u, ok := first.Param("USER_EMAIL"); ok && u != "" {
 			r.Target = NormalizeAddress(u)
@@ -84,7 +85,7 @@ func readGoogleLogin(r *Record) {
 				r.ErrorCode = reason
 			}
 		}
-		if v, ok := e.Param("is_suspicious"); ok && equalFoldASCII(v, "true") {
+		if v, ok := e.Param("is_suspicious"); ok && asciifold.Equal(v, "true") {
 			r.SignIn.Suspicious = true
 		}
 		if v, ok := e.Param("login_type"); ok && r.SignIn.ClientApp == "" {
@@ -131,11 +132,11 @@ func googleEvent(m pcommon.Map, params []Parameter) Event {
 	var e Event
 	m.Range(func(k string, v pcommon.Value) bool {
 		switch {
-		case equalFoldASCII(k, "type"):
+		case asciifold.Equal(k, "type"):
 			e.Type = str(v)
-		case equalFoldASCII(k, "name"):
+		case asciifold.Equal(k, "name"):
 			e.Name = str(v)
-		case equalFoldASCII(k, "parameters"):
+		case asciifold.Equal(k, "parameters"):
 			if v.Type() != pcommon.ValueTypeSlice {
 				return true
 			}
@@ -155,9 +156,9 @@ func googleEvent(m pcommon.Map, params []Parameter) Event {
 func googleParameter(m pcommon.Map) Parameter {
 	var p Parameter
 	m.Range(func(k string, v pcommon.Value) bool {
-		if equalFoldASCII(k, "name") {
+		if asciifold.Equal(k, "name") {
 			p.Name = str(v)
-		} else if hasSuffixFold(k, "value") {
+		} else if asciifold.HasSuffix(k, "value") {
 			p.Value = valueText(v)
 		}
 		return true

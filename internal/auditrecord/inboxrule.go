@@ -3,6 +3,7 @@ package auditrecord
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strconv"
 	"strings"
 	"unicode"
@@ -38,9 +39,9 @@ func (r *Record) InboxRule() (InboxRule, bool) {
 		return InboxRule{}, false
 	}
 	switch {
-	case equalFoldASCII(r.Operation, "New-InboxRule"), equalFoldASCII(r.Operation, "Set-InboxRule"):
+	case asciifold.Equal(r.Operation, "New-InboxRule"), asciifold.Equal(r.Operation, "Set-InboxRule"):
 		return ruleFromCmdlet(r), true
-	case equalFoldASCII(r.Operation, "UpdateInboxRules"):
+	case asciifold.Equal(r.Operation, "UpdateInboxRules"):
 		return ruleFromMailboxAudit(r)
 	}
 	return InboxRule{}, false

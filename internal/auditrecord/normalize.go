@@ -1,51 +1,11 @@
 package auditrecord
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"net/netip"
 	"strings"
 	"time"
 )
-
-// equalFoldASCII is strings.EqualFold for the ASCII names vendors use as keys,
-// without the Unicode tables.
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		ca, cb := a[i], b[i]
-		if ca == cb {
-			continue
-		}
-		if 'A' <= ca && ca <= 'Z' {
-			ca += 'a' - 'A'
-		}
-		if 'A' <= cb && cb <= 'Z' {
-			cb += 'a' - 'A'
-		}
-		if ca != cb {
-			return false
-		}
-	}
-	return true
-}
-
-// lowerASCII lowercases s, returning s itself (no allocation) when it is
-// already lowercase, which is the common case for addresses.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || c >= 0x80 {
-			return strings.ToLower(s)
-		}
-	}
-	return s
-}
-
-// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case.
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && equalFoldASCII(s[:len(prefix)], prefix)
-}
 
 // CleanIP turns a vendor's client address into the bare IP text and its
 // parsed form. Vendors write "1.2.3.4", "1.2.3.4:51234", "[2001:db8::1]:443",
@@ -96,7 +56,7 @@ func NormalizeAddress(raw string) string {
 		}
 	}
 	// Exchange's display form of a recipient: "Bob" [SMTP:bob@x.com].
-	if open := strings.LastIndexByte(s, '['); open > 0 && strings.HasSuffix(s, "]") && hasPrefixFold(s[open+1:], "smtp:") {
+	if open := strings.LastIndexByte(s, '['); open > 0 && strings.HasSuffix(s, "]") && asciifold.HasPrefix(s[open+1:], "smtp:") {
 		s = s[open+1 : len(s)-1]
 	}
 	if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
@@ -105,12 +65,12 @@ func NormalizeAddress(raw string) string {
 		}
 	}
 	for _, prefix := range [...]string{"smtp:", "mailto:", "sip:"} {
-		if hasPrefixFold(s, prefix) {
+		if asciifold.HasPrefix(s, prefix) {
 			s = s[len(prefix):]
 			break
 		}
 	}
-	return lowerASCII(strings.TrimSpace(s))
+	return asciifold.ToLower(strings.TrimSpace(s))
 }
 
 // plainAddress returns raw lowercased when it needs none of
@@ -163,7 +123,7 @@ func SplitAddresses(raw string) []string {
 // such a recipient is always inside the organisation.
 func IsLegacyDN(addr string) bool {
 	a := strings.TrimPrefix(addr, "[")
-	return hasPrefixFold(a, "ex:/") || hasPrefixFold(a, "/o=")
+	return asciifold.HasPrefix(a, "ex:/") || asciifold.HasPrefix(a, "/o=")
 }
 
 // Domain returns the lowercased domain part of addr ("" when it has none).
@@ -172,7 +132,7 @@ func Domain(addr string) string {
 	if at < 0 {
 		return ""
 	}
-	return lowerASCII(strings.TrimRight(addr[at+1:], ".>] "))
+	return asciifold.ToLower(strings.TrimRight(addr[at+1:], ".>] "))
 }
 
 // ParseTime reads the timestamps vendors write: RFC 3339 with or without zone
@@ -245,11 +205,11 @@ func parseUSTime(s string) (time.Time, bool) {
 		p.i = len(s)
 		switch {
 		case rest == "":
-		case equalFoldASCII(rest, "AM"):
+		case asciifold.Equal(rest, "AM"):
 			if hour == 12 {
 				hour = 0
 			}
-		case equalFoldASCII(rest, "PM"):
+		case asciifold.Equal(rest, "PM"):
 			if hour < 12 {
 				hour += 12
 			}
@@ -353,9 +313,4 @@ func (p *timeParser) zone() (int, bool) {
 		return sign * (h*3600 + m*60), true
 	}
 	return 0, false
-}
-
-// hasSuffixFold reports whether s ends with suffix, ignoring ASCII case.
-func hasSuffixFold(s, suffix string) bool {
-	return len(s) >= len(suffix) && equalFoldASCII(s[len(s)-len(suffix):], suffix)
 }

@@ -1,6 +1,7 @@
 package auditrecord
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -96,10 +97,10 @@ func parseO365(body pcommon.Map, r *Record) error {
 		case o365OrganizationID:
 			r.TenantID = str(v)
 		case o365OrganizationName:
-			r.TenantDomain = lowerASCII(str(v))
+			r.TenantDomain = asciifold.ToLower(str(v))
 		case o365UserDomain:
 			if r.TenantDomain == "" {
-				r.TenantDomain = lowerASCII(str(v))
+				r.TenantDomain = asciifold.ToLower(str(v))
 			}
 		case o365RecordType:
 			s.recordType, _ = integer(v)
@@ -218,9 +219,9 @@ func parseO365(body pcommon.Map, r *Record) error {
 func o365Kind(op string, recordType int64) Kind {
 	switch {
 	case recordType == recordTypeAzureADStsLogon || recordType == recordTypeAzureADAccountLgon,
-		equalFoldASCII(op, "UserLoggedIn"), equalFoldASCII(op, "UserLoginFailed"):
+		asciifold.Equal(op, "UserLoggedIn"), asciifold.Equal(op, "UserLoginFailed"):
 		return KindSignIn
-	case recordType == recordTypeExchangeAdmin, equalFoldASCII(op, "UpdateInboxRules"),
+	case recordType == recordTypeExchangeAdmin, asciifold.Equal(op, "UpdateInboxRules"),
 		isFolderPermissionOperation(op):
 		return KindMailboxChange
 	case recordType == recordTypeExchangeItem || recordType == recordTypeExchangeItemGroup,
@@ -234,14 +235,14 @@ func o365Kind(op string, recordType int64) Kind {
 // changes, which arrive as mailbox item records (RecordType 2) but change
 // who can read the mailbox.
 func isFolderPermissionOperation(op string) bool {
-	return equalFoldASCII(op, "AddFolderPermissions") || equalFoldASCII(op, "ModifyFolderPermissions") ||
-		equalFoldASCII(op, "RemoveFolderPermissions")
+	return asciifold.Equal(op, "AddFolderPermissions") || asciifold.Equal(op, "ModifyFolderPermissions") ||
+		asciifold.Equal(op, "RemoveFolderPermissions")
 }
 
 func isMailItemOperation(op string) bool {
 	for _, name := range [...]string{"Send", "SendAs", "SendOnBehalf", "SoftDelete", "HardDelete",
 		"MoveToDeletedItems", "Move", "Create", "Update", "MailItemsAccessed"} {
-		if equalFoldASCII(op, name) {
+		if asciifold.Equal(op, name) {
 			return true
 		}
 	}
@@ -252,21 +253,21 @@ func isMailItemOperation(op string) bool {
 // "Success" (the audit write succeeded), so the operation name wins there.
 func o365Result(op, status string) Result {
 	switch {
-	case equalFoldASCII(op, "UserLoginFailed"):
+	case asciifold.Equal(op, "UserLoginFailed"):
 		return ResultFailure
-	case equalFoldASCII(op, "UserLoggedIn"):
+	case asciifold.Equal(op, "UserLoggedIn"):
 		return ResultSuccess
 	}
 	status = strings.TrimSpace(status)
 	// Compared without lowercasing: ToLower allocated a string per record
 	// for the usual "Succeeded".
 	for _, s := range [...]string{"success", "succeeded", "true", "partiallysucceeded"} {
-		if equalFoldASCII(status, s) {
+		if asciifold.Equal(status, s) {
 			return ResultSuccess
 		}
 	}
 	for _, s := range [...]string{"failed", "failure", "false", "error"} {
-		if equalFoldASCII(status, s) {
+		if asciifold.Equal(status, s) {
 			return ResultFailure
 		}
 	}
@@ -283,15 +284,15 @@ func readO365SignIn(r *Record, s *o365Scratch) {
 	if s.hasExtended {
 		eachNameValue(s.extended, func(name, value string) {
 			switch {
-			case equalFoldASCII(name, "UserAgent"):
+			case asciifold.Equal(name, "UserAgent"):
 				r.UserAgent = value
-			case equalFoldASCII(name, "RequestType"):
+			case asciifold.Equal(name, "RequestType"):
 				r.SignIn.ClientApp = value
 				// Token redemptions are the non-interactive sign-ins of O365.
-				if hasPrefixFold(value, "OAuth2:Token") {
+				if asciifold.HasPrefix(value, "OAuth2:Token") {
 					r.SignIn.Interactive = false
 				}
-			case equalFoldASCII(name, "LoginError") && r.SignIn.FailureDetail == "":
+			case asciifold.Equal(name, "LoginError") && r.SignIn.FailureDetail == "":
 				r.SignIn.FailureDetail = value
 			}
 		})
@@ -299,9 +300,9 @@ func readO365SignIn(r *Record, s *o365Scratch) {
 	if s.hasDevice {
 		eachNameValue(s.device, func(name, value string) {
 			switch {
-			case equalFoldASCII(name, "SessionId"):
+			case asciifold.Equal(name, "SessionId"):
 				r.SessionID = value
-			case equalFoldASCII(name, "Id"):
+			case asciifold.Equal(name, "Id"):
 				r.SignIn.DeviceID = value
 			}
 		})

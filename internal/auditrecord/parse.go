@@ -3,6 +3,7 @@ package auditrecord
 import (
 	"errors"
 	"fmt"
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -105,9 +106,9 @@ func Detect(body pcommon.Map) Source {
 // azureMonitorSource maps an Azure Monitor diagnostic category to our source.
 func azureMonitorSource(category string) Source {
 	switch {
-	case hasSuffixFold(category, "SignInLogs"):
+	case asciifold.HasSuffix(category, "SignInLogs"):
 		return SourceEntraSignIn
-	case equalFoldASCII(category, "AuditLogs"):
+	case asciifold.Equal(category, "AuditLogs"):
 		return SourceEntraAudit
 	}
 	return SourceAzureActivity

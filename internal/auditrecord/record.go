@@ -8,6 +8,7 @@
 package auditrecord // import "github.com/otelsec/emailcompromise/internal/auditrecord"
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"net/netip"
 	"time"
 )
@@ -213,7 +214,7 @@ func (r *Record) OperationProperty(name string) (string, bool) {
 
 func lookup(params []Parameter, name string) (string, bool) {
 	for i := range params {
-		if equalFoldASCII(params[i].Name, name) {
+		if asciifold.Equal(params[i].Name, name) {
 			return params[i].Value, true
 		}
 	}

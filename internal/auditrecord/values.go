@@ -1,6 +1,7 @@
 package auditrecord
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strconv"
 	"strings"
 
@@ -38,7 +39,7 @@ func (t *fieldTable) lookup(key string) uint8 {
 		f := &t[len(key)][i]
 		// Vendors write their keys in one case: the exact comparison
 		// (vectorised) settles nearly every match without the byte loop.
-		if f.first == first && (key == f.name || equalFoldASCII(key, f.name)) {
+		if f.first == first && (key == f.name || asciifold.Equal(key, f.name)) {
 			return f.id
 		}
 	}
@@ -64,7 +65,7 @@ func getFold(m pcommon.Map, key string) (pcommon.Value, bool) {
 	var found pcommon.Value
 	ok := false
 	m.Range(func(k string, v pcommon.Value) bool {
-		if equalFoldASCII(k, key) {
+		if asciifold.Equal(k, key) {
 			found, ok = v, true
 			return false
 		}
@@ -126,7 +127,7 @@ func boolean(v pcommon.Value) bool {
 		return v.Bool()
 	case pcommon.ValueTypeStr:
 		s := strings.TrimSpace(v.Str())
-		return equalFoldASCII(s, "true") || s == "1"
+		return asciifold.Equal(s, "true") || s == "1"
 	case pcommon.ValueTypeInt:
 		return v.Int() != 0
 	}
@@ -156,9 +157,9 @@ func eachNameValue(v pcommon.Value, fn func(name, value string)) {
 		var p Parameter
 		e.Map().Range(func(k string, ev pcommon.Value) bool {
 			switch {
-			case equalFoldASCII(k, "Name"):
+			case asciifold.Equal(k, "Name"):
 				p.Name = str(ev)
-			case equalFoldASCII(k, "Value"):
+			case asciifold.Equal(k, "Value"):
 				p.Value = valueText(ev)
 			}
 			return true

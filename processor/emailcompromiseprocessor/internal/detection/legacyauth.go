@@ -2,7 +2,7 @@ package detection
 
 import (
 	"fmt"
-	"strings"
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 )
 
 var RuleLegacyAuth = &Rule{
@@ -22,8 +22,9 @@ var DefaultLegacyClientApps = []string{
 }
 
 // ropcUserAgent is the user agent of the resource-owner password flow that
-// password-spray and mailbox-harvest tools use.
-const ropcUserAgent = "BAV2ROPC"
+// password-spray and mailbox-harvest tools use (BAV2ROPC), lowercased for
+// asciifold.ContainsLower.
+const ropcUserAgent = "bav2ropc"
 
 // LegacyAuthOptions tune the legacy-authentication detector.
 type LegacyAuthOptions struct {
@@ -35,13 +36,13 @@ type LegacyAuthOptions struct {
 // must use them are listed as service accounts and stay silent.
 type LegacyAuth struct {
 	policy     *Policy
-	clientApps foldSet
+	clientApps asciifold.Set
 }
 
 func NewLegacyAuth(p *Policy, opts LegacyAuthOptions) *LegacyAuth {
 	apps := defaultLegacyClientApps
 	if len(opts.ClientApps) > 0 {
-		apps = newFoldSet(opts.ClientApps)
+		apps = asciifold.NewSet(opts.ClientApps)
 	}
 	return &LegacyAuth{policy: p, clientApps: apps}
 }
@@ -55,9 +56,9 @@ func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
 	}
 	var how string
 	switch {
-	case d.clientApps.has(r.SignIn.ClientApp):
+	case d.clientApps.Has(r.SignIn.ClientApp):
 		how = "legacy protocol " + r.SignIn.ClientApp
-	case containsFold(r.UserAgent, ropcUserAgent):
+	case asciifold.ContainsLower(r.UserAgent, ropcUserAgent):
 		how = "the password-only ROPC flow (user agent " + r.UserAgent + ")"
 	default:
 		return out
@@ -69,50 +70,5 @@ func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
 	})
 }
 
-// containsFold reports whether substr (ASCII) is in s, ignoring case,
-// without lowercasing a copy of s: only where the first byte matches is the
-// rest compared.
-func containsFold(s, substr string) bool {
-	if substr == "" {
-		return true
-	}
-	first := substr[0] | 0x20
-	for i := 0; i+len(substr) <= len(s); i++ {
-		if s[i]|0x20 == first && strings.EqualFold(s[i:i+len(substr)], substr) {
-			return true
-		}
-	}
-	return false
-}
-
-// foldSet is a set of ASCII names matched case-insensitively without an
-// allocation per lookup.
-type foldSet map[string]struct{}
-
-func newFoldSet(names []string) foldSet {
-	s := foldSet{}
-	for _, n := range names {
-		s[strings.ToLower(n)] = struct{}{}
-	}
-	return s
-}
-
-func (s foldSet) has(name string) bool {
-	var buf [64]byte
-	if len(name) > len(buf) {
-		_, ok := s[strings.ToLower(name)]
-		return ok
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	_, ok := s[string(buf[:len(name)])]
-	return ok
-}
-
 // defaultLegacyClientApps is DefaultLegacyClientApps as a set.
-var defaultLegacyClientApps = newFoldSet(DefaultLegacyClientApps)
+var defaultLegacyClientApps = asciifold.NewSet(DefaultLegacyClientApps)

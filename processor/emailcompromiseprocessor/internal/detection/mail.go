@@ -1,6 +1,7 @@
 package detection
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strings"
 	"time"
 	"unicode"
@@ -167,8 +168,8 @@ func paymentTheme(subject string) string {
 // sentItemsFolder reports whether a folder path is Sent Items or the
 // Recoverable Items folders deleted mail passes through.
 func sentItemsFolder(path string) bool {
-	return containsFold(path, "sent items") || containsFold(path, "recoverable items") ||
-		containsFold(path, "purges") || containsFold(path, "deletions")
+	return asciifold.ContainsLower(path, "sent items") || asciifold.Contains(path, "recoverable items") ||
+		asciifold.ContainsLower(path, "purges") || asciifold.Contains(path, "deletions")
 }
 
 // learnSend adds a sent message to the mailbox's send history, which the

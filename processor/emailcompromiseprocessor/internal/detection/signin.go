@@ -2,6 +2,7 @@ package detection
 
 import (
 	"fmt"
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func mfaPrompt(r *auditrecord.Record) bool {
 // not: they are the many non-interactive successes of every client, and
 // pair with nothing.
 func passwordSignIn(r *auditrecord.Record) bool {
-	return r.SignIn.Interactive || defaultLegacyClientApps.has(r.SignIn.ClientApp) || containsFold(r.UserAgent, ropcUserAgent)
+	return r.SignIn.Interactive || defaultLegacyClientApps.Has(r.SignIn.ClientApp) || asciifold.ContainsLower(r.UserAgent, ropcUserAgent)
 }
 
 // learnSignIn adds a sign-in to the user's history: every success to the

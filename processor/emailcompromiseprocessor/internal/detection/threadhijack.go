@@ -2,6 +2,7 @@ package detection
 
 import (
 	"fmt"
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"slices"
 	"time"
 
@@ -260,7 +261,7 @@ func (d *ThreadHijack) sentDeleted(ev *Event, out []Finding) []Finding {
 
 // legacyClient returns the client string of a legacy protocol, or "".
 func legacyClient(r *auditrecord.Record) string {
-	if slices.ContainsFunc(legacyMailClients, func(c string) bool { return containsFold(r.Mail.ClientInfo, c) }) {
+	if slices.ContainsFunc(legacyMailClients, func(c string) bool { return asciifold.ContainsLower(r.Mail.ClientInfo, c) }) {
 		return shorten(r.Mail.ClientInfo, 80)
 	}
 	return ""

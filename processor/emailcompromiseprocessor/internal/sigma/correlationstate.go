@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 // Stats counts what bounded correlation state had to give up.
@@ -23,8 +25,10 @@ type Stats struct {
 	Ungrouped uint64
 }
 
-// corrState is one correlation rule's state: its groups, least recently
-// seen last, each holding its recent events in event-time order.
+// corrState is one correlation rule's state: its groups, in a bounded store
+// touched with event times (least recently seen evicted first, idle ones
+// expired by event time), each holding its recent events in event-time
+// order.
 //
 // A correlation is judged on windows that end at each of a group's events:
 // the window of an event holds the group's events within the timespan
@@ -33,11 +37,9 @@ type Stats struct {
 // it), so that what fires does not depend on the order events arrive in:
 // an event arriving late completes the windows of the events after it.
 type corrState struct {
-	groups     map[string]*corrGroup
-	head, tail *corrGroup
+	groups *state.Store[corrGroup]
 	// latest is the newest event time seen, which idle groups expire against.
 	latest    int64
-	maxGroups int
 	maxEvents int
 	stats     *Stats
 	// distinct is reused to count distinct values in a window.
@@ -45,10 +47,9 @@ type corrState struct {
 }
 
 type corrGroup struct {
-	key        string
-	newest     int64
-	events     []corrEvent
-	prev, next *corrGroup
+	key    string
+	newest int64
+	events []corrEvent
 }
 
 // corrEvent is one record a correlated rule matched.
@@ -75,7 +76,8 @@ type corrResult struct {
 }
 
 func newCorrState(maxGroups, maxEvents int, stats *Stats) *corrState {
-	return &corrState{groups: map[string]*corrGroup{}, maxGroups: maxGroups, maxEvents: maxEvents, latest: math.MinInt64,
+	// The store's TTL is unused: groups expire by event time (ExpireBefore).
+	return &corrState{groups: state.New[corrGroup](maxGroups, 0), maxEvents: maxEvents, latest: math.MinInt64,
 		stats: stats, distinct: map[string]int{}}
 }
 
@@ -86,21 +88,16 @@ func (c *correlationRule) observe(ev corrEvent, key []byte, lateness time.Durati
 	s := c.state
 	span, late := int64(c.span), int64(lateness)
 	s.latest = max(s.latest, ev.t)
-	for s.tail != nil && s.tail.newest < s.latest-late-span {
-		s.remove(s.tail)
-	}
-	g := s.groups[string(key)]
+	s.groups.ExpireBefore(time.Unix(0, s.latest-late-span))
+	g := s.groups.GetBytes(key)
 	if g == nil {
-		g = &corrGroup{key: string(key), newest: math.MinInt64}
-		s.groups[g.key] = g
-		if len(s.groups) > s.maxGroups {
-			s.remove(s.tail)
-			s.stats.GroupsEvicted++
-		}
+		evictions := s.groups.Evictions()
+		g = s.groups.Touch(string(key), time.Unix(0, ev.t))
+		*g = corrGroup{key: string(key), newest: math.MinInt64}
+		s.stats.GroupsEvicted += s.groups.Evictions() - evictions
 	} else {
-		s.unlink(g)
+		s.groups.Touch(g.key, time.Unix(0, max(g.newest, ev.t)))
 	}
-	s.pushFront(g)
 	if len(g.events) > 0 && ev.t < g.newest-late {
 		s.stats.LateEvents++
 		return out
@@ -240,36 +237,6 @@ func orderedChain(window []corrEvent, refs int) []int {
 		after = window[i].t
 	}
 	return chain
-}
-
-func (s *corrState) pushFront(g *corrGroup) {
-	g.prev, g.next = nil, s.head
-	if s.head != nil {
-		s.head.prev = g
-	}
-	s.head = g
-	if s.tail == nil {
-		s.tail = g
-	}
-}
-
-func (s *corrState) unlink(g *corrGroup) {
-	if g.prev != nil {
-		g.prev.next = g.next
-	} else {
-		s.head = g.next
-	}
-	if g.next != nil {
-		g.next.prev = g.prev
-	} else {
-		s.tail = g.prev
-	}
-	g.prev, g.next = nil, nil
-}
-
-func (s *corrState) remove(g *corrGroup) {
-	s.unlink(g)
-	delete(s.groups, g.key)
 }
 
 // groupValues splits a group key back into its group-by values.

@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -166,7 +167,7 @@ func lookupFold(m pcommon.Map, key string, ascii bool) (v pcommon.Value, found, 
 			return true
 		}
 		switch {
-		case len(k) < len(key) || !equalFoldASCII(k[:len(key)], key):
+		case len(k) < len(key) || !asciifold.Equal(k[:len(key)], key):
 		case len(k) == len(key):
 			v, found = kv, true
 			return false
@@ -176,17 +177,6 @@ func lookupFold(m pcommon.Map, key string, ascii bool) (v pcommon.Value, found, 
 		return true
 	})
 	return v, found, dotted
-}
-
-// equalFoldASCII compares two strings of the same length, folding ASCII
-// letters only.
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // collectField appends every value of f in the current record to the arena.

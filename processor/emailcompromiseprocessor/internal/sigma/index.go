@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"slices"
 	"strings"
 )
@@ -112,7 +113,7 @@ func (idx *sourceIndex) candidates(c *evalCtx) []int32 {
 					ascii = false // no ASCII needle equals it, folded or not
 					break
 				}
-				buf[j] = lowerASCII(b)
+				buf[j] = asciifold.Lower(b)
 			}
 			c.keyBuf = buf
 			if !ascii {

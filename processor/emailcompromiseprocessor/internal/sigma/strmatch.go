@@ -1,6 +1,7 @@
 package sigma
 
 import (
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -94,13 +95,13 @@ func (m *strMatcher) matchText(s string) bool {
 	}
 	switch m.op {
 	case opExact:
-		return len(s) == len(m.text) && equalLowerASCII(s, m.text)
+		return len(s) == len(m.text) && asciifold.EqualLower(s, m.text)
 	case opPrefix:
-		return len(s) >= len(m.text) && equalLowerASCII(s[:len(m.text)], m.text)
+		return len(s) >= len(m.text) && asciifold.EqualLower(s[:len(m.text)], m.text)
 	case opSuffix:
-		return len(s) >= len(m.text) && equalLowerASCII(s[len(s)-len(m.text):], m.text)
+		return len(s) >= len(m.text) && asciifold.EqualLower(s[len(s)-len(m.text):], m.text)
 	case opContains:
-		return containsLowerASCII(s, m.text)
+		return asciifold.ContainsLower(s, m.text)
 	}
 	return m.glob.match(s)
 }
@@ -112,41 +113,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-func lowerASCII(b byte) byte {
-	if 'A' <= b && b <= 'Z' {
-		return b + 'a' - 'A'
-	}
-	return b
-}
-
-// equalLowerASCII compares s, folding ASCII letters, with an already
-// lowercased ASCII needle of the same length.
-func equalLowerASCII(s, lower string) bool {
-	for i := 0; i < len(lower); i++ {
-		if lowerASCII(s[i]) != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func containsLowerASCII(s, lower string) bool {
-	if lower == "" {
-		return true
-	}
-	first := lower[0]
-	upper := first
-	if 'a' <= first && first <= 'z' {
-		upper = first - ('a' - 'A')
-	}
-	for i := 0; i+len(lower) <= len(s); i++ {
-		if (s[i] == first || s[i] == upper) && equalLowerASCII(s[i+1:i+len(lower)], lower[1:]) {
-			return true
-		}
-	}
-	return false
 }
 
 // globPattern is a value with wildcards anywhere: the runs of characters

@@ -68,12 +68,27 @@ func (s *Store[V]) Touch(key string, now time.Time) *V {
 	return &e.value
 }
 
+// GetBytes is Get for a key held in bytes, without converting it.
+func (s *Store[V]) GetBytes(key []byte) *V {
+	if e, ok := s.entries[string(key)]; ok {
+		return &e.value
+	}
+	return nil
+}
+
 // Expire drops keys idle for longer than the TTL at now and returns how
 // many it dropped.
 func (s *Store[V]) Expire(now time.Time) int {
-	cutoff := At(now.Add(-s.ttl))
+	return s.ExpireBefore(now.Add(-s.ttl))
+}
+
+// ExpireBefore drops the keys last used before cutoff, least recently used
+// first, and returns how many it dropped. A store touched with event times
+// (Sigma's correlation groups) expires by event time this way.
+func (s *Store[V]) ExpireBefore(cutoff time.Time) int {
+	at := At(cutoff)
 	n := 0
-	for s.tail != nil && s.tail.lastSeen < cutoff {
+	for s.tail != nil && s.tail.lastSeen < at {
 		s.remove(s.tail)
 		n++
 	}
