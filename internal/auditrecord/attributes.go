@@ -4,7 +4,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// Attribute names of the record contract in DESIGN.md (frozen: add, never rename).
+// Attribute names of the record contract in docs/contract.md (frozen: add, never rename).
 const (
 	AttrRecordID      = "audit.record.id"
 	AttrSource        = "audit.source"

@@ -9,7 +9,7 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
-// TestPutAttributes checks that exactly the DESIGN.md contract keys are
+// TestPutAttributes checks that exactly the docs/contract.md keys are
 // written, with the expected values and types, and that empty fields are left
 // out rather than written as "".
 func TestPutAttributes(t *testing.T) {
@@ -128,7 +128,7 @@ func TestPutAttributesEmptyRecord(t *testing.T) {
 	}
 }
 
-// TestAttributeNames pins the frozen contract names of DESIGN.md: renaming
+// TestAttributeNames pins the frozen contract names of docs/contract.md: renaming
 // one would silently break every pipeline that routes on it.
 func TestAttributeNames(t *testing.T) {
 	got := map[string]string{

@@ -22,7 +22,7 @@ const (
 )
 
 // Config is the email_compromise processor's configuration. The top-level
-// keys are the contract of DESIGN.md.
+// keys are the contract of docs/contract.md.
 type Config struct {
 	// OrganizationDomains are the organisation's mail domains; their
 	// subdomains and the tenant's onmicrosoft.com domain count as internal.

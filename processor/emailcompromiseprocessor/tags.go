@@ -9,7 +9,7 @@ import (
 )
 
 // Tag attributes written on every record where a detection fired (the tag
-// contract of DESIGN.md: frozen, add never rename).
+// contract of docs/contract.md: frozen, add never rename).
 const (
 	AttrDetectionRules     = "detection.rules"
 	AttrDetectionSeverity  = "detection.severity"

@@ -1,5 +1,5 @@
 // Package order checks the arrival-order guarantee of the email_compromise
-// processor (README, "Arrival order and late data"): whatever order records
+// processor (its README, "Arrival order and late data"): whatever order records
 // arrive in within the allowed lateness, and however often a batch is
 // delivered again, the processor finds the same detections — the same
 // rule, user and evidence records — as when they arrive in event order.
