@@ -219,6 +219,11 @@ func (g *Generator) benignMail(e *event, u *user, at time.Time, ip netip.Addr, k
 	case kBulkSend:
 		m.op, m.folder, m.subject = "Send", `\Sent Items`, "Contoso newsletter - "+at.Format("January 2")
 		m.appID, m.clientInfo = marketingAppID, "Client=REST;Client=RESTSystem;;"
+		// Newsletters carry their images: Exchange lists each attachment
+		// on the Send record, which makes the relay's records the largest
+		// of its mail.
+		m.attachments = "Contoso-Newsletter-" + at.Format("2006-01-02") + ".pdf (1843211b); header-banner-" + at.Format("January") +
+			".png (241822b); product-spotlight.jpg (388104b); webinar-invitation.ics (4811b); contoso-logo.png (20481b)"
 	}
 	return m
 }
