@@ -177,6 +177,7 @@ func TestValidateAPIKeysNameTheKeyAndFix(t *testing.T) {
 		`graph_signins.sign_in_event_types: only the beta API filters on signInEventTypes`,
 		`graph_signins.page_size: must be between 1 and 1000, got 5000`,
 		`graph_signins.retry.max_attempts: must be at least 1, got 0`,
+		`graph_signins.max_batch_bytes: must be between 64KiB and 1GiB, got 1024 bytes; e.g. 2MiB (below what the exporter accepts in one request, see the README)`,
 		`google_workspace_reports.credentials_file: required`,
 		`google_workspace_reports.subject: required, the email address of an administrator`,
 		`google_workspace_reports.applications[0]: "Login" is not a Reports API application name`,

@@ -75,6 +75,7 @@ func defaultAPIPollConfig(pollInterval, overlap time.Duration) APIPollConfig {
 		Overlap:         overlap,
 		MaxWindow:       time.Hour,
 		BatchSize:       500,
+		MaxBatchBytes:   2 << 20, // as files.max_batch_bytes
 		MaxSeenIDs:      100_000,
 		Retry: RetryConfig{
 			MaxAttempts:     5,
