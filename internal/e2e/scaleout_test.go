@@ -123,9 +123,10 @@ func TestScaleOutKafka(t *testing.T) {
 	s.admin = admin
 	s.configureTopics()
 	t.Logf("tenant: %d people, %d days, %d records and %d malformed line of %d bytes; the relay %s sends %d a day on two days; "+
-		"%s's first record read (an export listing newest first) is %s after her earliest; broker %s, topic %s with %d partitions",
+		"%s's first record read (an export listing newest first) is %s after her earliest and %s before her attack; broker %s, topic %s with %d partitions",
 		users, cfg.Days, len(tenant.ids), tenant.parseErrors, malformedLineBytes, loadgen.BulkSender, scaleRelaySends,
-		tenant.lateUser, tenant.lateFirstRead.Sub(tenant.lateEarliest).Round(time.Minute), s.broker, scaleTopic, scalePartitions)
+		tenant.lateUser, tenant.lateFirstRead.Sub(tenant.lateEarliest).Round(time.Minute), tenant.attack.Sub(tenant.lateFirstRead).Round(time.Minute),
+		s.broker, scaleTopic, scalePartitions)
 	s.checkRelayExceedsKafkaDefault(g)
 
 	ref := s.reference()
@@ -167,8 +168,8 @@ type scaleTenant struct {
 	parseErrors int
 	// lateUser's records before her attack are in an export read first,
 	// newest first: her first record read is days after her earliest.
-	lateUser                    string
-	lateEarliest, lateFirstRead time.Time
+	lateUser                            string
+	lateEarliest, lateFirstRead, attack time.Time
 }
 
 // writeScaleTenant writes the tenant's hourly exports, and two files a real
@@ -179,7 +180,9 @@ type scaleTenant struct {
 //     them, days after her earliest; what is older than allowed_lateness
 //     (24h) behind it arrives too late to be learned, in the single
 //     collector as in the scale-out. Her attack, in the hourly files, comes
-//     three hours after the first record read.
+//     hours after the first record read (the generator keeps a victim quiet
+//     before her attack): less than the warm-up, so a warm-up counted from
+//     the first record read would hold its detections back.
 //   - 9-malformed.jsonl: one line of malformedLineBytes, an O365 record
 //     without its time: a parse error, larger than Kafka's default message.
 func writeScaleTenant(t *testing.T, dir string, cfg loadgen.Config) *scaleTenant {
@@ -195,21 +198,20 @@ func writeScaleTenant(t *testing.T, dir string, cfg loadgen.Config) *scaleTenant
 		}
 	}
 	// Her attack begins with her first scenario record.
-	var attack time.Time
 	if err := g.Each(func(r *loadgen.Record) error {
 		tenant.ids = append(tenant.ids, r.ID)
-		if r.User == tenant.lateUser && r.Scenario != "" && (attack.IsZero() || r.Time.Before(attack)) {
-			attack = r.Time
+		if r.User == tenant.lateUser && r.Scenario != "" && (tenant.attack.IsZero() || r.Time.Before(tenant.attack)) {
+			tenant.attack = r.Time
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if tenant.lateUser == "" || attack.IsZero() {
+	if tenant.lateUser == "" || tenant.attack.IsZero() {
 		t.Fatal("the tenant has no impossible-travel victim")
 	}
 	exported := func(r *loadgen.Record) bool {
-		return r.User == tenant.lateUser && r.Scenario == "" && r.Time.Before(attack)
+		return r.User == tenant.lateUser && r.Scenario == "" && r.Time.Before(tenant.attack)
 	}
 	type line struct {
 		at   time.Time
@@ -237,6 +239,9 @@ func writeScaleTenant(t *testing.T, dir string, cfg loadgen.Config) *scaleTenant
 	tenant.lateFirstRead, tenant.lateEarliest = export[0].at, export[len(export)-1].at
 	if d := tenant.lateFirstRead.Sub(tenant.lateEarliest); d < 48*time.Hour {
 		t.Fatalf("%s's first record read is only %s after her earliest; the test needs days", tenant.lateUser, d)
+	}
+	if d := tenant.attack.Sub(tenant.lateFirstRead); d >= 24*time.Hour {
+		t.Fatalf("%s's attack comes %s after her first record read: a warm-up counted from that record would not hold it back either", tenant.lateUser, d)
 	}
 	prefix := `{"Id":"malformed-1mb","Operation":"Send","RecordType":2,"UserId":"` + tenant.lateUser + `","Workload":"Exchange","Pad":"`
 	malformed := prefix + strings.Repeat("x", malformedLineBytes-len(prefix)-3) + `"}` + "\n"

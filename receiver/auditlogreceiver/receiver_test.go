@@ -370,49 +370,42 @@ func TestBatchRefusedOnceIsDeliveredInPartsAndNothingIsDropped(t *testing.T) {
 	assert.Error(t, err, "nothing dropped, nothing counted")
 }
 
-// TestBatchSentAgainIsTheOneRead: the pipeline changes a batch before
-// refusing it (groupbyattrs moves user.name off the records; a processor
-// tags them). What is sent again, after backpressure or in halves after a
-// permanent refusal, must be the batch as read.
-func TestBatchSentAgainIsTheOneRead(t *testing.T) {
-	for name, refusal := range map[string]error{
-		"retryable": errBackpressure,
-		"permanent": consumererror.NewPermanent(errors.New("message too large")),
-	} {
-		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			all := writeRecordFiles(t, dir, "f", 1, 4)
-			cfg := testConfig(filepath.Join(dir, "*.json"))
-			var mu sync.Mutex
-			calls, users := 0, map[string]string{}
-			next, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
-				mu.Lock()
-				defer mu.Unlock()
-				calls++
-				for _, lr := range logRecords(logs) {
-					if calls == 1 {
-						lr.Attributes().Remove(auditrecord.AttrUserName)
-						lr.Attributes().PutStr("detection.rules", "tagged before the refusal")
-						continue
-					}
-					if _, tagged := lr.Attributes().Get("detection.rules"); !tagged {
-						users[attr(lr, auditrecord.AttrRecordID)] = attr(lr, auditrecord.AttrUserName)
-					}
-				}
-				if calls == 1 {
-					return refusal
-				}
-				return nil
-			})
-			require.NoError(t, err)
-			r := newTestReceiver(t, cfg, next, nil)
-			require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
-			require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(users) == len(all) }, 5*time.Second, time.Millisecond)
-			require.NoError(t, r.Shutdown(context.Background()))
-			for _, id := range all {
-				assert.Equal(t, "alice@contoso.com", users[id], "record %s sent again as read", id)
+// TestHalvesAreCutFromTheBatchAsRead: the pipeline changes a batch before
+// refusing it for good (groupbyattrs moves user.name off the records; a
+// processor tags them). The halves sent after the refusal must be cut from
+// the batch as read.
+func TestHalvesAreCutFromTheBatchAsRead(t *testing.T) {
+	dir := t.TempDir()
+	all := writeRecordFiles(t, dir, "f", 1, 4)
+	cfg := testConfig(filepath.Join(dir, "*.json"))
+	var mu sync.Mutex
+	calls, users := 0, map[string]string{}
+	next, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		for _, lr := range logRecords(logs) {
+			if calls == 1 {
+				lr.Attributes().Remove(auditrecord.AttrUserName)
+				lr.Attributes().PutStr("detection.rules", "tagged before the refusal")
+				continue
 			}
-		})
+			if _, tagged := lr.Attributes().Get("detection.rules"); !tagged {
+				users[attr(lr, auditrecord.AttrRecordID)] = attr(lr, auditrecord.AttrUserName)
+			}
+		}
+		if calls == 1 {
+			return consumererror.NewPermanent(errors.New("message too large"))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	r := newTestReceiver(t, cfg, next, nil)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(users) == len(all) }, 5*time.Second, time.Millisecond)
+	require.NoError(t, r.Shutdown(context.Background()))
+	for _, id := range all {
+		assert.Equal(t, "alice@contoso.com", users[id], "record %s sent again as read", id)
 	}
 }
 
