@@ -32,6 +32,10 @@ type APIPollConfig struct {
 	MaxWindow time.Duration `mapstructure:"max_window"`
 	// BatchSize is the most records handed to the next consumer at once.
 	BatchSize int `mapstructure:"batch_size"`
+	// MaxBatchBytes cuts a batch once its records' raw bytes reach it, as
+	// files.max_batch_bytes does: a batch holds less than MaxBatchBytes
+	// plus one record.
+	MaxBatchBytes ByteSize `mapstructure:"max_batch_bytes"`
 	// MaxSeenIDs bounds, per stream, the ids remembered to recognise records
 	// read again within the overlap. Past it the oldest are forgotten, which
 	// can only cause duplicates, never losses.
@@ -173,6 +177,9 @@ func (c *APIPollConfig) validate(key string) []error {
 	}
 	if c.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("%s.batch_size: must be at least 1, got %d; e.g. 500", key, c.BatchSize))
+	}
+	if c.MaxBatchBytes < minMaxBatchBytes || c.MaxBatchBytes > maxMaxRecordBytes {
+		errs = append(errs, fmt.Errorf("%s.max_batch_bytes: must be between 64KiB and 1GiB, got %d bytes; e.g. 2MiB (below what the exporter accepts in one request, see the README)", key, int64(c.MaxBatchBytes)))
 	}
 	if c.MaxSeenIDs < 1000 {
 		errs = append(errs, fmt.Errorf("%s.max_seen_ids: must be at least 1000, got %d; e.g. 100000", key, c.MaxSeenIDs))
