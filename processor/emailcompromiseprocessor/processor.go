@@ -64,7 +64,7 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 	if err != nil {
 		return nil, err
 	}
-	sigmaDetector, err := loadSigma(cfg.Sigma, set.Logger)
+	sigmaRules, err := loadSigmaRules(cfg.Sigma, set.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 		jsonBody:        pcommon.NewMap(),
 	}
 	p.lookupUser = p.users.Get
-	p.suite = buildSuite(cfg, sigmaDetector, func(r *detection.Rule) {
+	p.suite = buildSuite(cfg, sigmaRules, func(r *detection.Rule) {
 		p.telemetry.EmailCompromiseWarmupSuppressed.Add(context.Background(), 1, p.ruleMetricAttrs[r]...)
 	})
 	for _, r := range detection.BuiltinRules() {
@@ -99,7 +99,7 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 }
 
 // buildSuite returns the enabled detectors, cheapest first, in a suite.
-func buildSuite(cfg *Config, sigmaDetector *detection.Sigma, onHeldBack func(*detection.Rule)) *detection.Suite {
+func buildSuite(cfg *Config, sigmaRules *detection.SigmaRules, onHeldBack func(*detection.Rule)) *detection.Suite {
 	policy := detection.NewPolicy(cfg.policyOptions())
 	d := cfg.Detectors
 	var ds []detection.Detector
@@ -127,8 +127,8 @@ func buildSuite(cfg *Config, sigmaDetector *detection.Sigma, onHeldBack func(*de
 	add(d.Delegation.Enabled, detection.NewDelegation(policy))
 	add(d.BulkSend.Enabled, detection.NewBulkSend(policy, detection.BulkSendOptions{Factor: d.BulkSend.Factor, Floor: d.BulkSend.Floor, LearningHours: d.BulkSend.LearningHours}))
 	add(d.ThreadHijack.Enabled, detection.NewThreadHijack(detection.ThreadHijackOptions{RiskWindow: d.ThreadHijack.RiskWindow, DeleteWindow: d.ThreadHijack.DeleteWindow, MinKnownIPs: d.ThreadHijack.MinKnownIPs}))
-	if sigmaDetector != nil {
-		ds = append(ds, sigmaDetector)
+	if sigmaRules != nil {
+		ds = append(ds, sigmaRules)
 	}
 	// The chain reads the stages the other detectors' findings made: last.
 	add(d.Chain.Enabled, detection.NewChain(detection.ChainOptions{StageTwoWindow: d.Chain.StageTwoWindow, Window: d.Chain.Window}))
