@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
@@ -68,7 +69,7 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 	inBatch := make(map[uint64]bool)
 	var duplicates int64
 	for _, raw := range p.records {
-		parsed := s.builder.build(rawRecord{data: raw}, scratch)
+		parsed := s.builder.Build(logrecord.Raw{Data: raw}, scratch)
 		rec := k.identify(raw, parsed, p.horizon)
 		if inBatch[rec.key] || k.state.Records.has(rec.key) {
 			duplicates++
@@ -100,7 +101,7 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 func (k *pageSink) identify(raw []byte, parsed bool, pageHorizon time.Time) seenRecord {
 	s := k.source
 	rec := seenRecord{horizon: pageHorizon}
-	view := &s.builder.view
+	view := s.builder.View()
 	if parsed && view.ID != "" {
 		rec.key = hashKey(s.dedupKey(view))
 		rec.event = view.Time
@@ -131,7 +132,7 @@ func (k *pageSink) newBatch() (plog.Logs, plog.LogRecordSlice) {
 // batch of a page (done), an O365 blob too, and saves the state.
 func (k *pageSink) flush(ctx context.Context, logs plog.Logs, pending []seenRecord, done *apiPage) error {
 	s := k.source
-	s.builder.report(ctx, s.telemetry, s.attrs)
+	reportBuilt(ctx, s.telemetry, s.attrs, s.builder.TakeCounts())
 	if len(pending) > 0 {
 		if err := k.deliver(ctx, logs); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
@@ -59,7 +60,7 @@ type apiSource struct {
 	// dedupKey names a parsed record; records that did not parse are named
 	// by their bytes.
 	dedupKey     func(*auditrecord.Record) string
-	builder      recordBuilder
+	builder      logrecord.Builder
 	buildVersion string
 	logger       *zap.Logger
 	telemetry    *metadata.TelemetryBuilder
@@ -77,7 +78,7 @@ func newAPISource(ctx context.Context, name string, cfg APIPollConfig, api *apiC
 		checkpoints: checkpoints,
 		dedupKey:    dedupKey,
 		// A record cannot be larger than the response that holds it.
-		builder:      newRecordBuilder(maxResponseBytes),
+		builder:      logrecord.NewBuilder(maxResponseBytes),
 		buildVersion: r.settings.BuildInfo.Version,
 		logger:       r.settings.Logger.With(zap.String("source", name)),
 		telemetry:    r.telemetry,

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
 // csvReader reads the AuditData column of a Purview / Search-UnifiedAuditLog
@@ -41,7 +43,7 @@ func newCSVReader(w *window, auditColumn, maxRecordBytes int) *csvReader {
 
 func (c *csvReader) resumePoint() resumePoint { return c.w.resumePoint() }
 
-func (c *csvReader) next() (rawRecord, error) {
+func (c *csvReader) next() (logrecord.Raw, error) {
 	for {
 		if c.w.pos == c.w.end && !c.w.fill() {
 			return c.atEnd()
@@ -52,7 +54,7 @@ func (c *csvReader) next() (rawRecord, error) {
 	}
 }
 
-func (c *csvReader) scan() (rawRecord, bool) {
+func (c *csvReader) scan() (logrecord.Raw, bool) {
 	w := c.w
 	buf := w.buf[:w.end]
 	if !c.inRow {
@@ -118,7 +120,7 @@ func (c *csvReader) scan() (rawRecord, bool) {
 	}
 	c.row = appendCapped(c.row, buf[w.pos:i], previewBytes)
 	w.pos = i
-	return rawRecord{}, false
+	return logrecord.Raw{}, false
 }
 
 func (c *csvReader) beginRow() {
@@ -133,33 +135,33 @@ func (c *csvReader) beginRow() {
 
 // endRow returns the row's AuditData cell, a problem record for a row too
 // short to have one, and nothing for a blank line.
-func (c *csvReader) endRow() (rawRecord, bool) {
+func (c *csvReader) endRow() (logrecord.Raw, bool) {
 	c.inRow = false
 	c.w.commit(containerNone)
 	if c.field == 0 && isLineEnd(c.row) {
 		c.cell.active = false
-		return rawRecord{}, false
+		return logrecord.Raw{}, false
 	}
 	if c.field < c.auditColumn {
-		return rawRecord{
-			data:   trimPartialRune(c.row),
-			offset: c.rowStart,
-			problem: fmt.Sprintf("CSV row at offset %d has %d fields but AuditData is field %d of the header",
+		return logrecord.Raw{
+			Data:   trimPartialRune(c.row),
+			Offset: c.rowStart,
+			Problem: fmt.Sprintf("CSV row at offset %d has %d fields but AuditData is field %d of the header",
 				c.rowStart, c.field+1, c.auditColumn+1),
 		}, true
 	}
 	return c.takeCell(), true
 }
 
-func (c *csvReader) takeCell() rawRecord {
+func (c *csvReader) takeCell() logrecord.Raw {
 	r := c.cell.take()
-	r.csvCell = true
+	r.CSVCell = true
 	return r
 }
 
 // atEnd ends the stream. A last row without a line break is complete once
 // its AuditData cell is closed; before that the writer may still be at it.
-func (c *csvReader) atEnd() (rawRecord, error) {
+func (c *csvReader) atEnd() (logrecord.Raw, error) {
 	// A row that is so far only the start of a CRLF is no row yet.
 	pending := c.inRow && !(c.field == 0 && isLineEnd(append(c.row, '\n')))
 	if !pending || c.w.err != io.EOF {
@@ -167,16 +169,16 @@ func (c *csvReader) atEnd() (rawRecord, error) {
 		if err == io.EOF {
 			c.w.commit(containerNone)
 		}
-		return rawRecord{}, err
+		return logrecord.Raw{}, err
 	}
 	closed := c.field > c.auditColumn || (c.field == c.auditColumn && c.quotePending)
 	if !closed || c.w.truncated {
-		return rawRecord{}, errIncomplete
+		return logrecord.Raw{}, errIncomplete
 	}
 	if rec, ok := c.endRow(); ok {
 		return rec, nil
 	}
-	return rawRecord{}, io.EOF
+	return logrecord.Raw{}, io.EOF
 }
 
 // isLineEnd reports whether a row is nothing but its line break: an empty
@@ -185,13 +187,13 @@ func isLineEnd(row []byte) bool {
 	return string(row) == "\n" || string(row) == "\r\n"
 }
 
-func (c *csvReader) abandon() rawRecord {
-	r := rawRecord{offset: c.w.offset()}
+func (c *csvReader) abandon() logrecord.Raw {
+	r := logrecord.Raw{Offset: c.w.offset()}
 	switch {
 	case c.inRow && c.field >= c.auditColumn:
 		r = c.takeCell()
 	case c.inRow:
-		r = rawRecord{data: trimPartialRune(c.row), offset: c.rowStart}
+		r = logrecord.Raw{Data: trimPartialRune(c.row), Offset: c.rowStart}
 	}
 	c.inRow = false
 	c.w.commit(containerNone)

@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
@@ -32,7 +33,7 @@ func (b *fileBatch) beginFile(path string) {
 	b.path, b.hasScope = path, false
 }
 
-func (b *fileBatch) add(raw rawRecord) {
+func (b *fileBatch) add(raw logrecord.Raw) {
 	if !b.hasScope {
 		rl := b.logs.ResourceLogs().AppendEmpty()
 		sl := rl.ScopeLogs().AppendEmpty()
@@ -41,12 +42,12 @@ func (b *fileBatch) add(raw rawRecord) {
 		b.records, b.hasScope = sl.LogRecords(), true
 	}
 	lr := b.records.AppendEmpty()
-	b.source.builder.build(raw, lr)
+	b.source.builder.Build(raw, lr)
 	attrs := lr.Attributes()
 	attrs.PutStr(attrFileName, filepath.Base(b.path))
 	attrs.PutStr(attrFilePath, b.path)
 	b.count++
-	b.bytes += len(raw.data)
+	b.bytes += len(raw.Data)
 }
 
 // position is where cp will stand once the commits so far are applied.
@@ -72,7 +73,7 @@ func (b *fileBatch) full() bool {
 func (b *fileBatch) flush(ctx context.Context) error {
 	s := b.source
 	if b.count > 0 {
-		s.builder.report(ctx, s.telemetry, s.attrs)
+		reportBuilt(ctx, s.telemetry, s.attrs, s.builder.TakeCounts())
 		if err := b.deliver(ctx, b.logs); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
@@ -31,7 +32,7 @@ type fileSource struct {
 	attrs        metric.MeasurementOption
 	buildVersion string
 	checkpoints  *checkpointStore
-	builder      recordBuilder
+	builder      logrecord.Builder
 	// tracked is what the last poll saw at each path.
 	tracked map[string]*trackedFile
 	// readErrors is the last read error reported per path, so that a file
@@ -67,7 +68,7 @@ func newFileSource(cfg FilesConfig, logger *zap.Logger, tb *metadata.TelemetryBu
 		attrs:        sourceAttrs(sourceFiles),
 		buildVersion: buildVersion,
 		checkpoints:  checkpoints,
-		builder:      newRecordBuilder(int(cfg.MaxRecordBytes)),
+		builder:      logrecord.NewBuilder(int(cfg.MaxRecordBytes)),
 		tracked:      make(map[string]*trackedFile),
 		readErrors:   make(map[string]string),
 		now:          time.Now,
@@ -435,15 +436,15 @@ func (s *fileSource) endFile(ctx context.Context, f *trackedFile, file *os.File,
 		tail := records.abandon()
 		wait := s.cfg.IncompleteRecordTimeout
 		if errors.Is(end, errIncomplete) {
-			tail.problem = fmt.Sprintf("file ends inside a record at offset %d and has not changed for %s", tail.offset, wait)
+			tail.Problem = fmt.Sprintf("file ends inside a record at offset %d and has not changed for %s", tail.Offset, wait)
 		} else {
-			tail.problem = fmt.Sprintf("gzip stream ends early (after %d decompressed bytes) and the file has not changed for %s: it was cut short, or its writer stopped without closing the stream",
+			tail.Problem = fmt.Sprintf("gzip stream ends early (after %d decompressed bytes) and the file has not changed for %s: it was cut short, or its writer stopped without closing the stream",
 				records.resumePoint().Offset, wait)
 		}
 		b.add(tail)
 	case errors.As(end, &corrupt):
 		tail := records.abandon()
-		tail.problem = fmt.Sprintf("%v (after %d decompressed bytes); nothing after it can be read", corrupt, records.resumePoint().Offset)
+		tail.Problem = fmt.Sprintf("%v (after %d decompressed bytes); nothing after it can be read", corrupt, records.resumePoint().Offset)
 		b.add(tail)
 	default:
 		// An I/O error: keep what was read, try the rest next poll.

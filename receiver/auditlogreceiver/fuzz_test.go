@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
 // maxSeedBytes keeps corpus seeds small enough for the fuzzer to mutate
@@ -82,10 +83,10 @@ func FuzzScanner(f *testing.F) {
 				}
 				break
 			}
-			if rec.problem == "" && len(rec.data) == 0 {
-				t.Fatalf("empty record at offset %d", rec.offset)
+			if rec.Problem == "" && len(rec.Data) == 0 {
+				t.Fatalf("empty record at offset %d", rec.Offset)
 			}
-			records = append(records, scanned(rec.data))
+			records = append(records, scanned(rec.Data))
 			if len(records) == 1 {
 				resumeAt = s.resumePoint()
 			}
@@ -190,12 +191,12 @@ func FuzzCSV(f *testing.F) {
 			return
 		}
 		r := newCSVReader(newTestWindow(data, fuzzWindow(data), resumePoint{Offset: start}), column, 1<<20)
-		var records []rawRecord
+		var records []logrecord.Raw
 		for {
 			rec, err := r.next()
 			if errors.Is(err, errIncomplete) {
 				rec, err = r.abandon(), nil
-				rec.problem = "cut short"
+				rec.Problem = "cut short"
 			}
 			if errors.Is(err, io.EOF) {
 				break
@@ -203,9 +204,9 @@ func FuzzCSV(f *testing.F) {
 			if err != nil {
 				t.Fatalf("unexpected error %v", err)
 			}
-			rec.data = bytes.Clone(rec.data)
+			rec.Data = bytes.Clone(rec.Data)
 			records = append(records, rec)
-			if rec.problem == "cut short" {
+			if rec.Problem == "cut short" {
 				break
 			}
 		}
@@ -221,12 +222,12 @@ func FuzzCSV(f *testing.F) {
 			t.Fatalf("reader found %d records, encoding/csv %d rows", len(records), len(rows))
 		}
 		for i, row := range rows {
-			if records[i].problem != "" {
+			if records[i].Problem != "" {
 				continue
 			}
 			// encoding/csv drops carriage returns; the reader keeps them
 			// inside quotes, as they were written.
-			if got := strings.ReplaceAll(string(records[i].data), "\r", ""); got != strings.ReplaceAll(row[column], "\r", "") {
+			if got := strings.ReplaceAll(string(records[i].Data), "\r", ""); got != strings.ReplaceAll(row[column], "\r", "") {
 				t.Fatalf("row %d: AuditData %q, encoding/csv %q", i, got, row[column])
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
@@ -414,4 +415,12 @@ func keepRecords(logs plog.Logs, keep func(i int) bool) {
 		})
 		return rl.ScopeLogs().Len() == 0
 	})
+}
+
+// reportBuilt adds what a source's record builder counted to the metrics of
+// that source.
+func reportBuilt(ctx context.Context, tb *metadata.TelemetryBuilder, attrs metric.MeasurementOption, c logrecord.Counts) {
+	tb.AuditLogRecordsRead.Add(ctx, c.Read, attrs)
+	tb.AuditLogParseErrors.Add(ctx, c.ParseErrors, attrs)
+	tb.AuditLogUnrecognizedRecords.Add(ctx, c.Unrecognized, attrs)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
 // The JSON scanner finds record boundaries without decoding: it tracks
@@ -98,12 +100,12 @@ func newJSONScanner(w *window, maxRecordBytes int) *jsonScanner {
 
 func (s *jsonScanner) resumePoint() resumePoint { return s.w.resumePoint() }
 
-func (s *jsonScanner) next() (rawRecord, error) {
+func (s *jsonScanner) next() (logrecord.Raw, error) {
 	for {
 		if s.w.pos == s.w.end && !s.w.fill() {
-			return rawRecord{}, s.atEnd()
+			return logrecord.Raw{}, s.atEnd()
 		}
-		var rec rawRecord
+		var rec logrecord.Raw
 		var ok bool
 		switch s.state {
 		case stateTopLevel:
@@ -132,8 +134,8 @@ func (s *jsonScanner) atEnd() error {
 	return err
 }
 
-func (s *jsonScanner) abandon() rawRecord {
-	r := rawRecord{offset: s.w.offset()}
+func (s *jsonScanner) abandon() logrecord.Raw {
+	r := logrecord.Raw{Offset: s.w.offset()}
 	if s.rec.active {
 		r = s.rec.take()
 	}
@@ -180,7 +182,7 @@ func (s *jsonScanner) beginScalar() {
 
 // scanBetweenElements reads the separators of a record array up to the next
 // element or the array's end; an empty slot is returned as a problem record.
-func (s *jsonScanner) scanBetweenElements() (rawRecord, bool) {
+func (s *jsonScanner) scanBetweenElements() (logrecord.Raw, bool) {
 	w := s.w
 	for i := w.pos; i < w.end; i++ {
 		c := w.buf[i]
@@ -199,7 +201,7 @@ func (s *jsonScanner) scanBetweenElements() (rawRecord, bool) {
 		case c == ']':
 			w.pos = i + 1
 			s.closeArray()
-			return rawRecord{}, false
+			return logrecord.Raw{}, false
 		default:
 			// A missing comma loses nothing, so the next element is read
 			// as if it were there.
@@ -209,16 +211,16 @@ func (s *jsonScanner) scanBetweenElements() (rawRecord, bool) {
 			} else {
 				s.beginScalar()
 			}
-			return rawRecord{}, false
+			return logrecord.Raw{}, false
 		}
 	}
 	w.pos = w.end
-	return rawRecord{}, false
+	return logrecord.Raw{}, false
 }
 
-func (s *jsonScanner) problem(msg string) rawRecord {
+func (s *jsonScanner) problem(msg string) logrecord.Raw {
 	s.w.commit(s.container)
-	return rawRecord{offset: s.w.offset(), problem: msg}
+	return logrecord.Raw{Offset: s.w.offset(), Problem: msg}
 }
 
 func (s *jsonScanner) closeArray() {
@@ -235,7 +237,7 @@ func (s *jsonScanner) closeArray() {
 }
 
 // scanValue follows an object, array or string to its end.
-func (s *jsonScanner) scanValue() (rawRecord, bool) {
+func (s *jsonScanner) scanValue() (logrecord.Raw, bool) {
 	w := s.w
 	buf := w.buf[:w.end]
 	segment := w.pos
@@ -304,7 +306,7 @@ func (s *jsonScanner) scanValue() (rawRecord, bool) {
 				if c == '[' && s.isEnvelopeKey() {
 					w.pos = i
 					s.enterEnvelope()
-					return rawRecord{}, false
+					return logrecord.Raw{}, false
 				}
 				s.phase = phaseInValue
 			}
@@ -336,7 +338,7 @@ func (s *jsonScanner) scanValue() (rawRecord, bool) {
 	}
 	s.write(buf[segment:])
 	w.pos = w.end
-	return rawRecord{}, false
+	return logrecord.Raw{}, false
 }
 
 // stringContent measures the string content at the start of p: up to the
@@ -389,7 +391,7 @@ func (s *jsonScanner) newlineInString(buf []byte, at int, content []byte) (int, 
 // cutAt ends the value in progress with the bytes in tail, where a new line
 // starts a new object where none can start: the record before was cut short
 // (a JSON line that lost its end). Ending it there keeps the next one whole.
-func (s *jsonScanner) cutAt(tail []byte, next int) (rawRecord, bool) {
+func (s *jsonScanner) cutAt(tail []byte, next int) (logrecord.Raw, bool) {
 	s.write(tail)
 	s.w.pos = next
 	s.inString, s.escaped = false, false
@@ -439,7 +441,7 @@ func (s *jsonScanner) write(p []byte) {
 
 // endValue finishes the value in progress: a record, or the end of an
 // envelope object.
-func (s *jsonScanner) endValue() (rawRecord, bool) {
+func (s *jsonScanner) endValue() (logrecord.Raw, bool) {
 	if s.container == containerNone {
 		s.state = stateTopLevel
 	} else {
@@ -448,7 +450,7 @@ func (s *jsonScanner) endValue() (rawRecord, bool) {
 	if s.envelopeTail {
 		s.envelopeTail = false
 		s.w.commit(containerNone)
-		return rawRecord{}, false
+		return logrecord.Raw{}, false
 	}
 	s.w.commit(s.container)
 	return s.rec.take(), true
@@ -456,7 +458,7 @@ func (s *jsonScanner) endValue() (rawRecord, bool) {
 
 // scanScalar reads a scalar element up to its separator, or a junk line at
 // top level up to its end.
-func (s *jsonScanner) scanScalar() (rawRecord, bool) {
+func (s *jsonScanner) scanScalar() (logrecord.Raw, bool) {
 	w := s.w
 	buf := w.buf[:w.end]
 	var end int
@@ -465,7 +467,7 @@ func (s *jsonScanner) scanScalar() (rawRecord, bool) {
 		if i < 0 {
 			s.write(buf[w.pos:])
 			w.pos = w.end
-			return rawRecord{}, false
+			return logrecord.Raw{}, false
 		}
 		end = w.pos + i + 1
 	} else {
@@ -476,7 +478,7 @@ func (s *jsonScanner) scanScalar() (rawRecord, bool) {
 		if end == len(buf) {
 			s.write(buf[w.pos:])
 			w.pos = w.end
-			return rawRecord{}, false
+			return logrecord.Raw{}, false
 		}
 	}
 	s.write(buf[w.pos:end])

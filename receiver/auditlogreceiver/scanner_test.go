@@ -38,10 +38,10 @@ func scanAll(r recordReader) ([]scanned, error) {
 		if err != nil {
 			return out, err
 		}
-		if rec.problem != "" {
-			out = append(out, problemRecord(rec.problem))
+		if rec.Problem != "" {
+			out = append(out, problemRecord(rec.Problem))
 		} else {
-			out = append(out, scanned(rec.data))
+			out = append(out, scanned(rec.Data))
 		}
 	}
 }
@@ -147,19 +147,19 @@ func TestScannerOversizedRecordIsSkippedWithoutBuffering(t *testing.T) {
 
 	first, err := s.next()
 	require.NoError(t, err)
-	assert.Equal(t, `{"a":1}`, string(first.data))
+	assert.Equal(t, `{"a":1}`, string(first.Data))
 
 	oversized, err := s.next()
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("record of %d bytes at offset 8 exceeds max_record_bytes (%d); the body holds its first %d bytes",
-		len(big), limit, len(oversized.data)), oversized.problem)
-	assert.LessOrEqual(t, len(oversized.data), previewBytes)
-	assert.True(t, strings.HasPrefix(big, string(oversized.data)), "the body is the start of the record")
+		len(big), limit, len(oversized.Data)), oversized.Problem)
+	assert.LessOrEqual(t, len(oversized.Data), previewBytes)
+	assert.True(t, strings.HasPrefix(big, string(oversized.Data)), "the body is the start of the record")
 	assert.LessOrEqual(t, cap(s.rec.data), 2*limit, "the record was not buffered whole")
 
 	last, err := s.next()
 	require.NoError(t, err)
-	assert.Equal(t, `{"b":2}`, string(last.data))
+	assert.Equal(t, `{"b":2}`, string(last.Data))
 }
 
 func TestScannerDeepNestingNeedsNoStack(t *testing.T) {
@@ -189,7 +189,7 @@ func TestScannerEndsInsideRecord(t *testing.T) {
 			assert.Equal(t, tt.resumeAt, s.resumePoint().Offset)
 
 			tail := s.abandon()
-			assert.Equal(t, tt.tail, string(tail.data))
+			assert.Equal(t, tt.tail, string(tail.Data))
 			assert.Equal(t, int64(len(tt.input)), s.resumePoint().Offset, "abandoning moves past the tail")
 			assert.Equal(t, containerNone, s.resumePoint().Container)
 		})

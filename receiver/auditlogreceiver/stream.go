@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
 // A file is read as a stream of raw records: the format is detected from the
@@ -57,20 +59,6 @@ type corruptStreamError struct{ err error }
 
 func (e *corruptStreamError) Error() string { return "corrupt gzip stream: " + e.err.Error() }
 
-// rawRecord is one record cut out of a stream.
-type rawRecord struct {
-	// data is valid until the reader's next call.
-	data []byte
-	// offset is where the record starts in the decompressed stream.
-	offset int64
-	// problem, when set, says why data is not a whole record; it becomes the
-	// audit.parse_error attribute without any attempt to decode data.
-	problem string
-	// csvCell: data is a CSV cell with its "" escapes undone, so a position
-	// in data is not offset bytes further into the stream.
-	csvCell bool
-}
-
 // resumePoint is where reading continues: an offset in the decompressed
 // stream, just after a record, and the JSON container the scanner was in
 // there (CSV has none).
@@ -90,13 +78,13 @@ type recordReader interface {
 	// next returns the next record. At the end it returns io.EOF,
 	// errIncomplete, errTruncated, a *corruptStreamError or a
 	// *fileReadError.
-	next() (rawRecord, error)
+	next() (logrecord.Raw, error)
 	// resumePoint is the position just after the last record next returned.
 	resumePoint() resumePoint
 	// abandon returns what is pending after next failed (the partial record,
 	// possibly empty) and moves the resume point to the end of what was read,
 	// so that the failure is reported once.
-	abandon() rawRecord
+	abandon() logrecord.Raw
 }
 
 // openRecords detects the format of the first size bytes of f and returns a
@@ -379,13 +367,13 @@ func (b *recordBuffer) write(p []byte) {
 }
 
 // take ends the record and returns it.
-func (b *recordBuffer) take() rawRecord {
+func (b *recordBuffer) take() logrecord.Raw {
 	b.active = false
-	r := rawRecord{data: b.data, offset: b.start}
+	r := logrecord.Raw{Data: b.data, Offset: b.start}
 	if b.size > int64(b.limit) {
-		r.data = trimPartialRune(r.data)
-		r.problem = fmt.Sprintf("record of %d bytes at offset %d exceeds max_record_bytes (%d); the body holds its first %d bytes",
-			b.size, b.start, b.limit, len(r.data))
+		r.Data = trimPartialRune(r.Data)
+		r.Problem = fmt.Sprintf("record of %d bytes at offset %d exceeds max_record_bytes (%d); the body holds its first %d bytes",
+			b.size, b.start, b.limit, len(r.Data))
 	}
 	return r
 }
