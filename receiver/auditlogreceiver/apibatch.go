@@ -132,7 +132,7 @@ func (k *pageSink) newBatch() (plog.Logs, plog.LogRecordSlice) {
 // batch of a page (done), an O365 blob too, and saves the state.
 func (k *pageSink) flush(ctx context.Context, logs plog.Logs, pending []seenRecord, done *apiPage) error {
 	s := k.source
-	reportBuilt(ctx, s.telemetry, s.attrs, s.builder.TakeCounts())
+	sourceMetrics{s.telemetry, s.attrs}.RecordsBuilt(ctx, s.builder.TakeCounts())
 	if len(pending) > 0 {
 		if err := k.deliver(ctx, logs); err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // fastPoll is test timing: polls and retries in milliseconds, windows and
@@ -118,13 +119,13 @@ func (s *idSink) consumer(t testing.TB) consumer.Logs {
 func (s *idSink) ids() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return recordIDs(logRecords(s.logs...))
+	return recordtest.IDs(recordtest.Records(s.logs...))
 }
 
 func (s *idSink) records() []plog.LogRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return logRecords(s.logs...)
+	return recordtest.Records(s.logs...)
 }
 
 // waitIDs waits until the sink holds at least n records, then a few more

@@ -141,7 +141,7 @@ func (r *auditLogReceiver) apiSources(ctx context.Context, host component.Host, 
 	return sources, nil
 }
 
-func (s *apiSource) run(ctx context.Context, deliver deliverFunc) {
+func (s *apiSource) Run(ctx context.Context, deliver deliverFunc) {
 	// A receiver stopped for a config reload should not keep connections.
 	defer s.api.http.CloseIdleConnections()
 	for {

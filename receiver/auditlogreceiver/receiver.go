@@ -14,12 +14,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
@@ -35,15 +34,15 @@ const (
 // source reads vendor records from one kind of origin: exported files or a
 // vendor API. The receiver runs each source in its own goroutine.
 type source interface {
-	// run reads until ctx ends. It hands each batch to deliver and advances
+	// Run reads until ctx ends. It hands each batch to deliver and advances
 	// its own checkpoint only after deliver returned nil.
-	run(ctx context.Context, deliver deliverFunc)
+	Run(ctx context.Context, deliver deliverFunc)
 }
 
 // deliverFunc hands a batch to the next consumer. It returns nil once the
 // batch is done with (accepted, or refused for good and counted), and an
-// error only when ctx ended first.
-type deliverFunc func(ctx context.Context, logs plog.Logs) error
+// error only when ctx ended first. It is the sources' Deliver.
+type deliverFunc = func(ctx context.Context, logs plog.Logs) error
 
 type auditLogReceiver struct {
 	settings  receiver.Settings
@@ -73,11 +72,6 @@ func newAuditLogReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	}, nil
 }
 
-// sourceAttrs is the attribute set every metric of one source carries.
-func sourceAttrs(source string) metric.MeasurementOption {
-	return metric.WithAttributeSet(attribute.NewSet(attribute.String("source", source)))
-}
-
 // defaultBackOff starts fast, since a memory limiter usually recovers within
 // a second, and caps the wait so that delivery resumes soon after.
 func defaultBackOff() backoff.BackOff {
@@ -92,7 +86,7 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return err
 	}
-	checkpoints, err := loadCheckpoints(ctx, client)
+	checkpoints, err := filesource.LoadCheckpoints(ctx, client)
 	if err != nil {
 		_ = client.Close(ctx)
 		return err
@@ -111,7 +105,8 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 		if err != nil {
 			return r.failStart(ctx, err)
 		}
-		sources = append(sources, started{newFileSource(r.cfg.Files, r.settings.Logger, r.telemetry, r.settings.BuildInfo.Version, checkpoints), deliver})
+		files := filesource.New(r.cfg.Files.settings(r.settings.BuildInfo.Version), r.settings.Logger, r.metrics(sourceFiles), checkpoints)
+		sources = append(sources, started{files, deliver})
 	}
 	apiSources, err := r.apiSources(ctx, host, client)
 	if err != nil {
@@ -130,7 +125,7 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			s.src.run(runCtx, s.deliver)
+			s.src.Run(runCtx, s.deliver)
 		}()
 	}
 	return nil
@@ -415,12 +410,4 @@ func keepRecords(logs plog.Logs, keep func(i int) bool) {
 		})
 		return rl.ScopeLogs().Len() == 0
 	})
-}
-
-// reportBuilt adds what a source's record builder counted to the metrics of
-// that source.
-func reportBuilt(ctx context.Context, tb *metadata.TelemetryBuilder, attrs metric.MeasurementOption, c logrecord.Counts) {
-	tb.AuditLogRecordsRead.Add(ctx, c.Read, attrs)
-	tb.AuditLogParseErrors.Add(ctx, c.ParseErrors, attrs)
-	tb.AuditLogUnrecognizedRecords.Add(ctx, c.Unrecognized, attrs)
 }

@@ -7,9 +7,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
-
-const o365Record = `{"CreationTime":"2024-02-01T16:07:34","Id":"id-1","Operation":"UserLoggedIn","OrganizationId":"t-1","RecordType":15,"ResultStatus":"Success","UserId":"Alice@Contoso.com","Workload":"AzureActiveDirectory","ClientIP":"203.0.113.7"}`
 
 func parseError(lr plog.LogRecord) string {
 	v, _ := lr.Attributes().Get(auditrecord.AttrParseError)
@@ -19,7 +18,7 @@ func parseError(lr plog.LogRecord) string {
 func TestBuildCountsEachOutcomeAndTakeCountsResets(t *testing.T) {
 	b := NewBuilder(1 << 20)
 	ok := plog.NewLogRecord()
-	assert.True(t, b.Build(Raw{Data: []byte(o365Record)}, ok))
+	assert.True(t, b.Build(Raw{Data: []byte(recordtest.O365Record("id-1"))}, ok))
 	assert.Equal(t, "id-1", b.View().ID)
 	assert.Equal(t, "UserLoggedIn", ok.EventName())
 

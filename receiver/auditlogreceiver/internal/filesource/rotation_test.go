@@ -1,4 +1,4 @@
-package auditlogreceiver
+package filesource
 
 import (
 	"compress/gzip"
@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // The cases of issue 19: files rotated, copied, replaced or written slowly
@@ -22,7 +24,7 @@ import (
 func o365Records(prefix string, from, to int) []string {
 	var out []string
 	for i := from; i < to; i++ {
-		out = append(out, o365Record(fmt.Sprintf("%s-%02d", prefix, i)))
+		out = append(out, recordtest.O365Record(fmt.Sprintf("%s-%02d", prefix, i)))
 	}
 	return out
 }
@@ -41,8 +43,8 @@ func ids(t *testing.T, records []string) []string {
 // assertOnce checks that every record of want came out exactly once.
 func assertOnce(t *testing.T, want []string, got []plog.LogRecord) {
 	t.Helper()
-	assert.ElementsMatch(t, ids(t, want), recordIDs(got))
-	assert.Empty(t, parseErrors(got))
+	assert.ElementsMatch(t, ids(t, want), recordtest.IDs(got))
+	assert.Empty(t, recordtest.ParseErrors(got))
 }
 
 // TestFileRotatedDuringAPollIsReadUnderItsNewName renames a file after a
@@ -52,26 +54,26 @@ func assertOnce(t *testing.T, want []string, got []plog.LogRecord) {
 // reads on where it was, and reads the new file from its start.
 func TestFileRotatedDuringAPollIsReadUnderItsNewName(t *testing.T) {
 	dir := t.TempDir()
-	other := writeFile(t, filepath.Join(dir, "a.json"), []byte(jsonLines(o365Record("a-1"))))
-	path := writeFile(t, filepath.Join(dir, "audit.log"), []byte(jsonLines(o365Records("old", 0, 6)...)))
-	cfg := testConfig(filepath.Join(dir, "*"))
-	cfg.Files.BatchSize = 1
-	src := newTestSource(t, cfg, nil)
+	other := recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(recordtest.O365Record("a-1"))))
+	path := recordtest.WriteFile(t, filepath.Join(dir, "audit.log"), []byte(recordtest.JSONLines(o365Records("old", 0, 6)...)))
+	set := testSettings(filepath.Join(dir, "*"))
+	set.BatchSize = 1
+	src := newTestSource(t, set, nil)
 	got := src.poll(t)
 
-	appendFile(t, other, []byte(jsonLines(o365Record("a-2"))))
-	appendFile(t, path, []byte(jsonLines(o365Records("old", 6, 8)...)))
+	appendFile(t, other, []byte(recordtest.JSONLines(recordtest.O365Record("a-2"))))
+	appendFile(t, path, []byte(recordtest.JSONLines(o365Records("old", 6, 8)...)))
 	src.onDeliver = func() {
 		// a.json's record is being delivered: audit.log was identified,
 		// not yet read.
 		src.onDeliver = nil
 		require.NoError(t, os.Rename(path, path+".1"))
-		writeFile(t, path, []byte(jsonLines(o365Records("new", 0, 12)...)))
+		recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(o365Records("new", 0, 12)...)))
 	}
 	got = append(got, src.poll(t)...)
 	got = append(got, src.poll(t)...)
 	assert.Empty(t, src.poll(t))
-	want := append(append([]string{o365Record("a-1"), o365Record("a-2")}, o365Records("old", 0, 8)...), o365Records("new", 0, 12)...)
+	want := append(append([]string{recordtest.O365Record("a-1"), recordtest.O365Record("a-2")}, o365Records("old", 0, 8)...), o365Records("new", 0, 12)...)
 	assertOnce(t, want, got)
 }
 
@@ -82,25 +84,25 @@ func TestCopyTruncateRotation(t *testing.T) {
 	for _, pollInGap := range []bool{true, false} {
 		t.Run(fmt.Sprintf("poll between copy and truncate %v", pollInGap), func(t *testing.T) {
 			dir := t.TempDir()
-			path := writeFile(t, filepath.Join(dir, "audit.log"), []byte(jsonLines(o365Records("r", 0, 6)...)))
-			src := newTestSource(t, testConfig(filepath.Join(dir, "audit.log*")), nil)
+			path := recordtest.WriteFile(t, filepath.Join(dir, "audit.log"), []byte(recordtest.JSONLines(o365Records("r", 0, 6)...)))
+			src := newTestSource(t, testSettings(filepath.Join(dir, "audit.log*")), nil)
 			got := src.poll(t)
 
 			// Records the receiver has not read yet when the copy is made.
-			appendFile(t, path, []byte(jsonLines(o365Records("r", 6, 9)...)))
+			appendFile(t, path, []byte(recordtest.JSONLines(o365Records("r", 6, 9)...)))
 			content, err := os.ReadFile(path)
 			require.NoError(t, err)
-			writeFile(t, path+".1", content)
+			recordtest.WriteFile(t, path+".1", content)
 			if pollInGap {
 				got = append(got, src.poll(t)...)
 			}
 			require.NoError(t, os.Truncate(path, 0))
-			appendFile(t, path, []byte(jsonLines(o365Records("n", 0, 2)...)))
+			appendFile(t, path, []byte(recordtest.JSONLines(o365Records("n", 0, 2)...)))
 			// Whoever holds the copy may write to it too.
-			appendFile(t, path+".1", []byte(jsonLines(o365Record("late"))))
+			appendFile(t, path+".1", []byte(recordtest.JSONLines(recordtest.O365Record("late"))))
 			got = append(got, src.poll(t)...)
 			assert.Empty(t, src.poll(t))
-			want := append(append(o365Records("r", 0, 9), o365Records("n", 0, 2)...), o365Record("late"))
+			want := append(append(o365Records("r", 0, 9), o365Records("n", 0, 2)...), recordtest.O365Record("late"))
 			assertOnce(t, want, got)
 		})
 	}
@@ -110,17 +112,17 @@ func TestCopyTruncateRotation(t *testing.T) {
 // stays and grows holds nothing new until someone writes to it.
 func TestCopyOfAFileIsNotReadAgain(t *testing.T) {
 	dir := t.TempDir()
-	path := writeFile(t, filepath.Join(dir, "audit.json"), []byte(jsonLines(o365Records("r", 0, 6)...)))
-	src := newTestSource(t, testConfig(filepath.Join(dir, "*.json")), nil)
+	path := recordtest.WriteFile(t, filepath.Join(dir, "audit.json"), []byte(recordtest.JSONLines(o365Records("r", 0, 6)...)))
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*.json")), nil)
 	got := src.poll(t)
 	content, err := os.ReadFile(path)
 	require.NoError(t, err)
-	writeFile(t, filepath.Join(dir, "backup.json"), content)
-	appendFile(t, path, []byte(jsonLines(o365Record("r-06"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "backup.json"), content)
+	appendFile(t, path, []byte(recordtest.JSONLines(recordtest.O365Record("r-06"))))
 	got = append(got, src.poll(t)...)
-	appendFile(t, filepath.Join(dir, "backup.json"), []byte(jsonLines(o365Record("b-00"))))
+	appendFile(t, filepath.Join(dir, "backup.json"), []byte(recordtest.JSONLines(recordtest.O365Record("b-00"))))
 	got = append(got, src.poll(t)...)
-	assertOnce(t, append(o365Records("r", 0, 7), o365Record("b-00")), got)
+	assertOnce(t, append(o365Records("r", 0, 7), recordtest.O365Record("b-00")), got)
 }
 
 // TestReplacedFileThatStartsAlikeIsReadAnew replaces a file by one with the
@@ -140,15 +142,15 @@ func TestReplacedFileThatStartsAlikeIsReadAnew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeFile(t, filepath.Join(t.TempDir(), "audit.json"), []byte(jsonLines(old...)))
-			src := newTestSource(t, testConfig(path), nil)
+			path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "audit.json"), []byte(recordtest.JSONLines(old...)))
+			src := newTestSource(t, testSettings(path), nil)
 			assertOnce(t, old, src.poll(t))
 			before, err := os.Stat(path)
 			require.NoError(t, err)
 			if !tt.inPlace {
 				require.NoError(t, os.Remove(path))
 			}
-			writeFile(t, path, []byte(jsonLines(tt.replacement...)))
+			recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(tt.replacement...)))
 			// The kernel's coarse file clock may give both writes the same
 			// modification time; a rewrite is noticed by it.
 			require.NoError(t, os.Chtimes(path, time.Time{}, before.ModTime().Add(time.Second)))
@@ -175,9 +177,9 @@ func TestGzipWrittenSlowlyInBlocks(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, zw.Flush()) // Z_SYNC_FLUSH: readable up to here, no end yet
 	}
-	cfg := testConfig(path)
-	cfg.Files.IncompleteRecordTimeout = 10 * time.Second
-	src := newTestSource(t, cfg, nil)
+	set := testSettings(path)
+	set.IncompleteRecordTimeout = 10 * time.Second
+	src := newTestSource(t, set, nil)
 
 	records := o365Records("gz", 0, 30)
 	var got []plog.LogRecord
@@ -198,11 +200,11 @@ func TestGzipWrittenSlowlyInBlocks(t *testing.T) {
 	src.advance(10 * time.Second)
 	stopped := src.poll(t)
 	require.Len(t, stopped, 1)
-	assert.Contains(t, parseErrors(stopped)[0], "gzip stream ends early (after ")
-	assert.Contains(t, parseErrors(stopped)[0], "has not changed for 10s: it was cut short, or its writer stopped without closing the stream")
+	assert.Contains(t, recordtest.ParseErrors(stopped)[0], "gzip stream ends early (after ")
+	assert.Contains(t, recordtest.ParseErrors(stopped)[0], "has not changed for 10s: it was cut short, or its writer stopped without closing the stream")
 
-	write(jsonLines(o365Record("gz-after")))
+	write(recordtest.JSONLines(recordtest.O365Record("gz-after")))
 	require.NoError(t, zw.Close())
-	assertOnce(t, []string{o365Record("gz-after")}, src.poll(t))
+	assertOnce(t, []string{recordtest.O365Record("gz-after")}, src.poll(t))
 	assert.Empty(t, src.poll(t))
 }

@@ -1,4 +1,4 @@
-package auditlogreceiver
+package filesource
 
 import (
 	"bytes"
@@ -140,7 +140,7 @@ func TestResumePointAnchorIsTheBytesBeforeIt(t *testing.T) {
 }
 
 func TestScannerOversizedRecordIsSkippedWithoutBuffering(t *testing.T) {
-	const limit = previewBytes
+	const limit = PreviewBytes
 	big := `{"blob":"` + strings.Repeat("é", limit) + `"}`
 	input := []byte(`{"a":1}` + "\n" + big + "\n" + `{"b":2}`)
 	s := newJSONScanner(newTestWindow(input, 4096, resumePoint{}), limit)
@@ -153,7 +153,7 @@ func TestScannerOversizedRecordIsSkippedWithoutBuffering(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fmt.Sprintf("record of %d bytes at offset 8 exceeds max_record_bytes (%d); the body holds its first %d bytes",
 		len(big), limit, len(oversized.Data)), oversized.Problem)
-	assert.LessOrEqual(t, len(oversized.Data), previewBytes)
+	assert.LessOrEqual(t, len(oversized.Data), PreviewBytes)
 	assert.True(t, strings.HasPrefix(big, string(oversized.Data)), "the body is the start of the record")
 	assert.LessOrEqual(t, cap(s.rec.data), 2*limit, "the record was not buffered whole")
 

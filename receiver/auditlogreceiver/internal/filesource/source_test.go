@@ -1,4 +1,4 @@
-package auditlogreceiver
+package filesource
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 func TestReadsEveryFormatPlainAndGzipped(t *testing.T) {
@@ -33,14 +33,14 @@ func TestReadsEveryFormatPlainAndGzipped(t *testing.T) {
 		content string
 		ids     []string
 	}{
-		{"json lines", jsonLines(o365Record("a"), graphSignIn("b"), googleActivity("c")), []string{"a", "b", "c"}},
-		{"concatenated objects", o365Record("a") + o365Record("b") + " " + googleActivity("c"), []string{"a", "b", "c"}},
-		{"array", "[\n  " + o365Record("a") + ",\n  " + o365Record("b") + "\n]\n", []string{"a", "b"}},
+		{"json lines", recordtest.JSONLines(recordtest.O365Record("a"), graphSignIn("b"), googleActivity("c")), []string{"a", "b", "c"}},
+		{"concatenated objects", recordtest.O365Record("a") + recordtest.O365Record("b") + " " + googleActivity("c"), []string{"a", "b", "c"}},
+		{"array", "[\n  " + recordtest.O365Record("a") + ",\n  " + recordtest.O365Record("b") + "\n]\n", []string{"a", "b"}},
 		{"graph page", `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns","value":[` + graphSignIn("a") + "," + graphSignIn("b") + `],"@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=x"}`, []string{"a", "b"}},
 		{"azure monitor export", `{"records":[` + azureMonitorSignIn("a") + "," + azureMonitorSignIn("b") + `]}`, []string{"a", "b"}},
 		{"reports api page", `{"kind":"admin#reports#activities","etag":"\"x\"","items":[` + googleActivity("a") + "," + googleActivity("b") + `],"nextPageToken":"n"}`, []string{"a", "b"}},
-		{"pretty single record", strings.ReplaceAll(o365Record("a"), ",", ",\n    "), []string{"a"}},
-		{"purview csv", purviewCSV(o365Record("a"), o365Record("b")), []string{"a", "b"}},
+		{"pretty single record", strings.ReplaceAll(recordtest.O365Record("a"), ",", ",\n    "), []string{"a"}},
+		{"purview csv", purviewCSV(recordtest.O365Record("a"), recordtest.O365Record("b")), []string{"a", "b"}},
 		{"older csv header, multi-line cell", string(synthetic), []string{"a6a52406-0912-448d-36eb-08d8a1bea6be", "2e7b94ee-92f7-480f-8b14-89d4bc0c0e43", "52d72a62-132b-487b-bb7f-c4c119f90700"}},
 	}
 	for _, tt := range tests {
@@ -51,19 +51,19 @@ func TestReadsEveryFormatPlainAndGzipped(t *testing.T) {
 					content = gzipped(t, content)
 				}
 				// The name says nothing of the format: it is detected.
-				path := writeFile(t, filepath.Join(t.TempDir(), "export.dat"), content)
-				records := newTestSource(t, testConfig(path), nil).poll(t)
-				assert.Equal(t, tt.ids, recordIDs(records))
-				assert.Empty(t, parseErrors(records))
+				path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "export.dat"), content)
+				records := newTestSource(t, testSettings(path), nil).poll(t)
+				assert.Equal(t, tt.ids, recordtest.IDs(records))
+				assert.Empty(t, recordtest.ParseErrors(records))
 			})
 		}
 	}
 }
 
 func TestLogRecordCarriesBodyTimeEventAndAttributes(t *testing.T) {
-	path := writeFile(t, filepath.Join(t.TempDir(), "o365.json"), []byte(o365Record("id-1")+"\n"))
+	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "o365.json"), []byte(recordtest.O365Record("id-1")+"\n"))
 	before := time.Now()
-	records := newTestSource(t, testConfig(path), nil).poll(t)
+	records := newTestSource(t, testSettings(path), nil).poll(t)
 	require.Len(t, records, 1)
 	lr := records[0]
 
@@ -92,18 +92,18 @@ func TestLogRecordCarriesBodyTimeEventAndAttributes(t *testing.T) {
 		auditrecord.AttrClientAddress: "203.0.113.7",
 		auditrecord.AttrCloudProvider: "azure",
 		auditrecord.AttrCloudAccount:  "t-1",
-		attrFileName:                  "o365.json",
-		attrFilePath:                  path,
+		AttrFileName:                  "o365.json",
+		AttrFilePath:                  path,
 	}, lr.Attributes().AsRaw())
 }
 
 func TestRecordsOfOneFileShareResourceAndScope(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a.json"), []byte(jsonLines(o365Record("a1"), o365Record("a2"), o365Record("a3"))))
-	writeFile(t, filepath.Join(dir, "b.json"), []byte(jsonLines(o365Record("b1"))))
-	cfg := testConfig(filepath.Join(dir, "*.json"))
-	cfg.Files.BatchSize = 2
-	src := newTestSource(t, cfg, nil)
+	recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(recordtest.O365Record("a1"), recordtest.O365Record("a2"), recordtest.O365Record("a3"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "b.json"), []byte(recordtest.JSONLines(recordtest.O365Record("b1"))))
+	set := testSettings(filepath.Join(dir, "*.json"))
+	set.BatchSize = 2
+	src := newTestSource(t, set, nil)
 	src.poll(t)
 
 	// Batches of 2: [a1 a2] [a3 b1], one ResourceLogs per file in each.
@@ -113,10 +113,10 @@ func TestRecordsOfOneFileShareResourceAndScope(t *testing.T) {
 		for i := 0; i < logs.ResourceLogs().Len(); i++ {
 			sl := logs.ResourceLogs().At(i).ScopeLogs()
 			require.Equal(t, 1, sl.Len())
-			assert.Equal(t, metadata.ScopeName, sl.At(0).Scope().Name())
+			assert.Equal(t, testScopeName, sl.At(0).Scope().Name())
 			var ids []string
 			for j := 0; j < sl.At(0).LogRecords().Len(); j++ {
-				ids = append(ids, attr(sl.At(0).LogRecords().At(j), auditrecord.AttrRecordID))
+				ids = append(ids, recordtest.Attr(sl.At(0).LogRecords().At(j), auditrecord.AttrRecordID))
 			}
 			shape = append(shape, ids)
 		}
@@ -128,10 +128,10 @@ func TestBadInputIsPassedOnWithParseErrors(t *testing.T) {
 	dir := t.TempDir()
 	deep := `{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "}"
 	huge := `{"Id":"big","blob":"` + strings.Repeat("x", 100<<10) + `"}`
-	corrupt := gzipped(t, []byte(jsonLines(o365Record("gz-1"), o365Record("gz-2"))))
+	corrupt := gzipped(t, []byte(recordtest.JSONLines(recordtest.O365Record("gz-1"), recordtest.O365Record("gz-2"))))
 	corrupt[len(corrupt)-6] ^= 0xff // the CRC-32 trailer
 	files := map[string]string{
-		"good.json":          jsonLines(o365Record("ok")),
+		"good.json":          recordtest.JSONLines(recordtest.O365Record("ok")),
 		"wrong-types.json":   `{"CreationTime":"2024-02-01T16:07:34","Id":"x","Operation":5,"Workload":"Exchange"}`,
 		"no-time.json":       `{"Id":"x","Operation":"Send","Workload":"Exchange"}`,
 		"foreign.json":       `{"hello":"world"}`,
@@ -140,28 +140,28 @@ func TestBadInputIsPassedOnWithParseErrors(t *testing.T) {
 		"bad-json.json":      "{\"Id\": \"x\", oops}\n",
 		"nul.log":            "\x00\x00\x00\n",
 		"latin1.log":         "caf\xe9 \xff\n",
-		"invalid-utf8.json":  strings.Replace(o365Record("utf8"), "UserLoggedIn", "User\xffLoggedIn", 1),
+		"invalid-utf8.json":  strings.Replace(recordtest.O365Record("utf8"), "UserLoggedIn", "User\xffLoggedIn", 1),
 		"corrupt.json.gz":    string(corrupt),
-		"truncated.json.gz":  string(gzipped(t, []byte(jsonLines(o365Record("t-1"), o365Record("t-2"))))[:40]),
-		"array-scalars.json": `[1, "x", ` + o365Record("in-array") + `]`,
+		"truncated.json.gz":  string(gzipped(t, []byte(recordtest.JSONLines(recordtest.O365Record("t-1"), recordtest.O365Record("t-2"))))[:40]),
+		"array-scalars.json": `[1, "x", ` + recordtest.O365Record("in-array") + `]`,
 	}
 	for name, content := range files {
-		writeFile(t, filepath.Join(dir, name), []byte(content))
+		recordtest.WriteFile(t, filepath.Join(dir, name), []byte(content))
 	}
-	cfg := testConfig(filepath.Join(dir, "*"))
-	cfg.Files.MaxRecordBytes = 64 << 10
-	src := newTestSource(t, cfg, nil)
+	set := testSettings(filepath.Join(dir, "*"))
+	set.MaxRecordBytes = 64 << 10
+	src := newTestSource(t, set, nil)
 
 	byFile := map[string][]string{}
 	bodies := map[string]pcommon.Value{}
 	// The second poll comes after the wait for incomplete ends.
 	for range 2 {
 		for _, lr := range src.poll(t) {
-			name := attr(lr, attrFileName)
-			byFile[name] = append(byFile[name], attr(lr, auditrecord.AttrParseError))
+			name := recordtest.Attr(lr, AttrFileName)
+			byFile[name] = append(byFile[name], recordtest.Attr(lr, auditrecord.AttrParseError))
 			bodies[name] = lr.Body()
 		}
-		src.advance(cfg.Files.IncompleteRecordTimeout)
+		src.advance(set.IncompleteRecordTimeout)
 	}
 	// Each file's parse errors, in order; a message that continues with
 	// the decoder's own words is given up to them.
@@ -199,77 +199,77 @@ func TestBadInputIsPassedOnWithParseErrors(t *testing.T) {
 
 func TestFileThatCannotBeOpenedIsRetried(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "good.json"), []byte(jsonLines(o365Record("good"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "good.json"), []byte(recordtest.JSONLines(recordtest.O365Record("good"))))
 	// A symlink to itself cannot be opened, whoever runs the test.
 	loop := filepath.Join(dir, "loop.json")
 	require.NoError(t, os.Symlink(loop, loop))
 
 	core, logs := observer.New(zapcore.WarnLevel)
-	src := newTestSource(t, testConfig(filepath.Join(dir, "*.json")), nil)
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*.json")), nil)
 	src.logger = zap.New(core)
 
-	assert.Equal(t, []string{"good"}, recordIDs(src.poll(t)))
+	assert.Equal(t, []string{"good"}, recordtest.IDs(src.poll(t)))
 	assert.Empty(t, src.poll(t))
 	assert.Equal(t, 1, logs.FilterMessage("cannot read audit file; trying again on later polls").Len(), "logged once, not per poll")
 
 	require.NoError(t, os.Remove(loop))
-	writeFile(t, loop, []byte(jsonLines(o365Record("late"))))
-	assert.Equal(t, []string{"late"}, recordIDs(src.poll(t)))
+	recordtest.WriteFile(t, loop, []byte(recordtest.JSONLines(recordtest.O365Record("late"))))
+	assert.Equal(t, []string{"late"}, recordtest.IDs(src.poll(t)))
 }
 
 func TestPermissionDeniedIsRetried(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root reads files whatever their permissions")
 	}
-	path := writeFile(t, filepath.Join(t.TempDir(), "locked.json"), []byte(jsonLines(o365Record("locked"))))
+	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "locked.json"), []byte(recordtest.JSONLines(recordtest.O365Record("locked"))))
 	require.NoError(t, os.Chmod(path, 0))
-	src := newTestSource(t, testConfig(path), nil)
+	src := newTestSource(t, testSettings(path), nil)
 	assert.Empty(t, src.poll(t))
 	require.NoError(t, os.Chmod(path, 0o600))
-	assert.Equal(t, []string{"locked"}, recordIDs(src.poll(t)))
+	assert.Equal(t, []string{"locked"}, recordtest.IDs(src.poll(t)))
 }
 
 func TestNewAndGrowingFiles(t *testing.T) {
 	dir := t.TempDir()
-	first := writeFile(t, filepath.Join(dir, "1.json"), []byte(jsonLines(o365Record("1a"), o365Record("1b"))))
-	src := newTestSource(t, testConfig(filepath.Join(dir, "*.json")), nil)
-	assert.Equal(t, []string{"1a", "1b"}, recordIDs(src.poll(t)))
+	first := recordtest.WriteFile(t, filepath.Join(dir, "1.json"), []byte(recordtest.JSONLines(recordtest.O365Record("1a"), recordtest.O365Record("1b"))))
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*.json")), nil)
+	assert.Equal(t, []string{"1a", "1b"}, recordtest.IDs(src.poll(t)))
 	assert.Empty(t, src.poll(t))
 
-	appendFile(t, first, []byte(jsonLines(o365Record("1c"))))
-	writeFile(t, filepath.Join(dir, "2.json"), []byte(jsonLines(o365Record("2a"))))
-	assert.Equal(t, []string{"1c", "2a"}, recordIDs(src.poll(t)))
+	appendFile(t, first, []byte(recordtest.JSONLines(recordtest.O365Record("1c"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "2.json"), []byte(recordtest.JSONLines(recordtest.O365Record("2a"))))
+	assert.Equal(t, []string{"1c", "2a"}, recordtest.IDs(src.poll(t)))
 
 	// A line being written is left until it is complete.
-	line := o365Record("1d")
+	line := recordtest.O365Record("1d")
 	appendFile(t, first, []byte(line[:50]))
 	assert.Empty(t, src.poll(t))
 	appendFile(t, first, []byte(line[50:]+"\n"))
-	assert.Equal(t, []string{"1d"}, recordIDs(src.poll(t)))
+	assert.Equal(t, []string{"1d"}, recordtest.IDs(src.poll(t)))
 }
 
 func TestGrowingArrayAndGzipResumeInside(t *testing.T) {
 	dir := t.TempDir()
-	array := writeFile(t, filepath.Join(dir, "array.json"), []byte("[\n"+o365Record("a1")+",\n"))
-	member1 := gzipped(t, []byte(jsonLines(o365Record("g1"))))
-	compressed := writeFile(t, filepath.Join(dir, "log.gz"), member1)
-	src := newTestSource(t, testConfig(filepath.Join(dir, "*")), nil)
-	assert.Equal(t, []string{"a1", "g1"}, recordIDs(src.poll(t)))
+	array := recordtest.WriteFile(t, filepath.Join(dir, "array.json"), []byte("[\n"+recordtest.O365Record("a1")+",\n"))
+	member1 := gzipped(t, []byte(recordtest.JSONLines(recordtest.O365Record("g1"))))
+	compressed := recordtest.WriteFile(t, filepath.Join(dir, "log.gz"), member1)
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*")), nil)
+	assert.Equal(t, []string{"a1", "g1"}, recordtest.IDs(src.poll(t)))
 
-	appendFile(t, array, []byte(o365Record("a2")+"\n]\n"))
+	appendFile(t, array, []byte(recordtest.O365Record("a2")+"\n]\n"))
 	// A second gzip member appended, as gzip -c >> does.
-	appendFile(t, compressed, gzipped(t, []byte(jsonLines(o365Record("g2")))))
-	assert.Equal(t, []string{"a2", "g2"}, recordIDs(src.poll(t)))
+	appendFile(t, compressed, gzipped(t, []byte(recordtest.JSONLines(recordtest.O365Record("g2")))))
+	assert.Equal(t, []string{"a2", "g2"}, recordtest.IDs(src.poll(t)))
 }
 
 func TestFileEndingInsideRecordIsPassedOnOnceUnchangedForTheTimeout(t *testing.T) {
-	whole := o365Record("whole") + "\n"
-	cut := o365Record("cut")
-	path := writeFile(t, filepath.Join(t.TempDir(), "cut.json"), []byte(whole+cut[:30]))
-	cfg := testConfig(path)
-	cfg.Files.IncompleteRecordTimeout = 10 * time.Second
-	src := newTestSource(t, cfg, nil)
-	assert.Equal(t, []string{"whole"}, recordIDs(src.poll(t)))
+	whole := recordtest.O365Record("whole") + "\n"
+	cut := recordtest.O365Record("cut")
+	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "cut.json"), []byte(whole+cut[:30]))
+	set := testSettings(path)
+	set.IncompleteRecordTimeout = 10 * time.Second
+	src := newTestSource(t, set, nil)
+	assert.Equal(t, []string{"whole"}, recordtest.IDs(src.poll(t)))
 
 	// However many polls, the writer has the timeout from its last change
 	// to complete the record.
@@ -283,61 +283,61 @@ func TestFileEndingInsideRecordIsPassedOnOnceUnchangedForTheTimeout(t *testing.T
 	src.advance(time.Second)
 	tail := src.poll(t)
 	require.Len(t, tail, 1)
-	assert.Equal(t, []string{"file ends inside a record at offset " + strconv.Itoa(len(whole)) + " and has not changed for 10s"}, parseErrors(tail))
+	assert.Equal(t, []string{"file ends inside a record at offset " + strconv.Itoa(len(whole)) + " and has not changed for 10s"}, recordtest.ParseErrors(tail))
 	assert.Equal(t, cut[:40], bodyText(tail[0]))
 	src.advance(time.Hour)
 	assert.Empty(t, src.poll(t), "the tail is passed on once")
 
 	// The writer finishes the record after all: its second half is a
 	// record of its own, and the error says where it is in the file.
-	appendFile(t, path, []byte(cut[40:]+"\n"+jsonLines(o365Record("after"))))
+	appendFile(t, path, []byte(cut[40:]+"\n"+recordtest.JSONLines(recordtest.O365Record("after"))))
 	rest := src.poll(t)
-	require.Equal(t, []string{"", "after"}, recordIDs(rest))
+	require.Equal(t, []string{"", "after"}, recordtest.IDs(rest))
 	fragmentAt := len(whole) + 40
-	assert.Equal(t, []string{fmt.Sprintf("invalid JSON at offset %d: invalid character %q looking for beginning of object", fragmentAt, cut[40])}, parseErrors(rest))
+	assert.Equal(t, []string{fmt.Sprintf("invalid JSON at offset %d: invalid character %q looking for beginning of object", fragmentAt, cut[40])}, recordtest.ParseErrors(rest))
 }
 
 func TestRenamedFileIsNotReadAgainAndReplacedFileIs(t *testing.T) {
 	dir := t.TempDir()
-	path := writeFile(t, filepath.Join(dir, "audit.log"), []byte(jsonLines(o365Record("r1"))))
-	src := newTestSource(t, testConfig(filepath.Join(dir, "audit.log*")), nil)
-	assert.Equal(t, []string{"r1"}, recordIDs(src.poll(t)))
+	path := recordtest.WriteFile(t, filepath.Join(dir, "audit.log"), []byte(recordtest.JSONLines(recordtest.O365Record("r1"))))
+	src := newTestSource(t, testSettings(filepath.Join(dir, "audit.log*")), nil)
+	assert.Equal(t, []string{"r1"}, recordtest.IDs(src.poll(t)))
 
 	// Rotation: the file moves aside and grows one last time, a new one
 	// takes its name.
 	require.NoError(t, os.Rename(path, path+".1"))
-	appendFile(t, path+".1", []byte(jsonLines(o365Record("r2"))))
-	writeFile(t, path, []byte(jsonLines(o365Record("n1"))))
-	assert.ElementsMatch(t, []string{"n1", "r2"}, recordIDs(src.poll(t)))
+	appendFile(t, path+".1", []byte(recordtest.JSONLines(recordtest.O365Record("r2"))))
+	recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(recordtest.O365Record("n1"))))
+	assert.ElementsMatch(t, []string{"n1", "r2"}, recordtest.IDs(src.poll(t)))
 
 	// Replaced in place by other content: read from its start.
 	require.NoError(t, os.Remove(path))
-	writeFile(t, path, []byte(jsonLines(o365Record("x1"))))
-	assert.Equal(t, []string{"x1"}, recordIDs(src.poll(t)))
+	recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(recordtest.O365Record("x1"))))
+	assert.Equal(t, []string{"x1"}, recordtest.IDs(src.poll(t)))
 	assert.Empty(t, src.poll(t))
 }
 
 func TestFilesThatStartAlikeAreReadSeparately(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a.json"), []byte(jsonLines(o365Record("same"))))
-	writeFile(t, filepath.Join(dir, "b.json"), []byte(jsonLines(o365Record("same"), o365Record("more"))))
-	src := newTestSource(t, testConfig(filepath.Join(dir, "*.json")), nil)
-	assert.Equal(t, []string{"same", "same", "more"}, recordIDs(src.poll(t)))
+	recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(recordtest.O365Record("same"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "b.json"), []byte(recordtest.JSONLines(recordtest.O365Record("same"), recordtest.O365Record("more"))))
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*.json")), nil)
+	assert.Equal(t, []string{"same", "same", "more"}, recordtest.IDs(src.poll(t)))
 	assert.Empty(t, src.poll(t))
 }
 
 func TestCheckpointsAreSavedAfterEachBatch(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a.json"), []byte(jsonLines(o365Record("1"), o365Record("2"), o365Record("3"))))
-	cfg := testConfig(filepath.Join(dir, "*.json"))
-	cfg.Files.BatchSize = 2
+	recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(recordtest.O365Record("1"), recordtest.O365Record("2"), recordtest.O365Record("3"))))
+	set := testSettings(filepath.Join(dir, "*.json"))
+	set.BatchSize = 2
 	client := storagetest.NewInMemoryClient(component.KindReceiver, component.MustNewID("audit_log"), "")
 
 	// The second batch is refused at shutdown: only the first counts.
-	src := newTestSource(t, cfg, client)
+	src := newTestSource(t, set, client)
 	batches := 0
 	ctx, cancel := context.WithCancel(context.Background())
-	src.fileSource.poll(ctx, func(ctx context.Context, _ plog.Logs) error {
+	src.Source.poll(ctx, func(ctx context.Context, _ plog.Logs) error {
 		batches++
 		if batches == 2 {
 			cancel()
@@ -346,31 +346,31 @@ func TestCheckpointsAreSavedAfterEachBatch(t *testing.T) {
 		return nil
 	})
 
-	restarted := newTestSource(t, cfg, client)
-	assert.Equal(t, []string{"3"}, recordIDs(restarted.poll(t)))
+	restarted := newTestSource(t, set, client)
+	assert.Equal(t, []string{"3"}, recordtest.IDs(restarted.poll(t)))
 }
 
 func TestExcludeAndDirectories(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "keep.json"), []byte(jsonLines(o365Record("keep"))))
-	writeFile(t, filepath.Join(dir, "skip.json"), []byte(jsonLines(o365Record("skip"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "keep.json"), []byte(recordtest.JSONLines(recordtest.O365Record("keep"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "skip.json"), []byte(recordtest.JSONLines(recordtest.O365Record("skip"))))
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub.json"), 0o755))
-	writeFile(t, filepath.Join(dir, "empty.json"), nil)
-	cfg := testConfig(filepath.Join(dir, "*.json"), filepath.Join(dir, "k*"))
-	cfg.Files.Exclude = []string{filepath.Join(dir, "skip.*")}
-	assert.Equal(t, []string{"keep"}, recordIDs(newTestSource(t, cfg, nil).poll(t)))
+	recordtest.WriteFile(t, filepath.Join(dir, "empty.json"), nil)
+	set := testSettings(filepath.Join(dir, "*.json"), filepath.Join(dir, "k*"))
+	set.Exclude = []string{filepath.Join(dir, "skip.*")}
+	assert.Equal(t, []string{"keep"}, recordtest.IDs(newTestSource(t, set, nil).poll(t)))
 }
 
 func TestLargeRecordsBoundBatchBytes(t *testing.T) {
 	padding := strings.Repeat("x", 30<<10)
 	var lines bytes.Buffer
 	for i := range 5 {
-		lines.WriteString(strings.Replace(o365Record(strconv.Itoa(i)), `"Workload"`, `"Pad":"`+padding+`","Workload"`, 1) + "\n")
+		lines.WriteString(strings.Replace(recordtest.O365Record(strconv.Itoa(i)), `"Workload"`, `"Pad":"`+padding+`","Workload"`, 1) + "\n")
 	}
-	path := writeFile(t, filepath.Join(t.TempDir(), "big.json"), lines.Bytes())
-	cfg := testConfig(path)
-	cfg.Files.MaxBatchBytes = 64 << 10
-	src := newTestSource(t, cfg, nil)
+	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "big.json"), lines.Bytes())
+	set := testSettings(path)
+	set.MaxBatchBytes = 64 << 10
+	src := newTestSource(t, set, nil)
 	assert.Len(t, src.poll(t), 5)
 	// 30 KiB records, cut once 64 KiB is reached: 3 records (90 KiB, less
 	// than 64 KiB plus one record), then 2.
@@ -382,29 +382,29 @@ func TestResumesFarIntoLargeFiles(t *testing.T) {
 	dir := t.TempDir()
 	var records []string
 	for i := range 400 { // about 90 KiB: resuming seeks past the first read window
-		records = append(records, o365Record(strconv.Itoa(i)))
+		records = append(records, recordtest.O365Record(strconv.Itoa(i)))
 	}
-	plain := writeFile(t, filepath.Join(dir, "big.json"), []byte(jsonLines(records...)))
-	compressed := writeFile(t, filepath.Join(dir, "big.json.gz"), gzipped(t, []byte(jsonLines(records...))))
-	src := newTestSource(t, testConfig(filepath.Join(dir, "*")), nil)
+	plain := recordtest.WriteFile(t, filepath.Join(dir, "big.json"), []byte(recordtest.JSONLines(records...)))
+	compressed := recordtest.WriteFile(t, filepath.Join(dir, "big.json.gz"), gzipped(t, []byte(recordtest.JSONLines(records...))))
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*")), nil)
 	require.Len(t, src.poll(t), 800)
 
-	appendFile(t, plain, []byte(jsonLines(o365Record("plain-new"))))
-	appendFile(t, compressed, gzipped(t, []byte(jsonLines(o365Record("gzip-new")))))
-	assert.Equal(t, []string{"plain-new", "gzip-new"}, recordIDs(src.poll(t)))
+	appendFile(t, plain, []byte(recordtest.JSONLines(recordtest.O365Record("plain-new"))))
+	appendFile(t, compressed, gzipped(t, []byte(recordtest.JSONLines(recordtest.O365Record("gzip-new")))))
+	assert.Equal(t, []string{"plain-new", "gzip-new"}, recordtest.IDs(src.poll(t)))
 }
 
 func TestFileRewrittenShorterIsReadFromStart(t *testing.T) {
 	var records []string
 	for i := range 10 {
-		records = append(records, o365Record(strconv.Itoa(i)))
+		records = append(records, recordtest.O365Record(strconv.Itoa(i)))
 	}
-	path := writeFile(t, filepath.Join(t.TempDir(), "a.json"), []byte(jsonLines(records...)))
-	src := newTestSource(t, testConfig(path), nil)
+	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "a.json"), []byte(recordtest.JSONLines(records...)))
+	src := newTestSource(t, testSettings(path), nil)
 	require.Len(t, src.poll(t), 10)
 
 	// Same first kilobyte, so the same file to the fingerprint, but shorter
 	// than where reading stopped: it was rewritten, read it again.
-	writeFile(t, path, []byte(jsonLines(append(records[:6:6], o365Record("new"))...)))
-	assert.Equal(t, []string{"0", "1", "2", "3", "4", "5", "new"}, recordIDs(src.poll(t)))
+	recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(append(records[:6:6], recordtest.O365Record("new"))...)))
+	assert.Equal(t, []string{"0", "1", "2", "3", "4", "5", "new"}, recordtest.IDs(src.poll(t)))
 }

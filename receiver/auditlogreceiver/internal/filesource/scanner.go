@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package filesource // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 
 import (
 	"bytes"

@@ -1,15 +1,12 @@
-package auditlogreceiver
+package filesource
 
 import (
 	"fmt"
 	"strings"
 )
 
-// Small records of each vendor shape, written from the vendors' schemas.
-
-func o365Record(id string) string {
-	return fmt.Sprintf(`{"CreationTime":"2024-02-01T16:07:34","Id":%q,"Operation":"UserLoggedIn","OrganizationId":"t-1","RecordType":15,"ResultStatus":"Success","UserId":"Alice@Contoso.com","Workload":"AzureActiveDirectory","ClientIP":"203.0.113.7"}`, id)
-}
+// Small records of the other vendor shapes, written from the vendors' schemas
+// (recordtest.O365Record is the O365 one).
 
 func graphSignIn(id string) string {
 	return fmt.Sprintf(`{"id":%q,"createdDateTime":"2024-03-01T10:00:00Z","userPrincipalName":"bob@contoso.com","ipAddress":"198.51.100.1","status":{"errorCode":0}}`, id)
@@ -21,10 +18,6 @@ func azureMonitorSignIn(id string) string {
 
 func googleActivity(id string) string {
 	return fmt.Sprintf(`{"kind":"admin#reports#activity","id":{"time":"2024-03-02T11:00:00.000Z","uniqueQualifier":%q,"applicationName":"login","customerId":"C1"},"actor":{"email":"carol@example.com"},"ipAddress":"192.0.2.5","events":[{"type":"login","name":"login_success"}]}`, id)
-}
-
-func jsonLines(records ...string) string {
-	return strings.Join(records, "\n") + "\n"
 }
 
 // purviewCSV writes records as a Purview export with the RecordId header.

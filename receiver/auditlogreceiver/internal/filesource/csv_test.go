@@ -1,4 +1,4 @@
-package auditlogreceiver
+package filesource
 
 import (
 	"fmt"
@@ -91,14 +91,14 @@ func TestCSVEndsInsideRow(t *testing.T) {
 }
 
 func TestCSVOversizedCell(t *testing.T) {
-	cell := `{"blob":"` + strings.Repeat("x", 2*previewBytes) + `"}`
+	cell := `{"blob":"` + strings.Repeat("x", 2*PreviewBytes) + `"}`
 	input := "AuditData\n\"" + strings.ReplaceAll(cell, `"`, `""`) + "\"\n\"{}\"\n"
 	start, column := detectFormat([]byte(input))
-	got, err := scanAll(newCSVReader(newTestWindow([]byte(input), 4096, resumePoint{Offset: start}), column, previewBytes))
+	got, err := scanAll(newCSVReader(newTestWindow([]byte(input), 4096, resumePoint{Offset: start}), column, PreviewBytes))
 	require.ErrorIs(t, err, io.EOF)
 	require.Len(t, got, 2)
 	assert.Equal(t, problemRecord(fmt.Sprintf("record of %d bytes at offset 10 exceeds max_record_bytes (%d); the body holds its first %d bytes",
-		len(cell), previewBytes, previewBytes)), got[0])
+		len(cell), PreviewBytes, PreviewBytes)), got[0])
 	assert.Equal(t, scanned(`{}`), got[1])
 }
 

@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package filesource // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 
 import (
 	"bytes"
@@ -106,7 +106,7 @@ func (c *csvReader) scan() (logrecord.Raw, bool) {
 			}
 		case '\n':
 			i++
-			c.row = appendCapped(c.row, buf[w.pos:i], previewBytes)
+			c.row = appendCapped(c.row, buf[w.pos:i], PreviewBytes)
 			w.pos = i
 			return c.endRow()
 		case '\r':
@@ -118,7 +118,7 @@ func (c *csvReader) scan() (logrecord.Raw, bool) {
 		}
 		i++
 	}
-	c.row = appendCapped(c.row, buf[w.pos:i], previewBytes)
+	c.row = appendCapped(c.row, buf[w.pos:i], PreviewBytes)
 	w.pos = i
 	return logrecord.Raw{}, false
 }

@@ -1,4 +1,4 @@
-package auditlogreceiver
+package filesource
 
 import (
 	"bufio"
@@ -10,13 +10,12 @@ import (
 	"strconv"
 	"testing"
 
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/internal/corpus"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 const benchFileBytes = 8 << 20
@@ -45,7 +44,7 @@ func benchRecords(b *testing.B) [][]byte {
 	if len(records) == 0 {
 		for i := range 100 {
 			id := strconv.Itoa(i)
-			records = append(records, []byte(o365Record(id)), []byte(graphSignIn(id)), []byte(googleActivity(id)))
+			records = append(records, []byte(recordtest.O365Record(id)), []byte(graphSignIn(id)), []byte(googleActivity(id)))
 		}
 	}
 	return records
@@ -131,23 +130,18 @@ func BenchmarkReadFile(b *testing.B) {
 		}
 	})
 	for _, layout := range []string{"jsonl", "csv", "jsonl.gz"} {
-		b.Run("receiver_"+layout, func(b *testing.B) {
+		b.Run("source_"+layout, func(b *testing.B) {
 			path, size := benchFile(b, layout)
-			cfg := testConfig(path).Files
-			tb, err := metadata.NewTelemetryBuilder(componenttest.NewNopTelemetrySettings())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer tb.Shutdown()
+			set := testSettings(path)
 			discard := func(context.Context, plog.Logs) error { return nil }
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
-				checkpoints, err := loadCheckpoints(context.Background(), storage.NewNopClient())
+				checkpoints, err := LoadCheckpoints(context.Background(), storage.NewNopClient())
 				if err != nil {
 					b.Fatal(err)
 				}
-				newFileSource(cfg, zap.NewNop(), tb, "bench", checkpoints).poll(context.Background(), discard)
+				New(set, zap.NewNop(), &countingMetrics{}, checkpoints).poll(context.Background(), discard)
 			}
 		})
 	}

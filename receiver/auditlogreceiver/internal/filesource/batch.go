@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package filesource // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 
 import (
 	"context"
@@ -7,14 +7,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
 // fileBatch gathers records, one ResourceLogs per file, until it is full;
 // then it is delivered and the checkpoints it reached are saved.
 type fileBatch struct {
-	source  *fileSource
-	deliver deliverFunc
+	source  *Source
+	deliver Deliver
 	logs    plog.Logs
 	// records of the file being read, created on its first record.
 	records  plog.LogRecordSlice
@@ -25,7 +24,7 @@ type fileBatch struct {
 	commits  []commit
 }
 
-func (s *fileSource) newBatch(deliver deliverFunc) *fileBatch {
+func (s *Source) newBatch(deliver Deliver) *fileBatch {
 	return &fileBatch{source: s, deliver: deliver, logs: plog.NewLogs()}
 }
 
@@ -37,15 +36,15 @@ func (b *fileBatch) add(raw logrecord.Raw) {
 	if !b.hasScope {
 		rl := b.logs.ResourceLogs().AppendEmpty()
 		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(metadata.ScopeName)
-		sl.Scope().SetVersion(b.source.buildVersion)
+		sl.Scope().SetName(b.source.set.ScopeName)
+		sl.Scope().SetVersion(b.source.set.ScopeVersion)
 		b.records, b.hasScope = sl.LogRecords(), true
 	}
 	lr := b.records.AppendEmpty()
 	b.source.builder.Build(raw, lr)
 	attrs := lr.Attributes()
-	attrs.PutStr(attrFileName, filepath.Base(b.path))
-	attrs.PutStr(attrFilePath, b.path)
+	attrs.PutStr(AttrFileName, filepath.Base(b.path))
+	attrs.PutStr(AttrFilePath, b.path)
 	b.count++
 	b.bytes += len(raw.Data)
 }
@@ -65,7 +64,7 @@ func (b *fileBatch) position(cp *fileCheckpoint) resumePoint {
 // Checking after a record is added, not before, keeps the read position of
 // the batch's end the one the reader already has.
 func (b *fileBatch) full() bool {
-	return b.count >= b.source.cfg.BatchSize || b.bytes >= int(b.source.cfg.MaxBatchBytes)
+	return b.count >= b.source.set.BatchSize || b.bytes >= b.source.set.MaxBatchBytes
 }
 
 // flush delivers the batch, then applies and saves its checkpoints. It
@@ -73,7 +72,7 @@ func (b *fileBatch) full() bool {
 func (b *fileBatch) flush(ctx context.Context) error {
 	s := b.source
 	if b.count > 0 {
-		reportBuilt(ctx, s.telemetry, s.attrs, s.builder.TakeCounts())
+		s.metrics.RecordsBuilt(ctx, s.builder.TakeCounts())
 		if err := b.deliver(ctx, b.logs); err != nil {
 			return err
 		}

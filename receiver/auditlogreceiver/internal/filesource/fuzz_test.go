@@ -1,4 +1,4 @@
-package auditlogreceiver
+package filesource
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/internal/corpus"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // maxSeedBytes keeps corpus seeds small enough for the fuzzer to mutate
@@ -60,7 +61,7 @@ func fuzzWindow(data []byte) int {
 // again when resumed halfway.
 func FuzzScanner(f *testing.F) {
 	for _, seed := range []string{
-		jsonLines(o365Record("a"), googleActivity("b")),
+		recordtest.JSONLines(recordtest.O365Record("a"), googleActivity("b")),
 		`[` + graphSignIn("a") + `,` + graphSignIn("b") + `]`,
 		`{"@odata.context":"x","value":[` + graphSignIn("a") + `],"@odata.nextLink":"y"}`,
 		`{"records":[` + azureMonitorSignIn("a") + `]}{"items":[],"kind":"admin#reports#activities"}`,
@@ -181,7 +182,7 @@ func FuzzCSV(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(synthetic)
-	f.Add([]byte(purviewCSV(o365Record("a"), googleActivity("b"))))
+	f.Add([]byte(purviewCSV(recordtest.O365Record("a"), googleActivity("b"))))
 	f.Add([]byte("AuditData\n\"{\"\"a\"\":1}\"\n\n  \nshort\r\n"))
 	addCorpusSeeds(f, ".csv")
 

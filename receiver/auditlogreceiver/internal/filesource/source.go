@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package filesource // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 
 import (
 	"cmp"
@@ -11,28 +11,67 @@ import (
 	"slices"
 	"time"
 
-	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
 const (
-	attrFileName = "log.file.name"
-	attrFilePath = "log.file.path"
+	// AttrFileName and AttrFilePath are the semantic-convention attributes
+	// of a record read from a file: the file's base name and its path.
+	AttrFileName = "log.file.name"
+	AttrFilePath = "log.file.path"
 )
 
-// fileSource reads exported audit files: it finds them by glob on every
+// Settings are what the file source needs to know from the receiver's
+// files block, in its own units.
+type Settings struct {
+	// Include and Exclude are path/filepath globs: the files read are those
+	// Include matches and Exclude does not.
+	Include, Exclude []string
+	// PollInterval is how often the globs are matched again for new and
+	// grown files.
+	PollInterval time.Duration
+	// MaxRecordBytes bounds one record; a larger one is passed on as a parse
+	// error holding its first PreviewBytes.
+	MaxRecordBytes int
+	// BatchSize and MaxBatchBytes cut batches: a batch is handed on once it
+	// holds BatchSize records or its records' raw bytes reach MaxBatchBytes.
+	BatchSize     int
+	MaxBatchBytes int
+	// IncompleteRecordTimeout is how long a file that ends inside a record
+	// must stay unchanged before that end is passed on as a parse error.
+	IncompleteRecordTimeout time.Duration
+	// ScopeName and ScopeVersion name the instrumentation scope of the
+	// records (the receiver's scope name and the collector's version).
+	ScopeName, ScopeVersion string
+}
+
+// Metrics is what the file source counts. The receiver implements it with
+// its own telemetry; the source knows no metric names.
+type Metrics interface {
+	// RecordsBuilt adds what the record builder counted since the last
+	// batch: records read, parse errors, unrecognised records.
+	RecordsBuilt(ctx context.Context, counts logrecord.Counts)
+	// ReadError counts a file that could not be read (once per distinct
+	// error and path).
+	ReadError(ctx context.Context)
+}
+
+// Deliver hands a batch to the next consumer. It returns nil once the batch
+// is done with (accepted, or refused for good and counted), and an error
+// only when ctx ended first.
+type Deliver = func(ctx context.Context, logs plog.Logs) error
+
+// Source reads exported audit files: it finds them by glob on every
 // poll, reads what is new in each and remembers how far it got.
-type fileSource struct {
-	cfg          FilesConfig
-	logger       *zap.Logger
-	telemetry    *metadata.TelemetryBuilder
-	attrs        metric.MeasurementOption
-	buildVersion string
-	checkpoints  *checkpointStore
-	builder      logrecord.Builder
+type Source struct {
+	set         Settings
+	logger      *zap.Logger
+	metrics     Metrics
+	checkpoints *Checkpoints
+	builder     logrecord.Builder
 	// tracked is what the last poll saw at each path.
 	tracked map[string]*trackedFile
 	// readErrors is the last read error reported per path, so that a file
@@ -60,23 +99,25 @@ type trackedFile struct {
 	copyOf *fileCheckpoint
 }
 
-func newFileSource(cfg FilesConfig, logger *zap.Logger, tb *metadata.TelemetryBuilder, buildVersion string, checkpoints *checkpointStore) *fileSource {
-	return &fileSource{
-		cfg:          cfg,
-		logger:       logger,
-		telemetry:    tb,
-		attrs:        sourceAttrs(sourceFiles),
-		buildVersion: buildVersion,
-		checkpoints:  checkpoints,
-		builder:      logrecord.NewBuilder(int(cfg.MaxRecordBytes)),
-		tracked:      make(map[string]*trackedFile),
-		readErrors:   make(map[string]string),
-		now:          time.Now,
+// New returns the source of the files set selects, going on from the
+// checkpoints loaded from storage (LoadCheckpoints).
+func New(set Settings, logger *zap.Logger, metrics Metrics, checkpoints *Checkpoints) *Source {
+	return &Source{
+		set:         set,
+		logger:      logger,
+		metrics:     metrics,
+		checkpoints: checkpoints,
+		builder:     logrecord.NewBuilder(set.MaxRecordBytes),
+		tracked:     make(map[string]*trackedFile),
+		readErrors:  make(map[string]string),
+		now:         time.Now,
 	}
 }
 
-func (s *fileSource) run(ctx context.Context, deliver deliverFunc) {
-	ticker := time.NewTicker(s.cfg.PollInterval)
+// Run polls the files until ctx ends. It hands each batch to deliver and
+// advances a file's checkpoint only after deliver returned nil.
+func (s *Source) Run(ctx context.Context, deliver Deliver) {
+	ticker := time.NewTicker(s.set.PollInterval)
 	defer ticker.Stop()
 	for {
 		s.poll(ctx, deliver)
@@ -90,7 +131,7 @@ func (s *fileSource) run(ctx context.Context, deliver deliverFunc) {
 
 // poll reads what is new in every matched file. It stops early only when ctx
 // ends; what was not acknowledged by then is read again next time.
-func (s *fileSource) poll(ctx context.Context, deliver deliverFunc) {
+func (s *Source) poll(ctx context.Context, deliver Deliver) {
 	files, matcher, unreadable := s.identify(ctx)
 	b := s.newBatch(deliver)
 	for _, f := range files {
@@ -114,9 +155,9 @@ func (s *fileSource) poll(ctx context.Context, deliver deliverFunc) {
 }
 
 // matchedPaths lists the files the globs select, sorted and without repeats.
-func (s *fileSource) matchedPaths() []string {
+func (s *Source) matchedPaths() []string {
 	var paths []string
-	for _, pattern := range s.cfg.Include {
+	for _, pattern := range s.set.Include {
 		// Patterns were validated, so Glob cannot fail.
 		matches, _ := filepath.Glob(pattern)
 		for _, p := range matches {
@@ -129,8 +170,8 @@ func (s *fileSource) matchedPaths() []string {
 	return slices.Compact(paths)
 }
 
-func (s *fileSource) excluded(path string) bool {
-	for _, pattern := range s.cfg.Exclude {
+func (s *Source) excluded(path string) bool {
+	for _, pattern := range s.set.Exclude {
 		if ok, _ := filepath.Match(pattern, path); ok {
 			return true
 		}
@@ -142,7 +183,7 @@ func (s *fileSource) excluded(path string) bool {
 // and returns the files in the order they are read (path order, copies after
 // the files they copy), the matcher that knows which checkpoints were
 // claimed, and the paths that could not be looked at.
-func (s *fileSource) identify(ctx context.Context) ([]*trackedFile, *checkpointMatcher, map[string]bool) {
+func (s *Source) identify(ctx context.Context) ([]*trackedFile, *checkpointMatcher, map[string]bool) {
 	type candidate struct {
 		file   *trackedFile
 		prefix []byte
@@ -247,7 +288,7 @@ func boolRank(b bool) int {
 // truncate, or a copy made by hand). Reading it from its start would pass
 // those records on twice. It returns nil when f is no such copy, and an error
 // when f could not be looked at.
-func (s *fileSource) copyCheckpoint(f *trackedFile, prefix []byte, matcher *checkpointMatcher) (*fileCheckpoint, error) {
+func (s *Source) copyCheckpoint(f *trackedFile, prefix []byte, matcher *checkpointMatcher) (*fileCheckpoint, error) {
 	original := matcher.copied(prefix)
 	if original == nil || original.Position.Offset == 0 {
 		return nil, nil
@@ -257,7 +298,7 @@ func (s *fileSource) copyCheckpoint(f *trackedFile, prefix []byte, matcher *chec
 		return nil, err
 	}
 	defer file.Close()
-	_, err = openRecords(file, f.info.Size(), original.Position, int(s.cfg.MaxRecordBytes))
+	_, err = openRecords(file, f.info.Size(), original.Position, s.set.MaxRecordBytes)
 	switch {
 	case errors.Is(err, errBeyondEnd) || errors.Is(err, errContentChanged):
 		return nil, nil
@@ -310,7 +351,7 @@ var errRotated = errors.New("file was rotated since this poll looked at it")
 // openIdentified opens f's path and checks that it still names the file
 // identified at the start of the poll: reading a file rotated in between
 // would read the new file under the old one's checkpoint.
-func (s *fileSource) openIdentified(f *trackedFile) (*os.File, error) {
+func (s *Source) openIdentified(f *trackedFile) (*os.File, error) {
 	file, err := os.Open(f.path)
 	if err != nil {
 		return nil, err
@@ -338,13 +379,13 @@ func rawEndAnchor(file *os.File, size int64) (string, error) {
 
 // incompleteEndDue reports whether f has been unchanged long enough for its
 // incomplete end to be given up.
-func (s *fileSource) incompleteEndDue(f *trackedFile) bool {
-	return s.now().Sub(f.changedAt) >= s.cfg.IncompleteRecordTimeout
+func (s *Source) incompleteEndDue(f *trackedFile) bool {
+	return s.now().Sub(f.changedAt) >= s.set.IncompleteRecordTimeout
 }
 
 // readFile passes on what is new in f. It returns an error only when ctx
 // ended while a batch was waiting to be accepted.
-func (s *fileSource) readFile(ctx context.Context, f *trackedFile, b *fileBatch) error {
+func (s *Source) readFile(ctx context.Context, f *trackedFile, b *fileBatch) error {
 	cp := f.checkpoint
 	size := f.info.Size()
 	// Read to this very size before, and nothing pending whose wait is over.
@@ -399,8 +440,8 @@ func (s *fileSource) readFile(ctx context.Context, f *trackedFile, b *fileBatch)
 // the read of the file it copies ended, if it holds the same bytes up to
 // there; else at its checkpoint; and from the start when the file no longer
 // holds what was read up to the checkpoint.
-func (s *fileSource) openRecordsOf(f *trackedFile, file *os.File, b *fileBatch) (recordReader, error) {
-	size, maxRecordBytes := f.info.Size(), int(s.cfg.MaxRecordBytes)
+func (s *Source) openRecordsOf(f *trackedFile, file *os.File, b *fileBatch) (recordReader, error) {
+	size, maxRecordBytes := f.info.Size(), s.set.MaxRecordBytes
 	if f.copyOf != nil {
 		records, err := openRecords(file, size, b.position(f.copyOf), maxRecordBytes)
 		if !errors.Is(err, errBeyondEnd) && !errors.Is(err, errContentChanged) {
@@ -423,7 +464,7 @@ func (s *fileSource) openRecordsOf(f *trackedFile, file *os.File, b *fileBatch) 
 }
 
 // endFile handles what ended the read of f and records how far it got.
-func (s *fileSource) endFile(ctx context.Context, f *trackedFile, file *os.File, b *fileBatch, records recordReader, end error) {
+func (s *Source) endFile(ctx context.Context, f *trackedFile, file *os.File, b *fileBatch, records recordReader, end error) {
 	done := commit{checkpoint: f.checkpoint}
 	var corrupt *corruptStreamError
 	switch {
@@ -434,7 +475,7 @@ func (s *fileSource) endFile(ctx context.Context, f *trackedFile, file *os.File,
 			break
 		}
 		tail := records.abandon()
-		wait := s.cfg.IncompleteRecordTimeout
+		wait := s.set.IncompleteRecordTimeout
 		if errors.Is(end, errIncomplete) {
 			tail.Problem = fmt.Sprintf("file ends inside a record at offset %d and has not changed for %s", tail.Offset, wait)
 		} else {
@@ -465,17 +506,17 @@ func (s *fileSource) endFile(ctx context.Context, f *trackedFile, file *os.File,
 
 // readFailed logs and counts a read error the first time it happens for a
 // path; the file is tried again on every poll.
-func (s *fileSource) readFailed(ctx context.Context, path string, err error) {
+func (s *Source) readFailed(ctx context.Context, path string, err error) {
 	msg := err.Error()
 	if s.readErrors[path] == msg {
 		return
 	}
 	s.readErrors[path] = msg
 	s.logger.Warn("cannot read audit file; trying again on later polls", zap.String("path", path), zap.Error(err))
-	s.telemetry.AuditLogReadErrors.Add(ctx, 1, s.attrs)
+	s.metrics.ReadError(ctx)
 }
 
-func (s *fileSource) save(ctx context.Context) {
+func (s *Source) save(ctx context.Context) {
 	// The checkpoint of an accepted batch must be written even when ctx has
 	// just ended, or its records would be read twice.
 	if err := s.checkpoints.save(context.WithoutCancel(ctx)); err != nil {

@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package filesource // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 
 import (
 	"context"
@@ -63,10 +63,10 @@ func (cp *fileCheckpoint) refreshFingerprint(prefix []byte) {
 	}
 }
 
-// checkpointStore holds the checkpoints of all known files and saves them
+// Checkpoints holds the checkpoints of all known files and saves them
 // together under one storage key: storage clients cannot list keys, and a
 // file's checkpoint must be found by its fingerprint, not by a name.
-type checkpointStore struct {
+type Checkpoints struct {
 	client storage.Client
 	files  []*fileCheckpoint
 	dirty  bool
@@ -77,8 +77,8 @@ type savedCheckpoints struct {
 	Files   []*fileCheckpoint `json:"files"`
 }
 
-func loadCheckpoints(ctx context.Context, client storage.Client) (*checkpointStore, error) {
-	s := &checkpointStore{client: client}
+func LoadCheckpoints(ctx context.Context, client storage.Client) (*Checkpoints, error) {
+	s := &Checkpoints{client: client}
 	data, err := client.Get(ctx, checkpointKey)
 	if err != nil {
 		return nil, fmt.Errorf("reading file checkpoints from storage: %w", err)
@@ -97,7 +97,7 @@ func loadCheckpoints(ctx context.Context, client storage.Client) (*checkpointSto
 	return s, nil
 }
 
-func (s *checkpointStore) save(ctx context.Context) error {
+func (s *Checkpoints) save(ctx context.Context) error {
 	if !s.dirty {
 		return nil
 	}
@@ -122,7 +122,7 @@ type commit struct {
 	pending    bool
 }
 
-func (s *checkpointStore) apply(commits []commit) {
+func (s *Checkpoints) apply(commits []commit) {
 	for _, c := range commits {
 		cp := c.checkpoint
 		cp.Position, cp.EndSize, cp.EndAnchor, cp.Pending = c.position, c.endSize, c.endAnchor, c.pending
@@ -130,13 +130,13 @@ func (s *checkpointStore) apply(commits []commit) {
 	s.dirty = true
 }
 
-func (s *checkpointStore) rename(cp *fileCheckpoint, path string) {
+func (s *Checkpoints) rename(cp *fileCheckpoint, path string) {
 	cp.Path = path
 	s.dirty = true
 }
 
 // add starts the checkpoint of a file first seen at path, at position.
-func (s *checkpointStore) add(prefix []byte, path string, position resumePoint) *fileCheckpoint {
+func (s *Checkpoints) add(prefix []byte, path string, position resumePoint) *fileCheckpoint {
 	cp := &fileCheckpoint{Fingerprint: fingerprint(prefix), FingerprintSize: len(prefix), Path: path, Position: position}
 	s.files = append(s.files, cp)
 	s.dirty = true
@@ -145,7 +145,7 @@ func (s *checkpointStore) add(prefix []byte, path string, position resumePoint) 
 
 // retain forgets the files that keep reports false for: files no longer
 // there are read anew if they come back.
-func (s *checkpointStore) retain(keep func(*fileCheckpoint) bool) {
+func (s *Checkpoints) retain(keep func(*fileCheckpoint) bool) {
 	n := len(s.files)
 	s.files = slices.DeleteFunc(s.files, func(cp *fileCheckpoint) bool { return !keep(cp) })
 	s.dirty = s.dirty || len(s.files) != n
@@ -160,7 +160,7 @@ type checkpointMatcher struct {
 	claimed       map[*fileCheckpoint]bool
 }
 
-func (s *checkpointStore) matcher() *checkpointMatcher {
+func (s *Checkpoints) matcher() *checkpointMatcher {
 	m := &checkpointMatcher{
 		byPath:        make(map[string][]*fileCheckpoint),
 		byFingerprint: make(map[string][]*fileCheckpoint),

@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package filesource // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 
 import (
 	"bufio"
@@ -23,8 +23,10 @@ const (
 	// readBufferSize is the read window, also the most the format detection
 	// looks at (a CSV header must fit in it).
 	readBufferSize = 64 << 10
-	// previewBytes is how much of an oversized record is kept as its body.
-	previewBytes = 64 << 10
+	// PreviewBytes is how much of an oversized record is kept as its body;
+	// max_record_bytes is never less, so that a preview is no larger than a
+	// record may be.
+	PreviewBytes = 64 << 10
 	// anchorSize is how many bytes before a resume point are hashed into its
 	// anchor: enough to hold the end of a record, whose id and time tell
 	// one file's content from another's.
@@ -340,7 +342,7 @@ func (w *window) endError() error {
 }
 
 // recordBuffer collects one record's bytes up to limit; past it, only the
-// first previewBytes are kept and the rest is only counted, so an oversized
+// first PreviewBytes are kept and the rest is only counted, so an oversized
 // record costs no more memory than a normal one.
 type recordBuffer struct {
 	data   []byte
@@ -360,10 +362,10 @@ func (b *recordBuffer) write(p []byte) {
 		b.data = append(b.data, p...)
 		return
 	}
-	if len(b.data) > previewBytes {
-		b.data = b.data[:previewBytes]
+	if len(b.data) > PreviewBytes {
+		b.data = b.data[:PreviewBytes]
 	}
-	b.data = appendCapped(b.data, p, previewBytes)
+	b.data = appendCapped(b.data, p, PreviewBytes)
 }
 
 // take ends the record and returns it.
