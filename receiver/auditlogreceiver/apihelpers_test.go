@@ -3,6 +3,7 @@ package auditlogreceiver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"testing"
@@ -195,15 +196,37 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// seedCursor saves a stream state with the given cursor, as a receiver
-// stopped at that time would have left it.
-func seedCursor(t testing.TB, host component.Host, storageID component.ID, prefix, stream string, cursor time.Time) {
+// storedStream is an API stream's checkpoint as the receiver keeps it in
+// storage, under api/<source>/<tenant, API version or subject>/<stream>. The
+// tests write and read it as stored, so that a change of the format, which
+// would make every saved checkpoint unreadable, shows here.
+type storedStream struct {
+	Version     int       `json:"version"`
+	Cursor      time.Time `json:"cursor"`
+	Origin      time.Time `json:"origin"`
+	NewestEvent time.Time `json:"newest_event"`
+	// Records and Contents are 16 bytes per id: its hash and the horizon
+	// by which the API lists it, big-endian.
+	Records  []byte `json:"records"`
+	Contents []byte `json:"contents"`
+}
+
+// storageClient opens the receiver's client of the storage extension.
+func storageClient(t testing.TB, host component.Host, storageID component.ID) storage.Client {
 	t.Helper()
 	ext := host.GetExtensions()[storageID].(storage.Extension)
 	client, err := ext.GetClient(context.Background(), component.KindReceiver, component.NewID(metadata.Type), "")
 	require.NoError(t, err)
-	st := newStreamState(1000)
-	st.Cursor = cursor
-	require.NoError(t, apiCheckpoints{client, prefix}.save(context.Background(), stream, st))
+	return client
+}
+
+// seedCursor saves a stream state with the given cursor, as a receiver
+// stopped at that time would have left it.
+func seedCursor(t testing.TB, host component.Host, storageID component.ID, prefix, stream string, cursor time.Time) {
+	t.Helper()
+	client := storageClient(t, host, storageID)
+	data, err := json.Marshal(storedStream{Version: 1, Cursor: cursor})
+	require.NoError(t, err)
+	require.NoError(t, client.Set(context.Background(), "api/"+prefix+"/"+stream, data))
 	require.NoError(t, client.Close(context.Background()))
 }

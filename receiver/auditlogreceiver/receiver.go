@@ -20,15 +20,16 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )
 
 // Source names: each is the config key of its block and the value of the
 // source attribute of the receiver's metrics.
 const (
 	sourceFiles  = "files"
-	sourceO365   = "o365_management_api"
-	sourceGraph  = "graph_signins"
-	sourceGoogle = "google_workspace_reports"
+	sourceO365   = vendorapi.SourceO365
+	sourceGraph  = vendorapi.SourceGraph
+	sourceGoogle = vendorapi.SourceGoogle
 )
 
 // source reads vendor records from one kind of origin: exported files or a
@@ -113,7 +114,7 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 		return r.failStart(ctx, err)
 	}
 	for _, src := range apiSources {
-		deliver, err := r.deliverer(src.name, "http")
+		deliver, err := r.deliverer(src.Name(), "http")
 		if err != nil {
 			return r.failStart(ctx, err)
 		}

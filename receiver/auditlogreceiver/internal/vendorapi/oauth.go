@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import (
 	"context"
@@ -143,18 +143,10 @@ func withHTTPClient(ctx context.Context, client *http.Client) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, client)
 }
 
-// microsoftTokenURL is the v2.0 token endpoint of the tenant in its cloud.
-func microsoftTokenURL(cfg *MicrosoftAuthConfig) string {
-	if cfg.TokenURL != "" {
-		return cfg.TokenURL
-	}
-	return microsoftClouds[cfg.Cloud].login + "/" + url.PathEscape(cfg.TenantID) + "/oauth2/v2.0/token"
-}
-
 // newMicrosoftTokenFetch returns the client credentials grant for resource
 // (an API's application ID URI), with the client secret or with a client
 // assertion signed by the certificate's key.
-func newMicrosoftTokenFetch(cfg *MicrosoftAuthConfig, key, resource string, client *http.Client) (tokenFetch, error) {
+func newMicrosoftTokenFetch(cfg *MicrosoftAuth, key, resource string, client *http.Client) (tokenFetch, error) {
 	cc := clientcredentials.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: string(cfg.ClientSecret),
@@ -280,7 +272,7 @@ func (s *certificateSigner) assertion(clientID, audience string, now time.Time) 
 
 // newGoogleTokenFetch returns the service account's JWT bearer grant acting
 // as subject (domain-wide delegation).
-func newGoogleTokenFetch(cfg *GoogleConfig, key string, client *http.Client) (tokenFetch, error) {
+func newGoogleTokenFetch(cfg *GoogleSettings, key string, client *http.Client) (tokenFetch, error) {
 	data, err := os.ReadFile(cfg.CredentialsFile)
 	if err != nil {
 		return nil, fmt.Errorf("%s.credentials_file: %w", key, err)

@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
 // apiPage is the records of one API response, in the vendor's order.
@@ -28,10 +27,10 @@ type apiPage struct {
 // accepted, delivers the rest and saves the stream's state after each
 // accepted batch.
 type pageSink struct {
-	source  *apiSource
+	source  *Source
 	stream  apiStream
 	state   *streamState
-	deliver deliverFunc
+	deliver Deliver
 	// window is the window being listed; it gives the horizon of records
 	// without a usable event time.
 	window timeWindow
@@ -80,7 +79,7 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 		inBatch[rec.key] = true
 		pending = append(pending, rec)
 		batchBytes += len(raw)
-		if len(pending) < s.cfg.BatchSize && batchBytes < int(s.cfg.MaxBatchBytes) {
+		if len(pending) < s.poll.BatchSize && batchBytes < int(s.poll.MaxBatchBytes) {
 			continue
 		}
 		if err := k.flush(ctx, logs, pending, nil); err != nil {
@@ -91,7 +90,7 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 		clear(inBatch)
 	}
 	if duplicates > 0 {
-		s.telemetry.AuditLogAPIDuplicateRecords.Add(ctx, duplicates, s.attrs)
+		s.metrics.DuplicateRecords(ctx, duplicates)
 	}
 	return k.flush(ctx, logs, pending, &p)
 }
@@ -123,8 +122,8 @@ func (k *pageSink) identify(raw []byte, parsed bool, pageHorizon time.Time) seen
 func (k *pageSink) newBatch() (plog.Logs, plog.LogRecordSlice) {
 	logs := plog.NewLogs()
 	sl := logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(metadata.ScopeName)
-	sl.Scope().SetVersion(k.source.buildVersion)
+	sl.Scope().SetName(k.source.scopeName)
+	sl.Scope().SetVersion(k.source.scopeVersion)
 	return logs, sl.LogRecords()
 }
 
@@ -132,7 +131,7 @@ func (k *pageSink) newBatch() (plog.Logs, plog.LogRecordSlice) {
 // batch of a page (done), an O365 blob too, and saves the state.
 func (k *pageSink) flush(ctx context.Context, logs plog.Logs, pending []seenRecord, done *apiPage) error {
 	s := k.source
-	sourceMetrics{s.telemetry, s.attrs}.RecordsBuilt(ctx, s.builder.TakeCounts())
+	s.metrics.RecordsBuilt(ctx, s.builder.TakeCounts())
 	if len(pending) > 0 {
 		if err := k.deliver(ctx, logs); err != nil {
 			return err

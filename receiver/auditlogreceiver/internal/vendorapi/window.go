@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import "time"
 

@@ -1,4 +1,4 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import (
 	"context"
@@ -14,10 +14,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
-
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
 // maxResponseBytes bounds one API response held in memory. Listing pages
@@ -35,13 +32,12 @@ type apiClient struct {
 	// content URLs come from response bodies; a token is never sent to any
 	// other origin, so a forged link cannot carry it away.
 	origin string
-	retry  RetryConfig
+	retry  RetrySettings
 	// authHint says which config keys and permissions to check when the
 	// credentials are refused.
-	authHint  string
-	logger    *zap.Logger
-	telemetry *metadata.TelemetryBuilder
-	attrs     metric.MeasurementOption
+	authHint string
+	logger   *zap.Logger
+	metrics  Metrics
 
 	mu sync.Mutex
 	// notBefore is when the API allows the next request after it asked to
@@ -49,20 +45,19 @@ type apiClient struct {
 	notBefore time.Time
 }
 
-func newAPIClient(client *http.Client, tokens *tokenCache, baseURL string, retry RetryConfig, authHint string, logger *zap.Logger, tb *metadata.TelemetryBuilder, attrs metric.MeasurementOption) (*apiClient, error) {
+func newAPIClient(client *http.Client, tokens *tokenCache, baseURL string, retry RetrySettings, authHint string, logger *zap.Logger, metrics Metrics) (*apiClient, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		return nil, err
 	}
 	return &apiClient{
-		http:      client,
-		tokens:    tokens,
-		origin:    originOf(u),
-		retry:     retry,
-		authHint:  authHint,
-		logger:    logger,
-		telemetry: tb,
-		attrs:     attrs,
+		http:     client,
+		tokens:   tokens,
+		origin:   originOf(u),
+		retry:    retry,
+		authHint: authHint,
+		logger:   logger,
+		metrics:  metrics,
 	}, nil
 }
 
@@ -161,7 +156,7 @@ func (c *apiClient) do(ctx context.Context, method, rawURL string, decode func([
 			}
 			// Every request of the source waits, this poll's and the next.
 			c.holdUntil(time.Now().Add(wait))
-			c.telemetry.AuditLogAPIThrottles.Add(ctx, 1, c.attrs)
+			c.metrics.Throttle(ctx)
 			err = c.statusError(method, rawURL, resp)
 		case resp.status >= 500 || resp.status == http.StatusRequestTimeout:
 			wait = bo.NextBackOff()
@@ -170,7 +165,7 @@ func (c *apiClient) do(ctx context.Context, method, rawURL string, decode func([
 			return nil, c.statusError(method, rawURL, resp)
 		default:
 			if err = decode(resp.body); err == nil {
-				c.telemetry.AuditLogAPIPages.Add(ctx, 1, c.attrs)
+				c.metrics.Page(ctx)
 				return resp.header, nil
 			}
 			err = fmt.Errorf("%s %s: response is not the expected JSON: %w", method, rawURL, err)
@@ -179,7 +174,7 @@ func (c *apiClient) do(ctx context.Context, method, rawURL string, decode func([
 		if attempt >= c.retry.MaxAttempts {
 			return nil, &exhaustedError{attempts: attempt, err: err}
 		}
-		c.telemetry.AuditLogAPIRetries.Add(ctx, 1, c.attrs)
+		c.metrics.Retry(ctx)
 		c.logger.Debug("API request failed; trying again", zap.String("url", rawURL), zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err

@@ -1,53 +1,58 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
-
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
-// googleAPIBase is the Admin SDK host.
-const googleAPIBase = "https://admin.googleapis.com"
+const (
+	// googleAPIBase is the Admin SDK host.
+	googleAPIBase = "https://admin.googleapis.com"
+	// MaxGooglePageSize is the largest maxResults activities.list takes.
+	MaxGooglePageSize = 1000
+)
 
+// NewGoogleSource returns the source of the Reports API: one stream per
+// application, whose checkpoints belong to the subject.
+//
 // The Reports API is read with plain net/http rather than
 // google.golang.org/api/admin/reports/v1: its typed Activity structs would
 // drop the fields they do not know and reorder the rest, so the body would
 // no longer be the vendor's record as the file source passes it on; it has
 // no hook for Retry-After; and it would pull gRPC-era auth libraries into
 // the distribution for one GET.
-func (r *auditLogReceiver) newGoogleSource(ctx context.Context, cfg *GoogleConfig, host component.Host, client storage.Client) (*apiSource, error) {
-	baseURL := cfg.BaseURL
+func NewGoogleSource(ctx context.Context, set GoogleSettings, env Env) (*Source, error) {
+	baseURL := set.BaseURL
 	if baseURL == "" {
 		baseURL = googleAPIBase
 	}
-	hint := "google_workspace_reports.credentials_file and google_workspace_reports.subject: the service account needs domain-wide delegation for " +
-		googleReportsScope + " (Admin console, Security, API controls), and the subject must be an administrator allowed to read reports"
-	api, err := r.newAPIClient(ctx, host, sourceGoogle, &cfg.APIPollConfig, baseURL, hint, func(hc *http.Client) (tokenFetch, error) {
-		return newGoogleTokenFetch(cfg, sourceGoogle, hc)
-	})
+	fetch, err := newGoogleTokenFetch(&set, SourceGoogle, env.HTTP)
 	if err != nil {
 		return nil, err
 	}
-	streams := make([]apiStream, 0, len(cfg.Applications))
-	for _, app := range cfg.Applications {
+	hint := SourceGoogle + ".credentials_file and " + SourceGoogle + ".subject: the service account needs domain-wide delegation for " +
+		googleReportsScope + " (Admin console, Security, API controls), and the subject must be an administrator allowed to read reports"
+	api, err := newClient(SourceGoogle, set.Poll, env, baseURL, hint, fetch)
+	if err != nil {
+		return nil, err
+	}
+	streams := make([]apiStream, 0, len(set.Applications))
+	for _, app := range set.Applications {
 		streams = append(streams, &googleStream{
 			api:        api,
 			endpoint:   strings.TrimSuffix(baseURL, "/") + "/admin/reports/v1/activity/users/all/applications/" + url.PathEscape(app),
 			app:        app,
-			customerID: cfg.CustomerID,
-			pageSize:   cfg.PageSize,
+			customerID: set.CustomerID,
+			pageSize:   set.PageSize,
 		})
 	}
-	return newAPISource(ctx, sourceGoogle, cfg.APIPollConfig, api, streams, apiCheckpoints{client, sourceGoogle + "/" + cfg.Subject}, googleDedupKey, r)
+	return newSource(ctx, SourceGoogle, set.Poll, env, api, streams, SourceGoogle+"/"+set.Subject, googleDedupKey)
 }
 
 // googleDedupKey is id.uniqueQualifier with id.time: Google documents the

@@ -1,17 +1,14 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
@@ -24,35 +21,45 @@ const (
 	afContentExpired       = "AF20051" // content older than its expiry
 )
 
+// O365ContentTypes are the content types the API serves, as Microsoft spells
+// them.
+var O365ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General", "Audit.SharePoint", "DLP.All"}
+
+const (
+	// o365ContentLifetime is how far back the Management Activity API lists
+	// content; older startTimes are refused with AF20055 (or AF20030).
+	o365ContentLifetime = 7 * 24 * time.Hour
+	// O365MaxWindow is the longest startTime-endTime range the API accepts.
+	O365MaxWindow = 24 * time.Hour
+	// O365MaxLookback keeps the first window clear of the 7-day edge, which
+	// moves while the first poll runs.
+	O365MaxLookback = o365ContentLifetime - time.Hour
+)
+
 // o365TimeLayout is the finest of the datetime forms the API documents.
 const o365TimeLayout = "2006-01-02T15:04:05"
 
-func (r *auditLogReceiver) newO365Source(ctx context.Context, cfg *O365Config, host component.Host, client storage.Client) (*apiSource, error) {
-	hosts := microsoftClouds[cfg.Cloud]
-	baseURL := cfg.BaseURL
-	if baseURL == "" {
-		baseURL = hosts.manage
-	}
-	hint := fmt.Sprintf("%[1]s.tenant_id, %[1]s.client_id and %[1]s.client_secret (or certificate_file), and that the app has the Office 365 Management APIs application permission ActivityFeed.Read (ActivityFeed.ReadDlp for DLP.All) with admin consent", sourceO365)
-	api, err := r.newAPIClient(ctx, host, sourceO365, &cfg.APIPollConfig, baseURL, hint, func(hc *http.Client) (tokenFetch, error) {
-		// The token's audience is the cloud's API, whatever base_url says.
-		return newMicrosoftTokenFetch(&cfg.MicrosoftAuthConfig, sourceO365, hosts.manage, hc)
-	})
+// NewO365Source returns the source of the Management Activity API: one
+// stream per content type.
+func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, error) {
+	hint := fmt.Sprintf("%[1]s.tenant_id, %[1]s.client_id and %[1]s.client_secret (or certificate_file), and that the app has the Office 365 Management APIs application permission ActivityFeed.Read (ActivityFeed.ReadDlp for DLP.All) with admin consent", SourceO365)
+	api, baseURL, err := newMicrosoftClient(SourceO365, set.Auth, func(h cloudHosts) string { return h.manage }, set.BaseURL, set.Poll, env, hint)
 	if err != nil {
 		return nil, err
 	}
-	feed := strings.TrimSuffix(baseURL, "/") + "/api/v1.0/" + url.PathEscape(cfg.TenantID) + "/activity/feed"
-	streams := make([]apiStream, 0, len(cfg.ContentTypes))
-	for _, ct := range cfg.ContentTypes {
+	feed := strings.TrimSuffix(baseURL, "/") + "/api/v1.0/" + url.PathEscape(set.Auth.TenantID) + "/activity/feed"
+	streams := make([]apiStream, 0, len(set.ContentTypes))
+	for _, ct := range set.ContentTypes {
 		streams = append(streams, &o365Stream{
 			api:         api,
 			feed:        feed,
 			contentType: ct,
-			publisher:   cfg.PublisherIdentifier,
-			logger:      r.settings.Logger.With(zap.String("source", sourceO365), zap.String("stream", ct)),
+			publisher:   set.PublisherIdentifier,
+			logger:      env.Logger.With(zap.String("source", SourceO365), zap.String("stream", ct)),
+			metrics:     env.Metrics,
 		})
 	}
-	src, err := newAPISource(ctx, sourceO365, cfg.APIPollConfig, api, streams, apiCheckpoints{client, sourceO365 + "/" + cfg.TenantID}, o365DedupKey, r)
+	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, o365DedupKey)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +80,7 @@ type o365Stream struct {
 	contentType string
 	publisher   string
 	logger      *zap.Logger
+	metrics     Metrics
 }
 
 type o365Content struct {
@@ -119,7 +127,7 @@ func (s *o365Stream) list(ctx context.Context, w timeWindow, sink *pageSink) err
 			s.logger.Warn("content blob expired before it could be fetched; its records cannot be read any more",
 				zap.String("content_id", c.ContentID), zap.Time("content_created", c.ContentCreated),
 				zap.Time("content_expiration", c.ContentExpiration), zap.Error(err))
-			sink.source.telemetry.AuditLogAPIExpiredContent.Add(ctx, 1, sink.source.attrs)
+			s.metrics.ExpiredContent(ctx)
 			sink.skipContent(ctx, c.ContentID, c.ContentCreated)
 		case errors.As(err, &status):
 			s.logger.Warn("content blob not fetched; it is asked for again on the next poll until it is fetched or expires",

@@ -1,43 +1,41 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
-
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
-func (r *auditLogReceiver) newGraphSource(ctx context.Context, cfg *GraphConfig, host component.Host, client storage.Client) (*apiSource, error) {
-	hosts := microsoftClouds[cfg.Cloud]
-	baseURL := cfg.BaseURL
-	if baseURL == "" {
-		baseURL = hosts.graph
-	}
-	hint := fmt.Sprintf("%[1]s.tenant_id, %[1]s.client_id and %[1]s.client_secret (or certificate_file), and that the app has the Microsoft Graph application permissions AuditLog.Read.All and Directory.Read.All with admin consent (sign-in logs also need an Entra ID P1 or P2 licence)", sourceGraph)
-	api, err := r.newAPIClient(ctx, host, sourceGraph, &cfg.APIPollConfig, baseURL, hint, func(hc *http.Client) (tokenFetch, error) {
-		return newMicrosoftTokenFetch(&cfg.MicrosoftAuthConfig, sourceGraph, hosts.graph, hc)
-	})
+// GraphEventTypes are the values of signInEventTypes the beta API filters
+// on.
+var GraphEventTypes = []string{"interactiveUser", "nonInteractiveUser", "servicePrincipal", "managedIdentity"}
+
+// MaxGraphPageSize is the largest $top the sign-in list takes.
+const MaxGraphPageSize = 1000
+
+// NewGraphSource returns the source of Graph's sign-in log: one stream,
+// whose checkpoint belongs to the tenant and the API version (v1.0 and beta
+// list different sign-ins).
+func NewGraphSource(ctx context.Context, set GraphSettings, env Env) (*Source, error) {
+	hint := fmt.Sprintf("%[1]s.tenant_id, %[1]s.client_id and %[1]s.client_secret (or certificate_file), and that the app has the Microsoft Graph application permissions AuditLog.Read.All and Directory.Read.All with admin consent (sign-in logs also need an Entra ID P1 or P2 licence)", SourceGraph)
+	api, baseURL, err := newMicrosoftClient(SourceGraph, set.Auth, func(h cloudHosts) string { return h.graph }, set.BaseURL, set.Poll, env, hint)
 	if err != nil {
 		return nil, err
 	}
 	stream := &graphStream{
 		api:        api,
-		endpoint:   strings.TrimSuffix(baseURL, "/") + "/" + cfg.APIVersion + "/auditLogs/signIns",
-		eventTypes: cfg.SignInEventTypes,
-		pageSize:   cfg.PageSize,
+		endpoint:   strings.TrimSuffix(baseURL, "/") + "/" + set.APIVersion + "/auditLogs/signIns",
+		eventTypes: set.SignInEventTypes,
+		pageSize:   set.PageSize,
 	}
-	// v1.0 and beta list different sign-ins, so each keeps its own cursor.
-	prefix := sourceGraph + "/" + cfg.TenantID + "/" + cfg.APIVersion
-	return newAPISource(ctx, sourceGraph, cfg.APIPollConfig, api, []apiStream{stream}, apiCheckpoints{client, prefix}, graphDedupKey, r)
+	prefix := SourceGraph + "/" + set.Auth.TenantID + "/" + set.APIVersion
+	return newSource(ctx, SourceGraph, set.Poll, env, api, []apiStream{stream}, prefix, graphDedupKey)
 }
 
 // graphDedupKey is the sign-in's id, unique per sign-in event.

@@ -1,21 +1,15 @@
-package auditlogreceiver // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
 // lifetimeMargin keeps a window's start this far inside an API's listing
@@ -45,11 +39,11 @@ func (e *incompleteWindowError) Error() string {
 	return fmt.Sprintf("%d content blobs of the window could not be fetched yet", e.missing)
 }
 
-// apiSource polls the streams of one vendor API in turn, delivers what is
-// new and keeps each stream's checkpoint.
-type apiSource struct {
+// Source polls the streams of one vendor API in turn, delivers what is new
+// and keeps each stream's checkpoint.
+type Source struct {
 	name string
-	cfg  APIPollConfig
+	poll PollSettings
 	// api is the client all the streams share.
 	api *apiClient
 	// lifetime is how far back the API lists records (0: no limit).
@@ -59,34 +53,38 @@ type apiSource struct {
 	checkpoints apiCheckpoints
 	// dedupKey names a parsed record; records that did not parse are named
 	// by their bytes.
-	dedupKey     func(*auditrecord.Record) string
-	builder      logrecord.Builder
-	buildVersion string
-	logger       *zap.Logger
-	telemetry    *metadata.TelemetryBuilder
-	attrs        metric.MeasurementOption
-	now          func() time.Time
+	dedupKey func(*auditrecord.Record) string
+	builder  logrecord.Builder
+	// scopeName and scopeVersion name the instrumentation scope of the
+	// records.
+	scopeName, scopeVersion string
+	logger                  *zap.Logger
+	metrics                 Metrics
+	now                     func() time.Time
 }
 
-func newAPISource(ctx context.Context, name string, cfg APIPollConfig, api *apiClient, streams []apiStream, checkpoints apiCheckpoints, dedupKey func(*auditrecord.Record) string, r *auditLogReceiver) (*apiSource, error) {
-	s := &apiSource{
+// newSource is what every vendor's constructor ends with: the streams share
+// api, their checkpoints are kept under prefix, and their states are loaded
+// now, so that a corrupt checkpoint fails the start.
+func newSource(ctx context.Context, name string, poll PollSettings, env Env, api *apiClient, streams []apiStream, prefix string, dedupKey func(*auditrecord.Record) string) (*Source, error) {
+	s := &Source{
 		name:        name,
-		cfg:         cfg,
+		poll:        poll,
 		api:         api,
 		streams:     streams,
 		states:      make(map[string]*streamState, len(streams)),
-		checkpoints: checkpoints,
+		checkpoints: apiCheckpoints{client: env.Storage, prefix: prefix},
 		dedupKey:    dedupKey,
 		// A record cannot be larger than the response that holds it.
 		builder:      logrecord.NewBuilder(maxResponseBytes),
-		buildVersion: r.settings.BuildInfo.Version,
-		logger:       r.settings.Logger.With(zap.String("source", name)),
-		telemetry:    r.telemetry,
-		attrs:        sourceAttrs(name),
+		scopeName:    env.ScopeName,
+		scopeVersion: env.ScopeVersion,
+		logger:       env.Logger.With(zap.String("source", name)),
+		metrics:      env.Metrics,
 		now:          time.Now,
 	}
 	for _, st := range streams {
-		state, err := checkpoints.load(ctx, st.name(), cfg.MaxSeenIDs)
+		state, err := s.checkpoints.load(ctx, st.name(), poll.MaxSeenIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -95,53 +93,39 @@ func newAPISource(ctx context.Context, name string, cfg APIPollConfig, api *apiC
 	return s, nil
 }
 
-// newAPIClient makes the HTTP client of one source from its http settings
-// (token requests go through it too) and the client that signs and retries
-// the source's requests.
-func (r *auditLogReceiver) newAPIClient(ctx context.Context, host component.Host, name string, cfg *APIPollConfig, baseURL, authHint string,
-	newFetch func(*http.Client) (tokenFetch, error),
-) (*apiClient, error) {
-	hc, err := cfg.HTTP.ToClient(ctx, host.GetExtensions(), r.settings.TelemetrySettings)
-	if err != nil {
-		return nil, fmt.Errorf("%s.http: %w", name, err)
-	}
-	fetch, err := newFetch(hc)
-	if err != nil {
-		return nil, err
-	}
-	return newAPIClient(hc, newTokenCache(fetch), baseURL, cfg.Retry, authHint,
-		r.settings.Logger.With(zap.String("source", name)), r.telemetry, sourceAttrs(name))
+// newClient makes the client that signs and retries the requests of source
+// name, on env's HTTP client (token requests go through it too).
+func newClient(name string, poll PollSettings, env Env, baseURL, authHint string, fetch tokenFetch) (*apiClient, error) {
+	return newAPIClient(env.HTTP, newTokenCache(fetch), baseURL, poll.Retry, authHint,
+		env.Logger.With(zap.String("source", name)), env.Metrics)
 }
 
-// apiSources sets up the configured API sources; an error (an unreadable
-// key file, bad TLS settings, a corrupt checkpoint) fails the start.
-func (r *auditLogReceiver) apiSources(ctx context.Context, host component.Host, client storage.Client) ([]*apiSource, error) {
-	var sources []*apiSource
-	add := func(src *apiSource, err error) error {
-		if err == nil {
-			sources = append(sources, src)
-		}
-		return err
+// newMicrosoftClient makes the client of a Microsoft API: api picks the API's
+// host in auth's cloud, which is both where requests go, unless baseURL
+// replaces it, and the audience of the tokens, whatever baseURL says. It
+// returns the client and the base URL in effect.
+func newMicrosoftClient(name string, auth MicrosoftAuth, api func(cloudHosts) string, baseURL string, poll PollSettings, env Env, authHint string) (*apiClient, string, error) {
+	hosts, err := microsoftHosts(name, auth)
+	if err != nil {
+		return nil, "", err
 	}
-	if c := r.cfg.O365.Get(); c != nil {
-		if err := add(r.newO365Source(ctx, c, host, client)); err != nil {
-			return nil, err
-		}
+	if baseURL == "" {
+		baseURL = api(hosts)
 	}
-	if c := r.cfg.Graph.Get(); c != nil {
-		if err := add(r.newGraphSource(ctx, c, host, client)); err != nil {
-			return nil, err
-		}
+	fetch, err := newMicrosoftTokenFetch(&auth, name, api(hosts), env.HTTP)
+	if err != nil {
+		return nil, "", err
 	}
-	if c := r.cfg.Google.Get(); c != nil {
-		if err := add(r.newGoogleSource(ctx, c, host, client)); err != nil {
-			return nil, err
-		}
-	}
-	return sources, nil
+	client, err := newClient(name, poll, env, baseURL, authHint, fetch)
+	return client, baseURL, err
 }
 
-func (s *apiSource) Run(ctx context.Context, deliver deliverFunc) {
+// Name is the source's name: SourceO365, SourceGraph or SourceGoogle.
+func (s *Source) Name() string { return s.name }
+
+// Run polls the streams until ctx ends. It hands each batch to deliver and
+// advances a stream's checkpoint only after deliver returned nil.
+func (s *Source) Run(ctx context.Context, deliver Deliver) {
 	// A receiver stopped for a config reload should not keep connections.
 	defer s.api.http.CloseIdleConnections()
 	for {
@@ -157,7 +141,7 @@ func (s *apiSource) Run(ctx context.Context, deliver deliverFunc) {
 				break
 			}
 		}
-		if sleep(ctx, s.cfg.PollInterval) != nil {
+		if sleep(ctx, s.poll.PollInterval) != nil {
 			return
 		}
 	}
@@ -166,18 +150,18 @@ func (s *apiSource) Run(ctx context.Context, deliver deliverFunc) {
 // pollStream lists what is new in one stream and delivers it. The cursor
 // advances window by window, only past windows whose records were all
 // accepted; on any failure the poll of the stream ends there.
-func (s *apiSource) pollStream(ctx context.Context, stream apiStream, deliver deliverFunc) error {
+func (s *Source) pollStream(ctx context.Context, stream apiStream, deliver Deliver) error {
 	state := s.states[stream.name()]
 	now := s.now()
 	if state.Cursor.IsZero() {
 		// The first poll's start is pinned, so that a first poll cut short
 		// resumes from the same start rather than from a later lookback,
 		// and nothing older than initial_lookback is ever read.
-		state.Origin = now.UTC().Add(-s.cfg.InitialLookback).Truncate(time.Second)
+		state.Origin = now.UTC().Add(-s.poll.InitialLookback).Truncate(time.Second)
 		state.Cursor = state.Origin
 		s.save(ctx, stream, state)
 	}
-	plan := planWindows(state.Cursor, state.Origin, now, s.cfg.Overlap, s.cfg.MaxWindow, s.lifetime, lifetimeMargin)
+	plan := planWindows(state.Cursor, state.Origin, now, s.poll.Overlap, s.poll.MaxWindow, s.lifetime, lifetimeMargin)
 	if !plan.lost.start.IsZero() {
 		s.logger.Warn("the receiver was stopped longer than the API keeps records; what became available in this range cannot be read any more",
 			zap.String("stream", stream.name()), zap.Time("from", plan.lost.start), zap.Time("to", plan.lost.end))
@@ -188,7 +172,7 @@ func (s *apiSource) pollStream(ctx context.Context, stream apiStream, deliver de
 		s.recordLag(ctx, stream, state)
 		if state.Records.evicted > evicted {
 			s.logger.Warn("more records within the overlap than max_seen_ids; the oldest ids were forgotten and their records may be delivered twice; raise max_seen_ids or lower overlap",
-				zap.String("stream", stream.name()), zap.Int("max_seen_ids", s.cfg.MaxSeenIDs))
+				zap.String("stream", stream.name()), zap.Int("max_seen_ids", s.poll.MaxSeenIDs))
 		}
 	}()
 	complete := true
@@ -210,15 +194,15 @@ func (s *apiSource) pollStream(ctx context.Context, stream apiStream, deliver de
 			return err
 		}
 		if complete {
-			state.advance(w.end, s.cfg.Overlap)
+			state.advance(w.end, s.poll.Overlap)
 			s.save(ctx, stream, state)
 		}
 	}
 	return nil
 }
 
-func (s *apiSource) pollFailed(ctx context.Context, stream apiStream, w timeWindow, err error) {
-	s.telemetry.AuditLogReadErrors.Add(ctx, 1, s.attrs)
+func (s *Source) pollFailed(ctx context.Context, stream apiStream, w timeWindow, err error) {
+	s.metrics.ReadError(ctx)
 	fields := []zap.Field{zap.String("stream", stream.name()), zap.Time("window_start", w.start), zap.Time("window_end", w.end), zap.Error(err)}
 	var authErr *authError
 	if errors.As(err, &authErr) {
@@ -229,16 +213,15 @@ func (s *apiSource) pollFailed(ctx context.Context, stream apiStream, w timeWind
 }
 
 // recordLag reports how far behind now the newest delivered event is.
-func (s *apiSource) recordLag(ctx context.Context, stream apiStream, state *streamState) {
+func (s *Source) recordLag(ctx context.Context, stream apiStream, state *streamState) {
 	if state.NewestEvent.IsZero() {
 		return
 	}
 	lag := max(s.now().Sub(state.NewestEvent), 0)
-	s.telemetry.AuditLogAPILag.Record(ctx, lag.Seconds(), metric.WithAttributeSet(attribute.NewSet(
-		attribute.String("source", s.name), attribute.String("stream", stream.name()))))
+	s.metrics.Lag(ctx, stream.name(), lag.Seconds())
 }
 
-func (s *apiSource) save(ctx context.Context, stream apiStream, state *streamState) {
+func (s *Source) save(ctx context.Context, stream apiStream, state *streamState) {
 	// The checkpoint of an accepted batch must be written even when ctx has
 	// just ended, or its records would be delivered twice.
 	if err := s.checkpoints.save(context.WithoutCancel(ctx), stream.name(), state); err != nil {
