@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
 // GraphEventTypes are the values of signInEventTypes the beta API filters
@@ -35,11 +33,8 @@ func NewGraphSource(ctx context.Context, set GraphSettings, env Env) (*Source, e
 		pageSize:   set.PageSize,
 	}
 	prefix := SourceGraph + "/" + set.Auth.TenantID + "/" + set.APIVersion
-	return newSource(ctx, SourceGraph, set.Poll, env, api, []apiStream{stream}, prefix, graphDedupKey)
+	return newSource(ctx, SourceGraph, set.Poll, env, api, []apiStream{stream}, prefix, vendorID)
 }
-
-// graphDedupKey is the sign-in's id, unique per sign-in event.
-func graphDedupKey(r *auditrecord.Record) string { return r.ID }
 
 // graphStream reads /auditLogs/signIns filtered on createdDateTime, following
 // @odata.nextLink.

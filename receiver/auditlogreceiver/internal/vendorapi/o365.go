@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
 // Office 365 Management Activity API error codes the receiver acts on.
@@ -59,7 +57,7 @@ func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, err
 			metrics:     env.Metrics,
 		})
 	}
-	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, o365DedupKey)
+	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, vendorID)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +65,6 @@ func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, err
 	src.lifetime = o365ContentLifetime
 	return src, nil
 }
-
-// o365DedupKey is the record's Id, unique per audit record.
-func o365DedupKey(r *auditrecord.Record) string { return r.ID }
 
 // o365Stream reads one content type: list the content blobs made available
 // in a window (by contentCreated, NextPageUri paging), then fetch each blob,

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
@@ -94,6 +95,12 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 	}
 	return k.flush(ctx, logs, pending, &p)
 }
+
+// vendorID is the dedup key of a record whose vendor id is unique on its
+// own: O365's Id (one per audit record) and Graph's id (one per sign-in
+// event), as auditrecord reads them into Record.ID. Google's is not (see
+// googleDedupKey).
+func vendorID(r *auditrecord.Record) string { return r.ID }
 
 // identify gives a built record its dedup key, the time by which the API
 // lists it, and its event time.
