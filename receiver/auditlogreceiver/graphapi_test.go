@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )
 
 // addSignIns adds n interactive sign-ins spread over [from, to).
@@ -142,4 +143,29 @@ func TestAPIBatchesAreCutByBytes(t *testing.T) {
 	// 30 KiB records, cut once 64 KiB is reached: 3 (90 KiB, less than
 	// 64 KiB plus one record), then 3.
 	assert.Equal(t, []int{3, 3}, sizes)
+}
+
+// TestIDsPastMaxSeenIDsComeAgainCountedNeverLost lists more sign-ins within
+// the overlap than max_seen_ids holds: the set stays at its cap, the ids it
+// had to forget are delivered again when the next poll lists them
+// (at-least-once), and each one forgotten is counted and warned about.
+func TestIDsPastMaxSeenIDsComeAgainCountedNeverLost(t *testing.T) {
+	env := newGraphEnv(t)
+	g := env.cfg.Graph.Get()
+	g.PageSize = vendorapi.MaxGraphPageSize
+	g.MaxSeenIDs = 1000 // the least the config takes
+	now := time.Now()
+	want := addSignIns(env.api, "s", now.Add(-50*time.Minute), now.Add(-time.Minute), 1500)
+
+	tt := newTelemetry(t)
+	logs := &syncBuffer{}
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt, logTo(logs))
+	require.Eventually(t, func() bool { return len(sink.ids()) >= 2*len(want) }, 15*time.Second, 5*time.Millisecond,
+		"later polls deliver again what the full set forgot")
+	got := sink.ids()
+	assert.Equal(t, sorted(want), sorted(uniq(got)), "nothing lost")
+	assert.NotEmpty(t, duplicates(got))
+	assert.GreaterOrEqual(t, counter(t, tt, "audit_log_api_seen_ids_evicted"), int64(500), "the first poll alone forgot 500")
+	assert.Contains(t, logs.String(), "more records within the overlap than max_seen_ids")
 }

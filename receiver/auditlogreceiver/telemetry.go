@@ -58,6 +58,10 @@ func (m sourceMetrics) ExpiredContent(ctx context.Context) {
 	m.tb.AuditLogAPIExpiredContent.Add(ctx, 1, m.attrs)
 }
 
+func (m sourceMetrics) SeenIDsEvicted(ctx context.Context, n int64) {
+	m.tb.AuditLogAPISeenIdsEvicted.Add(ctx, n, m.attrs)
+}
+
 func (m sourceMetrics) Lag(ctx context.Context, stream string, seconds float64) {
 	m.tb.AuditLogAPILag.Record(ctx, seconds, metric.WithAttributeSet(attribute.NewSet(
 		attribute.String("source", m.source), attribute.String("stream", stream))))

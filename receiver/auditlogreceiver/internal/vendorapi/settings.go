@@ -132,6 +132,9 @@ type Metrics interface {
 	DuplicateRecords(ctx context.Context, n int64)
 	// ExpiredContent counts an O365 blob that can no longer be fetched.
 	ExpiredContent(ctx context.Context)
+	// SeenIDsEvicted counts record ids forgotten because a stream held
+	// max_seen_ids ids still inside the overlap: possible duplicates.
+	SeenIDsEvicted(ctx context.Context, n int64)
 	// Lag is the seconds from a stream's newest delivered event to now.
 	Lag(ctx context.Context, stream string, seconds float64)
 }

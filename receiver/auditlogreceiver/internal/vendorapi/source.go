@@ -170,9 +170,10 @@ func (s *Source) pollStream(ctx context.Context, stream apiStream, deliver Deliv
 	evicted := state.Records.evicted
 	defer func() {
 		s.recordLag(ctx, stream, state)
-		if state.Records.evicted > evicted {
+		if forgotten := state.Records.evicted - evicted; forgotten > 0 {
+			s.metrics.SeenIDsEvicted(ctx, int64(forgotten))
 			s.logger.Warn("more records within the overlap than max_seen_ids; the oldest ids were forgotten and their records may be delivered twice; raise max_seen_ids or lower overlap",
-				zap.String("stream", stream.name()), zap.Int("max_seen_ids", s.poll.MaxSeenIDs))
+				zap.String("stream", stream.name()), zap.Int("max_seen_ids", s.poll.MaxSeenIDs), zap.Int("forgotten", forgotten))
 		}
 	}()
 	complete := true
