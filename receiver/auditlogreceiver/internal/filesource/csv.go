@@ -43,6 +43,9 @@ func newCSVReader(w *window, auditColumn, maxRecordBytes int) *csvReader {
 
 func (c *csvReader) resumePoint() resumePoint { return c.w.resumePoint() }
 
+// currentLayout is the header's, known from the start.
+func (c *csvReader) currentLayout() Layout { return c.w.resumeLayout }
+
 func (c *csvReader) next() (logrecord.Raw, error) {
 	for {
 		if c.w.pos == c.w.end && !c.w.fill() {

@@ -14,7 +14,7 @@ import (
 // openRecords starts the reader.
 func csvRows(t *testing.T, input string, windowSize int) ([]scanned, error) {
 	t.Helper()
-	start, column := detectFormat([]byte(input))
+	start, column, _ := detectFormat([]byte(input))
 	require.GreaterOrEqual(t, column, 0, "detected as CSV")
 	return scanAll(newCSVReader(newTestWindow([]byte(input), windowSize, resumePoint{Offset: start}), column, 1<<20))
 }
@@ -77,7 +77,7 @@ func TestCSVEndsInsideRow(t *testing.T) {
 		"CreationDate,UserIds,Operations,AuditData\n" + `d,u,op,"{""Id"":""1""}"` + "\n" + `e,u,op,"{""Id"":`,
 		"CreationDate,UserIds,Operations,AuditData\n" + `d,u,op,"{""Id"":""1""}"` + "\n" + `e,u`,
 	} {
-		start, column := detectFormat([]byte(input))
+		start, column, _ := detectFormat([]byte(input))
 		r := newCSVReader(newTestWindow([]byte(input), 64, resumePoint{Offset: start}), column, 1<<20)
 		got, err := scanAll(r)
 		require.ErrorIs(t, err, errIncomplete)
@@ -93,7 +93,7 @@ func TestCSVEndsInsideRow(t *testing.T) {
 func TestCSVOversizedCell(t *testing.T) {
 	cell := `{"blob":"` + strings.Repeat("x", 2*PreviewBytes) + `"}`
 	input := "AuditData\n\"" + strings.ReplaceAll(cell, `"`, `""`) + "\"\n\"{}\"\n"
-	start, column := detectFormat([]byte(input))
+	start, column, _ := detectFormat([]byte(input))
 	got, err := scanAll(newCSVReader(newTestWindow([]byte(input), 4096, resumePoint{Offset: start}), column, PreviewBytes))
 	require.ErrorIs(t, err, io.EOF)
 	require.Len(t, got, 2)
@@ -108,21 +108,24 @@ func TestDetectFormat(t *testing.T) {
 		prefix      string
 		start       int64
 		auditColumn int
+		layout      Layout
 	}{
-		{"json lines", `{"a":1}`, 0, -1},
-		{"array after BOM and space", "\xef\xbb\xbf \n[{}]", 3, -1},
-		{"empty", "", 0, -1},
-		{"purview header", "RecordId,CreationDate,RecordType,Operation,UserId,AuditData,X\r\nrow", 63, 5},
-		{"older header after BOM", "\xef\xbb\xbfCreationDate,UserIds,Operations,AuditData\nrow", 45, 3},
-		{"quoted, case-insensitive header", "\"creationdate\",\" auditdata \"\n", 29, 1},
-		{"text without AuditData column", "hello,world\n", 0, -1},
-		{"junk", "\x00\x01\x02", 0, -1},
+		{"json lines", `{"a":1}`, 0, -1, ""},
+		{"array after BOM and space", "\xef\xbb\xbf \n[{}]", 3, -1, ""},
+		{"empty", "", 0, -1, ""},
+		{"purview header", "RecordId,CreationDate,RecordType,Operation,UserId,AuditData,X\r\nrow", 63, 5, LayoutPurviewCSVRecordID},
+		{"older header after BOM", "\xef\xbb\xbfCreationDate,UserIds,Operations,AuditData\nrow", 45, 3, LayoutPurviewCSVCreationDate},
+		{"Export-Csv of Search-UnifiedAuditLog", "RunspaceId,RecordType,CreationDate,UserIds,Operations,AuditData,ResultIndex\nrow", 76, 5, LayoutPurviewCSVCreationDate},
+		{"quoted, case-insensitive header", "\"creationdate\",\" auditdata \"\n", 29, 1, LayoutPurviewCSV},
+		{"text without AuditData column", "hello,world\n", 0, -1, ""},
+		{"junk", "\x00\x01\x02", 0, -1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start, column := detectFormat([]byte(tt.prefix))
+			start, column, layout := detectFormat([]byte(tt.prefix))
 			assert.Equal(t, tt.start, start)
 			assert.Equal(t, tt.auditColumn, column)
+			assert.Equal(t, tt.layout, layout)
 		})
 	}
 }

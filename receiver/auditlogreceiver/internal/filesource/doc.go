@@ -22,6 +22,10 @@
 //     Graph, Azure Monitor and the Reports API page their records in).
 //   - csv.go: the AuditData column of Purview / Search-UnifiedAuditLog CSV
 //     exports, streamed.
+//   - layout.go: the names of the layouts the readers find (json_lines,
+//     graph_page, purview_csv_recordid_header, ...). The layout travels with
+//     the resume point, so it is kept in the checkpoint, and is logged once
+//     per new file.
 //   - batch.go: a batch of records, one ResourceLogs per file, and the
 //     checkpoint changes that take effect once it is accepted.
 //

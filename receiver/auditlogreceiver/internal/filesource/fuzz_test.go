@@ -187,7 +187,7 @@ func FuzzCSV(f *testing.F) {
 	addCorpusSeeds(f, ".csv")
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		start, column := detectFormat(data)
+		start, column, _ := detectFormat(data)
 		if column < 0 {
 			return
 		}

@@ -65,6 +65,12 @@ type jsonScanner struct {
 	state     scanState
 	container container
 	rec       recordBuffer
+	// layout is what the scanner has found of the stream's layout so far;
+	// the window keeps the layout at the resume point.
+	layout Layout
+	// valueIsRecord: the value in progress is an object or array, not a
+	// scalar (a junk line at top level).
+	valueIsRecord bool
 
 	// The value in progress.
 	depth    int
@@ -91,7 +97,7 @@ type jsonScanner struct {
 
 // newJSONScanner scans from the window's resume point, in its container.
 func newJSONScanner(w *window, maxRecordBytes int) *jsonScanner {
-	s := &jsonScanner{w: w, container: w.resumeIn, rec: recordBuffer{limit: maxRecordBytes}}
+	s := &jsonScanner{w: w, container: w.resumeIn, rec: recordBuffer{limit: maxRecordBytes}, layout: w.resumeLayout}
 	if s.container != containerNone {
 		s.state = stateElementEnd
 	}
@@ -99,6 +105,27 @@ func newJSONScanner(w *window, maxRecordBytes int) *jsonScanner {
 }
 
 func (s *jsonScanner) resumePoint() resumePoint { return s.w.resumePoint() }
+
+func (s *jsonScanner) currentLayout() Layout { return s.layout }
+
+// commit moves the resume point to the current offset, inside container c,
+// with the layout found so far.
+func (s *jsonScanner) commit(c container) {
+	s.w.commit(c)
+	s.w.resumeLayout = s.layout
+}
+
+// topLevelValue notes a top-level value of the given layout: the first
+// names the stream's layout, and a second one after a single object makes
+// it JSON lines.
+func (s *jsonScanner) topLevelValue(l Layout) {
+	switch s.layout {
+	case "":
+		s.layout = l
+	case LayoutSingleObject:
+		s.layout = LayoutJSONLines
+	}
+}
 
 func (s *jsonScanner) next() (logrecord.Raw, error) {
 	for {
@@ -129,7 +156,7 @@ func (s *jsonScanner) atEnd() error {
 	}
 	err := s.w.endError()
 	if err == io.EOF && s.state == stateTopLevel {
-		s.w.commit(containerNone)
+		s.commit(containerNone)
 	}
 	return err
 }
@@ -140,7 +167,7 @@ func (s *jsonScanner) abandon() logrecord.Raw {
 		r = s.rec.take()
 	}
 	s.state, s.container = stateTopLevel, containerNone
-	s.w.commit(containerNone)
+	s.commit(containerNone)
 	return r
 }
 
@@ -156,6 +183,7 @@ func (s *jsonScanner) scanTopLevel() {
 		case c == '[':
 			w.pos = i + 1
 			s.container, s.state, s.afterComma = containerArray, stateElementStart, false
+			s.topLevelValue(LayoutJSONArray)
 			return
 		default:
 			w.pos = i
@@ -164,12 +192,12 @@ func (s *jsonScanner) scanTopLevel() {
 		}
 	}
 	w.pos = w.end
-	w.commit(containerNone)
+	s.commit(containerNone)
 }
 
 func (s *jsonScanner) beginValue(topObject bool) {
 	s.rec.begin(s.w.offset())
-	s.state = stateValue
+	s.state, s.valueIsRecord = stateValue, true
 	s.depth, s.inString, s.escaped, s.newlineSeen = 0, false, false, false
 	s.lastSignificant = 0
 	s.topObject, s.envelopeTail, s.phase = topObject, false, phaseKeyExpected
@@ -177,7 +205,7 @@ func (s *jsonScanner) beginValue(topObject bool) {
 
 func (s *jsonScanner) beginScalar() {
 	s.rec.begin(s.w.offset())
-	s.state = stateScalar
+	s.state, s.valueIsRecord = stateScalar, false
 }
 
 // scanBetweenElements reads the separators of a record array up to the next
@@ -219,14 +247,14 @@ func (s *jsonScanner) scanBetweenElements() (logrecord.Raw, bool) {
 }
 
 func (s *jsonScanner) problem(msg string) logrecord.Raw {
-	s.w.commit(s.container)
+	s.commit(s.container)
 	return logrecord.Raw{Offset: s.w.offset(), Problem: msg}
 }
 
 func (s *jsonScanner) closeArray() {
 	if s.container == containerArray {
 		s.state, s.container = stateTopLevel, containerNone
-		s.w.commit(containerNone)
+		s.commit(containerNone)
 		return
 	}
 	// The envelope object goes on after its record array: skip the rest.
@@ -429,6 +457,7 @@ func (s *jsonScanner) isEnvelopeKey() bool {
 // enterEnvelope drops what was collected of the envelope object, which is no
 // record, and reads its array's elements as records.
 func (s *jsonScanner) enterEnvelope() {
+	s.topLevelValue(envelopeLayout(string(s.key[:s.keyLen])))
 	s.rec.active = false
 	s.state, s.container, s.afterComma = stateElementStart, containerEnvelope, false
 }
@@ -449,10 +478,17 @@ func (s *jsonScanner) endValue() (logrecord.Raw, bool) {
 	}
 	if s.envelopeTail {
 		s.envelopeTail = false
-		s.w.commit(containerNone)
+		s.commit(containerNone)
 		return logrecord.Raw{}, false
 	}
-	s.w.commit(s.container)
+	if s.container == containerNone {
+		if s.valueIsRecord {
+			s.topLevelValue(LayoutSingleObject)
+		} else {
+			s.topLevelValue(LayoutJSONLines)
+		}
+	}
+	s.commit(s.container)
 	return s.rec.take(), true
 }
 

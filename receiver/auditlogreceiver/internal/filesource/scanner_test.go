@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // scanned is a record as a test compares it: its text, or "!" and the
@@ -77,15 +81,83 @@ func TestScannerLayouts(t *testing.T) {
 		{"json line cut short before the next line", "{\"a\":\"tru\n{\"b\":2}\n{\"c\":{\"d\":1\n{\"e\":3}\n", []scanned{"{\"a\":\"tru\n", `{"b":2}`, "{\"c\":{\"d\":1\n", `{"e":3}`}},
 		{"non-UTF-8 and NUL bytes inside a record", "{\"a\":\"\xff\x00\"}\n", []scanned{"{\"a\":\"\xff\x00\"}"}},
 	}
+	// The layout each input is in, as the file source names it: the first
+	// top-level value's, a single object followed by more making JSON lines.
+	layouts := map[string]Layout{
+		"json lines": LayoutJSONLines,
+		"json lines, CRLF, blank lines, no final newline":   LayoutJSONLines,
+		"concatenated objects":                              LayoutJSONLines,
+		"array":                                             LayoutJSONArray,
+		"pretty array with elements at column 0":            LayoutJSONArray,
+		"empty array and empty envelope":                    LayoutJSONArray,
+		"pretty single record":                              LayoutSingleObject,
+		"graph page with keys around the array":             LayoutGraphPage,
+		"azure monitor records":                             LayoutAzureMonitorRecords,
+		"reports api items":                                 LayoutReportsPage,
+		"two envelopes in a row":                            LayoutGraphPage,
+		"envelope key not followed by an array is a record": LayoutSingleObject,
+		"envelope key nested deeper is a record":            LayoutSingleObject,
+		"escaped key is no envelope key":                    LayoutSingleObject,
+		"strings with brackets, quotes and escapes":         LayoutSingleObject,
+		"scalar elements each yield a record":               LayoutJSONArray,
+		"junk lines at top level":                           LayoutJSONLines,
+		"top-level scalar is a junk line":                   LayoutJSONLines,
+		"trailing comma":                                    LayoutJSONArray,
+		"stray commas":                                      LayoutJSONArray,
+		"missing comma loses nothing":                       LayoutJSONArray,
+		"stray closing brace in an array":                   LayoutJSONArray,
+		"json line cut short before the next line":          LayoutJSONLines,
+		"non-UTF-8 and NUL bytes inside a record":           LayoutSingleObject,
+	}
 	for _, tt := range tests {
+		require.Contains(t, layouts, tt.name)
 		for _, size := range windowSizes {
 			t.Run(fmt.Sprintf("%s/window=%d", tt.name, size), func(t *testing.T) {
-				got, err := scanAll(newJSONScanner(newTestWindow([]byte(tt.input), size, resumePoint{}), 1<<20))
+				s := newJSONScanner(newTestWindow([]byte(tt.input), size, resumePoint{}), 1<<20)
+				got, err := scanAll(s)
 				require.ErrorIs(t, err, io.EOF)
 				assert.Equal(t, tt.want, got)
+				assert.Equal(t, layouts[tt.name], s.currentLayout())
+				assert.Equal(t, layouts[tt.name], s.resumePoint().Layout, "kept with the resume point")
 			})
 		}
 	}
+}
+
+// TestScannerLayoutIsKeptAcrossResumes resumes a stream after its first
+// record: a single object that gains a second line becomes JSON lines, an
+// array stays an array, and a checkpoint saved before layouts were kept
+// does not guess one from what follows.
+func TestScannerLayoutIsKeptAcrossResumes(t *testing.T) {
+	for _, tc := range []struct {
+		input string
+		want  Layout
+	}{
+		{"{\"a\":1}\n{\"b\":2}\n", LayoutJSONLines},
+		{`[{"a":1},{"b":2}]`, LayoutJSONArray},
+		{`{"records":[{"a":1},{"b":2}]}`, LayoutAzureMonitorRecords},
+	} {
+		data := []byte(tc.input)
+		first := newJSONScanner(newTestWindow(data, 64, resumePoint{}), 1<<20)
+		_, err := first.next()
+		require.NoError(t, err)
+		at := first.resumePoint()
+		resumed := newJSONScanner(newTestWindow(data, 64, at), 1<<20)
+		_, err = scanAll(resumed)
+		require.ErrorIs(t, err, io.EOF)
+		assert.Equal(t, tc.want, resumed.currentLayout(), tc.input)
+	}
+
+	// A checkpoint of an older version: an offset, no layout.
+	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "a.json"), []byte("{\"a\":1}\n{\"b\":2}\n"))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	legacy, err := openRecords(f, 16, resumePoint{Offset: 7}, 1<<20)
+	require.NoError(t, err)
+	_, err = scanAll(legacy)
+	require.ErrorIs(t, err, io.EOF)
+	assert.Equal(t, layoutUnknown, legacy.currentLayout())
 }
 
 // TestScannerResumesAfterEveryRecord restarts a scanner at each resume point
@@ -204,7 +276,7 @@ func TestScannerArrayWithoutEndIsNotIncomplete(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 	assert.Equal(t, []scanned{`{"a":1}`}, got)
 	// The anchor is the hash of every byte before the resume point here.
-	assert.Equal(t, resumePoint{Offset: 8, Container: containerArray, Anchor: fingerprint([]byte(`[{"a":1}`))}, s.resumePoint())
+	assert.Equal(t, resumePoint{Offset: 8, Container: containerArray, Anchor: fingerprint([]byte(`[{"a":1}`)), Layout: LayoutJSONArray}, s.resumePoint())
 }
 
 func TestScannerReportsReadErrors(t *testing.T) {

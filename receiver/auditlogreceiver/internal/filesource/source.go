@@ -420,8 +420,15 @@ func (s *Source) readFile(ctx context.Context, f *trackedFile, b *fileBatch) err
 	}
 
 	b.beginFile(f.path)
+	layout := cp.Position.Layout
 	for {
 		raw, err := records.next()
+		// A single object is told from JSON lines by what follows it:
+		// it is told once the read ends there.
+		if found := records.currentLayout(); found != layout && found.known() && (found != LayoutSingleObject || err != nil) {
+			s.logger.Info("audit file layout", zap.String("path", f.path), zap.String("layout", string(found)))
+			layout = found
+		}
 		if err != nil {
 			s.endFile(ctx, f, file, b, records, err)
 			return nil

@@ -32,16 +32,17 @@ func TestReadsEveryFormatPlainAndGzipped(t *testing.T) {
 		name    string
 		content string
 		ids     []string
+		layout  Layout
 	}{
-		{"json lines", recordtest.JSONLines(recordtest.O365Record("a"), graphSignIn("b"), googleActivity("c")), []string{"a", "b", "c"}},
-		{"concatenated objects", recordtest.O365Record("a") + recordtest.O365Record("b") + " " + googleActivity("c"), []string{"a", "b", "c"}},
-		{"array", "[\n  " + recordtest.O365Record("a") + ",\n  " + recordtest.O365Record("b") + "\n]\n", []string{"a", "b"}},
-		{"graph page", `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns","value":[` + graphSignIn("a") + "," + graphSignIn("b") + `],"@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=x"}`, []string{"a", "b"}},
-		{"azure monitor export", `{"records":[` + azureMonitorSignIn("a") + "," + azureMonitorSignIn("b") + `]}`, []string{"a", "b"}},
-		{"reports api page", `{"kind":"admin#reports#activities","etag":"\"x\"","items":[` + googleActivity("a") + "," + googleActivity("b") + `],"nextPageToken":"n"}`, []string{"a", "b"}},
-		{"pretty single record", strings.ReplaceAll(recordtest.O365Record("a"), ",", ",\n    "), []string{"a"}},
-		{"purview csv", purviewCSV(recordtest.O365Record("a"), recordtest.O365Record("b")), []string{"a", "b"}},
-		{"older csv header, multi-line cell", string(synthetic), []string{"a6a52406-0912-448d-36eb-08d8a1bea6be", "2e7b94ee-92f7-480f-8b14-89d4bc0c0e43", "52d72a62-132b-487b-bb7f-c4c119f90700"}},
+		{"json lines", recordtest.JSONLines(recordtest.O365Record("a"), graphSignIn("b"), googleActivity("c")), []string{"a", "b", "c"}, LayoutJSONLines},
+		{"concatenated objects", recordtest.O365Record("a") + recordtest.O365Record("b") + " " + googleActivity("c"), []string{"a", "b", "c"}, LayoutJSONLines},
+		{"array", "[\n  " + recordtest.O365Record("a") + ",\n  " + recordtest.O365Record("b") + "\n]\n", []string{"a", "b"}, LayoutJSONArray},
+		{"graph page", `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns","value":[` + graphSignIn("a") + "," + graphSignIn("b") + `],"@odata.nextLink":"https://graph.microsoft.com/v1.0/auditLogs/signIns?$skiptoken=x"}`, []string{"a", "b"}, LayoutGraphPage},
+		{"azure monitor export", `{"records":[` + azureMonitorSignIn("a") + "," + azureMonitorSignIn("b") + `]}`, []string{"a", "b"}, LayoutAzureMonitorRecords},
+		{"reports api page", `{"kind":"admin#reports#activities","etag":"\"x\"","items":[` + googleActivity("a") + "," + googleActivity("b") + `],"nextPageToken":"n"}`, []string{"a", "b"}, LayoutReportsPage},
+		{"pretty single record", strings.ReplaceAll(recordtest.O365Record("a"), ",", ",\n    "), []string{"a"}, LayoutSingleObject},
+		{"purview csv", purviewCSV(recordtest.O365Record("a"), recordtest.O365Record("b")), []string{"a", "b"}, LayoutPurviewCSVRecordID},
+		{"older csv header, multi-line cell", string(synthetic), []string{"a6a52406-0912-448d-36eb-08d8a1bea6be", "2e7b94ee-92f7-480f-8b14-89d4bc0c0e43", "52d72a62-132b-487b-bb7f-c4c119f90700"}, LayoutPurviewCSVCreationDate},
 	}
 	for _, tt := range tests {
 		for _, compressed := range []bool{false, true} {
@@ -52,12 +53,53 @@ func TestReadsEveryFormatPlainAndGzipped(t *testing.T) {
 				}
 				// The name says nothing of the format: it is detected.
 				path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "export.dat"), content)
-				records := newTestSource(t, testSettings(path), nil).poll(t)
+				src := newTestSource(t, testSettings(path), nil)
+				core, logs := observer.New(zapcore.InfoLevel)
+				src.logger = zap.New(core)
+				records := src.poll(t)
 				assert.Equal(t, tt.ids, recordtest.IDs(records))
 				assert.Empty(t, recordtest.ParseErrors(records))
+				assert.Equal(t, []Layout{tt.layout}, loggedLayouts(logs, path), "logged once")
+				assert.Equal(t, tt.layout, src.checkpoints.files[0].Position.Layout, "kept in the checkpoint")
 			})
 		}
 	}
+}
+
+// loggedLayouts are the layouts logged for path, in order.
+func loggedLayouts(logs *observer.ObservedLogs, path string) []Layout {
+	var out []Layout
+	for _, e := range logs.FilterMessage("audit file layout").All() {
+		if e.ContextMap()["path"] == path {
+			out = append(out, Layout(e.ContextMap()["layout"].(string)))
+		}
+	}
+	return out
+}
+
+// TestLayoutIsLoggedOncePerFileAndAgainWhenItChanges reads a file that
+// starts as one record and grows into JSON lines, then restarts on the same
+// storage: the layout is logged when first known and when it changed, never
+// again for a file whose layout is in its checkpoint.
+func TestLayoutIsLoggedOncePerFileAndAgainWhenItChanges(t *testing.T) {
+	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "audit.json"), []byte(recordtest.JSONLines(recordtest.O365Record("1"))))
+	client := storagetest.NewInMemoryClient(component.KindReceiver, component.MustNewID("audit_log"), "")
+	core, logs := observer.New(zapcore.InfoLevel)
+	src := newTestSource(t, testSettings(path), client)
+	src.logger = zap.New(core)
+	src.poll(t)
+	src.poll(t)
+	assert.Equal(t, []Layout{LayoutSingleObject}, loggedLayouts(logs, path))
+
+	appendFile(t, path, []byte(recordtest.JSONLines(recordtest.O365Record("2"))))
+	assert.Equal(t, []string{"2"}, recordtest.IDs(src.poll(t)))
+	assert.Equal(t, []Layout{LayoutSingleObject, LayoutJSONLines}, loggedLayouts(logs, path))
+
+	restarted := newTestSource(t, testSettings(path), client)
+	restarted.logger = zap.New(core)
+	appendFile(t, path, []byte(recordtest.JSONLines(recordtest.O365Record("3"))))
+	assert.Equal(t, []string{"3"}, recordtest.IDs(restarted.poll(t)))
+	assert.Equal(t, []Layout{LayoutSingleObject, LayoutJSONLines}, loggedLayouts(logs, path), "known from the checkpoint")
 }
 
 func TestLogRecordCarriesBodyTimeEventAndAttributes(t *testing.T) {

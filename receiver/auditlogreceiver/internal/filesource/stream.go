@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -73,6 +74,10 @@ type resumePoint struct {
 	// but goes on differently is read anew. Checkpoints saved before anchors
 	// existed have none and are trusted as they were.
 	Anchor string `json:"anchor,omitempty"`
+	// Layout is the file's layout as found up to Offset: a resumed JSON
+	// scanner goes on finding it from there (a single object followed by
+	// another value becomes JSON lines).
+	Layout Layout `json:"layout,omitempty"`
 }
 
 // recordReader cuts records out of a stream.
@@ -83,6 +88,8 @@ type recordReader interface {
 	next() (logrecord.Raw, error)
 	// resumePoint is the position just after the last record next returned.
 	resumePoint() resumePoint
+	// currentLayout is the stream's layout as found so far.
+	currentLayout() Layout
 	// abandon returns what is pending after next failed (the partial record,
 	// possibly empty) and moves the resume point to the end of what was read,
 	// so that the failure is reported once.
@@ -106,10 +113,17 @@ func openRecords(f *os.File, size int64, pos resumePoint, maxRecordBytes int) (r
 	// A short or failed peek still shows what could be read; the error comes
 	// back from the window once the records before it are out.
 	prefix, _ := head.Peek(readBufferSize)
-	start, auditColumn := detectFormat(prefix)
+	start, auditColumn, csvLayout := detectFormat(prefix)
 	target := max(pos.Offset, start)
-	if target == start {
-		pos.Container = containerNone
+	switch {
+	case target == start:
+		pos.Container, pos.Layout = containerNone, ""
+	case pos.Layout == "":
+		// Saved before layouts were kept: what came before is not known.
+		pos.Layout = layoutUnknown
+	}
+	if auditColumn >= 0 {
+		pos.Layout = csvLayout
 	}
 
 	var stream io.Reader
@@ -140,7 +154,7 @@ func openRecords(f *os.File, size int64, pos resumePoint, maxRecordBytes int) (r
 	if pos.Anchor != "" && pos.Offset == target && fingerprint(before) != pos.Anchor {
 		return nil, errContentChanged
 	}
-	w := newWindow(stream, compressed, resumePoint{Offset: target, Container: pos.Container}, before)
+	w := newWindow(stream, compressed, resumePoint{Offset: target, Container: pos.Container, Layout: pos.Layout}, before)
 	if auditColumn >= 0 {
 		return newCSVReader(w, auditColumn, maxRecordBytes), nil
 	}
@@ -160,15 +174,15 @@ func shortStream(err error) error {
 var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 
 // detectFormat returns where records start (after a BOM, and after the
-// header of a CSV export) and the AuditData column of a Purview CSV export,
-// or -1 for JSON.
-func detectFormat(prefix []byte) (start int64, auditColumn int) {
+// header of a CSV export), the AuditData column of a Purview CSV export, or
+// -1 for JSON, and the CSV export's layout (JSON's is the scanner's to find).
+func detectFormat(prefix []byte) (start int64, auditColumn int, csvLayout Layout) {
 	if bytes.HasPrefix(prefix, utf8BOM) {
 		start = int64(len(utf8BOM))
 	}
 	body := prefix[start:]
 	if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] == '{' || first[0] == '[' {
-		return start, -1
+		return start, -1, ""
 	}
 	// The header is one CSV record, which a quoted field may stretch over
 	// several lines: encoding/csv reads it and says where it ended.
@@ -177,18 +191,30 @@ func detectFormat(prefix []byte) (start int64, auditColumn int) {
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
 	if err != nil {
-		return start, -1
+		return start, -1, ""
 	}
 	end := r.InputOffset()
 	if end == int64(len(body)) && len(prefix) == readBufferSize {
-		return start, -1 // no end of the header in sight: not a CSV header
+		return start, -1, "" // no end of the header in sight: not a CSV header
 	}
-	for i, name := range header {
-		if strings.EqualFold(strings.TrimSpace(name), "AuditData") {
-			return start + end, i
-		}
+	auditColumn = slices.IndexFunc(header, func(name string) bool { return columnIs(name, "AuditData") })
+	switch {
+	case auditColumn < 0:
+		return start, -1, ""
+	case slices.ContainsFunc(header, func(name string) bool { return columnIs(name, "RecordId") }):
+		csvLayout = LayoutPurviewCSVRecordID
+	case slices.ContainsFunc(header, func(name string) bool { return columnIs(name, "UserIds") }):
+		csvLayout = LayoutPurviewCSVCreationDate
+	default:
+		csvLayout = LayoutPurviewCSV
 	}
-	return start, -1
+	return start + end, auditColumn, csvLayout
+}
+
+// columnIs reports whether a CSV header cell names column, as exports spell
+// it in any case and with spaces around.
+func columnIs(name, column string) bool {
+	return strings.EqualFold(strings.TrimSpace(name), column)
 }
 
 // lazyGzip opens the gzip stream on first read, so that a broken header is
@@ -240,9 +266,11 @@ type window struct {
 	history, spare []byte
 	// resumeAt and resumeIn are the resume point: just after the last record
 	// handed out. resumeTail holds the bytes before it once they have left
-	// buf (resumeTailKept).
+	// buf (resumeTailKept). resumeLayout is the stream's layout as found
+	// up to there.
 	resumeAt       int64
 	resumeIn       container
+	resumeLayout   Layout
 	resumeTail     []byte
 	resumeTailKept bool
 }
@@ -253,7 +281,7 @@ func newWindow(r io.Reader, compressed bool, at resumePoint, before []byte) *win
 		r: r, buf: make([]byte, readBufferSize), base: at.Offset, compressed: compressed,
 		history:  append(make([]byte, 0, anchorSize), before...),
 		spare:    make([]byte, 0, anchorSize),
-		resumeIn: at.Container,
+		resumeIn: at.Container, resumeLayout: at.Layout,
 	}
 	w.commit(at.Container)
 	return w
@@ -272,7 +300,7 @@ func (w *window) resumePoint() resumePoint {
 	if !w.resumeTailKept {
 		tail = w.appendBytesBefore(w.spare[:0], w.resumeAt)
 	}
-	return resumePoint{Offset: w.resumeAt, Container: w.resumeIn, Anchor: fingerprint(tail)}
+	return resumePoint{Offset: w.resumeAt, Container: w.resumeIn, Anchor: fingerprint(tail), Layout: w.resumeLayout}
 }
 
 // appendBytesBefore appends the anchorSize bytes before offset, which must
