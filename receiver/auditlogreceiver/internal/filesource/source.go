@@ -79,6 +79,9 @@ type Source struct {
 	readErrors map[string]string
 	// now times how long a file has been unchanged; tests replace it.
 	now func() time.Time
+	// open opens a file to read; tests replace it to refuse access as the
+	// file system would refuse a user without the permission.
+	open func(name string) (*os.File, error)
 }
 
 type trackedFile struct {
@@ -111,6 +114,7 @@ func New(set Settings, logger *zap.Logger, metrics Metrics, checkpoints *Checkpo
 		tracked:     make(map[string]*trackedFile),
 		readErrors:  make(map[string]string),
 		now:         time.Now,
+		open:        os.Open,
 	}
 }
 
@@ -211,7 +215,7 @@ func (s *Source) identify(ctx context.Context) ([]*trackedFile, *checkpointMatch
 			tracked[path] = prev
 			continue
 		}
-		info, prefix, err := readHead(path)
+		info, prefix, err := s.readHead(path)
 		if err != nil {
 			s.readFailed(ctx, path, err)
 			unreadable[path] = true
@@ -326,8 +330,8 @@ func unchanged(before, now os.FileInfo) bool {
 // readHead returns the file at path's description and first bytes, both of
 // one open descriptor, so that they describe the same file even when the
 // path is rotated meanwhile.
-func readHead(path string) (os.FileInfo, []byte, error) {
-	f, err := os.Open(path)
+func (s *Source) readHead(path string) (os.FileInfo, []byte, error) {
+	f, err := s.open(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -352,7 +356,7 @@ var errRotated = errors.New("file was rotated since this poll looked at it")
 // identified at the start of the poll: reading a file rotated in between
 // would read the new file under the old one's checkpoint.
 func (s *Source) openIdentified(f *trackedFile) (*os.File, error) {
-	file, err := os.Open(f.path)
+	file, err := s.open(f.path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -259,16 +261,56 @@ func TestFileThatCannotBeOpenedIsRetried(t *testing.T) {
 	assert.Equal(t, []string{"late"}, recordtest.IDs(src.poll(t)))
 }
 
+// TestPermissionDeniedIsRetried makes a file unreadable, first before it
+// was ever read, then after it was read in part: the read error is logged
+// and counted once, nothing is read meanwhile, and once it is readable again
+// it is read on from where it was, not from its start. The file loses its
+// read permission for real, and the source's open refuses it as the kernel
+// refuses a user without the permission, so that the test runs as root too
+// (root reads files whatever their mode).
 func TestPermissionDeniedIsRetried(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads files whatever their permissions")
-	}
-	path := recordtest.WriteFile(t, filepath.Join(t.TempDir(), "locked.json"), []byte(recordtest.JSONLines(recordtest.O365Record("locked"))))
+	dir := t.TempDir()
+	path := recordtest.WriteFile(t, filepath.Join(dir, "locked.json"), []byte(recordtest.JSONLines(recordtest.O365Record("locked"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "open.json"), []byte(recordtest.JSONLines(recordtest.O365Record("open"))))
 	require.NoError(t, os.Chmod(path, 0))
-	src := newTestSource(t, testSettings(path), nil)
+	core, logs := observer.New(zapcore.WarnLevel)
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*.json")), nil)
+	src.logger = zap.New(core)
+	src.open = openAsUnprivileged
+	metrics := src.metrics.(*countingMetrics)
+
+	assert.Equal(t, []string{"open"}, recordtest.IDs(src.poll(t)), "the other file is read")
 	assert.Empty(t, src.poll(t))
+	assert.Equal(t, 1, logs.FilterMessage("cannot read audit file; trying again on later polls").Len(), "logged once, not per poll")
+	assert.Equal(t, 1, metrics.readErrors)
+	var logged error
+	for _, field := range logs.All()[0].Context {
+		if field.Key == "error" {
+			logged, _ = field.Interface.(error)
+		}
+	}
+	assert.ErrorIs(t, logged, fs.ErrPermission)
+
 	require.NoError(t, os.Chmod(path, 0o600))
 	assert.Equal(t, []string{"locked"}, recordtest.IDs(src.poll(t)))
+
+	// Unreadable again after a read: its checkpoint is kept.
+	require.NoError(t, os.Chmod(path, 0))
+	appendFile(t, path, []byte(recordtest.JSONLines(recordtest.O365Record("later"))))
+	assert.Empty(t, src.poll(t))
+	require.NoError(t, os.Chmod(path, 0o600))
+	assert.Equal(t, []string{"later"}, recordtest.IDs(src.poll(t)), "read on where it was")
+	assert.Equal(t, 2, metrics.readErrors)
+}
+
+// openAsUnprivileged opens name as any user but root would: refused when
+// the file's mode lets nobody read it.
+func openAsUnprivileged(name string) (*os.File, error) {
+	info, err := os.Stat(name)
+	if err == nil && info.Mode().Perm()&0o444 == 0 {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES}
+	}
+	return os.Open(name)
 }
 
 func TestNewAndGrowingFiles(t *testing.T) {
