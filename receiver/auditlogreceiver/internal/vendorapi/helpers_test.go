@@ -2,8 +2,14 @@ package vendorapi
 
 import (
 	"context"
+	"net/http"
 	"sync"
+	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
@@ -21,6 +27,20 @@ func testPoll() PollSettings {
 		MaxSeenIDs:      100_000,
 		Retry:           RetrySettings{MaxAttempts: 4, InitialInterval: 2 * time.Millisecond, MaxInterval: 20 * time.Millisecond},
 	}
+}
+
+// testEnv runs a source on client with a logger that fails on nothing and
+// metrics the test can read.
+func testEnv(t testing.TB, client *http.Client) (Env, *countingMetrics) {
+	metrics := &countingMetrics{}
+	return Env{
+		Logger:       zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)),
+		Metrics:      metrics,
+		HTTP:         client,
+		Storage:      storage.NewNopClient(),
+		ScopeName:    "test",
+		ScopeVersion: "test",
+	}, metrics
 }
 
 // countingMetrics counts what a source reports, by method name.
