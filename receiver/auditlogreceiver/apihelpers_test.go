@@ -41,8 +41,13 @@ type o365Env struct {
 }
 
 func newO365Env(t testing.TB, contentTypes ...string) *o365Env {
-	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret)
-	api := apitest.NewO365(t, entra, apitest.PublisherID)
+	return newO365EnvServed(t, nil, contentTypes...)
+}
+
+// newO365EnvServed is newO365Env with its servers started with opts.
+func newO365EnvServed(t testing.TB, opts []apitest.ServerOption, contentTypes ...string) *o365Env {
+	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret, opts...)
+	api := apitest.NewO365(t, entra, apitest.PublisherID, opts...)
 	cfg := createDefaultConfig().(*Config)
 	o := cfg.O365.GetOrInsertDefault()
 	o.TenantID, o.ClientID, o.ClientSecret = apitest.TenantID, apitest.ClientID, apitest.ClientSecret
@@ -58,9 +63,9 @@ type graphEnv struct {
 	cfg   *Config
 }
 
-func newGraphEnv(t testing.TB) *graphEnv {
-	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret)
-	api := apitest.NewGraph(t, entra)
+func newGraphEnv(t testing.TB, opts ...apitest.ServerOption) *graphEnv {
+	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret, opts...)
+	api := apitest.NewGraph(t, entra, opts...)
 	cfg := createDefaultConfig().(*Config)
 	g := cfg.Graph.GetOrInsertDefault()
 	g.TenantID, g.ClientID, g.ClientSecret = apitest.TenantID, apitest.ClientID, apitest.ClientSecret
@@ -77,8 +82,13 @@ type googleEnv struct {
 }
 
 func newGoogleEnv(t testing.TB, apps ...string) *googleEnv {
-	auth := apitest.NewGoogleAuth(t, apitest.Admin)
-	api := apitest.NewReports(t, auth)
+	return newGoogleEnvServed(t, nil, apps...)
+}
+
+// newGoogleEnvServed is newGoogleEnv with its servers started with opts.
+func newGoogleEnvServed(t testing.TB, opts []apitest.ServerOption, apps ...string) *googleEnv {
+	auth := apitest.NewGoogleAuth(t, apitest.Admin, opts...)
+	api := apitest.NewReports(t, auth, opts...)
 	cfg := createDefaultConfig().(*Config)
 	g := cfg.Google.GetOrInsertDefault()
 	g.CredentialsFile, g.Subject = auth.CredentialsFile(t), apitest.Admin

@@ -2,6 +2,8 @@ package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlo
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,8 @@ const maxResponseBytes = 128 << 20
 // source's token, keeps the token on the configured host, and retries what a
 // retry can fix, within a bound, so that a poll ends rather than hangs.
 type apiClient struct {
+	// source names the source in messages that point at its config keys.
+	source string
 	http   *http.Client
 	tokens *tokenCache
 	// origin is scheme://host[:port] of the base URL. Paging links and
@@ -45,12 +49,13 @@ type apiClient struct {
 	notBefore time.Time
 }
 
-func newAPIClient(client *http.Client, tokens *tokenCache, baseURL string, retry RetrySettings, authHint string, logger *zap.Logger, metrics Metrics) (*apiClient, error) {
+func newAPIClient(source string, client *http.Client, tokens *tokenCache, baseURL string, retry RetrySettings, authHint string, logger *zap.Logger, metrics Metrics) (*apiClient, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		return nil, err
 	}
 	return &apiClient{
+		source:   source,
 		http:     client,
 		tokens:   tokens,
 		origin:   originOf(u),
@@ -88,6 +93,29 @@ type authError struct {
 
 func (e *authError) Error() string { return fmt.Sprintf("%v; check %s", e.err, e.hint) }
 func (e *authError) Unwrap() error { return e.err }
+
+// untrustedServerError is a server whose certificate does not verify: a CA
+// the client does not trust, or another host's name. No retry changes that;
+// the message names the key that does.
+type untrustedServerError struct {
+	err    error
+	source string
+}
+
+func (e *untrustedServerError) Error() string {
+	return fmt.Sprintf("%v; the server's certificate is not trusted: set %s.http.tls.ca_file to the CA that signed it (the system's CAs are used without it), or check the host name", e.err, e.source)
+}
+func (e *untrustedServerError) Unwrap() error { return e.err }
+
+// certificateRejected reports whether err is a TLS handshake that failed to
+// verify the server's certificate.
+func certificateRejected(err error) bool {
+	var verification *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verification) || errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid)
+}
 
 // exhaustedError is a request that kept failing in ways a retry could have
 // fixed (5xx, 429, timeouts) until retry.max_attempts ran out: the API is
@@ -138,6 +166,8 @@ func (c *apiClient) do(ctx context.Context, method, rawURL string, decode func([
 		switch {
 		case errors.As(err, &credErr):
 			return nil, &authError{err: err, hint: c.authHint}
+		case certificateRejected(err):
+			return nil, &untrustedServerError{err: err, source: c.source}
 		case err != nil:
 			wait = bo.NextBackOff()
 		case resp.status == http.StatusUnauthorized && !refreshed:

@@ -56,7 +56,7 @@ func TestTokenIsNeverSentToAnotherHost(t *testing.T) {
 	tokens := newTokenCache(func(context.Context) (*oauth2.Token, error) {
 		return &oauth2.Token{AccessToken: "secret-token", Expiry: time.Now().Add(time.Hour)}, nil
 	})
-	api, err := newAPIClient(http.DefaultClient, tokens, configured.URL, testPoll().Retry, "", zap.NewNop(), &countingMetrics{})
+	api, err := newAPIClient(SourceGraph, http.DefaultClient, tokens, configured.URL, testPoll().Retry, "", zap.NewNop(), &countingMetrics{})
 	require.NoError(t, err)
 	_, err = api.get(context.Background(), other.URL+"/v1.0/auditLogs/signIns", func([]byte) error { return nil })
 	assert.ErrorContains(t, err, "refusing to send the access token")

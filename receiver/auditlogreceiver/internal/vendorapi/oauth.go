@@ -286,9 +286,33 @@ func newGoogleTokenFetch(cfg *GoogleSettings, key string, client *http.Client) (
 		jwtCfg.TokenURL = cfg.TokenURL
 	}
 	return func(ctx context.Context) (*oauth2.Token, error) {
-		return jwtCfg.TokenSource(withHTTPClient(ctx, client)).Token()
+		// golang.org/x/oauth2/jwt words the transport's error into its own
+		// without wrapping it: a certificate that does not verify is kept
+		// aside, so that it is told from a failure a retry can fix.
+		var rejected error
+		observed := *client
+		base := client.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		observed.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			resp, err := base.RoundTrip(req)
+			if certificateRejected(err) {
+				rejected = err
+			}
+			return resp, err
+		})
+		tok, err := jwtCfg.TokenSource(withHTTPClient(ctx, &observed)).Token()
+		if err != nil && rejected != nil {
+			return nil, rejected
+		}
+		return tok, err
 	}, nil
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // truncate shortens vendor text for a log line, at a rune boundary.
 func truncate(s string, n int) string {

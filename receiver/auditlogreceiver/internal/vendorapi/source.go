@@ -96,7 +96,7 @@ func newSource(ctx context.Context, name string, poll PollSettings, env Env, api
 // newClient makes the client that signs and retries the requests of source
 // name, on env's HTTP client (token requests go through it too).
 func newClient(name string, poll PollSettings, env Env, baseURL, authHint string, fetch tokenFetch) (*apiClient, error) {
-	return newAPIClient(env.HTTP, newTokenCache(fetch), baseURL, poll.Retry, authHint,
+	return newAPIClient(name, env.HTTP, newTokenCache(fetch), baseURL, poll.Retry, authHint,
 		env.Logger.With(zap.String("source", name)), env.Metrics)
 }
 
@@ -134,10 +134,11 @@ func (s *Source) Run(ctx context.Context, deliver Deliver) {
 			if ctx.Err() != nil {
 				return
 			}
-			// The streams share the credentials: when they are refused,
-			// the others would be refused too.
+			// The streams share the credentials and the server: when
+			// either is refused, the others would be refused too.
 			var authErr *authError
-			if errors.As(err, &authErr) {
+			var untrusted *untrustedServerError
+			if errors.As(err, &authErr) || errors.As(err, &untrusted) {
 				break
 			}
 		}
@@ -208,6 +209,11 @@ func (s *Source) pollFailed(ctx context.Context, stream apiStream, w timeWindow,
 	var authErr *authError
 	if errors.As(err, &authErr) {
 		s.logger.Error("API credentials refused; nothing is read until they work, tried again every poll", fields...)
+		return
+	}
+	var untrusted *untrustedServerError
+	if errors.As(err, &untrusted) {
+		s.logger.Error("API server's certificate is not trusted; nothing is read until it is, tried again every poll", fields...)
 		return
 	}
 	s.logger.Warn("API poll failed; the checkpoint did not move and the next poll starts from it again", fields...)
