@@ -77,6 +77,9 @@ type savedCheckpoints struct {
 	Files   []*fileCheckpoint `json:"files"`
 }
 
+// LoadCheckpoints reads the checkpoints of all files from storage (none
+// yet: an empty store). Unreadable or foreign-version checkpoints are an
+// error that says how to start afresh.
 func LoadCheckpoints(ctx context.Context, client storage.Client) (*Checkpoints, error) {
 	s := &Checkpoints{client: client}
 	data, err := client.Get(ctx, checkpointKey)

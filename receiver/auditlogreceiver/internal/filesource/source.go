@@ -18,9 +18,10 @@ import (
 )
 
 const (
-	// AttrFileName and AttrFilePath are the semantic-convention attributes
-	// of a record read from a file: the file's base name and its path.
+	// AttrFileName is the semantic-convention attribute of a record read
+	// from a file that holds the file's base name.
 	AttrFileName = "log.file.name"
+	// AttrFilePath holds the path of the file a record was read from.
 	AttrFilePath = "log.file.path"
 )
 

@@ -39,12 +39,15 @@ type PollSettings struct {
 	// MaxSeenIDs bounds, per stream, the ids remembered to recognise records
 	// listed again within the overlap.
 	MaxSeenIDs int
-	Retry      RetrySettings
+	// Retry bounds the retries of one request.
+	Retry RetrySettings
 }
 
 // RetrySettings bound the retries of one request within a poll.
 type RetrySettings struct {
-	MaxAttempts     int
+	// MaxAttempts is the most responses tried per request.
+	MaxAttempts int
+	// InitialInterval and MaxInterval bound the exponential backoff.
 	InitialInterval time.Duration
 	MaxInterval     time.Duration
 }
@@ -52,8 +55,11 @@ type RetrySettings struct {
 // MicrosoftAuth is an Entra ID app registration that signs in with the OAuth2
 // client credentials grant, by client secret or by certificate.
 type MicrosoftAuth struct {
-	TenantID     string
-	ClientID     string
+	// TenantID is the directory (tenant) id.
+	TenantID string
+	// ClientID is the app registration's application (client) id.
+	ClientID string
+	// ClientSecret is the app's secret, when it signs in by secret.
 	ClientSecret configopaque.String
 	// CertificateFile is a PEM file with the certificate and, unless
 	// CertificateKeyFile is set, its unencrypted RSA key.
@@ -77,7 +83,8 @@ type O365Settings struct {
 	PublisherIdentifier string
 	// BaseURL replaces the API host Auth.Cloud gives.
 	BaseURL string
-	Poll    PollSettings
+	// Poll is how the source polls.
+	Poll PollSettings
 }
 
 // GraphSettings read Entra ID sign-ins from Microsoft Graph.
@@ -91,7 +98,8 @@ type GraphSettings struct {
 	PageSize int
 	// BaseURL replaces the Graph host Auth.Cloud gives.
 	BaseURL string
-	Poll    PollSettings
+	// Poll is how the source polls.
+	Poll PollSettings
 }
 
 // GoogleSettings read Google Workspace activities from the Admin SDK Reports
@@ -111,7 +119,8 @@ type GoogleSettings struct {
 	// BaseURL and TokenURL replace the Admin SDK host and the key file's
 	// token_uri.
 	BaseURL, TokenURL string
-	Poll              PollSettings
+	// Poll is how the source polls.
+	Poll PollSettings
 }
 
 // Metrics is what an API source counts. The receiver implements it with its
@@ -142,7 +151,8 @@ type Metrics interface {
 // Env is what a source runs with besides its settings.
 type Env struct {
 	// Logger is the receiver's; the source adds its name to every line.
-	Logger  *zap.Logger
+	Logger *zap.Logger
+	// Metrics receives what the source counts.
 	Metrics Metrics
 	// HTTP is the client of the source's http settings (TLS, proxy,
 	// timeout); the token requests go through it too.
