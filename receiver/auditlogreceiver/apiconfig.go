@@ -11,6 +11,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )
 
 // APIPollConfig is what every vendor API source shares: when to poll, how
@@ -128,38 +130,7 @@ type GoogleConfig struct {
 	APIPollConfig `mapstructure:",squash"`
 }
 
-// cloudHosts are the endpoints of one Microsoft cloud, from Microsoft's
-// documentation of the Management Activity API, Graph national clouds and
-// the identity platform.
-type cloudHosts struct {
-	login, manage, graph string
-}
-
-var microsoftClouds = map[string]cloudHosts{
-	"commercial": {"https://login.microsoftonline.com", "https://manage.office.com", "https://graph.microsoft.com"},
-	"gcc":        {"https://login.microsoftonline.com", "https://manage-gcc.office.com", "https://graph.microsoft.com"},
-	"gcc_high":   {"https://login.microsoftonline.us", "https://manage.office365.us", "https://graph.microsoft.us"},
-	"dod":        {"https://login.microsoftonline.us", "https://manage.protection.apps.mil", "https://dod-graph.microsoft.us"},
-}
-
-var (
-	o365ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General", "Audit.SharePoint", "DLP.All"}
-	graphEventTypes  = []string{"interactiveUser", "nonInteractiveUser", "servicePrincipal", "managedIdentity"}
-	googleAppName    = regexp.MustCompile(`^[a-z][a-z_]*$`)
-)
-
-const (
-	// o365ContentLifetime is how far back the Management Activity API lists
-	// content; older startTimes are refused with AF20055 (or AF20030).
-	o365ContentLifetime = 7 * 24 * time.Hour
-	// o365MaxWindow is the longest startTime-endTime range the API accepts.
-	o365MaxWindow = 24 * time.Hour
-	// o365MaxLookback keeps the first window clear of the 7-day edge, which
-	// moves while the first poll runs.
-	o365MaxLookback   = o365ContentLifetime - time.Hour
-	maxGraphPageSize  = 1000
-	maxGooglePageSize = 1000
-)
+var googleAppName = regexp.MustCompile(`^[a-z][a-z_]*$`)
 
 func (c *APIPollConfig) validate(key string) []error {
 	var errs []error
@@ -216,8 +187,8 @@ func (c *MicrosoftAuthConfig) validate(key string) []error {
 	case c.CertificateKeyFile != "" && !hasCert:
 		errs = append(errs, fmt.Errorf("%s.certificate_key_file: only used with certificate_file", key))
 	}
-	if _, ok := microsoftClouds[c.Cloud]; !ok {
-		errs = append(errs, fmt.Errorf("%s.cloud: %q is not one of commercial, gcc, gcc_high, dod", key, c.Cloud))
+	if !slices.Contains(vendorapi.Clouds(), c.Cloud) {
+		errs = append(errs, fmt.Errorf("%s.cloud: %q is not one of %s", key, c.Cloud, strings.Join(vendorapi.Clouds(), ", ")))
 	}
 	errs = appendURLError(errs, key+".token_url", c.TokenURL)
 	return errs
@@ -227,19 +198,19 @@ func (c *O365Config) validate(key string) []error {
 	errs := c.MicrosoftAuthConfig.validate(key)
 	errs = append(errs, c.APIPollConfig.validate(key)...)
 	if len(c.ContentTypes) == 0 {
-		errs = append(errs, fmt.Errorf("%s.content_types: at least one is required, from %s", key, strings.Join(o365ContentTypes, ", ")))
+		errs = append(errs, fmt.Errorf("%s.content_types: at least one is required, from %s", key, strings.Join(vendorapi.O365ContentTypes, ", ")))
 	}
 	for i, ct := range c.ContentTypes {
-		if !slices.Contains(o365ContentTypes, ct) {
-			errs = append(errs, fmt.Errorf("%s.content_types[%d]: %q is not one of %s (spelled as Microsoft does)", key, i, ct, strings.Join(o365ContentTypes, ", ")))
+		if !slices.Contains(vendorapi.O365ContentTypes, ct) {
+			errs = append(errs, fmt.Errorf("%s.content_types[%d]: %q is not one of %s (spelled as Microsoft does)", key, i, ct, strings.Join(vendorapi.O365ContentTypes, ", ")))
 		} else if slices.Index(c.ContentTypes, ct) != i {
 			errs = append(errs, fmt.Errorf("%s.content_types[%d]: %q is listed twice", key, i, ct))
 		}
 	}
-	if c.InitialLookback > o365MaxLookback {
-		errs = append(errs, fmt.Errorf("%s.initial_lookback: at most %s, got %s: the API lists no content older than 7 days", key, o365MaxLookback, c.InitialLookback))
+	if c.InitialLookback > vendorapi.O365MaxLookback {
+		errs = append(errs, fmt.Errorf("%s.initial_lookback: at most %s, got %s: the API lists no content older than 7 days", key, vendorapi.O365MaxLookback, c.InitialLookback))
 	}
-	if c.MaxWindow > o365MaxWindow {
+	if c.MaxWindow > vendorapi.O365MaxWindow {
 		errs = append(errs, fmt.Errorf("%s.max_window: at most 24h, got %s: the API refuses longer listing windows", key, c.MaxWindow))
 	}
 	return appendURLError(errs, key+".base_url", c.BaseURL)
@@ -255,12 +226,12 @@ func (c *GraphConfig) validate(key string) []error {
 		errs = append(errs, fmt.Errorf("%s.sign_in_event_types: only the beta API filters on signInEventTypes; set api_version: beta or remove the list", key))
 	}
 	for i, et := range c.SignInEventTypes {
-		if !slices.Contains(graphEventTypes, et) {
-			errs = append(errs, fmt.Errorf("%s.sign_in_event_types[%d]: %q is not one of %s", key, i, et, strings.Join(graphEventTypes, ", ")))
+		if !slices.Contains(vendorapi.GraphEventTypes, et) {
+			errs = append(errs, fmt.Errorf("%s.sign_in_event_types[%d]: %q is not one of %s", key, i, et, strings.Join(vendorapi.GraphEventTypes, ", ")))
 		}
 	}
-	if c.PageSize < 1 || c.PageSize > maxGraphPageSize {
-		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, maxGraphPageSize, c.PageSize))
+	if c.PageSize < 1 || c.PageSize > vendorapi.MaxGraphPageSize {
+		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, vendorapi.MaxGraphPageSize, c.PageSize))
 	}
 	return appendURLError(errs, key+".base_url", c.BaseURL)
 }
@@ -283,8 +254,8 @@ func (c *GoogleConfig) validate(key string) []error {
 			errs = append(errs, fmt.Errorf("%s.applications[%d]: %q is listed twice", key, i, app))
 		}
 	}
-	if c.PageSize < 1 || c.PageSize > maxGooglePageSize {
-		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, maxGooglePageSize, c.PageSize))
+	if c.PageSize < 1 || c.PageSize > vendorapi.MaxGooglePageSize {
+		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, vendorapi.MaxGooglePageSize, c.PageSize))
 	}
 	errs = appendURLError(errs, key+".base_url", c.BaseURL)
 	return appendURLError(errs, key+".token_url", c.TokenURL)
@@ -303,3 +274,68 @@ func appendURLError(errs []error, key, raw string) []error {
 }
 
 var errNoSource = errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, google_workspace_reports) is configured`)
+
+// settings map a block's keys onto the settings of its vendor API source.
+
+func (c *APIPollConfig) settings() vendorapi.PollSettings {
+	return vendorapi.PollSettings{
+		PollInterval:    c.PollInterval,
+		InitialLookback: c.InitialLookback,
+		Overlap:         c.Overlap,
+		MaxWindow:       c.MaxWindow,
+		BatchSize:       c.BatchSize,
+		MaxBatchBytes:   int(c.MaxBatchBytes),
+		MaxSeenIDs:      c.MaxSeenIDs,
+		Retry: vendorapi.RetrySettings{
+			MaxAttempts:     c.Retry.MaxAttempts,
+			InitialInterval: c.Retry.InitialInterval,
+			MaxInterval:     c.Retry.MaxInterval,
+		},
+	}
+}
+
+func (c *MicrosoftAuthConfig) settings() vendorapi.MicrosoftAuth {
+	return vendorapi.MicrosoftAuth{
+		TenantID:           c.TenantID,
+		ClientID:           c.ClientID,
+		ClientSecret:       c.ClientSecret,
+		CertificateFile:    c.CertificateFile,
+		CertificateKeyFile: c.CertificateKeyFile,
+		Cloud:              c.Cloud,
+		TokenURL:           c.TokenURL,
+	}
+}
+
+func (c *O365Config) settings() vendorapi.O365Settings {
+	return vendorapi.O365Settings{
+		Auth:                c.MicrosoftAuthConfig.settings(),
+		ContentTypes:        c.ContentTypes,
+		PublisherIdentifier: c.PublisherIdentifier,
+		BaseURL:             c.BaseURL,
+		Poll:                c.APIPollConfig.settings(),
+	}
+}
+
+func (c *GraphConfig) settings() vendorapi.GraphSettings {
+	return vendorapi.GraphSettings{
+		Auth:             c.MicrosoftAuthConfig.settings(),
+		APIVersion:       c.APIVersion,
+		SignInEventTypes: c.SignInEventTypes,
+		PageSize:         c.PageSize,
+		BaseURL:          c.BaseURL,
+		Poll:             c.APIPollConfig.settings(),
+	}
+}
+
+func (c *GoogleConfig) settings() vendorapi.GoogleSettings {
+	return vendorapi.GoogleSettings{
+		CredentialsFile: c.CredentialsFile,
+		Subject:         c.Subject,
+		CustomerID:      c.CustomerID,
+		Applications:    c.Applications,
+		PageSize:        c.PageSize,
+		BaseURL:         c.BaseURL,
+		TokenURL:        c.TokenURL,
+		Poll:            c.APIPollConfig.settings(),
+	}
+}

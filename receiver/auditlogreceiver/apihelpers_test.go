@@ -3,6 +3,7 @@ package auditlogreceiver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // fastPoll is test timing: polls and retries in milliseconds, windows and
@@ -39,8 +41,13 @@ type o365Env struct {
 }
 
 func newO365Env(t testing.TB, contentTypes ...string) *o365Env {
-	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret)
-	api := apitest.NewO365(t, entra, apitest.PublisherID)
+	return newO365EnvServed(t, nil, contentTypes...)
+}
+
+// newO365EnvServed is newO365Env with its servers started with opts.
+func newO365EnvServed(t testing.TB, opts []apitest.ServerOption, contentTypes ...string) *o365Env {
+	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret, opts...)
+	api := apitest.NewO365(t, entra, apitest.PublisherID, opts...)
 	cfg := createDefaultConfig().(*Config)
 	o := cfg.O365.GetOrInsertDefault()
 	o.TenantID, o.ClientID, o.ClientSecret = apitest.TenantID, apitest.ClientID, apitest.ClientSecret
@@ -56,9 +63,9 @@ type graphEnv struct {
 	cfg   *Config
 }
 
-func newGraphEnv(t testing.TB) *graphEnv {
-	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret)
-	api := apitest.NewGraph(t, entra)
+func newGraphEnv(t testing.TB, opts ...apitest.ServerOption) *graphEnv {
+	entra := apitest.NewEntra(t, apitest.TenantID, apitest.ClientID, apitest.ClientSecret, opts...)
+	api := apitest.NewGraph(t, entra, opts...)
 	cfg := createDefaultConfig().(*Config)
 	g := cfg.Graph.GetOrInsertDefault()
 	g.TenantID, g.ClientID, g.ClientSecret = apitest.TenantID, apitest.ClientID, apitest.ClientSecret
@@ -75,8 +82,13 @@ type googleEnv struct {
 }
 
 func newGoogleEnv(t testing.TB, apps ...string) *googleEnv {
-	auth := apitest.NewGoogleAuth(t, apitest.Admin)
-	api := apitest.NewReports(t, auth)
+	return newGoogleEnvServed(t, nil, apps...)
+}
+
+// newGoogleEnvServed is newGoogleEnv with its servers started with opts.
+func newGoogleEnvServed(t testing.TB, opts []apitest.ServerOption, apps ...string) *googleEnv {
+	auth := apitest.NewGoogleAuth(t, apitest.Admin, opts...)
+	api := apitest.NewReports(t, auth, opts...)
 	cfg := createDefaultConfig().(*Config)
 	g := cfg.Google.GetOrInsertDefault()
 	g.CredentialsFile, g.Subject = auth.CredentialsFile(t), apitest.Admin
@@ -118,13 +130,13 @@ func (s *idSink) consumer(t testing.TB) consumer.Logs {
 func (s *idSink) ids() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return recordIDs(logRecords(s.logs...))
+	return recordtest.IDs(recordtest.Records(s.logs...))
 }
 
 func (s *idSink) records() []plog.LogRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return logRecords(s.logs...)
+	return recordtest.Records(s.logs...)
 }
 
 // waitIDs waits until the sink holds at least n records, then a few more
@@ -194,15 +206,37 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// seedCursor saves a stream state with the given cursor, as a receiver
-// stopped at that time would have left it.
-func seedCursor(t testing.TB, host component.Host, storageID component.ID, prefix, stream string, cursor time.Time) {
+// storedStream is an API stream's checkpoint as the receiver keeps it in
+// storage, under api/<source>/<tenant, API version or subject>/<stream>. The
+// tests write and read it as stored, so that a change of the format, which
+// would make every saved checkpoint unreadable, shows here.
+type storedStream struct {
+	Version     int       `json:"version"`
+	Cursor      time.Time `json:"cursor"`
+	Origin      time.Time `json:"origin"`
+	NewestEvent time.Time `json:"newest_event"`
+	// Records and Contents are 16 bytes per id: its hash and the horizon
+	// by which the API lists it, big-endian.
+	Records  []byte `json:"records"`
+	Contents []byte `json:"contents"`
+}
+
+// storageClient opens the receiver's client of the storage extension.
+func storageClient(t testing.TB, host component.Host, storageID component.ID) storage.Client {
 	t.Helper()
 	ext := host.GetExtensions()[storageID].(storage.Extension)
 	client, err := ext.GetClient(context.Background(), component.KindReceiver, component.NewID(metadata.Type), "")
 	require.NoError(t, err)
-	st := newStreamState(1000)
-	st.Cursor = cursor
-	require.NoError(t, apiCheckpoints{client, prefix}.save(context.Background(), stream, st))
+	return client
+}
+
+// seedCursor saves a stream state with the given cursor, as a receiver
+// stopped at that time would have left it.
+func seedCursor(t testing.TB, host component.Host, storageID component.ID, prefix, stream string, cursor time.Time) {
+	t.Helper()
+	client := storageClient(t, host, storageID)
+	data, err := json.Marshal(storedStream{Version: 1, Cursor: cursor})
+	require.NoError(t, err)
+	require.NoError(t, client.Set(context.Background(), "api/"+prefix+"/"+stream, data))
 	require.NoError(t, client.Close(context.Background()))
 }

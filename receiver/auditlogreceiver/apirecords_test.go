@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // TestAPISourcesBuildTheRecordsTheFileSourceBuilds reads the same vendor
@@ -41,8 +43,11 @@ func TestAPISourcesBuildTheRecordsTheFileSourceBuilds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "export.json"), []byte(jsonLines(tc.record)))
-			fromFile := newTestSource(t, testConfig(filepath.Join(dir, "*.json")), nil).poll(t)
+			recordtest.WriteFile(t, filepath.Join(dir, "export.json"), []byte(recordtest.JSONLines(tc.record)))
+			fileSink := &idSink{}
+			startReceiver(t, testConfig(filepath.Join(dir, "*.json")), fileSink.consumer(t), componenttest.NewNopHost(), nil)
+			fileSink.waitIDs(t, 1)
+			fromFile := fileSink.records()
 			require.Len(t, fromFile, 1)
 
 			sink := &idSink{}
@@ -52,7 +57,7 @@ func TestAPISourcesBuildTheRecordsTheFileSourceBuilds(t *testing.T) {
 			require.Len(t, fromAPI, 1)
 
 			file, api := fromFile[0], fromAPI[0]
-			assert.Empty(t, attr(api, "audit.parse_error"))
+			assert.Empty(t, recordtest.Attr(api, "audit.parse_error"))
 			assert.Equal(t, file.Body().AsRaw(), api.Body().AsRaw())
 			assert.Equal(t, file.Timestamp(), api.Timestamp())
 			assert.Equal(t, file.EventName(), api.EventName())
@@ -63,7 +68,7 @@ func TestAPISourcesBuildTheRecordsTheFileSourceBuilds(t *testing.T) {
 
 func withoutFileAttrs(lr plog.LogRecord) map[string]any {
 	attrs := lr.Attributes().AsRaw()
-	delete(attrs, attrFileName)
-	delete(attrs, attrFilePath)
+	delete(attrs, filesource.AttrFileName)
+	delete(attrs, filesource.AttrFilePath)
 	return attrs
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // backlogs are the three API sources, each with a backlog that takes many
@@ -111,7 +112,7 @@ func TestCrashRepeatsOnlyTheUnacknowledgedBatch(t *testing.T) {
 			first := &idSink{decide: func(call int, logs plog.Logs) error {
 				if call == crashAt {
 					// Delivered downstream, never acknowledged.
-					crashed <- recordIDs(logRecords(logs))
+					crashed <- recordtest.IDs(recordtest.Records(logs))
 					<-release
 				}
 				return nil

@@ -10,6 +10,9 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
+
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
 // Config is the audit_log receiver's configuration: exported files and each
@@ -68,7 +71,7 @@ type FilesConfig struct {
 const (
 	// minMaxRecordBytes keeps an oversized record's body (its first
 	// previewBytes) within what a normal record may hold.
-	minMaxRecordBytes = previewBytes
+	minMaxRecordBytes = filesource.PreviewBytes
 	// minMaxBatchBytes: smaller batches would hand on a record or two at a
 	// time, each push paying the pipeline's per-batch cost.
 	minMaxBatchBytes = 64 << 10
@@ -166,4 +169,19 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 	}
 	*b = ByteSize(n * factor)
 	return nil
+}
+
+// settings maps the files block onto the file source's settings.
+func (f FilesConfig) settings(buildVersion string) filesource.Settings {
+	return filesource.Settings{
+		Include:                 f.Include,
+		Exclude:                 f.Exclude,
+		PollInterval:            f.PollInterval,
+		MaxRecordBytes:          int(f.MaxRecordBytes),
+		BatchSize:               f.BatchSize,
+		MaxBatchBytes:           int(f.MaxBatchBytes),
+		IncompleteRecordTimeout: f.IncompleteRecordTimeout,
+		ScopeName:               metadata.ScopeName,
+		ScopeVersion:            buildVersion,
+	}
 }

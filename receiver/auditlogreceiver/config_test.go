@@ -149,7 +149,6 @@ func TestLoadAPIConfig(t *testing.T) {
 	assert.Equal(t, 30*time.Second, g.HTTP.Timeout)
 	assert.Equal(t, "http://proxy.internal:3128", g.HTTP.ProxyURL)
 	assert.Equal(t, "/etc/ssl/corp-ca.pem", g.HTTP.TLS.CAFile)
-	assert.Equal(t, "https://login.microsoftonline.us/"+g.TenantID+"/oauth2/v2.0/token", microsoftTokenURL(&g.MicrosoftAuthConfig))
 
 	cfg, err = loadConfig(t, "google")
 	require.NoError(t, err)

@@ -12,7 +12,9 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // corpusCounts is what each real sample must yield: records passed on, and
@@ -135,12 +137,12 @@ func TestCorpusCountsPerFile(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 
 	got := map[string]struct{ records, parseErrors int }{}
-	for _, lr := range logRecords(sink.AllLogs()...) {
-		rel, err := filepath.Rel(filepath.Join(dir, "samples"), attr(lr, attrFilePath))
+	for _, lr := range recordtest.Records(sink.AllLogs()...) {
+		rel, err := filepath.Rel(filepath.Join(dir, "samples"), recordtest.Attr(lr, filesource.AttrFilePath))
 		require.NoError(t, err)
 		c := got[filepath.ToSlash(rel)]
 		c.records++
-		if attr(lr, "audit.parse_error") != "" {
+		if recordtest.Attr(lr, "audit.parse_error") != "" {
 			c.parseErrors++
 		}
 		got[filepath.ToSlash(rel)] = c

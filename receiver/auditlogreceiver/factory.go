@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )
 
 // NewFactory returns the factory of the audit_log receiver.
@@ -51,14 +52,14 @@ func createDefaultConfig() component.Config {
 		Graph: configoptional.Default(GraphConfig{
 			MicrosoftAuthConfig: MicrosoftAuthConfig{Cloud: "commercial"},
 			APIVersion:          "v1.0",
-			PageSize:            maxGraphPageSize,
+			PageSize:            vendorapi.MaxGraphPageSize,
 			// Sign-ins are listed by event time and usually appear within
 			// minutes, sometimes much later.
 			APIPollConfig: defaultAPIPollConfig(time.Minute, time.Hour),
 		}),
 		Google: configoptional.Default(GoogleConfig{
 			Applications: []string{"login", "user_accounts", "admin"},
-			PageSize:     maxGooglePageSize,
+			PageSize:     vendorapi.MaxGooglePageSize,
 			// Google documents lags of up to a few hours for some
 			// applications' events, listed by event time.
 			APIPollConfig: defaultAPIPollConfig(5*time.Minute, 3*time.Hour),

@@ -2,6 +2,7 @@ package auditlogreceiver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,12 +11,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )
 
 // addSignIns adds n interactive sign-ins spread over [from, to).
@@ -100,17 +99,19 @@ func TestCheckpointAdvancesAndForgetsWhatCannotComeAgain(t *testing.T) {
 	sink.waitIDs(t, len(want))
 	require.NoError(t, r.Shutdown(context.Background()))
 
-	ext := host.GetExtensions()[*storageID].(storage.Extension)
-	client, err := ext.GetClient(context.Background(), component.KindReceiver, component.NewID(metadata.Type), "")
-	require.NoError(t, err)
+	client := storageClient(t, host, *storageID)
 	defer client.Close(context.Background())
-	st, err := apiCheckpoints{client, sourceGraph + "/" + apitest.TenantID + "/v1.0"}.load(context.Background(), "signIns", 1000)
+	data, err := client.Get(context.Background(), "api/"+sourceGraph+"/"+apitest.TenantID+"/v1.0/signIns")
 	require.NoError(t, err)
+	var st storedStream
+	require.NoError(t, json.Unmarshal(data, &st))
+	assert.Equal(t, 1, st.Version)
 	assert.WithinDuration(t, now, st.Cursor, 10*time.Second, "the cursor reached the end of the last poll")
 	assert.Equal(t, now.Add(-2*time.Hour).Truncate(time.Second).UTC(), st.Origin.Truncate(time.Second))
 	// Sign-ins older than cursor - overlap cannot be listed again.
-	assert.Less(t, st.Records.len(), len(want))
-	assert.Greater(t, st.Records.len(), len(want)/3)
+	require.Zero(t, len(st.Records)%16)
+	assert.Less(t, len(st.Records)/16, len(want))
+	assert.Greater(t, len(st.Records)/16, len(want)/3)
 	assert.WithinDuration(t, now.Add(-5*time.Minute), st.NewestEvent, 10*time.Minute)
 }
 
@@ -142,4 +143,29 @@ func TestAPIBatchesAreCutByBytes(t *testing.T) {
 	// 30 KiB records, cut once 64 KiB is reached: 3 (90 KiB, less than
 	// 64 KiB plus one record), then 3.
 	assert.Equal(t, []int{3, 3}, sizes)
+}
+
+// TestIDsPastMaxSeenIDsComeAgainCountedNeverLost lists more sign-ins within
+// the overlap than max_seen_ids holds: the set stays at its cap, the ids it
+// had to forget are delivered again when the next poll lists them
+// (at-least-once), and each one forgotten is counted and warned about.
+func TestIDsPastMaxSeenIDsComeAgainCountedNeverLost(t *testing.T) {
+	env := newGraphEnv(t)
+	g := env.cfg.Graph.Get()
+	g.PageSize = vendorapi.MaxGraphPageSize
+	g.MaxSeenIDs = 1000 // the least the config takes
+	now := time.Now()
+	want := addSignIns(env.api, "s", now.Add(-50*time.Minute), now.Add(-time.Minute), 1500)
+
+	tt := newTelemetry(t)
+	logs := &syncBuffer{}
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt, logTo(logs))
+	require.Eventually(t, func() bool { return len(sink.ids()) >= 2*len(want) }, 15*time.Second, 5*time.Millisecond,
+		"later polls deliver again what the full set forgot")
+	got := sink.ids()
+	assert.Equal(t, sorted(want), sorted(uniq(got)), "nothing lost")
+	assert.NotEmpty(t, duplicates(got))
+	assert.GreaterOrEqual(t, counter(t, tt, "audit_log_api_seen_ids_evicted"), int64(500), "the first poll alone forgot 500")
+	assert.Contains(t, logs.String(), "more records within the overlap than max_seen_ids")
 }

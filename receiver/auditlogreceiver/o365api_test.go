@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )
 
 // counter sums every data point of a counter (0 when never recorded).
@@ -89,10 +90,10 @@ func TestO365DeliversEveryRecordOnceAcrossContentTypesAndPages(t *testing.T) {
 func TestO365WindowsStayWithinTheAPILimits(t *testing.T) {
 	env := newO365Env(t, "Audit.General")
 	o := env.cfg.O365.Get()
-	o.InitialLookback, o.MaxWindow = o365MaxLookback, o365MaxWindow
+	o.InitialLookback, o.MaxWindow = vendorapi.O365MaxLookback, vendorapi.O365MaxWindow
 	now := time.Now()
 	var want []string
-	for i, age := range []time.Duration{o365MaxLookback - time.Minute, 100 * time.Hour, 30 * time.Hour, 25 * time.Hour, time.Hour} {
+	for i, age := range []time.Duration{vendorapi.O365MaxLookback - time.Minute, 100 * time.Hour, 30 * time.Hour, 25 * time.Hour, time.Hour} {
 		id := fmt.Sprintf("old-%d", i)
 		env.api.AddBlob("Audit.General", now.Add(-age), apitest.O365SignIn(id, now.Add(-age)))
 		want = append(want, id)

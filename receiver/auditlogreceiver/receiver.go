@@ -9,40 +9,36 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
-	"go.opentelemetry.io/collector/receiver/receiverhelper"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
-	"go.uber.org/zap"
 
-	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )
 
 // Source names: each is the config key of its block and the value of the
 // source attribute of the receiver's metrics.
 const (
 	sourceFiles  = "files"
-	sourceO365   = "o365_management_api"
-	sourceGraph  = "graph_signins"
-	sourceGoogle = "google_workspace_reports"
+	sourceO365   = vendorapi.SourceO365
+	sourceGraph  = vendorapi.SourceGraph
+	sourceGoogle = vendorapi.SourceGoogle
 )
 
 // source reads vendor records from one kind of origin: exported files or a
 // vendor API. The receiver runs each source in its own goroutine.
 type source interface {
-	// run reads until ctx ends. It hands each batch to deliver and advances
+	// Run reads until ctx ends. It hands each batch to deliver and advances
 	// its own checkpoint only after deliver returned nil.
-	run(ctx context.Context, deliver deliverFunc)
+	Run(ctx context.Context, deliver deliverFunc)
 }
 
 // deliverFunc hands a batch to the next consumer. It returns nil once the
 // batch is done with (accepted, or refused for good and counted), and an
-// error only when ctx ended first.
-type deliverFunc func(ctx context.Context, logs plog.Logs) error
+// error only when ctx ended first. It is the sources' Deliver.
+type deliverFunc = func(ctx context.Context, logs plog.Logs) error
 
 type auditLogReceiver struct {
 	settings  receiver.Settings
@@ -72,11 +68,6 @@ func newAuditLogReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	}, nil
 }
 
-// sourceAttrs is the attribute set every metric of one source carries.
-func sourceAttrs(source string) metric.MeasurementOption {
-	return metric.WithAttributeSet(attribute.NewSet(attribute.String("source", source)))
-}
-
 // defaultBackOff starts fast, since a memory limiter usually recovers within
 // a second, and caps the wait so that delivery resumes soon after.
 func defaultBackOff() backoff.BackOff {
@@ -91,7 +82,7 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return err
 	}
-	checkpoints, err := loadCheckpoints(ctx, client)
+	checkpoints, err := filesource.LoadCheckpoints(ctx, client)
 	if err != nil {
 		_ = client.Close(ctx)
 		return err
@@ -110,14 +101,15 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 		if err != nil {
 			return r.failStart(ctx, err)
 		}
-		sources = append(sources, started{newFileSource(r.cfg.Files, r.settings.Logger, r.telemetry, r.settings.BuildInfo.Version, checkpoints), deliver})
+		files := filesource.New(r.cfg.Files.settings(r.settings.BuildInfo.Version), r.settings.Logger, r.metrics(sourceFiles), checkpoints)
+		sources = append(sources, started{files, deliver})
 	}
 	apiSources, err := r.apiSources(ctx, host, client)
 	if err != nil {
 		return r.failStart(ctx, err)
 	}
 	for _, src := range apiSources {
-		deliver, err := r.deliverer(src.name, "http")
+		deliver, err := r.deliverer(src.Name(), "http")
 		if err != nil {
 			return r.failStart(ctx, err)
 		}
@@ -129,7 +121,7 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			s.src.run(runCtx, s.deliver)
+			s.src.Run(runCtx, s.deliver)
 		}()
 	}
 	return nil
@@ -177,241 +169,4 @@ func (r *auditLogReceiver) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 	return r.client.Close(ctx)
-}
-
-// deliverer returns the deliver function of one source: its own obsreport
-// (with the transport it reads over) and its own metric attributes.
-func (r *auditLogReceiver) deliverer(source, transport string) (deliverFunc, error) {
-	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
-		ReceiverID:             r.settings.ID,
-		Transport:              transport,
-		LongLivedCtx:           true,
-		ReceiverCreateSettings: r.settings,
-	})
-	if err != nil {
-		return nil, err
-	}
-	attrs := sourceAttrs(source)
-	return func(ctx context.Context, logs plog.Logs) error {
-		return r.deliver(ctx, logs, obsrecv, attrs)
-	}, nil
-}
-
-// sortByEventTime puts each scope's records in event-time order. Vendors
-// list newest first (Graph pages) or in no particular order (exports mixing
-// workloads), while detections such as "failures, then a success" read a
-// user's records in the order they happened. Only a batch is ordered: records
-// of later batches can still be older, and the detectors allow for that.
-func sortByEventTime(logs plog.Logs) {
-	for i := 0; i < logs.ResourceLogs().Len(); i++ {
-		scopes := logs.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < scopes.Len(); j++ {
-			records := scopes.At(j).LogRecords()
-			if !sortedByEventTime(records) {
-				records.Sort(func(a, b plog.LogRecord) bool { return a.Timestamp() < b.Timestamp() })
-			}
-		}
-	}
-}
-
-func sortedByEventTime(records plog.LogRecordSlice) bool {
-	for k := 1; k < records.Len(); k++ {
-		if records.At(k).Timestamp() < records.At(k-1).Timestamp() {
-			return false
-		}
-	}
-	return true
-}
-
-// deliver pushes one batch downstream and returns once every record of it is
-// done with: accepted, or refused for good and counted. A retryable refusal
-// is backpressure (a memory limiter, a full queue): the same records are sent
-// again after a growing pause, for as long as it takes, because skipping them
-// would lose records. A permanent refusal of several records is split (see
-// deliverInParts); only single records refused for good are dropped, so that
-// otelcol_audit_log_dropped_records counts exactly the records that were not
-// delivered.
-func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs, obsrecv *receiverhelper.ObsReport, attrs metric.MeasurementOption) error {
-	// Retry tries once even when ctx has ended: without this check a
-	// shutdown would wait for the source to read to the end of its files.
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sortByEventTime(logs)
-	d := &delivery{receiver: r, obsrecv: obsrecv, attrs: attrs}
-	err := d.deliverInParts(ctx, logs)
-	d.report(ctx, logs.LogRecordCount())
-	return err
-}
-
-// delivery is the progress of one batch through deliverInParts.
-type delivery struct {
-	receiver *auditLogReceiver
-	obsrecv  *receiverhelper.ObsReport
-	attrs    metric.MeasurementOption
-
-	// attempts counts the pushes that ended in acceptance or a permanent
-	// refusal (retries of backpressure are counted by downstream_retries).
-	attempts int
-	// firstRefusal is the permanent error that started the split.
-	firstRefusal error
-	// droppedIDs are the audit.record.id of the records refused alone.
-	droppedIDs []string
-	dropped    int
-}
-
-// maxLoggedIDs bounds the record ids one log line names.
-const maxLoggedIDs = 10
-
-// deliverInParts pushes logs; when the next consumer refuses several records
-// for good, it delivers each half on its own, recursively, down to single
-// records.
-//
-// Why split on every permanent refusal, not only on recognisable size
-// errors: a refusal of a batch is most often caused by one part of it, and
-// the causes are many — a Kafka message over producer.max_message_bytes
-// (MESSAGE_TOO_LARGE) or over the topic's max.message.bytes, a gRPC message
-// over the server's limit (ResourceExhausted), an HTTP 413, one record the
-// SIEM rejects as invalid — each worded its own way by its exporter.
-// Halving isolates any of them without knowing its words; a batch that is
-// too large as a whole fits once cut small enough.
-//
-// The cost is bounded: a batch of n records takes at most 2n-1 pushes (every
-// node of the halving tree), and only when every record is refused; one bad
-// record among n costs about 2*log2(n) extra pushes (18 for 500).
-//
-// A refused push may have been partly delivered (a Kafka exporter writes one
-// message per user and fails only the one too large), so records of a split
-// batch can reach downstream twice: at-least-once, countable by
-// audit.record.id. Records come out in the batch's order either way.
-//
-// logs is never handed on itself, only a copy of it (see push): the halves
-// are cut from the batch as the receiver built it.
-func (d *delivery) deliverInParts(ctx context.Context, logs plog.Logs) error {
-	err := d.push(ctx, logs)
-	if err == nil || !consumererror.IsPermanent(err) {
-		return err
-	}
-	if d.firstRefusal == nil {
-		d.firstRefusal = err
-	}
-	if logs.LogRecordCount() == 1 {
-		d.drop(logs)
-		return nil
-	}
-	first, second := splitInHalves(logs)
-	if err := d.deliverInParts(ctx, first); err != nil {
-		return err
-	}
-	return d.deliverInParts(ctx, second)
-}
-
-// push hands a copy of logs to the next consumer until it accepts it or
-// refuses it for good; it returns an error other than a permanent refusal
-// only when ctx ended. Accepted records are counted as emitted at once, so
-// the count is right even when a shutdown ends the batch's delivery
-// half-way.
-//
-// The copy keeps logs as read for the halves of a permanent refusal: the
-// processors that ran before the refusal may have changed the copy in place
-// (groupbyattrs moves user.name from the records to new resources, so a half
-// cut from the copy would reach Kafka without its partition key).
-// Backpressure re-sends the copy itself, as the processors left it: the
-// email_compromise processor recognises a retried batch by its own tags and
-// leaves it tagged as the first time (tests/order
-// TestRetriedBatchesAreCountedOnce); a batch retried as read lost a chain
-// tag there. The copy is cheap next to reading: the file source read
-// BenchmarkReadFile's export at 41 MB/s with and without a copy of every
-// batch.
-func (d *delivery) push(ctx context.Context, logs plog.Logs) error {
-	r := d.receiver
-	count := logs.LogRecordCount()
-	attempt := plog.NewLogs()
-	logs.CopyTo(attempt)
-	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		opCtx := d.obsrecv.StartLogsOp(ctx)
-		err := r.next.ConsumeLogs(opCtx, attempt)
-		d.obsrecv.EndLogsOp(opCtx, metadata.Type.String(), count, err)
-		if consumererror.IsPermanent(err) {
-			return struct{}{}, backoff.Permanent(err)
-		}
-		return struct{}{}, err
-	},
-		backoff.WithBackOff(r.newBackOff()),
-		backoff.WithMaxElapsedTime(0),
-		backoff.WithNotify(func(err error, wait time.Duration) {
-			r.telemetry.AuditLogDownstreamRetries.Add(ctx, 1, d.attrs)
-			r.settings.Logger.Debug("next consumer refused a batch; sending it again",
-				zap.Int("records", count), zap.Duration("wait", wait), zap.Error(err))
-		}),
-	)
-	if err == nil {
-		d.attempts++
-		r.telemetry.AuditLogRecordsEmitted.Add(ctx, int64(count), d.attrs)
-		return nil
-	}
-	if consumererror.IsPermanent(err) {
-		d.attempts++
-	}
-	return err
-}
-
-// drop counts the one record of logs as not delivered.
-func (d *delivery) drop(logs plog.Logs) {
-	d.dropped++
-	if len(d.droppedIDs) < maxLoggedIDs {
-		rl := logs.ResourceLogs().At(0)
-		lr := rl.ScopeLogs().At(0).LogRecords().At(0)
-		id := "(none)"
-		if v, ok := lr.Attributes().Get(auditrecord.AttrRecordID); ok {
-			id = v.AsString()
-		}
-		d.droppedIDs = append(d.droppedIDs, id)
-	}
-}
-
-// report logs, once per batch, a permanent refusal and what came of it, and
-// counts the dropped records.
-func (d *delivery) report(ctx context.Context, records int) {
-	r := d.receiver
-	switch {
-	case d.firstRefusal == nil:
-	case d.dropped == 0:
-		r.settings.Logger.Warn("next consumer refused a batch for good; delivered it in parts instead, none refused alone (parts that reached it before the refusal may arrive twice)",
-			zap.Int("records", records), zap.Int("attempts", d.attempts), zap.Error(d.firstRefusal))
-	default:
-		r.settings.Logger.Error("next consumer refused records for good, each on its own; they are dropped",
-			zap.Int("records", d.dropped), zap.Int("batch_records", records), zap.Int("attempts", d.attempts),
-			zap.Strings("record_ids", d.droppedIDs), zap.Error(d.firstRefusal))
-		r.telemetry.AuditLogDroppedRecords.Add(ctx, int64(d.dropped), d.attrs)
-	}
-}
-
-// splitInHalves copies the first half of logs' records (in order) into one
-// Logs and the rest into another, each record under a copy of its resource
-// and scope.
-func splitInHalves(logs plog.Logs) (plog.Logs, plog.Logs) {
-	half := logs.LogRecordCount() / 2
-	first, second := plog.NewLogs(), plog.NewLogs()
-	logs.CopyTo(first)
-	logs.CopyTo(second)
-	keepRecords(first, func(i int) bool { return i < half })
-	keepRecords(second, func(i int) bool { return i >= half })
-	return first, second
-}
-
-// keepRecords removes the records whose position in logs keep refuses, and
-// the scopes and resources left empty.
-func keepRecords(logs plog.Logs, keep func(i int) bool) {
-	i := 0
-	logs.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
-		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-			sl.LogRecords().RemoveIf(func(plog.LogRecord) bool {
-				i++
-				return !keep(i - 1)
-			})
-			return sl.LogRecords().Len() == 0
-		})
-		return rl.ScopeLogs().Len() == 0
-	})
 }

@@ -31,6 +31,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadatatest"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // gatedSink accepts or refuses each batch as decide says, keeping the
@@ -60,7 +61,7 @@ func (s *gatedSink) consumer(t *testing.T) consumer.Logs {
 func (s *gatedSink) state() (calls int, ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.calls, recordIDs(logRecords(s.accepted...))
+	return s.calls, recordtest.IDs(recordtest.Records(s.accepted...))
 }
 
 var errBackpressure = errors.New("memory limiter: data refused")
@@ -80,9 +81,9 @@ func writeRecordFiles(t *testing.T, dir, prefix string, files, perFile int) []st
 		for n := range perFile {
 			id := fmt.Sprintf("%s%d-%d", prefix, f, n)
 			ids = append(ids, id)
-			lines = append(lines, o365Record(id))
+			lines = append(lines, recordtest.O365Record(id))
 		}
-		writeFile(t, filepath.Join(dir, fmt.Sprintf("%s%d.json", prefix, f)), []byte(jsonLines(lines...)))
+		recordtest.WriteFile(t, filepath.Join(dir, fmt.Sprintf("%s%d.json", prefix, f)), []byte(recordtest.JSONLines(lines...)))
 	}
 	return ids
 }
@@ -139,7 +140,7 @@ func TestRestartEmitsNothingTwiceAndLosesNothing(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 	require.NoError(t, ext.Shutdown(context.Background()))
 
-	got := append(firstIDs, recordIDs(logRecords(second.AllLogs()...))...)
+	got := append(firstIDs, recordtest.IDs(recordtest.Records(second.AllLogs()...))...)
 	slices.Sort(got)
 	slices.Sort(all)
 	assert.Equal(t, all, got, "every record exactly once")
@@ -193,7 +194,7 @@ func (s *refusingSink) consumer(t *testing.T) consumer.Logs {
 		defer s.mu.Unlock()
 		s.calls++
 		err := s.refuse(logs)
-		reached := logRecords(logs)
+		reached := recordtest.Records(logs)
 		if err != nil {
 			reached = nil
 			if s.partial != nil {
@@ -201,7 +202,7 @@ func (s *refusingSink) consumer(t *testing.T) consumer.Logs {
 			}
 		}
 		for _, lr := range reached {
-			id := attr(lr, auditrecord.AttrRecordID)
+			id := recordtest.Attr(lr, auditrecord.AttrRecordID)
 			if s.delivered[id] == 0 {
 				s.order = append(s.order, id)
 			}
@@ -223,7 +224,7 @@ func (s *refusingSink) state() (calls int, order []string, repeats int) {
 }
 
 func containsRecord(logs plog.Logs, id string) bool {
-	return slices.ContainsFunc(logRecords(logs), func(lr plog.LogRecord) bool { return attr(lr, auditrecord.AttrRecordID) == id })
+	return slices.ContainsFunc(recordtest.Records(logs), func(lr plog.LogRecord) bool { return recordtest.Attr(lr, auditrecord.AttrRecordID) == id })
 }
 
 func TestPermanentRefusalDropsOnlyTheRecordRefusedAlone(t *testing.T) {
@@ -270,7 +271,7 @@ func TestPermanentRefusalDropsOnlyTheRecordRefusedAlone(t *testing.T) {
 
 // paddedRecord is an O365 record of about size bytes.
 func paddedRecord(id string, size int) string {
-	return strings.Replace(o365Record(id), `"Workload"`, `"Pad":"`+strings.Repeat("x", size)+`","Workload"`, 1)
+	return strings.Replace(recordtest.O365Record(id), `"Workload"`, `"Pad":"`+strings.Repeat("x", size)+`","Workload"`, 1)
 }
 
 // TestRequestsTooLargeAreSplitUntilTheyFit: a sink that refuses, for good,
@@ -291,7 +292,7 @@ func TestRequestsTooLargeAreSplitUntilTheyFit(t *testing.T) {
 		lines = append(lines, paddedRecord(id, size))
 		ids = append(ids, id)
 	}
-	writeFile(t, filepath.Join(dir, "burst.json"), []byte(jsonLines(lines...)))
+	recordtest.WriteFile(t, filepath.Join(dir, "burst.json"), []byte(recordtest.JSONLines(lines...)))
 	cfg := testConfig(filepath.Join(dir, "*.json"))
 	var sizer plog.ProtoMarshaler
 	tooLarge := func(logs plog.Logs) error {
@@ -303,7 +304,7 @@ func TestRequestsTooLargeAreSplitUntilTheyFit(t *testing.T) {
 	fitting := func(logs plog.Logs) []plog.LogRecord {
 		var reached []plog.LogRecord
 		size := 0
-		for _, lr := range logRecords(logs) {
+		for _, lr := range recordtest.Records(logs) {
 			one := plog.NewLogs()
 			lr.CopyTo(one.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
 			if size += sizer.LogsSize(one); size > limit {
@@ -384,14 +385,14 @@ func TestHalvesAreCutFromTheBatchAsRead(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
-		for _, lr := range logRecords(logs) {
+		for _, lr := range recordtest.Records(logs) {
 			if calls == 1 {
 				lr.Attributes().Remove(auditrecord.AttrUserName)
 				lr.Attributes().PutStr("detection.rules", "tagged before the refusal")
 				continue
 			}
 			if _, tagged := lr.Attributes().Get("detection.rules"); !tagged {
-				users[attr(lr, auditrecord.AttrRecordID)] = attr(lr, auditrecord.AttrUserName)
+				users[recordtest.Attr(lr, auditrecord.AttrRecordID)] = recordtest.Attr(lr, auditrecord.AttrUserName)
 			}
 		}
 		if calls == 1 {
@@ -421,8 +422,8 @@ func TestSplitInHalvesKeepsOrderResourcesAndScopes(t *testing.T) {
 		}
 	}
 	first, second := splitInHalves(logs)
-	assert.Equal(t, []string{"0-0", "0-1"}, recordIDs(logRecords(first)))
-	assert.Equal(t, []string{"0-2", "1-0", "1-1"}, recordIDs(logRecords(second)))
+	assert.Equal(t, []string{"0-0", "0-1"}, recordtest.IDs(recordtest.Records(first)))
+	assert.Equal(t, []string{"0-2", "1-0", "1-1"}, recordtest.IDs(recordtest.Records(second)))
 	assert.Equal(t, 1, first.ResourceLogs().Len(), "no empty resource left behind")
 	assert.Equal(t, 2, second.ResourceLogs().Len())
 	user, _ := second.ResourceLogs().At(1).Resource().Attributes().Get("user.name")
@@ -447,7 +448,7 @@ func TestShutdownIsPromptWhileThePipelinePushesBack(t *testing.T) {
 
 func TestTelemetryCountsRecordsAndErrors(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a.json"), []byte(jsonLines(o365Record("1"), `{"foreign":true}`, "not json", o365Record("2"))))
+	recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(recordtest.O365Record("1"), `{"foreign":true}`, "not json", recordtest.O365Record("2"))))
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
 	sink := new(consumertest.LogsSink)
@@ -460,8 +461,8 @@ func TestTelemetryCountsRecordsAndErrors(t *testing.T) {
 	metadatatest.AssertEqualAuditLogParseErrors(t, tt, filesPoint(2), metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualAuditLogUnrecognizedRecords(t, tt, filesPoint(1), metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, filesPoint(4), metricdatatest.IgnoreTimestamp())
-	assert.Len(t, parseErrors(logRecords(sink.AllLogs()...)), 2)
-	assert.Equal(t, "2", attr(logRecords(sink.AllLogs()...)[3], auditrecord.AttrRecordID))
+	assert.Len(t, recordtest.ParseErrors(recordtest.Records(sink.AllLogs()...)), 2)
+	assert.Equal(t, "2", recordtest.Attr(recordtest.Records(sink.AllLogs()...)[3], auditrecord.AttrRecordID))
 }
 
 func TestReadErrorsAreCounted(t *testing.T) {
@@ -532,5 +533,5 @@ func TestShutdownIsPromptWhileReadingALargeFile(t *testing.T) {
 	require.NoError(t, r.Start(context.Background(), host))
 	require.Eventually(t, func() bool { return len(firstIDs)+rest.LogRecordCount() >= len(all) }, 10*time.Second, time.Millisecond)
 	require.NoError(t, r.Shutdown(context.Background()))
-	assert.Equal(t, all, append(firstIDs, recordIDs(logRecords(rest.AllLogs()...))...))
+	assert.Equal(t, all, append(firstIDs, recordtest.IDs(recordtest.Records(rest.AllLogs()...))...))
 }

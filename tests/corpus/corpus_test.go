@@ -21,6 +21,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/otelsec/emailcompromise/internal/corpus"
@@ -72,8 +75,10 @@ func TestCorpusExpectations(t *testing.T) {
 	for _, fe := range exp.Files {
 		listed[fe.File] = true
 		t.Run(fe.File, func(t *testing.T) {
-			records := runPipeline(t, filepath.Join(dir, "samples", fe.File), exp.Processor.OrganizationDomains, fe.Records)
+			path := filepath.Join(dir, "samples", fe.File)
+			records, layouts := runPipeline(t, path, exp.Processor.OrganizationDomains, fe.Records)
 			checkFile(t, fe, records)
+			checkShape(t, fe, layouts)
 		})
 	}
 	// Every data file of the corpus has written expectations.
@@ -90,8 +95,9 @@ func TestCorpusExpectations(t *testing.T) {
 }
 
 // runPipeline reads one file with the real receiver into the real processor
-// and returns the records that left the processor.
-func runPipeline(t *testing.T, path string, domains []string, want int) []plog.LogRecord {
+// and returns the records that left the processor and the layouts the
+// receiver logged for the file.
+func runPipeline(t *testing.T, path string, domains []string, want int) ([]plog.LogRecord, []string) {
 	t.Helper()
 	ctx := context.Background()
 	sink := new(consumertest.LogsSink)
@@ -107,7 +113,10 @@ func runPipeline(t *testing.T, path string, domains []string, want int) []plog.L
 	rcfg.Files.Include = []string{corpus.GlobEscape(path)}
 	rcfg.Files.PollInterval = 20 * time.Millisecond
 	require.NoError(t, rcfg.Validate())
-	rcv, err := rf.CreateLogs(ctx, receivertest.NewNopSettings(rf.Type()), rcfg, proc)
+	rset := receivertest.NewNopSettings(rf.Type())
+	core, logs := observer.New(zapcore.InfoLevel)
+	rset.Logger = zap.New(core)
+	rcv, err := rf.CreateLogs(ctx, rset, rcfg, proc)
 	require.NoError(t, err)
 
 	host := componenttest.NewNopHost()
@@ -130,7 +139,25 @@ func runPipeline(t *testing.T, path string, domains []string, want int) []plog.L
 			}
 		}
 	}
-	return out
+	var layouts []string
+	for _, e := range logs.FilterMessage("audit file layout").All() {
+		layouts = append(layouts, fmt.Sprint(e.ContextMap()["layout"]))
+	}
+	return out, layouts
+}
+
+// checkShape compares the layout the receiver found in the file, as it logs
+// it once per new file, with the shape written by hand. A shape
+// <layout>_invalid_json is a file whose JSON is broken inside a record: the
+// receiver cuts records out without decoding them, so it finds the layout of
+// the structure around them, and the broken record is passed on with
+// audit.parse_error, which parse_errors counts.
+func checkShape(t *testing.T, fe fileExpectation, layouts []string) {
+	layout, broken := strings.CutSuffix(fe.Shape, "_invalid_json")
+	assert.Equal(t, []string{layout}, layouts, "layout found in %s (shape %s)", fe.File, fe.Shape)
+	if broken {
+		assert.Positive(t, fe.ParseErrors, "a shape with invalid JSON expects parse errors")
+	}
 }
 
 func checkFile(t *testing.T, fe fileExpectation, records []plog.LogRecord) {

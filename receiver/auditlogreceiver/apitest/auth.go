@@ -134,7 +134,7 @@ type Entra struct {
 }
 
 // NewEntra starts the token endpoint; it stops with the test.
-func NewEntra(t testing.TB, tenant, clientID, secret string) *Entra {
+func NewEntra(t testing.TB, tenant, clientID, secret string, opts ...ServerOption) *Entra {
 	f := &Entra{
 		Tokens:   NewTokenRegistry(),
 		Tenant:   tenant,
@@ -143,8 +143,7 @@ func NewEntra(t testing.TB, tenant, clientID, secret string) *Entra {
 		lifetime: time.Hour,
 		usedJTIs: make(map[string]bool),
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serveToken))
-	t.Cleanup(f.Close)
+	f.Server = startServer(t, http.HandlerFunc(f.serveToken), opts)
 	return f
 }
 
@@ -319,7 +318,7 @@ type GoogleAuth struct {
 }
 
 // NewGoogleAuth starts the token endpoint; it stops with the test.
-func NewGoogleAuth(t testing.TB, subject string) *GoogleAuth {
+func NewGoogleAuth(t testing.TB, subject string, opts ...ServerOption) *GoogleAuth {
 	f := &GoogleAuth{
 		Tokens:   NewTokenRegistry(),
 		key:      RSAKey(t),
@@ -328,8 +327,7 @@ func NewGoogleAuth(t testing.TB, subject string) *GoogleAuth {
 		subject:  subject,
 		lifetime: time.Hour,
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serveToken))
-	t.Cleanup(f.Close)
+	f.Server = startServer(t, http.HandlerFunc(f.serveToken), opts)
 	return f
 }
 

@@ -45,10 +45,9 @@ type signIn struct {
 
 // NewGraph starts the API, taking the tokens of entra; it stops with the
 // test.
-func NewGraph(t testing.TB, entra *Entra) *Graph {
+func NewGraph(t testing.TB, entra *Entra, opts ...ServerOption) *Graph {
 	f := &Graph{tokens: entra.Tokens}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Server = startServer(t, http.HandlerFunc(f.serve), opts)
 	return f
 }
 

@@ -58,7 +58,7 @@ type Blob struct {
 // NewO365 starts the API for the tenant of entra, whose tokens it takes,
 // expecting publisher as PublisherIdentifier ("" expects none). It lists 3
 // content items per page until SetPageSize; it stops with the test.
-func NewO365(t testing.TB, entra *Entra, publisher string) *O365 {
+func NewO365(t testing.TB, entra *Entra, publisher string, opts ...ServerOption) *O365 {
 	f := &O365{
 		tokens:        entra.Tokens,
 		tenant:        entra.Tenant,
@@ -68,8 +68,7 @@ func NewO365(t testing.TB, entra *Entra, publisher string) *O365 {
 		blobs:         make(map[string][]*Blob),
 		blobGets:      make(map[string]int),
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Server = startServer(t, http.HandlerFunc(f.serve), opts)
 	return f
 }
 

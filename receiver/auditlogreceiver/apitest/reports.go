@@ -38,10 +38,9 @@ var googleApplications = []string{"access_transparency", "admin", "calendar", "c
 
 // NewReports starts the API, taking the tokens of auth; it stops with the
 // test.
-func NewReports(t testing.TB, auth *GoogleAuth) *Reports {
+func NewReports(t testing.TB, auth *GoogleAuth, opts ...ServerOption) *Reports {
 	f := &Reports{tokens: auth.Tokens, activities: make(map[string][]activity)}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Server = startServer(t, http.HandlerFunc(f.serve), opts)
 	return f
 }
 

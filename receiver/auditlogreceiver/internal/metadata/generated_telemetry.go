@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	AuditLogAPILag              metric.Float64Gauge
 	AuditLogAPIPages            metric.Int64Counter
 	AuditLogAPIRetries          metric.Int64Counter
+	AuditLogAPISeenIdsEvicted   metric.Int64Counter
 	AuditLogAPIThrottles        metric.Int64Counter
 	AuditLogDownstreamRetries   metric.Int64Counter
 	AuditLogDroppedRecords      metric.Int64Counter
@@ -98,6 +99,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_audit_log_api_retries",
 		metric.WithDescription("API requests sent again after a throttle (429, 503), another 5xx, a timeout, a cut connection or a truncated body. [Alpha]"),
 		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditLogAPISeenIdsEvicted, err = builder.meter.Int64Counter(
+		"otelcol_audit_log_api_seen_ids_evicted",
+		metric.WithDescription("Record ids an API stream forgot because it held max_seen_ids ids that could still be listed again within the overlap. Each such record, listed again, is delivered again: a possible duplicate (at-least-once), never a loss. [Alpha]"),
+		metric.WithUnit("{id}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditLogAPIThrottles, err = builder.meter.Int64Counter(

@@ -99,6 +99,22 @@ func AssertEqualAuditLogAPIRetries(t *testing.T, tt *componenttest.Telemetry, dp
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualAuditLogAPISeenIdsEvicted(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_audit_log_api_seen_ids_evicted",
+		Description: "Record ids an API stream forgot because it held max_seen_ids ids that could still be listed again within the overlap. Each such record, listed again, is delivered again: a possible duplicate (at-least-once), never a loss. [Alpha]",
+		Unit:        "{id}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_audit_log_api_seen_ids_evicted")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualAuditLogAPIThrottles(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_audit_log_api_throttles",

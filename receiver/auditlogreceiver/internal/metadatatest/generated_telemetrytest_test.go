@@ -24,6 +24,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AuditLogAPILag.Record(context.Background(), 1)
 	tb.AuditLogAPIPages.Add(context.Background(), 1)
 	tb.AuditLogAPIRetries.Add(context.Background(), 1)
+	tb.AuditLogAPISeenIdsEvicted.Add(context.Background(), 1)
 	tb.AuditLogAPIThrottles.Add(context.Background(), 1)
 	tb.AuditLogDownstreamRetries.Add(context.Background(), 1)
 	tb.AuditLogDroppedRecords.Add(context.Background(), 1)
@@ -45,6 +46,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditLogAPIRetries(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditLogAPISeenIdsEvicted(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditLogAPIThrottles(t, testTel,

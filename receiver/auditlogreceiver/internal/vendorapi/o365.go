@@ -1,0 +1,215 @@
+package vendorapi // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Office 365 Management Activity API error codes the receiver acts on.
+const (
+	afNoSubscription       = "AF20022" // no subscription for the content type
+	afSubscriptionDisabled = "AF20023" // disabled by a tenant or service admin
+	afContentExpired       = "AF20051" // content older than its expiry
+)
+
+// O365ContentTypes are the content types the API serves, as Microsoft spells
+// them.
+var O365ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General", "Audit.SharePoint", "DLP.All"}
+
+const (
+	// o365ContentLifetime is how far back the Management Activity API lists
+	// content; older startTimes are refused with AF20055 (or AF20030).
+	o365ContentLifetime = 7 * 24 * time.Hour
+	// O365MaxWindow is the longest startTime-endTime range the API accepts.
+	O365MaxWindow = 24 * time.Hour
+	// O365MaxLookback keeps the first window clear of the 7-day edge, which
+	// moves while the first poll runs.
+	O365MaxLookback = o365ContentLifetime - time.Hour
+)
+
+// o365TimeLayout is the finest of the datetime forms the API documents.
+const o365TimeLayout = "2006-01-02T15:04:05"
+
+// NewO365Source returns the source of the Management Activity API: one
+// stream per content type.
+func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, error) {
+	hint := fmt.Sprintf("%[1]s.tenant_id, %[1]s.client_id and %[1]s.client_secret (or certificate_file), and that the app has the Office 365 Management APIs application permission ActivityFeed.Read (ActivityFeed.ReadDlp for DLP.All) with admin consent", SourceO365)
+	api, baseURL, err := newMicrosoftClient(SourceO365, set.Auth, func(h cloudHosts) string { return h.manage }, set.BaseURL, set.Poll, env, hint)
+	if err != nil {
+		return nil, err
+	}
+	feed := strings.TrimSuffix(baseURL, "/") + "/api/v1.0/" + url.PathEscape(set.Auth.TenantID) + "/activity/feed"
+	streams := make([]apiStream, 0, len(set.ContentTypes))
+	for _, ct := range set.ContentTypes {
+		streams = append(streams, &o365Stream{
+			api:         api,
+			feed:        feed,
+			contentType: ct,
+			publisher:   set.PublisherIdentifier,
+			logger:      env.Logger.With(zap.String("source", SourceO365), zap.String("stream", ct)),
+			metrics:     env.Metrics,
+		})
+	}
+	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, vendorID)
+	if err != nil {
+		return nil, err
+	}
+	// The API lists content made available in the last 7 days only.
+	src.lifetime = o365ContentLifetime
+	return src, nil
+}
+
+// o365Stream reads one content type: list the content blobs made available
+// in a window (by contentCreated, NextPageUri paging), then fetch each blob,
+// a JSON array of audit records.
+type o365Stream struct {
+	api         *apiClient
+	feed        string // {base}/api/v1.0/{tenant}/activity/feed
+	contentType string
+	publisher   string
+	logger      *zap.Logger
+	metrics     Metrics
+}
+
+type o365Content struct {
+	ContentID         string    `json:"contentId"`
+	ContentURI        string    `json:"contentUri"`
+	ContentCreated    time.Time `json:"contentCreated"`
+	ContentExpiration time.Time `json:"contentExpiration"`
+}
+
+func (s *o365Stream) name() string { return s.contentType }
+
+// list delivers every blob of the window not delivered before. A blob the
+// API refuses with a 4xx is left for the next poll (the window stays
+// unfinished) unless it is certainly expired; a blob that fails otherwise
+// (retries used up, connection lost) ends the poll, since the API is then
+// failing for the others too.
+func (s *o365Stream) list(ctx context.Context, w timeWindow, sink *pageSink) error {
+	contents, err := s.listContent(ctx, w)
+	if err != nil {
+		return err
+	}
+	missing := 0
+	for _, c := range contents {
+		if sink.fetched(c.ContentID) {
+			continue
+		}
+		var records []json.RawMessage
+		_, err := s.api.get(ctx, s.withPublisher(c.ContentURI), func(body []byte) error {
+			return json.Unmarshal(body, &records)
+		})
+		var status *statusError
+		var authErr *authError
+		var exhausted *exhaustedError
+		switch {
+		case err == nil:
+			if err := sink.page(ctx, apiPage{records: records, horizon: c.ContentCreated, contentID: c.ContentID}); err != nil {
+				return err
+			}
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &authErr) || errors.As(err, &exhausted):
+			return err
+		case errors.As(err, &status) && expired(status, c, time.Now()):
+			s.logger.Warn("content blob expired before it could be fetched; its records cannot be read any more",
+				zap.String("content_id", c.ContentID), zap.Time("content_created", c.ContentCreated),
+				zap.Time("content_expiration", c.ContentExpiration), zap.Error(err))
+			s.metrics.ExpiredContent(ctx)
+			sink.skipContent(ctx, c.ContentID, c.ContentCreated)
+		case errors.As(err, &status):
+			s.logger.Warn("content blob not fetched; it is asked for again on the next poll until it is fetched or expires",
+				zap.String("content_id", c.ContentID), zap.Error(err))
+			missing++
+		default:
+			return err
+		}
+	}
+	if missing > 0 {
+		return &incompleteWindowError{missing: missing}
+	}
+	return nil
+}
+
+// expired tells a blob that can never be fetched from one that failed for
+// now: the API says AF20051, or refuses it after the contentExpiration it
+// listed ("after which the content will no longer be available"). A refusal
+// before that time, such as a 404 AF20050 for a blob not yet replicated,
+// is asked for again on the next poll.
+func expired(err *statusError, c o365Content, now time.Time) bool {
+	return err.code == afContentExpired || (!c.ContentExpiration.IsZero() && now.After(c.ContentExpiration))
+}
+
+// listContent lists the window's blobs, following NextPageUri. A content
+// type without a subscription gets one started, once.
+func (s *o365Stream) listContent(ctx context.Context, w timeWindow) ([]o365Content, error) {
+	q := url.Values{
+		"contentType": {s.contentType},
+		"startTime":   {w.start.UTC().Format(o365TimeLayout)},
+		"endTime":     {w.end.UTC().Format(o365TimeLayout)},
+	}
+	next := s.withPublisher(s.feed + "/subscriptions/content?" + q.Encode())
+	var all []o365Content
+	started := false
+	for next != "" {
+		var page []o365Content
+		header, err := s.api.get(ctx, next, func(body []byte) error {
+			page = page[:0]
+			return json.Unmarshal(body, &page)
+		})
+		var status *statusError
+		switch {
+		case errors.As(err, &status) && status.code == afNoSubscription && !started:
+			if err := s.startSubscription(ctx); err != nil {
+				return nil, err
+			}
+			started = true
+			continue
+		case errors.As(err, &status) && status.code == afSubscriptionDisabled:
+			return nil, fmt.Errorf("%w; an administrator disabled the %s subscription, and the receiver does not override that: start it again (POST /subscriptions/start) or remove %s from content_types",
+				err, s.contentType, s.contentType)
+		case err != nil:
+			return nil, err
+		}
+		all = append(all, page...)
+		next = header.Get("NextPageUri")
+		if next != "" {
+			next = s.withPublisher(next)
+		}
+	}
+	return all, nil
+}
+
+func (s *o365Stream) startSubscription(ctx context.Context) error {
+	q := url.Values{"contentType": {s.contentType}}
+	if err := s.api.post(ctx, s.withPublisher(s.feed+"/subscriptions/start?"+q.Encode())); err != nil {
+		return fmt.Errorf("starting the %s subscription: %w", s.contentType, err)
+	}
+	s.logger.Info("started the subscription to the content type; content is listed from now on")
+	return nil
+}
+
+// withPublisher adds PublisherIdentifier to a request URL that lacks it:
+// Microsoft asks for it on every request, paging and content URLs included,
+// to give them the publisher's own throttling quota.
+func (s *o365Stream) withPublisher(rawURL string) string {
+	if s.publisher == "" {
+		return rawURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Query().Has("PublisherIdentifier") {
+		return rawURL
+	}
+	sep := "?"
+	if strings.Contains(rawURL, "?") {
+		sep = "&"
+	}
+	return rawURL + sep + "PublisherIdentifier=" + url.QueryEscape(s.publisher)
+}
