@@ -21,6 +21,7 @@ import (
 	"iter"
 	"strconv"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
 
@@ -162,4 +163,18 @@ func chunkKey(prefix string, generation uint64, chunk int) string {
 
 func metaKey(prefix string, generation uint64) string {
 	return fmt.Sprintf("%s/%d/meta", prefix, generation)
+}
+
+// Client returns the storage client of the extension id for the component
+// self of the given kind; the error names the storage key and the fix.
+func Client(ctx context.Context, host component.Host, id component.ID, kind component.Kind, self component.ID) (storage.Client, error) {
+	ext, ok := host.GetExtensions()[id]
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q is not configured; add it under extensions: and service::extensions, or remove the storage key", id)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q is not a storage extension; use e.g. file_storage", id)
+	}
+	return se.GetClient(ctx, kind, self, "")
 }

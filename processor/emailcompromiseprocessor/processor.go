@@ -3,7 +3,6 @@ package emailcompromiseprocessor // import "github.com/otelsec/emailcompromise/p
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
+	"github.com/otelsec/emailcompromise/internal/snapshot"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
@@ -162,7 +162,7 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 	}
 	p.geo = geo
 	if p.cfg.Storage != nil {
-		client, err := storageClient(ctx, host, *p.cfg.Storage, p.id)
+		client, err := snapshot.Client(ctx, host, *p.cfg.Storage, component.KindProcessor, p.id)
 		if err != nil {
 			return err
 		}
@@ -187,18 +187,6 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 	p.snapshotsDone.Add(1)
 	go p.maintainState()
 	return nil
-}
-
-func storageClient(ctx context.Context, host component.Host, id, self component.ID) (storage.Client, error) {
-	ext, ok := host.GetExtensions()[id]
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %q is not configured; add it under extensions: and service::extensions, or remove the storage key", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %q is not a storage extension; use e.g. file_storage", id)
-	}
-	return se.GetClient(ctx, component.KindProcessor, self, "")
 }
 
 // maintainState expires idle users and snapshots state every interval.

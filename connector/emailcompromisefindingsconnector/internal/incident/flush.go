@@ -2,6 +2,7 @@ package incident
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"strings"
 )
@@ -191,13 +192,26 @@ func evictionClass(f *Finding) int {
 	return 0
 }
 
-// Each calls fn for every finding held, and for every superseded one whose
-// last emission is still due, filling in its successor's uid.
-func (t *Tracker) Each(fn func(*Finding)) {
-	t.each(fn)
-	for _, r := range t.retired {
-		r.SupersededBy = r.Successor()
-		fn(r)
+// All yields every finding held, and every superseded one whose last
+// emission is still due (with its successor's uid filled in): what a
+// snapshot must keep.
+func (t *Tracker) All() iter.Seq[*Finding] {
+	return func(yield func(*Finding) bool) {
+		for _, rules := range t.byUser {
+			for _, list := range rules {
+				for _, f := range list {
+					if !yield(f) {
+						return
+					}
+				}
+			}
+		}
+		for _, r := range t.retired {
+			r.SupersededBy = r.Successor()
+			if !yield(r) {
+				return
+			}
+		}
 	}
 }
 
