@@ -365,14 +365,23 @@ func (p *emailCompromiseProcessor) adoptUpstream(attrs pcommon.Map, findings []d
 			evidence = append(evidence, detection.Evidence{ID: state.IDOf(v.Slice().At(i).Str())})
 		}
 	}
+	// Each rule's own severity, when the upstream collector wrote them.
+	severities, perRule := attrs.Get(AttrDetectionSeverities)
+	perRule = perRule && severities.Type() == pcommon.ValueTypeSlice && severities.Slice().Len() == rules.Slice().Len()
 	for i := 0; i < rules.Slice().Len(); i++ {
 		id := rules.Slice().At(i).Str()
+		ruleSeverity := severity
+		if perRule {
+			if s := detection.ParseSeverity(severities.Slice().At(i).Str()); s != 0 {
+				ruleSeverity = s
+			}
+		}
 		rule, known := p.knownRules[id]
 		if !known {
 			category, _, _ := strings.Cut(id, "/")
 			rule = &detection.Rule{ID: id, Category: category, Title: id}
 		}
-		findings = append(findings, detection.Finding{Rule: rule, Severity: severity, Reason: reason, ChainID: chainID,
+		findings = append(findings, detection.Finding{Rule: rule, Severity: ruleSeverity, Reason: reason, ChainID: chainID,
 			Evidence: evidence, Status: detection.StatusUpstream})
 		reason = "" // the upstream reason already covers every upstream rule
 	}
