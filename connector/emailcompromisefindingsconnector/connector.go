@@ -24,6 +24,9 @@ const (
 	snapshotPrefix    = "email_compromise_findings/v1"
 	findingsPerChunk  = 1024
 	watermarkMetaSize = 8
+	// maxClockSkew is how far ahead of the wall clock a record's event
+	// time may be (vendor clocks and time zones written wrongly).
+	maxClockSkew = time.Hour
 )
 
 // findingsConnector implements the component directly, as stateful contrib
@@ -139,6 +142,10 @@ func (c *findingsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 // observe adds the tags of every record of ld to the findings and returns
 // what it counted.
 func (c *findingsConnector) observe(ld plog.Logs) (in, untagged, malformed, duplicates, late, evicted, held int64) {
+	// A record dated further ahead of the clock than maxClockSkew is
+	// malformed: taken as the newest event time it would close every open
+	// finding and expire the retained ones.
+	latest := c.now().Add(maxClockSkew).UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rls := ld.ResourceLogs()
@@ -148,13 +155,19 @@ func (c *findingsConnector) observe(ld plog.Logs) (in, untagged, malformed, dupl
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				in++
-				var tagged, timed bool
-				c.obs, tagged, timed = readRecord(lrs.At(k), c.obs[:0])
-				switch {
-				case !tagged:
-					untagged++
-				case !timed:
+				lr := lrs.At(k)
+				at := eventTime(lr)
+				if at == 0 || at > latest {
 					malformed++
+					continue
+				}
+				var tagged bool
+				if c.obs, tagged = readRecord(lr, at, c.obs[:0]); !tagged {
+					// An untagged record still says how far event time
+					// has come, which is what closes findings.
+					c.tracker.Advance(at)
+					untagged++
+					continue
 				}
 				for o := range c.obs {
 					switch c.tracker.Observe(&c.obs[o]) {

@@ -19,7 +19,7 @@ import (
 var story = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 // emittedAt is the wall clock of the test connector's flushes.
-var emittedAt = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+var emittedAt = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // tag is one tagged record as the email_compromise processor writes it.
 type tag struct {
@@ -123,6 +123,9 @@ func newTestConnector(t *testing.T, cfg *Config, host component.Host) (*findings
 	t.Helper()
 	sink := new(consumertest.LogsSink)
 	set := connectortest.NewNopSettings(metadata.Type)
+	// A fixed id: the storage client is named by it, and a restarted
+	// connector must find its predecessor's.
+	set.ID = component.NewID(metadata.Type)
 	c, err := newFindingsConnector(set, cfg, sink)
 	require.NoError(t, err)
 	c.now = func() time.Time { return emittedAt }

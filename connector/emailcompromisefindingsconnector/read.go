@@ -29,20 +29,22 @@ const (
 	attrRuleRef    = "security_rule.reference"
 )
 
-// readRecord appends to obs one observation per rule tagged on lr, and
-// reports whether lr carried tags at all and whether it had an event time.
-func readRecord(lr plog.LogRecord, obs []incident.Observation) (_ []incident.Observation, tagged, timed bool) {
+// eventTime is a record's event time: its Timestamp, else when it was
+// observed (0 when neither is set).
+func eventTime(lr plog.LogRecord) int64 {
+	if at := lr.Timestamp(); at != 0 {
+		return int64(at)
+	}
+	return int64(lr.ObservedTimestamp())
+}
+
+// readRecord appends to obs one observation per rule tagged on lr, at the
+// event time at, and reports whether lr carried tags at all.
+func readRecord(lr plog.LogRecord, at int64, obs []incident.Observation) (_ []incident.Observation, tagged bool) {
 	attrs := lr.Attributes()
 	rulesVal, ok := attrs.Get(attrRules)
 	if !ok || rulesVal.Type() != pcommon.ValueTypeSlice || rulesVal.Slice().Len() == 0 {
-		return obs, false, false
-	}
-	at := lr.Timestamp()
-	if at == 0 {
-		at = lr.ObservedTimestamp()
-	}
-	if at == 0 {
-		return obs, true, false
+		return obs, false
 	}
 	rules := valuesOf(rulesVal.Slice())
 	recordSeverity := incident.ParseSeverity(str(attrs, attrSeverity))
@@ -74,7 +76,7 @@ func readRecord(lr plog.LogRecord, obs []incident.Observation) (_ []incident.Obs
 			continue
 		}
 		o := incident.Observation{
-			User: user, Rule: rule, RecordID: id, Time: int64(at), Severity: recordSeverity, ChainID: chainID,
+			User: user, Rule: rule, RecordID: id, Time: at, Severity: recordSeverity, ChainID: chainID,
 			Evidence: evidence, Reason: reasonOf(reason, rule, rules), Techniques: techniques, Fields: fields,
 		}
 		if severities != nil {
@@ -85,7 +87,7 @@ func readRecord(lr plog.LogRecord, obs []incident.Observation) (_ []incident.Obs
 		}
 		obs = append(obs, o)
 	}
-	return obs, true, true
+	return obs, true
 }
 
 // topRule is the rule whose security_rule.* fields the record carries: the

@@ -84,6 +84,10 @@ func (t *Tracker) Watermark() int64 { return t.watermark }
 // Evicted counts findings dropped because MaxFindings was reached.
 func (t *Tracker) Evicted() int { return t.evicted }
 
+// Advance notes the event time of a record without tags: it moves the
+// newest event time seen, which closes findings, like any record.
+func (t *Tracker) Advance(at int64) { t.watermark = max(t.watermark, at) }
+
 // Observe adds one rule tagged on one record.
 func (t *Tracker) Observe(o *Observation) Result {
 	t.watermark = max(t.watermark, o.Time)

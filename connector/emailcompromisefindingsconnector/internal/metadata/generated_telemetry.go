@@ -99,7 +99,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.EmailCompromiseFindingsMalformedRecords, err = builder.meter.Int64Counter(
 		"otelcol_email_compromise_findings_malformed_records",
-		metric.WithDescription("Tagged records without an event time (Timestamp and ObservedTimestamp both unset); ignored. [Alpha]"),
+		metric.WithDescription("Records without an event time (Timestamp and ObservedTimestamp both unset) or dated more than an hour ahead of the clock; ignored. [Alpha]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -102,7 +102,7 @@ func AssertEqualEmailCompromiseFindingsLateRecords(t *testing.T, tt *componentte
 func AssertEqualEmailCompromiseFindingsMalformedRecords(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_email_compromise_findings_malformed_records",
-		Description: "Tagged records without an event time (Timestamp and ObservedTimestamp both unset); ignored. [Alpha]",
+		Description: "Records without an event time (Timestamp and ObservedTimestamp both unset) or dated more than an hour ahead of the clock; ignored. [Alpha]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
