@@ -119,7 +119,7 @@ func logsOf(tags ...tag) plog.Logs {
 
 // newTestConnector returns a started connector with a fixed clock whose
 // flushes the test drives, and the sink of its findings.
-func newTestConnector(t *testing.T, cfg *Config, host component.Host) (*findingsConnector, *consumertest.LogsSink) {
+func newTestConnector(t testing.TB, cfg *Config, host component.Host) (*findingsConnector, *consumertest.LogsSink) {
 	t.Helper()
 	sink := new(consumertest.LogsSink)
 	set := connectortest.NewNopSettings(metadata.Type)
