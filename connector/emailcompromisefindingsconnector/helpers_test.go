@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -122,11 +124,18 @@ func logsOf(tags ...tag) plog.Logs {
 func newTestConnector(t testing.TB, cfg *Config, host component.Host) (*findingsConnector, *consumertest.LogsSink) {
 	t.Helper()
 	sink := new(consumertest.LogsSink)
+	return startConnector(t, cfg, host, sink, componenttest.NewNopTelemetrySettings()), sink
+}
+
+// startConnector starts a connector sending to next, with telemetry tel.
+func startConnector(t testing.TB, cfg *Config, host component.Host, next consumer.Logs, tel component.TelemetrySettings) *findingsConnector {
+	t.Helper()
 	set := connectortest.NewNopSettings(metadata.Type)
 	// A fixed id: the storage client is named by it, and a restarted
 	// connector must find its predecessor's.
 	set.ID = component.NewID(metadata.Type)
-	c, err := newFindingsConnector(set, cfg, sink)
+	set.TelemetrySettings = tel
+	c, err := newFindingsConnector(set, cfg, next)
 	require.NoError(t, err)
 	c.now = func() time.Time { return emittedAt }
 	require.NoError(t, c.Start(context.Background(), host))
@@ -135,7 +144,7 @@ func newTestConnector(t testing.TB, cfg *Config, host component.Host) (*findings
 			require.NoError(t, c.Shutdown(context.Background()))
 		}
 	})
-	return c, sink
+	return c
 }
 
 // testConfig never flushes or snapshots on its own: the test does.

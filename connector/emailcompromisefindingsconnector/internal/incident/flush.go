@@ -97,7 +97,8 @@ func (t *Tracker) supersede(r, successor *Finding) Emission {
 
 // Requeue marks the findings of emissions that could not be sent as
 // changed, so that the next Flush sends them again (with a higher
-// revision: a backend keeps the highest).
+// revision: a backend keeps the highest; a finding whose creation was
+// refused is created then).
 func (t *Tracker) Requeue(ems []Emission) {
 	for _, e := range ems {
 		f := e.Finding
@@ -105,6 +106,10 @@ func (t *Tracker) Requeue(ems []Emission) {
 		case f.Status == StatusSuperseded:
 			t.retired = append(t.retired, f)
 		case !f.removed:
+			if e.Activity == ActivityCreate {
+				// Never received: the next emission creates it again.
+				f.UID = ""
+			}
 			t.markDirty(f)
 		}
 	}
