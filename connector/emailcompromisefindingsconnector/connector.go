@@ -18,11 +18,14 @@ import (
 	"github.com/otelsec/emailcompromise/internal/snapshot"
 )
 
-// snapshotPrefix carries the layout version of incident.Finding: a release
-// that changes it incompatibly raises the version (and starts empty).
 const (
-	snapshotPrefix    = "email_compromise_findings/v1"
-	findingsPerChunk  = 1024
+	// snapshotPrefix carries the layout version of incident.Finding: a
+	// release that changes it incompatibly raises the version (and starts
+	// empty).
+	snapshotPrefix   = "email_compromise_findings/v1"
+	findingsPerChunk = 1024
+	// watermarkMetaSize: the snapshot's metadata is the newest event time
+	// seen, 8 bytes.
 	watermarkMetaSize = 8
 	// maxClockSkew is how far ahead of the wall clock a record's event
 	// time may be (vendor clocks and time zones written wrongly).
@@ -289,6 +292,7 @@ func (c *findingsConnector) save(ctx context.Context) {
 }
 
 func (c *findingsConnector) Shutdown(ctx context.Context) error {
+	defer c.telemetry.Shutdown()
 	if c.stop != nil {
 		close(c.stop)
 		c.done.Wait()
