@@ -293,3 +293,40 @@ func TestIgnoredRecords(t *testing.T) {
 	c.flush(context.Background())
 	assert.Empty(t, findings(sink), "an unknown severity opens no finding")
 }
+
+// TestEveryActivityIsValidOCSF: created, updated, closed and superseded
+// findings all carry the required fields; a superseded one is status
+// Other "Superseded", activity Close, and names its successor.
+func TestEveryActivityIsValidOCSF(t *testing.T) {
+	c, sink := newTestConnector(t, testConfig(), componenttest.NewNopHost())
+	ctx := context.Background()
+	signIn := func(id string, at time.Duration) tag {
+		return tag{id: id, user: "lidia.holloway@contoso.com", at: at, rules: []string{"risky_sign_in/legacy_authentication"},
+			severities: []string{"medium"}, reason: "IMAP4 sign-in.", operation: "UserLoggedIn", address: "192.0.2.44"}
+	}
+	require.NoError(t, c.ConsumeLogs(ctx, logsOf(signIn("b", time.Hour), signIn("d", 110*time.Minute))))
+	c.flush(ctx) // two created
+	require.NoError(t, c.ConsumeLogs(ctx, logsOf(signIn("c", 85*time.Minute))))
+	c.flush(ctx) // bridged: the later superseded, the earlier updated
+	require.NoError(t, c.ConsumeLogs(ctx, logsOf(signIn("later", 30*time.Hour))))
+	c.flush(ctx) // closed, and the later record's own opened
+
+	activities := map[string]int{}
+	var superseded, merged plog.LogRecord
+	for _, lr := range findings(sink) {
+		body := lr.Body().Map().AsRaw()
+		validateOCSF(t, body)
+		activities[fmt.Sprint(body["activity_name"], "/", attrStr(lr, AttrFindingStatus))]++
+		if attrStr(lr, AttrFindingStatus) == "superseded" {
+			superseded = lr
+		} else if attrInt(lr, AttrFindingRecords) == 3 {
+			merged = lr
+		}
+	}
+	require.Equal(t, map[string]int{"Create/open": 3, "Update/open": 1, "Close/superseded": 1, "Close/closed": 1}, activities)
+	body := superseded.Body().Map().AsRaw()
+	assert.EqualValues(t, 99, body["status_id"])
+	assert.Equal(t, "Superseded", body["status"])
+	related := body["finding_info"].(map[string]any)["related_events"].([]any)
+	assert.Equal(t, []any{map[string]any{"uid": attrStr(merged, AttrFindingUID), "type": "superseded_by"}}, related)
+}
