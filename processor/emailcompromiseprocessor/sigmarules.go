@@ -7,10 +7,10 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 )
 
-// loadSigma compiles the configured Sigma rules once, at creation. Each rule
+// loadSigmaRules compiles the configured Sigma rules once, at creation. Each rule
 // that fails is logged with its file, line and reason and skipped, unless
 // sigma.fail_on_error makes that fatal. No rules configured: no detector.
-func loadSigma(cfg sigma.Config, logger *zap.Logger) (*detection.Sigma, error) {
+func loadSigmaRules(cfg sigma.Config, logger *zap.Logger) (*detection.SigmaRules, error) {
 	if len(cfg.Rules) == 0 {
 		return nil, nil
 	}
@@ -24,5 +24,5 @@ func loadSigma(cfg sigma.Config, logger *zap.Logger) (*detection.Sigma, error) {
 	}
 	logger.Info("Sigma rules loaded", zap.Int("files", report.Files), zap.Int("loaded", report.Loaded),
 		zap.Int("filters", report.Filters), zap.Int("inactive", len(report.Inactive)), zap.Int("rejected", len(report.Errors)))
-	return detection.NewSigma(engine), nil
+	return detection.NewSigmaRules(engine), nil
 }
