@@ -297,22 +297,7 @@ func TestDemoThroughBuiltCollector(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testBudget)
 	defer cancel()
 
-	work := t.TempDir()
-	logsDir := filepath.Join(work, "logs")
-	copyDemoLogs(t, filepath.Join(root, "testdata", "demo", "logs"), logsDir)
-	want := countVendorRecords(t, logsDir)
-	if want == 0 {
-		t.Fatal("the demo logs hold no records")
-	}
-
-	// The demo config reads its GeoIP databases from DEMO_GEOIP_DIR, as
-	// `make run` writes them; the collector inherits the variable.
-	geoDir := filepath.Join(work, "geoip")
-	if err := geodb.WriteFromTable(filepath.Join(root, "testdata", "demo", "geoip.yaml"), geoDir); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("DEMO_GEOIP_DIR", geoDir)
-
+	work, logsDir, want := prepareDemo(t, root)
 	sink := startSink(t)
 	configPath := filepath.Join(work, "config.yaml")
 	writeCollectorConfig(t, filepath.Join(root, "testdata", "demo", "config.yaml"), configPath, logsDir, filepath.Join(work, "state"), sink.addr)
@@ -414,6 +399,28 @@ func TestDemoThroughBuiltCollector(t *testing.T) {
 	for _, u := range unexpected {
 		t.Errorf("tag on a record that should be clean: %s", u)
 	}
+}
+
+// prepareDemo copies the demo logs into a new work folder and writes the
+// demo's GeoIP databases there; it returns the folder, the logs folder and
+// the number of vendor records in the logs.
+func prepareDemo(t *testing.T, root string) (work, logsDir string, records int) {
+	t.Helper()
+	work = t.TempDir()
+	logsDir = filepath.Join(work, "logs")
+	copyDemoLogs(t, filepath.Join(root, "testdata", "demo", "logs"), logsDir)
+	records = countVendorRecords(t, logsDir)
+	if records == 0 {
+		t.Fatal("the demo logs hold no records")
+	}
+	// The demo config reads its GeoIP databases from DEMO_GEOIP_DIR, as
+	// `make run` writes them; the collector inherits the variable.
+	geoDir := filepath.Join(work, "geoip")
+	if err := geodb.WriteFromTable(filepath.Join(root, "testdata", "demo", "geoip.yaml"), geoDir); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DEMO_GEOIP_DIR", geoDir)
+	return work, logsDir, records
 }
 
 func checkTags(t *testing.T, id string, attrs pcommon.Map, exp expectation) {
@@ -624,16 +631,22 @@ func writeCollectorConfig(t *testing.T, demoConfig, out, logsDir, stateDir, sink
 	files["include"] = []string{filepath.Join(logsDir, "*")}
 	files["poll_interval"] = "100ms"
 
-	// No queue, as the demo's own exporter.
-	cfg["exporters"] = map[string]any{
-		"otlp_grpc": map[string]any{
-			"endpoint":      sinkAddr,
-			"tls":           map[string]any{"insecure": true},
-			"sending_queue": map[string]any{"enabled": false},
-		},
+	// No queue, as the demo's own exporter. The tagged records go to the
+	// sink instead of the debug exporter; the findings connector stays.
+	section(cfg, "exporters")["otlp_grpc"] = map[string]any{
+		"endpoint":      sinkAddr,
+		"tls":           map[string]any{"insecure": true},
+		"sending_queue": map[string]any{"enabled": false},
 	}
 	service := section(cfg, "service")
-	section(section(service, "pipelines"), "logs")["exporters"] = []string{"otlp_grpc"}
+	logs := section(section(service, "pipelines"), "logs")
+	exporters := []string{"otlp_grpc"}
+	for _, e := range logs["exporters"].([]any) {
+		if e != "debug" {
+			exporters = append(exporters, e.(string))
+		}
+	}
+	logs["exporters"] = exporters
 	service["telemetry"] = map[string]any{
 		"metrics": map[string]any{"level": "none"},
 		"logs":    map[string]any{"level": "info"},

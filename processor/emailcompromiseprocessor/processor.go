@@ -3,7 +3,6 @@ package emailcompromiseprocessor // import "github.com/otelsec/emailcompromise/p
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
+	"github.com/otelsec/emailcompromise/internal/snapshot"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
@@ -150,7 +150,7 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 	}
 	p.geo = geo
 	if p.cfg.Storage != nil {
-		client, err := storageClient(ctx, host, *p.cfg.Storage, p.id)
+		client, err := snapshot.Client(ctx, host, *p.cfg.Storage, component.KindProcessor, p.id)
 		if err != nil {
 			return err
 		}
@@ -175,18 +175,6 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 	p.snapshotsDone.Add(1)
 	go p.maintainState()
 	return nil
-}
-
-func storageClient(ctx context.Context, host component.Host, id, self component.ID) (storage.Client, error) {
-	ext, ok := host.GetExtensions()[id]
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %q is not configured; add it under extensions: and service::extensions, or remove the storage key", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %q is not a storage extension; use e.g. file_storage", id)
-	}
-	return se.GetClient(ctx, component.KindProcessor, self, "")
 }
 
 // maintainState expires idle users and snapshots state every interval.
@@ -369,14 +357,23 @@ func (p *emailCompromiseProcessor) adoptUpstream(attrs pcommon.Map, findings []d
 			evidence = append(evidence, detection.Evidence{ID: state.IDOf(v.Slice().At(i).Str())})
 		}
 	}
+	// Each rule's own severity, when the upstream collector wrote them.
+	severities, perRule := attrs.Get(AttrDetectionSeverities)
+	perRule = perRule && severities.Type() == pcommon.ValueTypeSlice && severities.Slice().Len() == rules.Slice().Len()
 	for i := 0; i < rules.Slice().Len(); i++ {
 		id := rules.Slice().At(i).Str()
+		ruleSeverity := severity
+		if perRule {
+			if s := detection.ParseSeverity(severities.Slice().At(i).Str()); s != 0 {
+				ruleSeverity = s
+			}
+		}
 		rule, known := p.knownRules[id]
 		if !known {
 			category, _, _ := strings.Cut(id, "/")
 			rule = &detection.Rule{ID: id, Category: category, Title: id}
 		}
-		findings = append(findings, detection.Finding{Rule: rule, Severity: severity, Reason: reason, ChainID: chainID,
+		findings = append(findings, detection.Finding{Rule: rule, Severity: ruleSeverity, Reason: reason, ChainID: chainID,
 			Evidence: evidence, Status: detection.StatusUpstream})
 		reason = "" // the upstream reason already covers every upstream rule
 	}

@@ -11,16 +11,21 @@ import (
 // Tag attributes written on every record where a detection fired (the tag
 // contract of docs/contract.md: frozen, add never rename).
 const (
-	AttrDetectionRules     = "detection.rules"
-	AttrDetectionSeverity  = "detection.severity"
-	AttrDetectionReason    = "detection.reason"
-	AttrDetectionTechnique = "detection.technique"
-	AttrDetectionChainID   = "detection.chain.id"
-	AttrDetectionEvidence  = "detection.evidence"
-	AttrRuleName           = "security_rule.name"
-	AttrRuleCategory       = "security_rule.category"
-	AttrRuleRuleset        = "security_rule.ruleset.name"
-	AttrRuleReference      = "security_rule.reference"
+	AttrDetectionRules    = "detection.rules"
+	AttrDetectionSeverity = "detection.severity"
+	// AttrDetectionSeverities is each rule's own severity, index for index
+	// with detection.rules: a record carrying several detections has one
+	// detection.severity (the highest), and a consumer grouping records by
+	// rule (the findings connector) needs each rule's.
+	AttrDetectionSeverities = "detection.severities"
+	AttrDetectionReason     = "detection.reason"
+	AttrDetectionTechnique  = "detection.technique"
+	AttrDetectionChainID    = "detection.chain.id"
+	AttrDetectionEvidence   = "detection.evidence"
+	AttrRuleName            = "security_rule.name"
+	AttrRuleCategory        = "security_rule.category"
+	AttrRuleRuleset         = "security_rule.ruleset.name"
+	AttrRuleReference       = "security_rule.reference"
 )
 
 // builtinRuleset names the ruleset of the built-in detectors.
@@ -35,6 +40,8 @@ func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 	var chainID string
 	rules := attrs.PutEmptySlice(AttrDetectionRules)
 	rules.EnsureCapacity(len(findings))
+	severities := attrs.PutEmptySlice(AttrDetectionSeverities)
+	severities.EnsureCapacity(len(findings))
 	techniques := attrs.PutEmptySlice(AttrDetectionTechnique)
 	evidence := attrs.PutEmptySlice(AttrDetectionEvidence)
 	var reason strings.Builder
@@ -51,10 +58,14 @@ func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 				evidence.AppendEmpty().SetStr(id)
 			}
 		}
-		if containsStr(rules, f.Rule.ID) {
+		if i := indexStr(rules, f.Rule.ID); i >= 0 {
+			if s := severities.At(i); detection.ParseSeverity(s.Str()) < f.Severity {
+				s.SetStr(f.Severity.String())
+			}
 			continue
 		}
 		rules.AppendEmpty().SetStr(f.Rule.ID)
+		severities.AppendEmpty().SetStr(f.Severity.String())
 		for _, t := range f.Rule.Techniques {
 			if !containsStr(techniques, t) {
 				techniques.AppendEmpty().SetStr(t)
@@ -101,11 +112,13 @@ func rulesetOf(r *detection.Rule) string {
 	return builtinRuleset
 }
 
-func containsStr(s pcommon.Slice, v string) bool {
+func containsStr(s pcommon.Slice, v string) bool { return indexStr(s, v) >= 0 }
+
+func indexStr(s pcommon.Slice, v string) int {
 	for i := 0; i < s.Len(); i++ {
 		if s.At(i).Str() == v {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }

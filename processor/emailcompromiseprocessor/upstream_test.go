@@ -34,8 +34,8 @@ func TestUpstreamTagsAreKeptAndChained(t *testing.T) {
 	sprayed.Attributes().PutStr(AttrDetectionReason, "joni.sherman@contoso.com signed in from 198.51.100.150, which failed 12 sign-ins for 12 distinct users within 30m0s (password spray).")
 	records.AppendEmpty().Body().SetStr(huntressRuleFor(user, at.Add(9*time.Minute))) // the set-up stage
 	for _, rec := range []string{
-		o365Mail("Send", user, at.Add(20*time.Minute), "198.51.100.150", `"Item":{"Subject":"Payment details","InternetMessageId":"<u1@contoso.com>","ParentFolder":{"Path":"\\Sent Items"}}`),
-		o365Mail("SoftDelete", user, at.Add(22*time.Minute), "198.51.100.150", `"Folder":{"Path":"\\Sent Items"},"AffectedItems":[{"Subject":"Payment details","InternetMessageId":"<u1@contoso.com>","ParentFolder":{"Path":"\\Sent Items"}}]`),
+		o365Mail("Send", user, at.Add(20*time.Minute), "198.51.100.150", `"Item":{"Subject":"Team lunch on Friday","InternetMessageId":"<u1@contoso.com>","ParentFolder":{"Path":"\\Sent Items"}}`),
+		o365Mail("SoftDelete", user, at.Add(22*time.Minute), "198.51.100.150", `"Folder":{"Path":"\\Sent Items"},"AffectedItems":[{"Subject":"Team lunch on Friday","InternetMessageId":"<u1@contoso.com>","ParentFolder":{"Path":"\\Sent Items"}}]`),
 	} {
 		require.NoError(t, jsonpdata.DecodeMap([]byte(rec), records.AppendEmpty().Body().SetEmptyMap(), jsonpdata.Limits{}))
 	}
@@ -51,6 +51,10 @@ func TestUpstreamTagsAreKeptAndChained(t *testing.T) {
 	assert.Contains(t, reason.Str(), "password spray")
 	assert.Equal(t, []any{"mailbox_rule/inbox_rule_hiding"}, rules(1))
 	assert.Equal(t, []any{"thread_hijack/sent_item_deleted", "chain/account_takeover"}, rules(3), "the upstream stage starts the chain")
+	severities, _ := out.At(3).Attributes().Get(AttrDetectionSeverities)
+	severity, _ := out.At(3).Attributes().Get(AttrDetectionSeverity)
+	assert.Equal(t, []any{"high", "critical"}, severities.Slice().AsRaw(), "each rule's own severity, index for index")
+	assert.Equal(t, "critical", severity.Str())
 }
 
 // huntressRuleFor is the Huntress hiding rule, made by user at t.

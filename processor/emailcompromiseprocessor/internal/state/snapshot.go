@@ -1,20 +1,19 @@
 package state
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/otelsec/emailcompromise/internal/snapshot"
 )
 
-// The snapshot is written in chunks under a generation prefix, then the
-// manifest is switched to the new generation, then the old chunks go. A
-// crash at any point leaves the previous complete snapshot readable.
+// The snapshot is written by internal/snapshot: in chunks under a
+// generation, then the manifest switches to it, so that a crash at any point
+// leaves the previous complete snapshot readable.
 //
 // Keys carry the layout version of User: a release that changes the layout
 // incompatibly raises it, so that an older snapshot is recognised as such
@@ -24,14 +23,11 @@ const (
 	usersPerChunk = 4096
 )
 
-var manifestKey = manifestKeyOf(layoutVersion)
+var manifestKey = prefixOf(layoutVersion) + "/manifest"
 
-func manifestKeyOf(version int) string {
-	return fmt.Sprintf("email_compromise/state/v%d/manifest", version)
-}
-
-func chunkKey(version int, generation uint64, chunk int) string {
-	return fmt.Sprintf("email_compromise/state/v%d/%d/%d", version, generation, chunk)
+// prefixOf is where the snapshot of a layout version lives.
+func prefixOf(version int) string {
+	return fmt.Sprintf("email_compromise/state/v%d", version)
 }
 
 // ErrOlderLayout says the storage holds a snapshot of an earlier layout
@@ -46,74 +42,33 @@ type snapshotUser struct {
 	User     User
 }
 
-type manifest struct {
-	Generation uint64
-	Chunks     int
-}
-
-// Save writes every user in s to client.
+// Save writes every user in s to client, and removes a snapshot of an
+// older layout.
 func Save(ctx context.Context, client storage.Client, s *Store[User]) error {
-	old, err := readManifest(ctx, client)
-	if err != nil {
+	users := func(yield func(snapshotUser) bool) {
+		stopped := false
+		s.Each(func(key string, lastSeen time.Time, u *User) {
+			stopped = stopped || !yield(snapshotUser{Key: key, LastSeen: lastSeen, User: *u})
+		})
+	}
+	if _, err := snapshot.Save(ctx, client, prefixOf(layoutVersion), usersPerChunk, nil, users); err != nil {
 		return err
-	}
-	next := manifest{Generation: old.Generation + 1}
-	chunk := make([]snapshotUser, 0, usersPerChunk)
-	var flushErr error
-	flush := func() {
-		if flushErr != nil || len(chunk) == 0 {
-			return
-		}
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(chunk); err != nil {
-			flushErr = fmt.Errorf("encode state chunk: %w", err)
-			return
-		}
-		flushErr = client.Set(ctx, chunkKey(layoutVersion, next.Generation, next.Chunks), buf.Bytes())
-		next.Chunks++
-		chunk = chunk[:0]
-	}
-	s.Each(func(key string, lastSeen time.Time, u *User) {
-		chunk = append(chunk, snapshotUser{Key: key, LastSeen: lastSeen, User: *u})
-		if len(chunk) == usersPerChunk {
-			flush()
-		}
-	})
-	flush()
-	if flushErr != nil {
-		return flushErr
-	}
-	if err := client.Set(ctx, manifestKey, encodeManifest(next)); err != nil {
-		return err
-	}
-	deletes := make([]*storage.Operation, 0, old.Chunks)
-	for i := 0; i < old.Chunks; i++ {
-		deletes = append(deletes, storage.DeleteOperation(chunkKey(layoutVersion, old.Generation, i)))
 	}
 	if v, err := olderLayout(ctx, client); err == nil && v > 0 {
-		// Every layout so far writes the same manifest and chunk keys.
-		if m, err := readManifestAt(ctx, client, manifestKeyOf(v)); err == nil {
-			for i := 0; i < m.Chunks; i++ {
-				deletes = append(deletes, storage.DeleteOperation(chunkKey(v, m.Generation, i)))
-			}
-		}
-		deletes = append(deletes, storage.DeleteOperation(manifestKeyOf(v)))
+		return snapshot.Delete(ctx, client, prefixOf(v))
 	}
-	if len(deletes) == 0 {
-		return nil
-	}
-	return client.Batch(ctx, deletes...)
+	return nil
 }
 
-// olderLayout returns the newest older layout version with a manifest in
+// olderLayout returns the newest older layout version with a snapshot in
 // storage, or 0.
 func olderLayout(ctx context.Context, client storage.Client) (int, error) {
 	for v := layoutVersion - 1; v >= 1; v-- {
-		data, err := client.Get(ctx, manifestKeyOf(v))
+		m, err := snapshot.ReadManifest(ctx, client, prefixOf(v))
 		if err != nil {
 			return 0, err
 		}
-		if data != nil {
+		if m.Generation > 0 {
 			return v, nil
 		}
 	}
@@ -124,7 +79,7 @@ func olderLayout(ctx context.Context, client storage.Client) (int, error) {
 // read. When only a snapshot of an older layout exists it returns an error
 // wrapping ErrOlderLayout, and the next Save removes that snapshot.
 func Load(ctx context.Context, client storage.Client, s *Store[User]) (int, error) {
-	m, err := readManifest(ctx, client)
+	m, err := snapshot.ReadManifest(ctx, client, prefixOf(layoutVersion))
 	if err != nil {
 		return 0, err
 	}
@@ -136,48 +91,8 @@ func Load(ctx context.Context, client storage.Client, s *Store[User]) (int, erro
 			return 0, err
 		}
 	}
-	n := 0
-	for i := 0; i < m.Chunks; i++ {
-		data, err := client.Get(ctx, chunkKey(layoutVersion, m.Generation, i))
-		if err != nil {
-			return n, err
-		}
-		if data == nil {
-			return n, fmt.Errorf("state snapshot generation %d lacks chunk %d", m.Generation, i)
-		}
-		var users []snapshotUser
-		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&users); err != nil {
-			return n, fmt.Errorf("decode state chunk %d: %w", i, err)
-		}
-		for _, u := range users {
-			s.Restore(u.Key, u.LastSeen, u.User)
-			n++
-		}
-	}
-	return n, nil
-}
-
-func readManifest(ctx context.Context, client storage.Client) (manifest, error) {
-	return readManifestAt(ctx, client, manifestKey)
-}
-
-func readManifestAt(ctx context.Context, client storage.Client, key string) (manifest, error) {
-	data, err := client.Get(ctx, key)
-	if err != nil || data == nil {
-		return manifest{}, err
-	}
-	gen, chunks, ok := bytes.Cut(data, []byte{' '})
-	if !ok {
-		return manifest{}, errors.New("state snapshot manifest is corrupt")
-	}
-	g, err1 := strconv.ParseUint(string(gen), 10, 64)
-	c, err2 := strconv.Atoi(string(chunks))
-	if err1 != nil || err2 != nil || c < 0 {
-		return manifest{}, errors.New("state snapshot manifest is corrupt")
-	}
-	return manifest{Generation: g, Chunks: c}, nil
-}
-
-func encodeManifest(m manifest) []byte {
-	return []byte(strconv.FormatUint(m.Generation, 10) + " " + strconv.Itoa(m.Chunks))
+	n, _, err := snapshot.Load(ctx, client, prefixOf(layoutVersion), func(u snapshotUser) {
+		s.Restore(u.Key, u.LastSeen, u.User)
+	})
+	return n, err
 }
