@@ -26,8 +26,10 @@
 //     addressable by the pair's name: ExtendedProperties.RequestType. A path
 //     that ends on an object or array matches against every scalar inside it,
 //     and an empty one reads as "[]" or "{}".
-//   - null matches a field that is absent or null; exists checks presence
-//     only. A field with no value never matches a value, not even under neq.
+//   - null matches a field that is absent or null, and stands alone: null
+//     inside a list of values is rejected, as the specification requires.
+//     exists checks presence only. A field with no value matches no value;
+//     neq negates its item as pySigma does, so an absent field matches it.
 //   - Numbers compare as numbers when both sides are numbers, otherwise as
 //     text, since Sigma treats every value as a string.
 //   - Keywords (lists without a field) match any scalar of the body, as a

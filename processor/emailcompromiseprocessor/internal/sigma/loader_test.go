@@ -73,6 +73,10 @@ func TestBadRules(t *testing.T) {
 		{"gt of text", det("sel:\n    n|gt: many\ncondition: sel"), 6, `gt compares numbers; "many" is not one`},
 		{"base64 of a wildcard", det("sel:\n    f|base64: 'a*'\ncondition: sel"), 6, "base64 cannot encode a value with wildcards"},
 		{"null with a modifier", det("sel:\n    f|contains: null\ncondition: sel"), 6, "null takes no modifiers"},
+		// Specification v2, "Special Field Values": "null cannot be part of a
+		// list of field values as it is its own type".
+		{"null inside a value list", det("sel:\n    f:\n        - ''\n        - null\ncondition: sel"), 6, "null cannot be part of a list of field values"},
+		{"null inside a neq list", det("sel:\n    f|neq:\n        - a\n        - null\ncondition: sel"), 6, "null cannot be part of a list of field values"},
 		{"nested map as value", det("sel:\n    f:\n        g: 1\ncondition: sel"), 6, "values must be scalars"},
 		{"unconfigured placeholder", det("sel:\n    user|expand: '%Approved%'\ncondition: sel"), 6, "placeholder %Approved% is not configured; set sigma.placeholders.Approved"},
 		{"empty selection", det("sel:\ncondition: sel"), 5, `search identifier "sel" is empty`},
