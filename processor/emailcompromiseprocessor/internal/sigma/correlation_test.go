@@ -436,3 +436,66 @@ func TestCorrelationGenerate(t *testing.T) {
 	fired := feed(t, e, failure(t, 0, "bob"), failure(t, time.Second, "bob"), failure(t, 2*time.Second, "bob"))
 	assert.Equal(t, [][]string{{"login_failed"}, {"login_failed"}, {"login_failed", "failures"}}, fired)
 }
+
+// pySigma reads generate inside the correlation section, the JSON schema at
+// the top level: both work, and say the same when both are given.
+func TestCorrelationGenerateInCorrelationSection(t *testing.T) {
+	rules := strings.Replace(countRules, "    condition: {gte: 3}\n", "    condition: {gte: 3}\n    generate: true\n", 1)
+	e := mustCompile(t, Config{}, rules+"generate: true\n")
+	fired := feed(t, e, failure(t, 0, "bob"), failure(t, time.Second, "bob"), failure(t, 2*time.Second, "bob"))
+	assert.Equal(t, [][]string{{"login_failed"}, {"login_failed"}, {"login_failed", "failures"}}, fired)
+}
+
+// Timespans in w, M and y, which pySigma reads (with a month a twelfth of
+// 365.2425 days), beside the specification's s, m, h and d.
+func TestCorrelationTimespanUnits(t *testing.T) {
+	for text, want := range map[string]time.Duration{
+		"90s": 90 * time.Second, "90m": 90 * time.Minute, "2h": 2 * time.Hour, "3d": 72 * time.Hour,
+		"2w": 14 * 24 * time.Hour, "1M": 2_629_746 * time.Second, "1y": 31_556_952 * time.Second,
+	} {
+		got, err := parseTimespan(text)
+		require.NoError(t, err, text)
+		assert.Equal(t, want, got, text)
+	}
+	e := mustCompile(t, Config{}, strings.Replace(countRules, "timespan: 10m", "timespan: 1w", 1))
+	fired := feed(t, e, failure(t, 0, "bob"), failure(t, 3*24*time.Hour, "bob"), failure(t, 6*24*time.Hour, "bob"))
+	assert.Equal(t, []int{2}, firedAt(fired, "failures"), "three failures within a week")
+}
+
+// value_percentile written pySigma's way: "percentile: 50" beside a
+// comparison tests the field's 50th percentile (nearest rank) in the window
+// against the threshold.
+func TestCorrelationValuePercentilePySigma(t *testing.T) {
+	rules := `title: Download
+name: download
+detection:
+    sel: {action: download}
+    condition: sel
+---
+title: Large downloads
+name: large
+correlation:
+    type: value_percentile
+    rules: [download]
+    group-by: [user]
+    timespan: 1h
+    condition:
+        field: bytes
+        percentile: 50
+        gt: 100
+`
+	e := mustCompile(t, Config{}, rules)
+	ev := func(at time.Duration, bytes string) *Event {
+		return testEvent(t, "x", `{"action":"download","user":"bob","bytes":`+bytes+`}`, testTime.Add(at))
+	}
+	var ms []Match
+	for i, b := range []string{"10", `"no number"`, "200", "300"} {
+		ms = append(ms, e.Evaluate(ev(time.Duration(i)*time.Minute, b), nil)...)
+	}
+	require.Len(t, ms, 1, "the median of 10, 200 and 300 is 200; a value that is no number is left out")
+	assert.Equal(t, testTime.Add(3*time.Minute), ms[0].End.At)
+	assert.Contains(t, ms[0].Reason, "the 50th percentile of bytes is 200 over 3 events")
+	assert.Equal(t, 10.0, nearestRank([]float64{40, 10, 30, 20}, 0), "the 0th percentile is the least")
+	assert.Equal(t, 20.0, nearestRank([]float64{40, 10, 30, 20}, 50))
+	assert.Equal(t, 40.0, nearestRank([]float64{40, 10, 30, 20}, 95))
+}

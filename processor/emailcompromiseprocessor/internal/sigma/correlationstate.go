@@ -42,8 +42,10 @@ type corrState struct {
 	latest    int64
 	maxEvents int
 	stats     *Stats
-	// distinct is reused to count distinct values in a window.
+	// distinct and numbers are reused to count distinct values and to rank
+	// the numbers of a window.
 	distinct map[string]int
+	numbers  []float64
 }
 
 type corrGroup struct {
@@ -171,7 +173,23 @@ func (c *correlationRule) evaluate(window []corrEvent, end corrEvent) (corrResul
 	switch c.typ {
 	case corrEventCount:
 		res.metric = float64(res.events)
-	case corrValueCount, corrValuePercentile:
+	case corrValuePercentile:
+		if c.hasPercentile {
+			nums := c.state.numbers[:0]
+			for _, e := range window {
+				if e.hasNum {
+					nums = append(nums, e.num)
+				}
+			}
+			c.state.numbers = nums
+			if len(nums) == 0 {
+				return res, false
+			}
+			res.metric = nearestRank(nums, c.percentile)
+			break
+		}
+		fallthrough
+	case corrValueCount:
 		for _, e := range window {
 			distinct[e.value]++
 		}
@@ -218,6 +236,18 @@ func (c *correlationRule) evaluate(window []corrEvent, end corrEvent) (corrResul
 		slices.Sort(res.values)
 	}
 	return res, true
+}
+
+// nearestRank returns the p-th percentile of the numbers by the nearest-rank
+// method: the smallest of them that at least p percent are at or below, so
+// that the metric is a value the window holds (SQL backends of pySigma
+// disagree between this and interpolation; nearest rank needs no choice of
+// interpolation and equals theirs whenever a value sits at the rank). It
+// sorts nums.
+func nearestRank(nums []float64, p float64) float64 {
+	slices.Sort(nums)
+	rank := int(math.Ceil(p / 100 * float64(len(nums))))
+	return nums[max(rank, 1)-1]
 }
 
 // orderedChain returns the longest prefix of the correlated rules that

@@ -172,7 +172,7 @@ func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, at corrEvent, 
 		}
 		// Values compare as Sigma compares strings: case-insensitively.
 		ev.value = strings.ToLower(strings.Join(parts, ", "))
-		if (corr.typ == corrValueSum || corr.typ == corrValueAvg) && !ev.hasNum {
+		if corr.numeric() && !ev.hasNum {
 			return out
 		}
 	}
@@ -227,6 +227,9 @@ func (c *correlationRule) reason(res *corrResult) string {
 		what = fmt.Sprintf("%s averaging %s over %d events", field, metric, res.events)
 	case corrValuePercentile:
 		what = fmt.Sprintf("this %s is %s%% of %d events", field, metric, res.events)
+		if c.hasPercentile {
+			what = fmt.Sprintf("the %s percentile of %s is %s over %d events", ordinal(int(c.percentile)), field, metric, res.events)
+		}
 	case corrTemporal:
 		what = fmt.Sprintf("%s of the rules %s all matched", metric, strings.Join(c.refNames, ", "))
 	case corrTemporalOrdered:
@@ -236,18 +239,22 @@ func (c *correlationRule) reason(res *corrResult) string {
 		}
 		what = fmt.Sprintf("%s matched in order", strings.Join(chain, " then "))
 	}
-	return fmt.Sprintf("Sigma correlation %q (%s): %s%s within %s up to %s (condition %s).", c.info.Title, c.typ, what, scope, formatSpan(c.span),
+	return fmt.Sprintf("Sigma correlation %q (%s): %s%s within %s up to %s (condition %s).", c.info.Title, c.typ, what, scope, c.spanText,
 		time.Unix(0, res.end.t).UTC().Format(time.RFC3339), c.cond)
 }
 
-func formatSpan(d time.Duration) string {
-	switch {
-	case d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
+// ordinal writes 95 as 95th, 1 as 1st.
+func ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
 	}
-	return fmt.Sprintf("%ds", d/time.Second)
+	return strconv.Itoa(n) + suffix
 }

@@ -120,7 +120,12 @@ func TestBadCorrelations(t *testing.T) {
 	}{
 		{"unknown type", corr("type: event_sum\nrules: [base]\ntimespan: 1h"), `correlation type "event_sum" is not one of`},
 		{"missing timespan", corr("type: temporal\nrules: [base]\ngroup-by: [u]"), "timespan is required"},
-		{"bad timespan unit", corr("type: temporal\nrules: [base]\ntimespan: 1w"), `timespan "1w" must be a number and one of s, m, h, d`},
+		{"bad timespan unit", corr("type: temporal\nrules: [base]\ntimespan: 1H"), `timespan "1H" must be a number and one of s, m, h, d, w, M (month), y`},
+		{"timespan beyond a duration", corr("type: temporal\nrules: [base]\ntimespan: 999999y"), "longer than the 292 years"},
+		{"generate twice, differently", corr("type: temporal\nrules: [base]\ntimespan: 1h\ngenerate: true") + "generate: false\n", "generate is given twice with different values"},
+		{"generate not a boolean", corr("type: temporal\nrules: [base]\ntimespan: 1h\ngenerate: sometimes"), `generate takes true or false, not "sometimes"`},
+		{"percentile outside value_percentile", corr("type: value_avg\nrules: [base]\ntimespan: 1h\ncondition: {field: x, percentile: 95, gt: 3}"), "percentile belongs to value_percentile"},
+		{"percentile not a percent", corr("type: value_percentile\nrules: [base]\ntimespan: 1h\ncondition: {field: x, percentile: 95.5, gt: 3}"), "percentile takes a whole number from 0 to 100"},
 		{"zero timespan", corr("type: temporal\nrules: [base]\ntimespan: 0s"), "longer than zero"},
 		{"unknown rule", corr("type: temporal\nrules: [base, nowhere]\ntimespan: 1h"), `refers to unknown rule "nowhere"`},
 		{"event_count without condition", corr("type: event_count\nrules: [base]\ntimespan: 1h"), "event_count needs a condition"},

@@ -69,7 +69,11 @@ type ruleDef struct {
 	// refs are the rules a filter or correlation applies to.
 	refs     []string
 	refsLine int
-	generate bool
+	// generate: the rules a correlation refers to report on their own too.
+	// The JSON schema puts it at the top level, pySigma in the correlation
+	// section; generateLine says where it was given first (0: nowhere).
+	generate     bool
+	generateLine int
 }
 
 var levels = []string{"informational", "low", "medium", "high", "critical"}
@@ -106,10 +110,7 @@ func readRuleDef(file string, docNumber int, w *walker, root *yaml.Node) (*ruleD
 		case "references":
 			d.info.References, err = w.texts(p.value, "references")
 		case "generate":
-			var g string
-			if g, err = w.text(p.value, "generate"); err == nil {
-				d.generate = strings.EqualFold(g, "true")
-			}
+			err = d.setGenerate(p)
 		case "logsource":
 			d.logsource, err = readLogsource(w, p.value)
 		case "detection":
@@ -185,6 +186,20 @@ func (d *ruleDef) readFilter(n *yaml.Node) error {
 	if len(d.refs) == 0 {
 		return lineError(d.info.Line, "filter: rules must list the ids or names of the rules it applies to")
 	}
+	return nil
+}
+
+// setGenerate reads generate, at the top level or in the correlation
+// section; given in both, it must say the same.
+func (d *ruleDef) setGenerate(p pair) error {
+	g, err := d.w.boolean(p.value, "generate")
+	if err != nil {
+		return err
+	}
+	if d.generateLine != 0 && g != d.generate {
+		return lineError(p.line, fmt.Sprintf("generate is given twice with different values (line %d and here); keep one", d.generateLine))
+	}
+	d.generate, d.generateLine = g, p.line
 	return nil
 }
 

@@ -197,6 +197,21 @@ func (w *walker) text(n *yaml.Node, what string) (string, error) {
 	return n.Value, nil
 }
 
+// boolean reads true or false (YAML's booleans, or the same words quoted).
+func (w *walker) boolean(n *yaml.Node, what string) (bool, error) {
+	text, err := w.text(n, what)
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(text) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, lineError(w.line(n), fmt.Sprintf("%s takes true or false, not %q", what, text))
+}
+
 // texts returns a list of scalars' texts (a single scalar reads as one).
 func (w *walker) texts(n *yaml.Node, what string) ([]string, error) {
 	items, err := w.list(n)
