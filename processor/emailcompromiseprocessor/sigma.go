@@ -22,7 +22,12 @@ func loadSigma(cfg sigma.Config, logger *zap.Logger) (*detection.Sigma, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range report.Notes {
+		logger.Info("Sigma rule loaded with a note", zap.String("file", n.File), zap.Int("line", n.Line),
+			zap.String("rule", n.Rule), zap.String("note", n.Note))
+	}
 	logger.Info("Sigma rules loaded", zap.Int("files", report.Files), zap.Int("loaded", report.Loaded),
-		zap.Int("filters", report.Filters), zap.Int("inactive", len(report.Inactive)), zap.Int("rejected", len(report.Errors)))
+		zap.Int("filters", report.Filters), zap.Int("inactive", len(report.Inactive)), zap.Int("rejected", len(report.Errors)),
+		zap.Int("notes", len(report.Notes)))
 	return detection.NewSigma(engine), nil
 }

@@ -48,7 +48,12 @@
 //   - Rules referenced by a correlation report on their own only when a
 //     referencing correlation says generate: true, as pySigma does.
 //   - A rule that names no logsource applies to every source. A Sigma filter
-//     applies to the rules it lists: they match only when it does not.
+//     applies to the rules it lists (rules: any, all or [] is every rule)
+//     whose logsource its own contains, as pySigma decides; a listed rule
+//     of another logsource is left alone and noted in the load report. A
+//     filtered rule matches only when the filter's condition does not, as
+//     the specification's example ("Filter Administrator account",
+//     condition: selection) reads.
 //
 // An Engine is not safe for concurrent use: the processor serialises batches,
 // and correlation state must see one stream.

@@ -193,12 +193,28 @@ func (l *loader) applyFilters() {
 		for i, t := range targets {
 			t.filters = append(t.filters, logics[i])
 		}
-		l.report.Filters++
+		if len(targets) > 0 {
+			l.report.Filters++
+		}
 	}
 }
 
+// filterTargets returns the detection rules a filter applies to: those it
+// names (or every one, for rules: any) whose logsource its own contains. A
+// named rule of another logsource is left alone, as pySigma does, and noted.
 func (l *loader) filterTargets(d *ruleDef) ([]*detectionRule, error) {
 	var targets []*detectionRule
+	if d.anyRule {
+		for _, t := range l.defs {
+			if r := l.detections[t]; r != nil && d.logsource.contains(t.logsource) {
+				targets = append(targets, r)
+			}
+		}
+		if len(targets) == 0 {
+			l.note(d, fmt.Sprintf("filter for any rule of logsource %s applies to no loaded rule", d.logsource))
+		}
+		return targets, nil
+	}
 	for _, ref := range d.refs {
 		t, ok := l.byKey[ref]
 		switch {
@@ -208,10 +224,18 @@ func (l *loader) filterTargets(d *ruleDef) ([]*detectionRule, error) {
 			return nil, lineError(d.refsLine, fmt.Sprintf("filter refers to %q, which is not a detection rule", ref))
 		case l.detections[t] == nil:
 			return nil, lineError(d.refsLine, fmt.Sprintf("filter refers to rule %q, which was rejected", ref))
+		case !d.logsource.contains(t.logsource):
+			l.note(d, fmt.Sprintf("filter does not apply to rule %s: the filter's logsource (%s) does not contain the rule's (%s)",
+				t.describe(), d.logsource, t.logsource))
+			continue
 		}
 		targets = append(targets, l.detections[t])
 	}
 	return targets, nil
+}
+
+func (l *loader) note(d *ruleDef, note string) {
+	l.report.Notes = append(l.report.Notes, RuleNote{File: d.info.File, Line: d.info.Line, Rule: d.describe(), Note: note})
 }
 
 // correlation compiles a correlation rule and, first, the rules it refers
