@@ -73,37 +73,65 @@ func compile(files []File, fileErrs []*RuleError, cfg Config) (*Engine, *Report,
 
 func (l *loader) readFile(f File) {
 	budget := newFileBudget(len(f.Data))
+	w := newWalker(budget)
+	var v1 collection
 	for i, doc := range splitDocuments(f.Data) {
+		inDocument := &RuleError{File: f.Name, Line: doc.line, Rule: fmt.Sprintf("in document %d", i+1)}
 		node, err := parseDocument(doc)
 		if err != nil {
-			l.fail(&RuleError{File: f.Name, Line: doc.line, Rule: fmt.Sprintf("in document %d", i+1)}, err)
+			l.fail(inDocument, err)
 			continue
 		}
 		if node == nil {
 			continue
 		}
-		d, err := readRuleDef(f.Name, i+1, newWalker(doc.line, budget), node)
+		node, merged, err := v1.expand(w, node)
 		if err != nil {
-			e := &RuleError{File: f.Name, Line: doc.line, Rule: fmt.Sprintf("in document %d", i+1)}
-			if d != nil && (d.info.Title != "" || d.info.ID != "" || d.info.Name != "") {
-				e.Rule = d.describe()
-			}
-			l.fail(e, err)
+			l.fail(inDocument, err)
 			continue
 		}
-		l.register(d)
+		if node == nil {
+			continue
+		}
+		d, err := readRuleDef(f.Name, i+1, w, node)
+		var translated []*ruleDef
+		var note string
+		if err == nil && d.kind == kindDetection {
+			translated, note, err = translateAggregation(d)
+		}
+		if err != nil {
+			if d != nil && (d.info.Title != "" || d.info.ID != "" || d.info.Name != "") {
+				inDocument.Rule = d.describe()
+			}
+			l.fail(inDocument, err)
+			continue
+		}
+		if translated == nil {
+			translated = []*ruleDef{d}
+		}
+		for _, t := range translated {
+			if l.register(t) && t.info.Key == d.info.Key {
+				if merged {
+					l.note(t, fmt.Sprintf("Sigma v1 collection: merged with the action: global document at line %d", v1.globalLine))
+				}
+				if note != "" {
+					l.note(t, note)
+				}
+			}
+		}
 	}
 }
 
-// register makes a rule findable by id and name, which must be unique.
-func (l *loader) register(d *ruleDef) {
+// register makes a rule findable by id and name, which must be unique, and
+// reports whether it could.
+func (l *loader) register(d *ruleDef) bool {
 	for _, key := range []string{d.info.ID, d.info.Name} {
 		if key == "" {
 			continue
 		}
 		if other, ok := l.byKey[key]; ok && other != d {
 			l.reject(d, lineError(d.info.Line, fmt.Sprintf("id or name %q is already used by the rule at %s:%d", key, other.info.File, other.info.Line)))
-			return
+			return false
 		}
 	}
 	for _, key := range []string{d.info.ID, d.info.Name} {
@@ -112,6 +140,7 @@ func (l *loader) register(d *ruleDef) {
 		}
 	}
 	l.defs = append(l.defs, d)
+	return true
 }
 
 func (l *loader) fail(e *RuleError, err error) {

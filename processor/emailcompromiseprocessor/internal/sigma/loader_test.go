@@ -87,8 +87,15 @@ func TestBadRules(t *testing.T) {
 		{"bare pattern", det("sel_a:\n    a: 1\ncondition: sel_*"), 7, `must follow "1 of" or "all of"`},
 		{"unbalanced parenthesis", det("sel:\n    a: 1\ncondition: (sel"), 7, `expected ")"`},
 		{"dangling operator", det("sel:\n    a: 1\ncondition: sel and"), 7, "unexpected end of condition"},
-		{"v1 aggregation", det("sel:\n    a: 1\ncondition: sel | count() by b > 3"), 7, "aggregation expressions"},
+		{"v1 aggregation without timeframe", det("sel:\n    a: 1\ncondition: sel | count() by b > 3"), 7, `the Sigma v1 aggregation "count() by b > 3" has no timeframe`},
+		{"v1 min()", det("sel:\n    a: 1\ntimeframe: 1h\ncondition: sel | min(n) by b > 3"), 8, "min() has no Sigma v2 correlation type"},
+		{"v1 sum() without field", det("sel:\n    a: 1\ntimeframe: 1h\ncondition: sel | sum() by b > 3"), 8, "sum() needs the field"},
+		{"v1 aggregation in a list", det("sel:\n    a: 1\ntimeframe: 1h\ncondition:\n    - sel\n    - sel | count() > 3"), 8, "in a list of conditions cannot be translated"},
+		{"v1 garbled aggregation", det("sel:\n    a: 1\ntimeframe: 1h\ncondition: sel | count() by b"), 8, "is not a Sigma v1 aggregation"},
 		{"v1 near", det("sel:\n    a: 1\nsel2:\n    b: 1\ncondition: sel near sel2"), 9, "near operator was removed"},
+		{"v1 | near", det("sel:\n    a: 1\nsel2:\n    b: 1\ntimeframe: 1m\ncondition: sel | near sel2"), 10, "near operator was removed"},
+		{"v1 unknown action", "action: globals\ntitle: x\ndetection:\n    sel: {a: 1}\n    condition: sel\n", 1, `action "globals" is not one of global, reset, repeat`},
+		{"v1 repeat of nothing", "action: repeat\ntitle: x\ndetection:\n    sel: {a: 1}\n    condition: sel\n", 1, "action: repeat has no document before it"},
 		{"YAML merge key", "title: x\nbase: &b {a: 1}\ndetection:\n    sel:\n        <<: *b\n    condition: sel\n", 5, "merge keys"},
 		// The classic bomb nests lists, which no rule value may: refused by
 		// shape before anything expands.
