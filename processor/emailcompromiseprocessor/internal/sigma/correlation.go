@@ -33,6 +33,23 @@ func (t corrType) needsField() bool {
 
 func (t corrType) temporal() bool { return t == corrTemporal || t == corrTemporalOrdered }
 
+// growsOnly reports whether the condition, once true for a window, stays
+// true as events are added to it: gt or gte of a count of events, values
+// or rules, or of a sum. Such a correlation fires in flight; any other
+// waits for its windows to close. (A sum over negative numbers can shrink;
+// rules sum sizes and counts, which do not.)
+func (c *correlationRule) growsOnly() bool {
+	if c.typ == corrValueAvg || c.typ == corrValuePercentile {
+		return false
+	}
+	for _, cmp := range c.cond {
+		if cmp.op != "gt" && cmp.op != "gte" {
+			return false
+		}
+	}
+	return true
+}
+
 // numeric reports whether the correlation aggregates numbers: events whose
 // field holds none have nothing to add.
 func (c *correlationRule) numeric() bool {
@@ -81,9 +98,19 @@ type correlationRule struct {
 	// value_percentile has the specification's meaning (see evaluate).
 	percentile    float64
 	hasPercentile bool
+	// windowEnd: the condition can turn false as events are added, so it is
+	// decided once per window when the window closes (window.go).
+	windowEnd bool
+	// fedLate is, for a correlation fed (directly, or through correlations
+	// judged in flight) by a window-end one, the longest timespan of those:
+	// their windows come the allowed lateness after their end, so their
+	// events are that much further behind the group's newest (observe).
+	fedLate time.Duration
 	// groupFields[ref] and valueFieldsByRef[ref] are the fields compiled
-	// for the sources of the ref-th rule (aliases resolved).
+	// for the sources of the ref-th rule (aliases resolved), groupNames[ref]
+	// the names they were compiled from.
 	groupFields      [][]*field
+	groupNames       [][]string
 	valueFieldsByRef [][]*field
 	state            *corrState
 }
@@ -229,6 +256,7 @@ func readCorrelation(d *ruleDef) (*correlationRule, error) {
 			c.cond = corrCondition{{op: "gte", value: float64(len(c.refNames))}}
 		}
 	}
+	c.windowEnd = !c.growsOnly()
 	for alias, byRule := range c.aliases {
 		if !slices.Contains(c.groupBy, alias) {
 			return nil, lineError(d.info.Line, fmt.Sprintf("correlation: alias %q is not used in group-by", alias))
@@ -318,6 +346,7 @@ func (c *correlationRule) readAliases(w *walker, p pair) error {
 // rule, against that rule's sources and with the aliases applied.
 func (c *correlationRule) compileFields(comp *compiler) {
 	c.groupFields = make([][]*field, len(c.refs))
+	c.groupNames = make([][]string, len(c.refs))
 	c.valueFieldsByRef = make([][]*field, len(c.refs))
 	for i, ref := range c.refs {
 		for _, g := range c.groupBy {
@@ -328,6 +357,7 @@ func (c *correlationRule) compileFields(comp *compiler) {
 				}
 			}
 			c.groupFields[i] = append(c.groupFields[i], comp.field(ref.info.Sources, name))
+			c.groupNames[i] = append(c.groupNames[i], name)
 		}
 		for _, v := range c.valueFields {
 			c.valueFieldsByRef[i] = append(c.valueFieldsByRef[i], comp.field(ref.info.Sources, v))

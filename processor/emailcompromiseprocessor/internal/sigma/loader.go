@@ -3,6 +3,7 @@ package sigma
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -42,7 +43,7 @@ func compile(files []File, fileErrs []*RuleError, cfg Config) (*Engine, *Report,
 	l := &loader{
 		cfg: cfg, table: table, known: known,
 		comp:         newCompiler(newFieldMapper(cfg.FieldMapping, slices.Clone(known)), cfg.Placeholders),
-		engine:       &Engine{bySource: map[string]*sourceIndex{}},
+		engine:       &Engine{bySource: map[string]*sourceIndex{}, watermark: math.MinInt64, nextDue: noWindow},
 		report:       &Report{Files: len(files), Errors: fileErrs},
 		byKey:        map[string]*ruleDef{},
 		rejected:     map[*ruleDef]bool{},
@@ -286,6 +287,10 @@ func (l *loader) correlation(d *ruleDef) *correlationRule {
 	}
 	for _, name := range c.refNames {
 		n, err := l.referredNode(name)
+		if err == nil && c.windowEnd && l.byKey[name].kind == kindCorrelation {
+			err = fmt.Errorf("correlation: a %s condition (%s) is decided when its windows close, so it counts detection rules only, not the correlation %q, "+
+				"whose windows close later; refer to that correlation's own rules", c.typ, c.cond, name)
+		}
 		if err != nil {
 			if !l.rejected[d] {
 				l.reject(d, lineError(c.rulesLine, err.Error()))
@@ -293,6 +298,14 @@ func (l *loader) correlation(d *ruleDef) *correlationRule {
 			return nil
 		}
 		c.refs = append(c.refs, n)
+	}
+	for _, name := range c.refNames {
+		if ref := l.correlations[l.byKey[name]]; ref != nil {
+			c.fedLate = max(c.fedLate, ref.fedLate)
+			if ref.windowEnd {
+				c.fedLate = max(c.fedLate, ref.span)
+			}
+		}
 	}
 	for i, n := range c.refs {
 		n.parents = append(n.parents, parentLink{corr: c, ref: i})
@@ -305,6 +318,9 @@ func (l *loader) correlation(d *ruleDef) *correlationRule {
 	d.info.Correlation = c.typ.String()
 	c.compileFields(l.comp)
 	c.state = newCorrState(l.cfg.Correlation.MaxGroups, l.cfg.Correlation.MaxEventsPerGroup, &l.engine.stats)
+	if c.windowEnd {
+		l.engine.windowed = append(l.engine.windowed, c)
+	}
 	l.correlations[d] = c
 	return c
 }
