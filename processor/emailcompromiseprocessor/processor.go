@@ -23,6 +23,7 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
@@ -49,10 +50,13 @@ type emailCompromiseProcessor struct {
 	mu         sync.Mutex
 	users      *state.Store[state.User]
 	lookupUser func(string) *state.User
-	record     auditrecord.Record
-	event      detection.Event
-	findings   []detection.Finding
-	jsonBody   pcommon.Map
+	// sigma holds the Sigma correlations' state, snapshotted with the
+	// users'; nil without Sigma rules.
+	sigma    *sigma.Engine
+	record   auditrecord.Record
+	event    detection.Event
+	findings []detection.Finding
+	jsonBody pcommon.Map
 
 	storageClient storage.Client
 	stopSnapshots chan struct{}
@@ -64,7 +68,7 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 	if err != nil {
 		return nil, err
 	}
-	sigmaDetector, err := loadSigma(cfg.Sigma, set.Logger)
+	sigmaDetector, sigmaEngine, err := loadSigma(cfg.Sigma, set.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +81,7 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 		ruleMetricAttrs: map[*detection.Rule][]metric.AddOption{},
 		knownRules:      map[string]*detection.Rule{},
 		users:           state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL),
+		sigma:           sigmaEngine,
 		jsonBody:        pcommon.NewMap(),
 	}
 	p.lookupUser = p.users.Get
@@ -182,6 +187,7 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 		default:
 			p.logger.Info("Restored per-user state", zap.Int("users", n))
 		}
+		p.restoreSigmaState(ctx)
 	}
 	p.stopSnapshots = make(chan struct{})
 	p.snapshotsDone.Add(1)
@@ -232,6 +238,31 @@ func (p *emailCompromiseProcessor) saveState(ctx context.Context) {
 		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 		p.logger.Warn("Could not snapshot per-user state", zap.Error(err))
 	}
+	if p.sigma == nil {
+		return
+	}
+	if err := saveSigmaState(ctx, p.storageClient, p.sigma); err != nil {
+		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
+		p.logger.Warn("Could not snapshot Sigma correlation state", zap.Error(err))
+	}
+}
+
+// restoreSigmaState reads the Sigma correlations' state back; what it
+// cannot read costs the correlations' windows in progress, not detection.
+func (p *emailCompromiseProcessor) restoreSigmaState(ctx context.Context) {
+	if p.sigma == nil {
+		return
+	}
+	rep, err := loadSigmaState(ctx, p.storageClient, p.sigma)
+	if err != nil {
+		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
+		p.logger.Warn("Could not restore the Sigma correlation state; correlations start empty", zap.Error(err))
+		return
+	}
+	if len(rep.Changed) > 0 {
+		p.logger.Info("Sigma correlation state of changed or removed rules was dropped", zap.Strings("rules", rep.Changed))
+	}
+	p.logger.Info("Restored Sigma correlation state", zap.Int("groups", rep.Groups))
 }
 
 func (p *emailCompromiseProcessor) Shutdown(ctx context.Context) error {

@@ -80,12 +80,14 @@ type Engine struct {
 	stats      Stats
 	results    []corrResult
 
-	// windowed are the window-end correlations (window.go); watermark is
+	// correlations are all correlation rules, in load order; windowed the
+	// window-end ones among them (window.go); watermark is
 	// the newest event time seen (math.MinInt64: none yet), nextDue the
 	// earliest window end any of them waits for.
-	windowed  []*correlationRule
-	watermark int64
-	nextDue   int64
+	correlations []*correlationRule
+	windowed     []*correlationRule
+	watermark    int64
+	nextDue      int64
 }
 
 // Rules lists the rules that can report a match (active detection rules

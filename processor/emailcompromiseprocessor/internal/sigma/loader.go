@@ -318,6 +318,7 @@ func (l *loader) correlation(d *ruleDef) *correlationRule {
 	d.info.Correlation = c.typ.String()
 	c.compileFields(l.comp)
 	c.state = newCorrState(l.cfg.Correlation.MaxGroups, l.cfg.Correlation.MaxEventsPerGroup, &l.engine.stats)
+	l.engine.correlations = append(l.engine.correlations, c)
 	if c.windowEnd {
 		l.engine.windowed = append(l.engine.windowed, c)
 	}
