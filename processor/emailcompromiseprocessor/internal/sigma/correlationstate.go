@@ -47,9 +47,9 @@ type Stats struct {
 type corrState struct {
 	groups *state.Store[corrGroup]
 	// latest is the newest event time seen, which idle groups expire against.
-	latest    int64
-	maxEvents int
-	stats     *Stats
+	latest               int64
+	maxGroups, maxEvents int
+	stats                *Stats
 	// due holds, for window-end correlations, each group's next window to
 	// close (see window.go).
 	due deadlines
@@ -95,7 +95,7 @@ type corrResult struct {
 
 func newCorrState(maxGroups, maxEvents int, stats *Stats) *corrState {
 	// The store's TTL is unused: groups expire by event time (ExpireBefore).
-	return &corrState{groups: state.New[corrGroup](maxGroups, 0), maxEvents: maxEvents, latest: math.MinInt64,
+	return &corrState{groups: state.New[corrGroup](maxGroups, 0), maxGroups: maxGroups, maxEvents: maxEvents, latest: math.MinInt64,
 		stats: stats, distinct: map[string]int{}}
 }
 

@@ -11,23 +11,26 @@ import (
 func Load(cfg Config) (*Engine, *Report, error) {
 	cfg = cfg.withDefaults()
 	files, errs := ReadFiles(cfg.Rules, cfg.MaxFileBytes)
-	return compile(files, errs, cfg)
+	return compile(files, errs, cfg, false)
 }
 
 // Compile compiles rule files already in memory.
 func Compile(files []File, cfg Config) (*Engine, *Report, error) {
-	return compile(files, nil, cfg.withDefaults())
+	return compile(files, nil, cfg.withDefaults(), false)
 }
 
 // loader compiles a set of files: first every document's header, so that
 // correlations and filters can refer to rules in any file, then each rule.
 type loader struct {
-	cfg    Config
-	table  logsourceTable
-	known  []string
-	comp   *compiler
-	engine *Engine
-	report *Report
+	cfg Config
+	// reportAll makes every rule report its own matches, referred to by a
+	// correlation or not, as a rule's own tests need.
+	reportAll bool
+	table     logsourceTable
+	known     []string
+	comp      *compiler
+	engine    *Engine
+	report    *Report
 
 	defs         []*ruleDef
 	byKey        map[string]*ruleDef
@@ -37,11 +40,11 @@ type loader struct {
 	linking      map[*ruleDef]bool
 }
 
-func compile(files []File, fileErrs []*RuleError, cfg Config) (*Engine, *Report, error) {
+func compile(files []File, fileErrs []*RuleError, cfg Config, reportAll bool) (*Engine, *Report, error) {
 	table := newLogsourceTable(cfg.LogsourceMapping)
 	known := table.sources()
 	l := &loader{
-		cfg: cfg, table: table, known: known,
+		cfg: cfg, reportAll: reportAll, table: table, known: known,
 		comp:         newCompiler(newFieldMapper(cfg.FieldMapping, slices.Clone(known)), cfg.Placeholders),
 		engine:       &Engine{bySource: map[string]*sourceIndex{}, watermark: math.MinInt64, nextDue: noWindow},
 		report:       &Report{Files: len(files), Errors: fileErrs},
@@ -395,7 +398,7 @@ func (l *loader) build() {
 		default:
 			continue
 		}
-		n.standalone = !referenced[n] || generated[n]
+		n.standalone = !referenced[n] || generated[n] || l.reportAll
 		n.parents = slices.DeleteFunc(n.parents, func(p parentLink) bool { return !active[&p.corr.ruleNode] })
 		if !active[n] {
 			ls := d.logsource.String()

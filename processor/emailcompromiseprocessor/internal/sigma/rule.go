@@ -27,6 +27,9 @@ type RuleInfo struct {
 	Line        int
 	// Sources are the audit.source values the rule applies to.
 	Sources []string
+	// RegressionTests is the rule's regression_tests_path: the info.yml of
+	// its own tests (SigmaHQ's regression data), as the rule writes it.
+	RegressionTests string
 }
 
 type ruleKind uint8
@@ -114,6 +117,8 @@ func readRuleDef(file string, docNumber int, w *walker, root *yaml.Node) (*ruleD
 			d.info.Tags, err = w.texts(p.value, "tags")
 		case "references":
 			d.info.References, err = w.texts(p.value, "references")
+		case "regression_tests_path":
+			d.info.RegressionTests, err = w.text(p.value, "regression_tests_path")
 		case "generate":
 			err = d.setGenerate(p)
 		case "logsource":
