@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -53,6 +55,16 @@ const (
 	scaleKillAt = 0.25
 	// scaleStall fails a wait when nothing progresses for this long.
 	scaleStall = 30 * time.Second
+	// scaleRelaySends makes the newsletter mailbox a marketing relay: 5,000
+	// sends in half an hour fill whole 500-record batches, one user's share
+	// of which exceeds Kafka's default message size (1,000,000 bytes).
+	scaleRelaySends = 5000
+	// kafkaDefaultMaxMessageBytes is the Kafka exporter's default
+	// producer.max_message_bytes.
+	kafkaDefaultMaxMessageBytes = 1_000_000
+	// malformedLineBytes is a record no vendor shape explains, larger than
+	// Kafka's default message but within tier 1's max_record_bytes (1 MiB).
+	malformedLineBytes = 1_020_000
 )
 
 // historyRules are the rules the processor marks NeedsHistory
@@ -98,33 +110,47 @@ func TestScaleOutKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	work := t.TempDir()
-	cfg := loadgen.Config{Seed: 41, Users: users, Days: 4}
-	g, ids := tenantFiles(t, filepath.Join(work, "logs"), cfg)
-	s := &scaleOut{t: t, ctx: ctx, binary: binary, root: root, work: work, policy: g.Policy(), ids: ids,
-		logsGlob: filepath.Join(work, "logs", "*.jsonl"), broker: startKafka(t)}
+	cfg := loadgen.Config{Seed: 41, Users: users, Days: 4, BulkSends: scaleRelaySends}
+	tenant := writeScaleTenant(t, filepath.Join(work, "logs"), cfg)
+	g := tenant.g
+	s := &scaleOut{t: t, ctx: ctx, binary: binary, root: root, work: work, policy: g.Policy(), ids: tenant.ids,
+		parseErrors: tenant.parseErrors, logsGlob: filepath.Join(work, "logs", "*.jsonl"), broker: startKafka(t)}
 	admin, err := kgo.NewClient(kgo.SeedBrokers(s.broker), kgo.MaxVersions(kversion.V3_9_0()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close()
 	s.admin = admin
-	t.Logf("tenant: %d people, %d days, %d records; broker %s, topic %s with %d partitions",
-		users, cfg.Days, len(ids), s.broker, scaleTopic, scalePartitions)
+	s.configureTopics()
+	t.Logf("tenant: %d people, %d days, %d records and %d malformed line of %d bytes; the relay %s sends %d a day on two days; "+
+		"%s's first record read (an export listing newest first) is %s after her earliest and %s before her attack; broker %s, topic %s with %d partitions",
+		users, cfg.Days, len(tenant.ids), tenant.parseErrors, malformedLineBytes, loadgen.BulkSender, scaleRelaySends,
+		tenant.lateUser, tenant.lateFirstRead.Sub(tenant.lateEarliest).Round(time.Minute), tenant.attack.Sub(tenant.lateFirstRead).Round(time.Minute),
+		s.broker, scaleTopic, scalePartitions)
+	s.checkRelayExceedsKafkaDefault(g)
 
 	ref := s.reference()
 	s.checkReferenceCoversAttacks(g, ref.detections)
+	s.tier1Split()
 	topic := s.tier1()
 	s.checkTopic(topic, ref.detections)
 
-	one := s.replicas("one", 1, topic, 0)
-	two := s.replicas("two", 2, topic, 0)
+	one := s.replicas("one", 1, topic, 0, "0s")
+	two := s.replicas("two", 2, topic, 0, "")
 	for _, run := range []*replicaRun{one, two} {
-		s.checkEqual(run.name, ref.detections, run.detections())
-		if missing, repeated := run.missingAndRepeated(ids); len(missing) > 0 || len(repeated) > 0 {
+		s.checkEqual(run.name, ref, run)
+		if missing, repeated := run.missingAndRepeated(s.ids); len(missing) > 0 || len(repeated) > 0 {
 			t.Errorf("%s: %d records lost, %d repeated, without any failure", run.name, len(missing), len(repeated))
 		}
 	}
-	s.checkTakeOver(s.replicas("kill", 2, topic, scaleKillAt), ref.detections, topic)
+	// A fresh start from the beginning of the topic: every user's history
+	// grows from her earliest record, so the shipped warm-up holds nothing
+	// back, not even for the user whose first record read was days after
+	// her earliest.
+	if held := sumValues(two.heldBack); held != 0 {
+		t.Errorf("%s: the shipped warm-up held back %v on a fresh start from the beginning", two.name, two.heldBack)
+	}
+	s.checkTakeOver(s.replicas("kill", 2, topic, scaleKillAt, ""), ref, topic)
 	s.checkWarmup(g, ref.detections, topic)
 
 	t.Logf("throughput on %d cores shared with the broker, the sinks and the test (records/s from the first record to the last; "+
@@ -134,17 +160,191 @@ func TestScaleOutKafka(t *testing.T) {
 		one.rate(), one.perCPUSecond(), two.rate(), two.perCPUSecond())
 }
 
+// scaleTenant is the generated tenant as files, with what the test adds.
+type scaleTenant struct {
+	g   *loadgen.Generator
+	ids []string // audit.record.id of every vendor record
+	// parseErrors is the number of lines written that are no vendor record.
+	parseErrors int
+	// lateUser's records before her attack are in an export read first,
+	// newest first: her first record read is days after her earliest.
+	lateUser                            string
+	lateEarliest, lateFirstRead, attack time.Time
+}
+
+// writeScaleTenant writes the tenant's hourly exports, and two files a real
+// tenant's folder has:
+//   - 0-export-<user>.jsonl: every record of the impossible-travel victim
+//     before her attack, newest first (as vendor exports list), named to be
+//     read before the hourly files. Her first record read is the newest of
+//     them, days after her earliest; what is older than allowed_lateness
+//     (24h) behind it arrives too late to be learned, in the single
+//     collector as in the scale-out. Her attack, in the hourly files, comes
+//     hours after the first record read (the generator keeps a victim quiet
+//     before her attack): less than the warm-up, so a warm-up counted from
+//     the first record read would hold its detections back.
+//   - 9-malformed.jsonl: one line of malformedLineBytes, an O365 record
+//     without its time: a parse error, larger than Kafka's default message.
+func writeScaleTenant(t *testing.T, dir string, cfg loadgen.Config) *scaleTenant {
+	t.Helper()
+	g, err := loadgen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := &scaleTenant{g: g, parseErrors: 1}
+	for _, sc := range g.Scenarios() {
+		if sc.Name == loadgen.ScenarioImpossibleTravel {
+			tenant.lateUser = sc.Victim
+		}
+	}
+	// Her attack begins with her first scenario record.
+	if err := g.Each(func(r *loadgen.Record) error {
+		tenant.ids = append(tenant.ids, r.ID)
+		if r.User == tenant.lateUser && r.Scenario != "" && (tenant.attack.IsZero() || r.Time.Before(tenant.attack)) {
+			tenant.attack = r.Time
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if tenant.lateUser == "" || tenant.attack.IsZero() {
+		t.Fatal("the tenant has no impossible-travel victim")
+	}
+	exported := func(r *loadgen.Record) bool {
+		return r.User == tenant.lateUser && r.Scenario == "" && r.Time.Before(tenant.attack)
+	}
+	type line struct {
+		at   time.Time
+		json []byte
+	}
+	var export []line
+	if _, err := g.WriteFilesWith(dir, loadgen.SplitHour, func(r *loadgen.Record) bool {
+		if exported(r) {
+			export = append(export, line{r.Time, slices.Clone(r.JSON)})
+			return false
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortStableFunc(export, func(a, b line) int { return b.at.Compare(a.at) })
+	var buf bytes.Buffer
+	for _, l := range export {
+		buf.Write(l.json)
+		buf.WriteByte('\n')
+	}
+	if err := os.WriteFile(filepath.Join(dir, "0-export-"+tenant.lateUser+".jsonl"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tenant.lateFirstRead, tenant.lateEarliest = export[0].at, export[len(export)-1].at
+	if d := tenant.lateFirstRead.Sub(tenant.lateEarliest); d < 48*time.Hour {
+		t.Fatalf("%s's first record read is only %s after her earliest; the test needs days", tenant.lateUser, d)
+	}
+	if d := tenant.attack.Sub(tenant.lateFirstRead); d >= 24*time.Hour {
+		t.Fatalf("%s's attack comes %s after her first record read: a warm-up counted from that record would not hold it back either", tenant.lateUser, d)
+	}
+	prefix := `{"Id":"malformed-1mb","Operation":"Send","RecordType":2,"UserId":"` + tenant.lateUser + `","Workload":"Exchange","Pad":"`
+	malformed := prefix + strings.Repeat("x", malformedLineBytes-len(prefix)-3) + `"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "9-malformed.jsonl"), []byte(malformed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tenant
+}
+
+// checkRelayExceedsKafkaDefault makes sure the tenant has the case of the
+// issue: one user's records of one 500-record batch (the receiver's
+// default) over Kafka's default message size, in the otlp_proto tier 1
+// writes. The files are cut into batches as the receiver cuts them.
+func (s *scaleOut) checkRelayExceedsKafkaDefault(g *loadgen.Generator) {
+	s.t.Helper()
+	var sizer plog.ProtoMarshaler
+	render := loadgen.NewRenderer()
+	// The batch being filled of each file: its records by user.
+	type batch struct {
+		perUser map[string]plog.Logs
+		records int
+	}
+	batches := map[string]*batch{}
+	largest, largestUser := 0, ""
+	flush := func(b *batch) {
+		for user, ld := range b.perUser {
+			if n := sizer.LogsSize(ld); n > largest {
+				largest, largestUser = n, user
+			}
+		}
+		clear(b.perUser)
+		b.records = 0
+	}
+	if err := g.Each(func(r *loadgen.Record) error {
+		// The receiver reads one file after another in batches of 500; a
+		// batch holds records of two files only at a file's end, which is
+		// ignored here.
+		name := loadgen.SplitHour.FileName(r.Time, r.Shape)
+		b := batches[name]
+		if b == nil {
+			b = &batch{perUser: map[string]plog.Logs{}}
+			batches[name] = b
+		}
+		// As tier 1 writes it: the file's real path on the record,
+		// user.name moved to the resource.
+		lr := plog.NewLogRecord()
+		if err := render.Render(r, lr); err != nil {
+			return err
+		}
+		lr.Attributes().PutStr("log.file.path", filepath.Join(filepath.Dir(s.logsGlob), name))
+		user := str(lr.Attributes(), "user.name")
+		lr.Attributes().Remove("user.name")
+		ld, ok := b.perUser[user]
+		if !ok {
+			ld = plog.NewLogs()
+			rl := ld.ResourceLogs().AppendEmpty()
+			if user != "" {
+				rl.Resource().Attributes().PutStr("user.name", user)
+			}
+			rl.ScopeLogs().AppendEmpty().Scope().SetName(loadgen.ScopeName)
+			b.perUser[user] = ld
+		}
+		lr.MoveTo(ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty())
+		if b.records++; b.records == 500 {
+			flush(b)
+		}
+		return nil
+	}); err != nil {
+		s.t.Fatal(err)
+	}
+	for _, b := range batches {
+		flush(b)
+	}
+	if largest <= kafkaDefaultMaxMessageBytes {
+		s.t.Fatalf("the largest one-user share of a 500-record batch is %d bytes (%s), not above Kafka's default %d: the size case is not tested",
+			largest, largestUser, kafkaDefaultMaxMessageBytes)
+	}
+	s.t.Logf("largest one-user share of a 500-record batch: %d bytes in otlp_proto (%s), Kafka's default message limit %d",
+		largest, largestUser, kafkaDefaultMaxMessageBytes)
+}
+
+func sumValues(m map[string]float64) float64 {
+	var total float64
+	for _, v := range m {
+		total += v
+	}
+	return total
+}
+
 // scaleOut holds what the phases of the test share.
 type scaleOut struct {
-	t        *testing.T
-	ctx      context.Context
-	binary   string
-	root     string
-	work     string
-	policy   loadgen.Policy
-	ids      []string
-	logsGlob string
-	broker   string
+	t      *testing.T
+	ctx    context.Context
+	binary string
+	root   string
+	work   string
+	policy loadgen.Policy
+	ids    []string
+	// parseErrors is the number of lines in the files that are no vendor
+	// record (no audit.record.id): they must arrive too.
+	parseErrors int
+	logsGlob    string
+	broker      string
 	// admin describes groups and commits offsets. OffsetCommit v10 names
 	// topics by id; capping the versions keeps names.
 	admin *kgo.Client
@@ -154,11 +354,15 @@ type scaleOut struct {
 // topic (see replay).
 var scaleRuns = []string{"one", "two", "kill"}
 
+// splitTopic receives tier 1 with Kafka's default message size: the run
+// that needs the receiver's split (tier1Split).
+const splitTopic = scaleTopic + ".split"
+
 // startKafka starts an in-process Kafka-protocol broker on 127.0.0.1 with
 // the topics created; a session timeout as short as scaleSession is allowed.
 func startKafka(t *testing.T) string {
 	t.Helper()
-	topics := []string{scaleTopic}
+	topics := []string{scaleTopic, splitTopic}
 	for _, run := range scaleRuns {
 		topics = append(topics, scaleTopic+"."+run)
 	}
@@ -169,6 +373,48 @@ func startKafka(t *testing.T) string {
 	}
 	t.Cleanup(c.Close)
 	return c.ListenAddrs()[0]
+}
+
+// configureTopics gives every topic the max.message.bytes that
+// deploy/scaleout/create-topic.sh gives the real one.
+func (s *scaleOut) configureTopics() {
+	s.t.Helper()
+	script, err := os.ReadFile(filepath.Join(s.root, "deploy", "scaleout", "create-topic.sh"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	m := regexp.MustCompile(`--config max\.message\.bytes=(\d+)`).FindSubmatch(script)
+	if m == nil {
+		s.t.Fatal("deploy/scaleout/create-topic.sh sets no max.message.bytes")
+	}
+	value := string(m[1])
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	for _, topic := range append([]string{scaleTopic, splitTopic}, prefixed(scaleTopic+".", scaleRuns)...) {
+		res := kmsg.NewIncrementalAlterConfigsRequestResource()
+		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, topic
+		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Value = "max.message.bytes", &value
+		res.Configs = append(res.Configs, cfg)
+		req.Resources = append(req.Resources, res)
+	}
+	resp, err := req.RequestWith(s.ctx, s.admin)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, r := range resp.Resources {
+		if r.ErrorCode != 0 {
+			s.t.Fatalf("setting max.message.bytes of %s: error code %d", r.ResourceName, r.ErrorCode)
+		}
+	}
+	s.t.Logf("topics: max.message.bytes=%s (create-topic.sh)", value)
+}
+
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
 }
 
 // deployConfig reads a shipped file of deploy/scaleout.
@@ -204,7 +450,9 @@ func (s *scaleOut) at(cfg map[string]any, path ...string) map[string]any {
 // telemetry (Prometheus on promPort when not 0).
 func (s *scaleOut) finish(cfg map[string]any, processor, storage, dir string, promPort int) {
 	maps.Copy(s.at(cfg, "processors", processor), s.policy.ProcessorConfig())
-	s.at(cfg, "extensions", storage)["directory"] = filepath.Join(dir, "state")
+	if storage != "" {
+		s.at(cfg, "extensions", storage)["directory"] = filepath.Join(dir, "state")
+	}
 	metrics := map[string]any{"level": "none"}
 	if promPort != 0 {
 		metrics = map[string]any{"level": "normal", "readers": []any{map[string]any{"pull": map[string]any{"exporter": map[string]any{
@@ -270,49 +518,47 @@ func (s *scaleOut) waitFor(what string, want int, progress func() int, cols ...*
 	}
 }
 
-// referenceRun is one collector with every detector on the files.
+// referenceRun is one collector with the default configuration on the
+// files.
 type referenceRun struct {
 	sink       *detectionSink
 	detections taggedRecords
+	evidence   taggedRecords
 	cpu        float64 // CPU seconds
 }
 
 func (r *referenceRun) rate() float64         { return r.sink.rate() }
 func (r *referenceRun) perCPUSecond() float64 { return recordsPerCPUSecond(r.sink.seen.len(), r.cpu) }
 
-// reference runs a single collector: tier 1's receiver settings, tier 2's
-// processor settings with password spray on (one process sees every
-// record), straight to a sink. This is what the deployment must equal.
+// reference runs a single collector as a new user would: the receiver and
+// the processor with their defaults, only the tenant's policy keys set
+// (password spray on, no warm-up), straight to a sink. The deployment must
+// equal it.
 func (s *scaleOut) reference() *referenceRun {
 	s.t.Helper()
-	tier1, tier2 := s.deployConfig("tier1.yaml"), s.deployConfig("tier2.yaml")
-	receiver := s.at(tier1, "receivers", "audit_log")
+	receiver := map[string]any{"files": map[string]any{}}
 	s.filesAt(receiver)
-	receiver["storage"] = "file_storage/ref"
-	processor := s.at(tier2, "processors", "email_compromise")
-	delete(s.at(processor, "detectors"), "password_spray")
-	processor["storage"] = "file_storage/ref"
 	sink := startDetectionSink(s.t, &recordIDSet{ids: map[string]bool{}})
 	cfg := map[string]any{
-		"extensions": map[string]any{"file_storage/ref": map[string]any{"create_directory": true}},
 		"receivers":  map[string]any{"audit_log": receiver},
-		"processors": map[string]any{"email_compromise": processor},
+		"processors": map[string]any{"email_compromise": map[string]any{}},
 		"exporters":  map[string]any{"otlp_grpc": map[string]any{"sending_queue": map[string]any{"enabled": false}}},
-		"service": map[string]any{"extensions": []string{"file_storage/ref"}, "pipelines": map[string]any{"logs": map[string]any{
+		"service": map[string]any{"pipelines": map[string]any{"logs": map[string]any{
 			"receivers": []string{"audit_log"}, "processors": []string{"email_compromise"}, "exporters": []string{"otlp_grpc"}}}},
 	}
 	sinkExporter(s.at(cfg, "exporters", "otlp_grpc"), sink.addr)
 	dir := filepath.Join(s.work, "reference")
-	s.finish(cfg, "email_compromise", "file_storage/ref", dir, 0)
+	s.finish(cfg, "email_compromise", "", dir, 0)
 	col := s.start(cfg, dir)
-	s.waitFor("reference", len(s.ids), sink.seen.len, col)
+	s.waitFor("reference", len(s.ids)+s.parseErrors, sink.arrived, col)
 	cpu := processCPUSeconds(col.cmd.Process.Pid)
 	if code := col.stop(s.t); code != 0 {
 		s.t.Errorf("reference collector exited with %d\n%s", code, col.logTail())
 	}
 	d := sink.detections()
-	s.t.Logf("reference (one collector, every detector): %d records, %d tagged, %.0f records/s; CPU seconds %.1f", sink.seen.len(), len(d), sink.rate(), cpu)
-	return &referenceRun{sink: sink, detections: d, cpu: cpu}
+	s.t.Logf("reference (one collector, default configuration): %d records and %d parse errors, %d tagged, %.0f records/s; CPU seconds %.1f",
+		sink.seen.len(), sink.parseErrorCount(), len(d), sink.rate(), cpu)
+	return &referenceRun{sink: sink, detections: d, evidence: sink.evidenceOf(), cpu: cpu}
 }
 
 // filesAt points an audit_log receiver at the tenant's files, polled often.
@@ -338,8 +584,11 @@ func (s *scaleOut) checkReferenceCoversAttacks(g *loadgen.Generator, ref taggedR
 // topicScan is what tier 1 wrote: where each log record went (partition,
 // message), its event time, and tier 1's own tags.
 type topicScan struct {
-	records     int
+	records     int // log records, repeats included
+	repeats     int // log records whose audit.record.id came before
+	parseErrors int // log records with audit.parse_error and no id
 	bytes       int // message values (otlp_proto, lz4 is undone by the client)
+	largest     int // the largest message value
 	partitionOf map[string]int32
 	timeOf      map[string]time.Time // event time
 	noUser      int                  // records without user.name
@@ -356,13 +605,16 @@ type topicMessage struct {
 	offset int64
 	latest time.Time
 	ids    []string
+	// parseErrors are its records without event time or id.
+	parseErrors int
 }
 
 func (ts *topicScan) rate() float64         { return recordsPerSecond(ts.records, ts.first, ts.last) }
 func (ts *topicScan) perCPUSecond() float64 { return recordsPerCPUSecond(ts.records, ts.cpu) }
 
-// tier1 runs tier 1 on the files until the topic holds every record, and
-// reads the topic back as tier 2 will.
+// tier1 runs tier 1 as shipped on the files until the topic holds every
+// record, and reads the topic back as tier 2 will. Its size limits must
+// make the receiver's split unnecessary: nothing refused, nothing dropped.
 func (s *scaleOut) tier1() *topicScan {
 	s.t.Helper()
 	cfg := s.deployConfig("tier1.yaml")
@@ -371,22 +623,95 @@ func (s *scaleOut) tier1() *topicScan {
 	dir := filepath.Join(s.work, "tier1")
 	s.finish(cfg, "email_compromise/spray", "file_storage/tier1", dir, 0)
 	col := s.start(cfg, dir)
-	scan := s.scanTopic(len(s.ids), col)
+	scan := s.scanTopic(scaleTopic, len(s.ids)+s.parseErrors, col)
 	rss := hwmKiB(s.t, col.cmd.Process.Pid)
 	scan.cpu = processCPUSeconds(col.cmd.Process.Pid)
 	if code := col.stop(s.t); code != 0 {
 		s.t.Errorf("tier 1 exited with %d\n%s", code, col.logTail())
 	}
-	s.t.Logf("tier 1: %d records into Kafka at %.0f records/s (produce timestamps); CPU seconds %.1f, peak RSS %d MiB",
-		scan.records, scan.rate(), scan.cpu, rss/1024)
+	if refusals := logLines(s.t, col.logPath, "next consumer refused"); len(refusals) > 0 {
+		s.t.Errorf("tier 1 as shipped had batches refused (its size limits do not hold): %s", refusals[0])
+	}
+	s.t.Logf("tier 1: %d records into Kafka at %.0f records/s (produce timestamps), largest message %d bytes; CPU seconds %.1f, peak RSS %d MiB",
+		scan.records, scan.rate(), scan.largest, scan.cpu, rss/1024)
 	return scan
 }
 
-// scanTopic consumes the whole topic without a group until want log
-// records have been read.
-func (s *scaleOut) scanTopic(want int, col *collector) *topicScan {
+// tier1Split runs tier 1 as a new user first did: the Kafka exporter's
+// default message size (1,000,000 bytes) and the receiver's default
+// limits. The relay's share of a batch and the malformed line are too
+// large: the receiver splits the refused batches until every record that
+// fits alone is in Kafka, and drops and counts only the malformed line.
+func (s *scaleOut) tier1Split() {
 	s.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.broker), kgo.ConsumeTopics(scaleTopic),
+	cfg := s.deployConfig("tier1.yaml")
+	receiver := s.at(cfg, "receivers", "audit_log")
+	s.filesAt(receiver)
+	files := s.at(receiver, "files")
+	delete(files, "max_record_bytes")
+	delete(files, "max_batch_bytes")
+	exporter := s.at(cfg, "exporters", "kafka/by_user")
+	exporter["brokers"] = []string{s.broker}
+	s.at(exporter, "logs")["topic"] = splitTopic
+	delete(s.at(exporter, "producer"), "max_message_bytes")
+	dir := filepath.Join(s.work, "tier1-split")
+	promPort := freePort(s.t)
+	s.finish(cfg, "email_compromise/spray", "file_storage/tier1", dir, promPort)
+	began := time.Now()
+	col := s.start(cfg, dir)
+	// The malformed line cannot reach Kafka: wait for every vendor record,
+	// then for the drop of the line (read last) to be counted.
+	scan := s.scanTopic(splitTopic, len(s.ids), col)
+	dropped := func() int { return int(sumValues(metricByRule(promPort, "otelcol_audit_log_dropped_records"))) }
+	s.waitFor("tier 1 with Kafka's default message size, counting its drop", 1, dropped, col)
+	elapsed := time.Since(began)
+	n := dropped()
+	if code := col.stop(s.t); code != 0 {
+		s.t.Errorf("tier 1 (split) exited with %d\n%s", code, col.logTail())
+	}
+	split := logLines(s.t, col.logPath, "delivered it in parts instead")
+	drops := logLines(s.t, col.logPath, "refused records for good")
+	if n != s.parseErrors-scan.parseErrors || len(drops) != 1 {
+		s.t.Errorf("tier 1 (split): otelcol_audit_log_dropped_records %d and %d drop log lines; %d record(s) did not reach Kafka (the malformed line)",
+			n, len(drops), s.parseErrors-scan.parseErrors)
+	}
+	if len(split) == 0 {
+		s.t.Error("tier 1 (split): no batch was split: the relay's messages fit Kafka's default after all, the case is not tested")
+	}
+	if scan.noUser > 0 {
+		s.t.Errorf("tier 1 (split): %d records reached Kafka without user.name: a part of a refused batch was sent as the pipeline left it", scan.noUser)
+	}
+	if scan.largest > kafkaDefaultMaxMessageBytes {
+		s.t.Errorf("tier 1 (split): a message of %d bytes passed the producer's limit %d", scan.largest, kafkaDefaultMaxMessageBytes)
+	}
+	s.t.Logf("tier 1 with Kafka's default message size: %d records and %d malformed line read; %d distinct records reached Kafka "+
+		"(%d log records, %d of them again: parts of refused batches that had reached it), %d dropped and counted (the %d-byte line), "+
+		"%d batches split without loss, in %.1fs; largest message %d bytes",
+		len(s.ids), s.parseErrors, len(scan.partitionOf), scan.records, scan.repeats, n, malformedLineBytes, len(split),
+		elapsed.Seconds(), scan.largest)
+}
+
+// logLines returns the lines of a collector's log that contain text.
+func logLines(t *testing.T, path, text string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, text) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// scanTopic consumes the whole topic without a group until want distinct
+// records (parse errors included) have been read.
+func (s *scaleOut) scanTopic(topic string, want int, col *collector) *topicScan {
+	s.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.broker), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
 	if err != nil {
 		s.t.Fatal(err)
@@ -413,6 +738,7 @@ func (s *scaleOut) scanTopic(want int, col *collector) *topicScan {
 				scan.last = r.Timestamp
 			}
 			scan.bytes += len(r.Value)
+			scan.largest = max(scan.largest, len(r.Value))
 			scan.raw = append(scan.raw, &kgo.Record{Key: r.Key, Value: r.Value, Partition: r.Partition})
 			ld, err := unmarshal.UnmarshalLogs(r.Value)
 			if err != nil {
@@ -446,6 +772,14 @@ func (s *scaleOut) scanTopic(want int, col *collector) *topicScan {
 							problem("record %s: log.file.name lost; only user.name moves to the resource", id)
 						}
 						scan.records++
+						if id == "" && str(attrs, "audit.parse_error") != "" {
+							scan.parseErrors++
+							msg.parseErrors++
+							continue
+						}
+						if _, ok := scan.partitionOf[id]; ok {
+							scan.repeats++
+						}
 						scan.partitionOf[id] = r.Partition
 						if user == "" {
 							scan.noUser++
@@ -461,9 +795,9 @@ func (s *scaleOut) scanTopic(want int, col *collector) *topicScan {
 			}
 			scan.messages[r.Partition] = append(scan.messages[r.Partition], msg)
 		})
-		return scan.records
+		return len(scan.partitionOf) + scan.parseErrors
 	}
-	s.waitFor("tier 1 into Kafka", want, progress, col)
+	s.waitFor("tier 1 into "+topic, want, progress, col)
 	for _, p := range problems {
 		s.t.Error(p)
 	}
@@ -472,8 +806,8 @@ func (s *scaleOut) scanTopic(want int, col *collector) *topicScan {
 			s.t.Errorf("user %s is spread over partitions %v; one partition per user is the point", user, slices.Sorted(maps.Keys(parts)))
 		}
 	}
-	s.t.Logf("topic: %d records (%.0f bytes each in otlp_proto) in %d messages, %d users over %d partitions; %d records without user.name",
-		scan.records, float64(scan.bytes)/float64(max(scan.records, 1)), countMessages(scan), len(usersByPartition), len(scan.messages), scan.noUser)
+	s.t.Logf("topic %s: %d records (%.0f bytes each in otlp_proto) in %d messages, %d users over %d partitions; %d records without user.name",
+		topic, scan.records, float64(scan.bytes)/float64(max(scan.records, 1)), countMessages(scan), len(usersByPartition), len(scan.messages), scan.noUser)
 	return scan
 }
 
@@ -489,8 +823,9 @@ func countMessages(scan *topicScan) int {
 // the password-spray successes the single collector found.
 func (s *scaleOut) checkTopic(scan *topicScan, ref taggedRecords) {
 	s.t.Helper()
-	if scan.records != len(s.ids) || len(scan.partitionOf) != len(s.ids) {
-		s.t.Errorf("the topic holds %d records (%d distinct); the files %d", scan.records, len(scan.partitionOf), len(s.ids))
+	if scan.records != len(s.ids)+s.parseErrors || len(scan.partitionOf) != len(s.ids) || scan.parseErrors != s.parseErrors {
+		s.t.Errorf("the topic holds %d records (%d distinct, %d parse errors); the files %d and %d malformed",
+			scan.records, len(scan.partitionOf), scan.parseErrors, len(s.ids), s.parseErrors)
 	}
 	sprays := 0
 	for id, rules := range ref {
@@ -528,6 +863,11 @@ type replicaRun struct {
 	// The partitions the broker had assigned to each replica (by
 	// group_instance_id) right before the kill and once all was delivered.
 	beforeKill, atEnd map[string][]int32
+	// promPorts are the replicas' Prometheus endpoints; heldBack sums
+	// their otelcol_email_compromise_warmup_suppressed by rule (the
+	// killed replica's count is lost with it).
+	promPorts []int
+	heldBack  map[string]float64
 }
 
 // replicas runs n tier-2 replicas in a new consumer group on a topic of
@@ -536,14 +876,15 @@ type replicaRun struct {
 // a replica joining while the others already read would move partitions,
 // and users, in mid-stream (the take-over the kill run tests on purpose).
 // With killAt > 0, replica 0 gets SIGKILL once that share of the records
-// has been delivered.
-func (s *scaleOut) replicas(group string, n int, scan *topicScan, killAt float64) *replicaRun {
+// has been delivered. warmup, when not empty, replaces the shipped
+// state.warmup.
+func (s *scaleOut) replicas(group string, n int, scan *topicScan, killAt float64, warmup string) *replicaRun {
 	s.t.Helper()
 	session := time.Duration(0)
 	if killAt > 0 {
 		session = scaleSession
 	}
-	run := s.startReplicas(group, n, scaleTopic+"."+group, session, 0)
+	run := s.startReplicas(group, n, scaleTopic+"."+group, session, warmup)
 	// A member appears in the assignments only once it holds partitions.
 	s.waitFor(run.name+" joining", 1, func() int {
 		state, a := s.group(group)
@@ -569,7 +910,7 @@ func (s *scaleOut) replicas(group string, n int, scan *topicScan, killAt float64
 		run.killedAt = time.Now()
 		s.t.Logf("%s: replica 0 killed with SIGKILL after %d of %d records", run.name, run.distinct(), len(s.ids))
 	}
-	s.finishReplicas(run, len(s.ids))
+	s.finishReplicas(run, len(s.ids)+s.parseErrors)
 	if killAt > 0 {
 		run.atEnd = s.assignments(group)
 	}
@@ -578,14 +919,22 @@ func (s *scaleOut) replicas(group string, n int, scan *topicScan, killAt float64
 }
 
 // startReplicas starts n tier-2 replicas of the shipped config in group,
-// reading topic; session 0 keeps the shipped session timeout.
-func (s *scaleOut) startReplicas(group string, n int, topic string, session time.Duration, promPort int) *replicaRun {
+// reading topic; session 0 keeps the shipped session timeout, warmup ""
+// the shipped state.warmup.
+func (s *scaleOut) startReplicas(group string, n int, topic string, session time.Duration, warmup string) *replicaRun {
 	s.t.Helper()
-	run := &replicaRun{name: fmt.Sprintf("%s (%d replicas)", group, n), seen: &recordIDSet{ids: map[string]bool{}},
+	name := fmt.Sprintf("%s (%d replicas)", group, n)
+	if warmup != "" {
+		name = fmt.Sprintf("%s (%d replicas, warm-up %s)", group, n, warmup)
+	}
+	run := &replicaRun{name: name, seen: &recordIDSet{ids: map[string]bool{}},
 		cpu: make([]float64, n), peakRSS: make([]int64, n), testCPU: -processCPUSeconds(os.Getpid())}
 	for i := 0; i < n; i++ {
 		sink := startDetectionSink(s.t, run.seen)
 		cfg := s.deployConfig("tier2.yaml")
+		if warmup != "" {
+			s.at(cfg, "processors", "email_compromise", "state")["warmup"] = warmup
+		}
 		receiver := s.at(cfg, "receivers", "kafka/by_user")
 		receiver["brokers"] = []string{s.broker}
 		receiver["group_id"] = group
@@ -597,7 +946,9 @@ func (s *scaleOut) startReplicas(group string, n int, topic string, session time
 		}
 		sinkExporter(s.at(cfg, "exporters", "otlp_grpc/siem"), sink.addr)
 		dir := filepath.Join(s.work, group, strconv.Itoa(i))
+		promPort := freePort(s.t)
 		s.finish(cfg, "email_compromise", "file_storage/replica", dir, promPort)
+		run.promPorts = append(run.promPorts, promPort)
 		run.sinks = append(run.sinks, sink)
 		run.cols = append(run.cols, s.start(cfg, dir))
 	}
@@ -614,11 +965,15 @@ func (s *scaleOut) finishReplicas(run *replicaRun, want int) {
 			alive = append(alive, c)
 		}
 	}
-	s.waitFor(run.name, want, run.distinct, alive...)
+	s.waitFor(run.name, want, run.arrived, alive...)
 	time.Sleep(quietPeriod) // repeats would arrive now
+	run.heldBack = map[string]float64{}
 	for i, c := range run.cols {
 		if i > 0 || run.killedAt.IsZero() {
 			run.cpu[i], run.peakRSS[i] = processCPUSeconds(c.cmd.Process.Pid), hwmKiB(s.t, c.cmd.Process.Pid)
+			for rule, v := range metricByRule(run.promPorts[i], "otelcol_email_compromise_warmup_suppressed") {
+				run.heldBack[rule] += v
+			}
 		}
 	}
 	run.testCPU += processCPUSeconds(os.Getpid())
@@ -630,8 +985,15 @@ func (s *scaleOut) finishReplicas(run *replicaRun, want int) {
 // partition it had.
 func (s *scaleOut) replay(scan *topicScan, topic string) {
 	s.t.Helper()
+	// The shipped producer's message size: tier 1's largest messages are
+	// above franz-go's default.
+	maxMessage, ok := s.at(s.deployConfig("tier1.yaml"), "exporters", "kafka/by_user", "producer")["max_message_bytes"].(int)
+	if !ok {
+		s.t.Fatal("tier1.yaml sets no producer.max_message_bytes")
+	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.broker), kgo.DefaultProduceTopic(topic),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond))
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerBatchMaxBytes(int32(maxMessage)))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -659,6 +1021,26 @@ func (run *replicaRun) stop(t *testing.T) {
 
 // distinct counts the record ids delivered by any replica.
 func (run *replicaRun) distinct() int { return run.seen.len() }
+
+// arrived counts the distinct records and the parse errors delivered.
+func (run *replicaRun) arrived() int {
+	n := run.distinct()
+	for _, s := range run.sinks {
+		n += s.parseErrorCount()
+	}
+	return n
+}
+
+// evidence merges the replicas' detection.evidence by record.
+func (run *replicaRun) evidence() taggedRecords {
+	out := taggedRecords{}
+	for _, s := range run.sinks {
+		for id, ev := range s.evidenceOf() {
+			out[id] = sorted(unionOf(out[id], ev))
+		}
+	}
+	return out
+}
 
 // detections merges the replicas' tags: a record delivered twice (after
 // the kill) counts with every rule either copy carried.
@@ -728,16 +1110,23 @@ func recordsPerCPUSecond(records int, cpu float64) float64 {
 	return float64(records) / cpu
 }
 
-// checkEqual compares a run's detections with the single collector's.
-// Tier 2 keeps tier 1's tags (password spray) and adds its own, so every
-// record must carry exactly the single collector's rules.
-func (s *scaleOut) checkEqual(name string, ref, got taggedRecords) {
+// checkEqual compares a run's detections with the single collector's by
+// identity: on every record, the same rules (detection.rules) and the same
+// evidence (detection.evidence, audit.record.id of the records each
+// detection rests on). Tier 2 keeps tier 1's tags (password spray) and adds
+// its own, so every record must carry exactly the single collector's.
+func (s *scaleOut) checkEqual(name string, ref *referenceRun, run *replicaRun) {
 	s.t.Helper()
-	diffs := compareDetections(ref, got)
+	got := run.detections()
+	diffs := compareDetections(ref.detections, got)
+	for _, d := range compareDetections(ref.evidence, run.evidence()) {
+		diffs = append(diffs, "evidence of "+d)
+	}
 	for _, d := range diffs {
 		s.t.Errorf("%s: %s", name, d)
 	}
-	s.t.Logf("%s: %d tagged records, the single collector %d; %d differences", name, len(got), len(ref), len(diffs))
+	s.t.Logf("%s: %d tagged records, the single collector %d; %d differences; warm-up held back %v",
+		name, len(got), len(ref.detections), len(diffs), run.heldBack)
 }
 
 // compareDetections lists, record by record, where got differs from ref.
@@ -753,7 +1142,7 @@ func compareDetections(ref, got taggedRecords) (diffs []string) {
 // checkTakeOver: after the kill the survivor holds every partition,
 // nothing is lost, only the killed replica's partitions repeat, and the
 // detections are those of the single collector.
-func (s *scaleOut) checkTakeOver(run *replicaRun, ref taggedRecords, scan *topicScan) {
+func (s *scaleOut) checkTakeOver(run *replicaRun, refRun *referenceRun, scan *topicScan) {
 	s.t.Helper()
 	deadID, survivorID := "kill-0", "kill-1"
 	lost := run.beforeKill[deadID]
@@ -808,8 +1197,8 @@ func (s *scaleOut) checkTakeOver(run *replicaRun, ref taggedRecords, scan *topic
 	if len(foreign) > 0 {
 		s.t.Errorf("%s: %d records repeated from partitions the killed replica did not hold, e.g. %v", run.name, len(foreign), foreign[:min(5, len(foreign))])
 	}
-	s.checkEqual(run.name, ref, run.detections())
-	got := run.detections()
+	s.checkEqual(run.name, refRun, run)
+	ref, got := refRun.detections, run.detections()
 	tagged, same := 0, 0
 	for id, rules := range ref {
 		if slices.Contains(lost, scan.partitionOf[id]) {
@@ -884,24 +1273,30 @@ func (s *scaleOut) checkWarmup(g *loadgen.Generator, ref taggedRecords, scan *to
 	cutoff := g.Config().Start.AddDate(0, 0, g.Config().Days-1)
 	offsets := map[int32]int64{}
 	var window []string
+	windowParseErrors := 0
 	for p, msgs := range scan.messages {
-		i := slices.IndexFunc(msgs, func(m topicMessage) bool { return !m.latest.Before(cutoff) })
-		if i < 0 {
-			i = len(msgs)
+		// After the last message that ends before the cutoff: a partition
+		// can begin with an export listing newest first, whose first
+		// messages are of the last day.
+		i := len(msgs)
+		for i > 0 && (msgs[i-1].latest.IsZero() || !msgs[i-1].latest.Before(cutoff)) {
+			i--
+		}
+		if i == len(msgs) {
 			offsets[p] = msgs[len(msgs)-1].offset + 1
 		} else {
 			offsets[p] = msgs[i].offset
 		}
 		for _, m := range msgs[i:] {
 			window = append(window, m.ids...)
+			windowParseErrors += m.parseErrors
 		}
 	}
 	const group = "warmup"
 	s.commitOffsets(group, offsets)
-	promPort := freePort(s.t)
-	run := s.startReplicas(group, 1, scaleTopic, 0, promPort)
-	s.finishReplicas(run, len(window))
-	suppressed := metricByRule(promPort, "otelcol_email_compromise_warmup_suppressed")
+	run := s.startReplicas(group, 1, scaleTopic, 0, "")
+	s.finishReplicas(run, len(window)+windowParseErrors)
+	suppressed := run.heldBack
 	run.stop(s.t)
 	got := run.detections()
 	// A message read first may start up to a tier-1 batch (minutes) before
@@ -985,6 +1380,8 @@ type detectionSink struct {
 	delivered   map[string]int
 	firstAt     map[string]time.Time
 	rules       map[string][]string
+	evidence    map[string][]string // detection.evidence of tagged records
+	parseErrors int                 // records with audit.parse_error (no id)
 	records     int
 	first, last time.Time
 }
@@ -995,7 +1392,8 @@ func startDetectionSink(t *testing.T, seen *recordIDSet) *detectionSink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &detectionSink{addr: lis.Addr().String(), seen: seen, delivered: map[string]int{}, firstAt: map[string]time.Time{}, rules: map[string][]string{}}
+	s := &detectionSink{addr: lis.Addr().String(), seen: seen, delivered: map[string]int{}, firstAt: map[string]time.Time{},
+		rules: map[string][]string{}, evidence: map[string][]string{}}
 	srv := grpc.NewServer()
 	plogotlp.RegisterGRPCServer(srv, s)
 	go func() { _ = srv.Serve(lis) }()
@@ -1016,6 +1414,10 @@ func (s *detectionSink) Export(_ context.Context, req plogotlp.ExportRequest) (p
 			for _, lr := range sl.LogRecords().All() {
 				id := str(lr.Attributes(), "audit.record.id")
 				s.records++
+				if id == "" && str(lr.Attributes(), "audit.parse_error") != "" {
+					s.parseErrors++
+					continue
+				}
 				s.delivered[id]++
 				if _, ok := s.firstAt[id]; !ok {
 					s.firstAt[id] = now
@@ -1023,6 +1425,7 @@ func (s *detectionSink) Export(_ context.Context, req plogotlp.ExportRequest) (p
 				}
 				if rules := stringSlice(lr.Attributes(), "detection.rules"); len(rules) > 0 {
 					s.rules[id] = sorted(unionOf(s.rules[id], rules))
+					s.evidence[id] = sorted(unionOf(s.evidence[id], stringSlice(lr.Attributes(), "detection.evidence")))
 				}
 			}
 		}
@@ -1053,6 +1456,22 @@ func (s *detectionSink) detections() taggedRecords {
 	defer s.mu.Unlock()
 	return maps.Clone(s.rules)
 }
+
+// evidenceOf maps each tagged record's id to its detection.evidence.
+func (s *detectionSink) evidenceOf() taggedRecords {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.evidence)
+}
+
+func (s *detectionSink) parseErrorCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.parseErrors
+}
+
+// arrived counts the distinct records and the parse errors of this sink.
+func (s *detectionSink) arrived() int { return s.seen.len() + s.parseErrorCount() }
 
 func (s *detectionSink) rate() float64 {
 	s.mu.Lock()

@@ -369,13 +369,17 @@ func (d *dayGen) shared() {
 	d.add(kSharedSend, 15*d.g.cfg.Volume)
 }
 
-// bulk is the newsletter mailbox: 300 messages in half an hour from the
-// marketing tool on Mondays and Thursdays. It is an authorised sender.
+// bulk is the newsletter mailbox: 300 messages (Config.BulkSends) in half
+// an hour from the marketing tool on Mondays and Thursdays. It is an
+// authorised sender.
 func (d *dayGen) bulk() {
 	if wd := d.date.Weekday(); wd != time.Monday && wd != time.Thursday {
 		return
 	}
-	n := int(300 * d.g.cfg.Volume)
+	n := d.g.cfg.BulkSends
+	if n == 0 {
+		n = int(300 * d.g.cfg.Volume)
+	}
 	for i := 0; i < n; i++ {
 		at := d.date.Add(8*time.Hour + time.Duration(i)*30*time.Minute/time.Duration(max(n, 1))).Truncate(time.Second)
 		d.dst = append(d.dst, event{at: at.UnixNano(), user: int32(d.u.idx), day: int32(d.day), kind: kBulkSend, where: wApp, aux: int32(i)})

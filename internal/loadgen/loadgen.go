@@ -79,6 +79,12 @@ type Config struct {
 	// Scenarios names the attacks to inject; nil means all of AllScenarios.
 	// An empty, non-nil slice injects none.
 	Scenarios []string
+	// BulkSends is how many messages the newsletter mailbox (BulkSender)
+	// sends on each Monday and Thursday, within half an hour from 08:00
+	// UTC; 0 means 300 scaled by Volume. A marketing relay sends thousands:
+	// 5,000 make one user's share of a 500-record batch exceed 1 MB in
+	// OTLP (the scale-out test's Kafka message size case).
+	BulkSends int
 }
 
 // DefaultStart is a Monday, so that a one-day tenant is a working day.

@@ -69,6 +69,13 @@ type FileStats struct {
 
 // WriteFiles writes every record as JSON lines under dir, which it creates.
 func (g *Generator) WriteFiles(dir string, split Split) (FileStats, error) {
+	return g.WriteFilesWith(dir, split, nil)
+}
+
+// WriteFilesWith is WriteFiles for the records keep accepts (every record
+// when keep is nil): the caller writes the others elsewhere, as an export
+// that arrives another way.
+func (g *Generator) WriteFilesWith(dir string, split Split, keep func(*Record) bool) (FileStats, error) {
 	var st FileStats
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return st, err
@@ -87,6 +94,9 @@ func (g *Generator) WriteFiles(dir string, split Split) (FileStats, error) {
 		return errors.Join(o.w.Flush(), o.f.Close())
 	}
 	err := g.Each(func(r *Record) error {
+		if keep != nil && !keep(r) {
+			return nil
+		}
 		name := split.FileName(r.Time, r.Shape)
 		o := files[r.Shape]
 		if o == nil || o.name != name {

@@ -217,8 +217,14 @@ func (g *Generator) benignMail(e *event, u *user, at time.Time, ip netip.Addr, k
 		m.op, m.folder, m.subject = "Send", `\Sent Items`, "RE: Your enquiry "+strconv.Itoa(int(uint32(e.aux)%100000))
 		m.actor = &g.users[int(uint32(e.aux))%g.cfg.Users]
 	case kBulkSend:
-		m.op, m.folder, m.subject = "Send", `\Sent Items`, "Contoso newsletter - "+at.Format("January 2")
+		m.op, m.folder, m.subject = "Send", `\Sent Items`, "Contoso newsletter - "+at.Format("January 2")+
+			": the winter product launch, customer stories, upcoming webinars and events near you"
 		m.appID, m.clientInfo = marketingAppID, "Client=REST;Client=RESTSystem;;"
+		// Newsletters carry their images: Exchange lists each attachment
+		// on the Send record, which makes the relay's records the largest
+		// of its mail.
+		m.attachments = "Contoso-Newsletter-" + at.Format("2006-01-02") + ".pdf (1843211b); header-banner-" + at.Format("January") +
+			".png (241822b); product-spotlight.jpg (388104b); webinar-invitation.ics (4811b); contoso-logo.png (20481b)"
 	}
 	return m
 }

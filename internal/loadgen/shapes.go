@@ -295,6 +295,9 @@ type mailItem struct {
 	msgID        string
 	folder       string
 	size         int
+	// attachments is Item.Attachments of a Send ("name (bytes b); ..."),
+	// empty when the message has none.
+	attachments string
 	// accessed lists the message ids a MailItemsAccessed bind read.
 	accessed []string
 }
@@ -354,6 +357,9 @@ func appendMailItem(b []byte, m *mailItem, r *rand.Rand) []byte {
 		folderObj(&w, "ParentFolder", m.folder)
 		w.int("SizeInBytes", int64(m.size))
 		w.str("Subject", m.subject)
+		if m.attachments != "" {
+			w.str("Attachments", m.attachments)
+		}
 		w.close()
 	case 3:
 		w.bool("CrossMailboxOperation", false)

@@ -24,22 +24,12 @@ const (
 // Config is the email_compromise processor's configuration. The top-level
 // keys are the contract of docs/contract.md.
 type Config struct {
-	// OrganizationDomains are the organisation's mail domains; their
-	// subdomains and the tenant's onmicrosoft.com domain count as internal.
-	OrganizationDomains []string `mapstructure:"organization_domains"`
-	// TrustedNetworks are CIDRs of corporate egress and VPN.
-	TrustedNetworks []string `mapstructure:"trusted_networks"`
-	// Admins are administrator addresses (O365 UserType 2 and 3 also count).
-	Admins []string `mapstructure:"admins"`
-	// ChangeWindows announce mailbox changes by admins or automation.
-	ChangeWindows []ChangeWindowConfig `mapstructure:"change_windows"`
-	// AuthorizedSenders are addresses and app ids allowed to send in bulk.
-	AuthorizedSenders []string `mapstructure:"authorized_senders"`
-	// AutomationApps are app ids / service principals whose rule and
-	// forwarding changes are expected.
-	AutomationApps  []string `mapstructure:"automation_apps"`
-	ServiceAccounts []string `mapstructure:"service_accounts"`
-	SharedMailboxes []string `mapstructure:"shared_mailboxes"`
+	// PolicyConfig holds the organisation's policy keys, at the top level:
+	// the single tenant's, and the default of records of no listed tenant.
+	PolicyConfig `mapstructure:",squash"`
+	// Tenants are per-tenant policies, for a collector that reads several
+	// organisations' logs; per-user state is kept apart per tenant.
+	Tenants []TenantConfig `mapstructure:"tenants"`
 	// GeoIP locates client addresses for sources without coordinates.
 	GeoIP GeoIPConfig `mapstructure:"geoip"`
 	// Output is "all" (default) or "detections_only".
@@ -66,6 +56,38 @@ type Config struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// PolicyConfig is what an organisation tells the detectors about itself:
+// its domains and networks, and who may do what.
+type PolicyConfig struct {
+	// OrganizationDomains are the organisation's mail domains (the tenant's
+	// onmicrosoft.com domain listed too); they and their subdomains count as
+	// internal.
+	OrganizationDomains []string `mapstructure:"organization_domains"`
+	// TrustedNetworks are CIDRs of corporate egress and VPN.
+	TrustedNetworks []string `mapstructure:"trusted_networks"`
+	// Admins are administrator addresses (O365 UserType 2 and 3 also count).
+	Admins []string `mapstructure:"admins"`
+	// ChangeWindows announce mailbox changes by admins or automation.
+	ChangeWindows []ChangeWindowConfig `mapstructure:"change_windows"`
+	// AuthorizedSenders are addresses and app ids allowed to send in bulk.
+	AuthorizedSenders []string `mapstructure:"authorized_senders"`
+	// AutomationApps are app ids / service principals whose rule and
+	// forwarding changes are expected.
+	AutomationApps  []string `mapstructure:"automation_apps"`
+	ServiceAccounts []string `mapstructure:"service_accounts"`
+	SharedMailboxes []string `mapstructure:"shared_mailboxes"`
+}
+
+// TenantConfig is one tenant's policy. A record belongs to it when its
+// cloud.account.id (the Entra tenant id, the Google customer id) is ID, or
+// its tenant.name attribute (written by audit_log for a configured tenant)
+// is Name.
+type TenantConfig struct {
+	ID           string `mapstructure:"id"`
+	Name         string `mapstructure:"name"`
+	PolicyConfig `mapstructure:",squash"`
 }
 
 // ChangeWindowConfig is one announced change window.
@@ -228,21 +250,8 @@ var _ component.Config = (*Config)(nil)
 
 // Validate checks every key and says how to fix what is wrong.
 func (cfg *Config) Validate() error {
-	var errs []error
-	for i, d := range cfg.OrganizationDomains {
-		d = strings.TrimSpace(d)
-		if d == "" || strings.ContainsAny(d, "@ /*") || !strings.Contains(d, ".") {
-			errs = append(errs, fmt.Errorf("organization_domains[%d]: %q is not a domain; write a bare domain such as contoso.com (subdomains are included automatically)", i, d))
-		}
-	}
-	for i, n := range cfg.TrustedNetworks {
-		if _, err := parseNetwork(n); err != nil {
-			errs = append(errs, fmt.Errorf("trusted_networks[%d]: %q is not a CIDR or IP address; write e.g. 203.0.113.0/24 or 2001:db8::/32", i, n))
-		}
-	}
-	for i, w := range cfg.ChangeWindows {
-		errs = append(errs, w.validate(i)...)
-	}
+	errs := cfg.PolicyConfig.validate("")
+	errs = append(errs, cfg.validateTenants()...)
 	errs = append(errs, cfg.Detectors.validate()...)
 	for _, key := range []struct{ name, path string }{{"geoip.city_database", cfg.GeoIP.CityDatabase}, {"geoip.asn_database", cfg.GeoIP.ASNDatabase}} {
 		if key.path == "" {
@@ -342,9 +351,53 @@ func (d DetectorsConfig) validate() []error {
 	return errs
 }
 
-func (w ChangeWindowConfig) validate(i int) []error {
+// validate checks the policy keys; prefix is "" at the top level and
+// "tenants[i]." in a tenant.
+func (pc PolicyConfig) validate(prefix string) []error {
 	var errs []error
-	key := fmt.Sprintf("change_windows[%d]", i)
+	for i, d := range pc.OrganizationDomains {
+		d = strings.TrimSpace(d)
+		if d == "" || strings.ContainsAny(d, "@ /*") || !strings.Contains(d, ".") {
+			errs = append(errs, fmt.Errorf("%sorganization_domains[%d]: %q is not a domain; write a bare domain such as contoso.com (subdomains are included automatically)", prefix, i, d))
+		}
+	}
+	for i, n := range pc.TrustedNetworks {
+		if _, err := parseNetwork(n); err != nil {
+			errs = append(errs, fmt.Errorf("%strusted_networks[%d]: %q is not a CIDR or IP address; write e.g. 203.0.113.0/24 or 2001:db8::/32", prefix, i, n))
+		}
+	}
+	for i, w := range pc.ChangeWindows {
+		errs = append(errs, w.validate(fmt.Sprintf("%schange_windows[%d]", prefix, i))...)
+	}
+	return errs
+}
+
+// validateTenants checks that every tenant names itself, once, and its
+// policy keys.
+func (cfg *Config) validateTenants() []error {
+	var errs []error
+	seen := map[string]int{}
+	for i, t := range cfg.Tenants {
+		key := fmt.Sprintf("tenants[%d]", i)
+		if t.ID == "" && t.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: give the tenant an id (its Entra tenant id or Google customer id, as in cloud.account.id) or a name (as audit_log's tenant name)", key))
+		}
+		for _, k := range []string{t.ID, t.Name} {
+			if k == "" {
+				continue
+			}
+			if j, dup := seen[k]; dup {
+				errs = append(errs, fmt.Errorf("%s: %q is already tenants[%d]; each id and name may name one tenant", key, k, j))
+			}
+			seen[k] = i
+		}
+		errs = append(errs, t.PolicyConfig.validate(key+".")...)
+	}
+	return errs
+}
+
+func (w ChangeWindowConfig) validate(key string) []error {
+	var errs []error
 	if len(w.Actors) == 0 {
 		errs = append(errs, fmt.Errorf("%s.actors: list the admin addresses or automation app ids the window is for", key))
 	}
@@ -386,18 +439,18 @@ func parseNetworks(cidrs []string) []netip.Prefix {
 	return out
 }
 
-// policyOptions converts the validated configuration for the detectors.
-func (cfg *Config) policyOptions() detection.PolicyOptions {
+// policyOptions converts the validated policy keys for the detectors.
+func (pc PolicyConfig) policyOptions() detection.PolicyOptions {
 	opts := detection.PolicyOptions{
-		OrganizationDomains: cfg.OrganizationDomains,
-		Admins:              cfg.Admins,
-		AuthorizedSenders:   cfg.AuthorizedSenders,
-		AutomationApps:      cfg.AutomationApps,
-		ServiceAccounts:     cfg.ServiceAccounts,
-		SharedMailboxes:     cfg.SharedMailboxes,
+		OrganizationDomains: pc.OrganizationDomains,
+		Admins:              pc.Admins,
+		AuthorizedSenders:   pc.AuthorizedSenders,
+		AutomationApps:      pc.AutomationApps,
+		ServiceAccounts:     pc.ServiceAccounts,
+		SharedMailboxes:     pc.SharedMailboxes,
 	}
-	opts.TrustedNetworks = parseNetworks(cfg.TrustedNetworks)
-	for _, w := range cfg.ChangeWindows {
+	opts.TrustedNetworks = parseNetworks(pc.TrustedNetworks)
+	for _, w := range pc.ChangeWindows {
 		opts.ChangeWindows = append(opts.ChangeWindows, detection.ChangeWindow{Actors: w.Actors, Targets: w.Targets, Start: w.Start, End: w.End})
 	}
 	return opts

@@ -70,6 +70,22 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.impossible_travel.familiar_sign_ins: 0 is out of range; use 1 to 16`},
 		{id: component.NewIDWithName(metadata.Type, "bad_detectors"), wantErr: `detectors.new_location.learning_sign_ins: 1000 is too many; use at most 100`},
 		{id: component.NewIDWithName(metadata.Type, "bad_lateness"), wantErr: `allowed_lateness: must not be negative`},
+		{
+			id: component.NewIDWithName(metadata.Type, "tenants"),
+			expected: func() *Config {
+				c := createDefaultConfig().(*Config)
+				c.OrganizationDomains = []string{"contoso.com"}
+				c.Tenants = []TenantConfig{
+					{ID: "0e8108b1-18e9-41a4-961b-dfcddf92ef08", Name: "contoso", PolicyConfig: PolicyConfig{
+						OrganizationDomains: []string{"contoso.com", "contoso.onmicrosoft.com"}, TrustedNetworks: []string{"203.0.113.0/24"}}},
+					{Name: "fabrikam", PolicyConfig: PolicyConfig{OrganizationDomains: []string{"fabrikam.co.uk"}, Admins: []string{"admin@fabrikam.co.uk"}}},
+				}
+				return c
+			}(),
+		},
+		{id: component.NewIDWithName(metadata.Type, "bad_tenants"), wantErr: `tenants[0]: give the tenant an id (its Entra tenant id or Google customer id, as in cloud.account.id) or a name`},
+		{id: component.NewIDWithName(metadata.Type, "bad_tenants"), wantErr: `tenants[2]: "fabrikam" is already tenants[1]; each id and name may name one tenant`},
+		{id: component.NewIDWithName(metadata.Type, "bad_tenants"), wantErr: `tenants[1].trusted_networks[0]: "10.0.0.0/33" is not a CIDR or IP address`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

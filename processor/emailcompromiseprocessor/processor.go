@@ -14,8 +14,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
@@ -23,7 +21,6 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/geoip"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
-	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
@@ -36,11 +33,8 @@ type emailCompromiseProcessor struct {
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
 	next      consumer.Logs
-	suite     *detection.Suite
-	expirers  []expirer
+	tenants   *tenants
 	geo       *geoip.DB
-	// ruleMetricAttrs are the precomputed metric attributes of each rule.
-	ruleMetricAttrs map[*detection.Rule][]metric.AddOption
 	// knownRules finds a built-in rule by id, for tags an upstream
 	// collector of ours already wrote.
 	knownRules map[string]*detection.Rule
@@ -50,9 +44,9 @@ type emailCompromiseProcessor struct {
 	mu         sync.Mutex
 	users      *state.Store[state.User]
 	lookupUser func(string) *state.User
-	// sigma holds the Sigma correlations' state, snapshotted with the
-	// users'; nil without Sigma rules.
-	sigma    *sigma.Engine
+	// current is the tenant of the record being judged: lookupUser finds
+	// another user of the same tenant.
+	current  *tenant
 	record   auditrecord.Record
 	event    detection.Event
 	findings []detection.Finding
@@ -68,44 +62,33 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 	if err != nil {
 		return nil, err
 	}
-	sigmaDetector, sigmaEngine, err := loadSigma(cfg.Sigma, set.Logger)
+	ts, err := newTenants(cfg, tb, set.Logger)
 	if err != nil {
 		return nil, err
 	}
 	p := &emailCompromiseProcessor{
-		id:              set.ID,
-		cfg:             cfg,
-		logger:          set.Logger,
-		telemetry:       tb,
-		next:            next,
-		ruleMetricAttrs: map[*detection.Rule][]metric.AddOption{},
-		knownRules:      map[string]*detection.Rule{},
-		users:           state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL),
-		sigma:           sigmaEngine,
-		jsonBody:        pcommon.NewMap(),
+		id:         set.ID,
+		cfg:        cfg,
+		logger:     set.Logger,
+		telemetry:  tb,
+		next:       next,
+		tenants:    ts,
+		knownRules: map[string]*detection.Rule{},
+		users:      state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL),
+		jsonBody:   pcommon.NewMap(),
+		current:    ts.fallback,
 	}
-	p.lookupUser = p.users.Get
-	p.suite = buildSuite(cfg, sigmaDetector, func(r *detection.Rule) {
-		p.telemetry.EmailCompromiseWarmupSuppressed.Add(context.Background(), 1, p.ruleMetricAttrs[r]...)
-	})
+	p.lookupUser = func(user string) *state.User { return p.users.Get(p.current.userKey(user)) }
 	for _, r := range detection.BuiltinRules() {
 		p.knownRules[r.ID] = r
-	}
-	for _, d := range p.suite.Detectors() {
-		if e, ok := d.(expirer); ok {
-			p.expirers = append(p.expirers, e)
-		}
-		for _, r := range d.Rules() {
-			p.ruleMetricAttrs[r] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(
-				attribute.String("rule", r.ID), attribute.String("category", r.Category)))}
-		}
 	}
 	return p, nil
 }
 
-// buildSuite returns the enabled detectors, cheapest first, in a suite.
-func buildSuite(cfg *Config, sigmaDetector *detection.Sigma, onHeldBack func(*detection.Rule)) *detection.Suite {
-	policy := detection.NewPolicy(cfg.policyOptions())
+// buildSuite returns the enabled detectors, cheapest first, in a suite
+// applying policy.
+func buildSuite(cfg *Config, pc PolicyConfig, sigmaRules *detection.SigmaRules, onHeldBack func(*detection.Rule)) *detection.Suite {
+	policy := detection.NewPolicy(pc.policyOptions())
 	d := cfg.Detectors
 	var ds []detection.Detector
 	add := func(enabled bool, det detection.Detector) {
@@ -132,8 +115,8 @@ func buildSuite(cfg *Config, sigmaDetector *detection.Sigma, onHeldBack func(*de
 	add(d.Delegation.Enabled, detection.NewDelegation(policy))
 	add(d.BulkSend.Enabled, detection.NewBulkSend(policy, detection.BulkSendOptions{Factor: d.BulkSend.Factor, Floor: d.BulkSend.Floor, LearningHours: d.BulkSend.LearningHours}))
 	add(d.ThreadHijack.Enabled, detection.NewThreadHijack(detection.ThreadHijackOptions{RiskWindow: d.ThreadHijack.RiskWindow, DeleteWindow: d.ThreadHijack.DeleteWindow, MinKnownIPs: d.ThreadHijack.MinKnownIPs}))
-	if sigmaDetector != nil {
-		ds = append(ds, sigmaDetector)
+	if sigmaRules != nil {
+		ds = append(ds, sigmaRules)
 	}
 	// The chain reads the stages the other detectors' findings made: last.
 	add(d.Chain.Enabled, detection.NewChain(detection.ChainOptions{StageTwoWindow: d.Chain.StageTwoWindow, Window: d.Chain.Window}))
@@ -187,7 +170,7 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 		default:
 			p.logger.Info("Restored per-user state", zap.Int("users", n))
 		}
-		p.restoreSigmaState(ctx)
+		p.restoreSigmaStates(ctx)
 	}
 	p.stopSnapshots = make(chan struct{})
 	p.snapshotsDone.Add(1)
@@ -220,8 +203,10 @@ func (p *emailCompromiseProcessor) maintainState() {
 			p.mu.Lock()
 			now := time.Now()
 			p.users.Expire(now)
-			for _, e := range p.expirers {
-				e.Expire(now)
+			for _, t := range p.tenants.all() {
+				for _, e := range t.expirers {
+					e.Expire(now)
+				}
 			}
 			p.saveState(context.Background())
 			p.mu.Unlock()
@@ -238,31 +223,7 @@ func (p *emailCompromiseProcessor) saveState(ctx context.Context) {
 		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 		p.logger.Warn("Could not snapshot per-user state", zap.Error(err))
 	}
-	if p.sigma == nil {
-		return
-	}
-	if err := saveSigmaState(ctx, p.storageClient, p.sigma); err != nil {
-		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
-		p.logger.Warn("Could not snapshot Sigma correlation state", zap.Error(err))
-	}
-}
-
-// restoreSigmaState reads the Sigma correlations' state back; what it
-// cannot read costs the correlations' windows in progress, not detection.
-func (p *emailCompromiseProcessor) restoreSigmaState(ctx context.Context) {
-	if p.sigma == nil {
-		return
-	}
-	rep, err := loadSigmaState(ctx, p.storageClient, p.sigma)
-	if err != nil {
-		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
-		p.logger.Warn("Could not restore the Sigma correlation state; correlations start empty", zap.Error(err))
-		return
-	}
-	if len(rep.Changed) > 0 {
-		p.logger.Info("Sigma correlation state of changed or removed rules was dropped", zap.Strings("rules", rep.Changed))
-	}
-	p.logger.Info("Restored Sigma correlation state", zap.Int("groups", rep.Groups))
+	p.saveSigmaStates(ctx)
 }
 
 func (p *emailCompromiseProcessor) Shutdown(ctx context.Context) error {
@@ -352,10 +313,12 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	// interface, a local would escape to the heap on every record.
 	ev := &p.event
 	*ev = detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now, Users: p.lookupUser, NewStages: ev.NewStages}
+	t := p.tenants.of(rec, lr.Attributes())
+	p.current = t
 	if rec.User != "" {
-		ev.User = p.users.Touch(rec.User, now)
+		ev.User = p.users.Touch(t.userKey(rec.User), now)
 	}
-	findings := p.suite.Judge(ev, p.adoptUpstream(lr.Attributes(), p.findings[:0]))
+	findings := t.suite.Judge(ev, p.adoptUpstream(lr.Attributes(), p.findings[:0]))
 	p.findings = findings
 	if ev.Late {
 		p.telemetry.EmailCompromiseLateRecords.Add(ctx, 1)
@@ -369,10 +332,10 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 		if f.Status != detection.StatusNew {
 			continue
 		}
-		p.telemetry.EmailCompromiseDetections.Add(ctx, 1, p.ruleMetricAttrs[f.Rule]...)
-		if p.firstInPeriod(p.users.Get(f.User), f.Rule, now) {
+		p.telemetry.EmailCompromiseDetections.Add(ctx, 1, t.ruleAttrs[f.Rule]...)
+		if p.firstInPeriod(p.lookupUser(f.User), f.Rule, now) {
 			p.logger.Info("Detection",
-				zap.String("user", f.User), zap.String("rule", f.Rule.ID),
+				t.logField(), zap.String("user", f.User), zap.String("rule", f.Rule.ID),
 				zap.String("severity", f.Severity.String()), zap.String("reason", f.Reason),
 				zap.Strings("evidence", evidenceIDs(f.Evidence)), zap.String("record", rec.ID))
 		}

@@ -65,7 +65,7 @@ func TestBuiltinRulesCoverEveryDetector(t *testing.T) {
 	for _, r := range detection.BuiltinRules() {
 		known[r] = true
 	}
-	for _, d := range buildSuite(createDefaultConfig().(*Config), nil, nil).Detectors() {
+	for _, d := range buildSuite(createDefaultConfig().(*Config), PolicyConfig{}, nil, nil).Detectors() {
 		for _, r := range d.Rules() {
 			assert.True(t, known[r], "rule %s is missing from detection.BuiltinRules", r.ID)
 		}

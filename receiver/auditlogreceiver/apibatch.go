@@ -64,6 +64,7 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 	scratch := plog.NewLogRecord()
 	logs, records := k.newBatch()
 	var pending []seenRecord
+	batchBytes := 0
 	inBatch := make(map[uint64]bool)
 	var duplicates int64
 	for _, raw := range p.records {
@@ -77,14 +78,15 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 		scratch.MoveTo(records.AppendEmpty())
 		inBatch[rec.key] = true
 		pending = append(pending, rec)
-		if len(pending) < s.cfg.BatchSize {
+		batchBytes += len(raw)
+		if len(pending) < s.cfg.BatchSize && batchBytes < int(s.cfg.MaxBatchBytes) {
 			continue
 		}
 		if err := k.flush(ctx, logs, pending, nil); err != nil {
 			return err
 		}
 		logs, records = k.newBatch()
-		pending = pending[:0]
+		pending, batchBytes = pending[:0], 0
 		clear(inBatch)
 	}
 	if duplicates > 0 {

@@ -32,6 +32,10 @@ type APIPollConfig struct {
 	MaxWindow time.Duration `mapstructure:"max_window"`
 	// BatchSize is the most records handed to the next consumer at once.
 	BatchSize int `mapstructure:"batch_size"`
+	// MaxBatchBytes cuts a batch once its records' raw bytes reach it, as
+	// files.max_batch_bytes does: a batch holds less than MaxBatchBytes
+	// plus one record.
+	MaxBatchBytes ByteSize `mapstructure:"max_batch_bytes"`
 	// MaxSeenIDs bounds, per stream, the ids remembered to recognise records
 	// read again within the overlap. Past it the oldest are forgotten, which
 	// can only cause duplicates, never losses.
@@ -174,6 +178,9 @@ func (c *APIPollConfig) validate(key string) []error {
 	if c.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("%s.batch_size: must be at least 1, got %d; e.g. 500", key, c.BatchSize))
 	}
+	if c.MaxBatchBytes < minMaxBatchBytes || c.MaxBatchBytes > maxMaxRecordBytes {
+		errs = append(errs, fmt.Errorf("%s.max_batch_bytes: must be between 64KiB and 1GiB, got %d bytes; e.g. 2MiB (below what the exporter accepts in one request, see the README)", key, int64(c.MaxBatchBytes)))
+	}
 	if c.MaxSeenIDs < 1000 {
 		errs = append(errs, fmt.Errorf("%s.max_seen_ids: must be at least 1000, got %d; e.g. 100000", key, c.MaxSeenIDs))
 	}
@@ -196,7 +203,7 @@ func (c *APIPollConfig) validate(key string) []error {
 func (c *MicrosoftAuthConfig) validate(key string) []error {
 	var errs []error
 	if strings.TrimSpace(c.TenantID) == "" {
-		errs = append(errs, fmt.Errorf("%s.tenant_id: required, the directory (tenant) id of the organisation, e.g. 0d2f5e1c-...", key))
+		errs = append(errs, fmt.Errorf("%s.tenant_id: required, the directory (tenant) id of the organisation, a GUID such as 0d2f5e1c-7b3a-4c8e-9f21-5a6b7c8d9e0f", key))
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
 		errs = append(errs, fmt.Errorf("%s.client_id: required, the application (client) id of the app registration", key))

@@ -44,11 +44,16 @@ type FilesConfig struct {
 	// and growth of known ones.
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// MaxRecordBytes bounds one vendor record and so the memory a record can
-	// take; a larger record is passed on as a parse error. Also bounds the raw
-	// bytes of one batch.
+	// take; a larger record is passed on as a parse error.
 	MaxRecordBytes ByteSize `mapstructure:"max_record_bytes"`
 	// BatchSize is the most records handed to the next consumer at once.
 	BatchSize int `mapstructure:"batch_size"`
+	// MaxBatchBytes cuts a batch once its records' raw bytes reach it, so a
+	// batch holds less than MaxBatchBytes plus one record. It keeps what an
+	// exporter sends in one request (a Kafka message, a gRPC message) below
+	// that exporter's limit when records are large: 500 sends of a
+	// newsletter, each 2 KB, are one user's 1 MB.
+	MaxBatchBytes ByteSize `mapstructure:"max_batch_bytes"`
 	// IncompleteRecordTimeout is how long a file that ends inside a record,
 	// or inside a gzip stream, must stay unchanged before that end is passed
 	// on as a parse error. A writer still at work (a line written in two
@@ -64,6 +69,9 @@ const (
 	// minMaxRecordBytes keeps an oversized record's body (its first
 	// previewBytes) within what a normal record may hold.
 	minMaxRecordBytes = previewBytes
+	// minMaxBatchBytes: smaller batches would hand on a record or two at a
+	// time, each push paying the pipeline's per-batch cost.
+	minMaxBatchBytes = 64 << 10
 	// maxMaxRecordBytes is far above any vendor record; beyond it one record
 	// could exhaust memory.
 	maxMaxRecordBytes = 1 << 30
@@ -90,6 +98,9 @@ func (cfg *Config) Validate() error {
 	}
 	if f.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("files.batch_size: must be at least 1, got %d; e.g. 500", f.BatchSize))
+	}
+	if f.MaxBatchBytes < minMaxBatchBytes || f.MaxBatchBytes > maxMaxRecordBytes {
+		errs = append(errs, fmt.Errorf("files.max_batch_bytes: must be between 64KiB and 1GiB, got %d bytes; e.g. 2MiB (below what the exporter accepts in one request, see the README)", int64(f.MaxBatchBytes)))
 	}
 	if f.IncompleteRecordTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("files.incomplete_record_timeout: must be positive, got %s; e.g. 1m (longer than your slowest writer pauses inside a record)", f.IncompleteRecordTimeout))

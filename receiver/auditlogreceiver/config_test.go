@@ -47,6 +47,7 @@ func TestLoadConfig(t *testing.T) {
 			PollInterval:            time.Second,
 			MaxRecordBytes:          16 << 20,
 			BatchSize:               500,
+			MaxBatchBytes:           2 << 20,
 			IncompleteRecordTimeout: time.Minute,
 		}, nil)},
 		{"full", withFiles(FilesConfig{
@@ -55,6 +56,7 @@ func TestLoadConfig(t *testing.T) {
 			PollInterval:            30 * time.Second,
 			MaxRecordBytes:          4 << 20,
 			BatchSize:               100,
+			MaxBatchBytes:           1 << 20,
 			IncompleteRecordTimeout: 5 * time.Minute,
 		}, &storageID)},
 		{"int_size", withFiles(FilesConfig{
@@ -62,6 +64,7 @@ func TestLoadConfig(t *testing.T) {
 			PollInterval:            time.Second,
 			MaxRecordBytes:          1 << 20,
 			BatchSize:               500,
+			MaxBatchBytes:           2 << 20,
 			IncompleteRecordTimeout: time.Minute,
 		}, nil)},
 	}
@@ -90,6 +93,7 @@ func TestValidateNamesKeyAndFix(t *testing.T) {
 		`files.poll_interval: must be at least 10ms, got 0s; e.g. 1s`,
 		`files.max_record_bytes: must be between 64KiB and 1GiB, got 1024 bytes; e.g. 16MiB`,
 		`files.batch_size: must be at least 1, got 0; e.g. 500`,
+		`files.max_batch_bytes: must be between 64KiB and 1GiB, got 2147483648 bytes; e.g. 2MiB (below what the exporter accepts in one request, see the README)`,
 		`files.incomplete_record_timeout: must be positive, got 0s; e.g. 1m (longer than your slowest writer pauses inside a record)`,
 	} {
 		assert.ErrorContains(t, err, msg)
@@ -173,6 +177,7 @@ func TestValidateAPIKeysNameTheKeyAndFix(t *testing.T) {
 		`graph_signins.sign_in_event_types: only the beta API filters on signInEventTypes`,
 		`graph_signins.page_size: must be between 1 and 1000, got 5000`,
 		`graph_signins.retry.max_attempts: must be at least 1, got 0`,
+		`graph_signins.max_batch_bytes: must be between 64KiB and 1GiB, got 1024 bytes; e.g. 2MiB (below what the exporter accepts in one request, see the README)`,
 		`google_workspace_reports.credentials_file: required`,
 		`google_workspace_reports.subject: required, the email address of an administrator`,
 		`google_workspace_reports.applications[0]: "Login" is not a Reports API application name`,

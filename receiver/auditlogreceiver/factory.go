@@ -28,6 +28,11 @@ func createDefaultConfig() component.Config {
 			PollInterval:   time.Second,
 			MaxRecordBytes: 16 << 20,
 			BatchSize:      500,
+			// Ordinary batches (500 records of 1.7 KB on average) are cut
+			// by count; a burst of large records is cut at 2 MiB, whose
+			// OTLP encoding (about 1.5 times the raw bytes) stays under
+			// the 4 MiB a gRPC server accepts in one message by default.
+			MaxBatchBytes: 2 << 20,
 			// A gzip writer may hold a block back for many seconds at a
 			// low record rate; a minute outlasts that and only delays the
 			// report of an export that really was cut short.
@@ -70,6 +75,7 @@ func defaultAPIPollConfig(pollInterval, overlap time.Duration) APIPollConfig {
 		Overlap:         overlap,
 		MaxWindow:       time.Hour,
 		BatchSize:       500,
+		MaxBatchBytes:   2 << 20, // as files.max_batch_bytes
 		MaxSeenIDs:      100_000,
 		Retry: RetryConfig{
 			MaxAttempts:     5,

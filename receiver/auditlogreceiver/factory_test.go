@@ -19,7 +19,7 @@ func TestFactoryDefaults(t *testing.T) {
 	assert.Equal(t, metadata.Type, f.Type())
 	assert.Equal(t, metadata.LogsStability, f.LogsStability())
 	cfg := f.CreateDefaultConfig().(*Config)
-	assert.Equal(t, FilesConfig{PollInterval: time.Second, MaxRecordBytes: 16 << 20, BatchSize: 500, IncompleteRecordTimeout: time.Minute}, cfg.Files)
+	assert.Equal(t, FilesConfig{PollInterval: time.Second, MaxRecordBytes: 16 << 20, BatchSize: 500, MaxBatchBytes: 2 << 20, IncompleteRecordTimeout: time.Minute}, cfg.Files)
 	assert.Nil(t, cfg.StorageID)
 	assert.False(t, cfg.O365.HasValue() || cfg.Graph.HasValue() || cfg.Google.HasValue(), "API sources are off until their block appears")
 	assert.NoError(t, componenttest.CheckConfigStruct(cfg))

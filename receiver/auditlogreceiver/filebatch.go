@@ -59,10 +59,12 @@ func (b *fileBatch) position(cp *fileCheckpoint) resumePoint {
 	return cp.Position
 }
 
-// full reports whether the batch has its record count, or holds as many raw
-// bytes as one record may, which bounds its memory.
+// full reports whether the batch has its record count or its raw bytes
+// (max_batch_bytes): a batch holds less than max_batch_bytes plus one record.
+// Checking after a record is added, not before, keeps the read position of
+// the batch's end the one the reader already has.
 func (b *fileBatch) full() bool {
-	return b.count >= b.source.cfg.BatchSize || b.bytes >= int(b.source.cfg.MaxRecordBytes)
+	return b.count >= b.source.cfg.BatchSize || b.bytes >= int(b.source.cfg.MaxBatchBytes)
 }
 
 // flush delivers the batch, then applies and saves its checkpoints. It

@@ -369,11 +369,13 @@ func TestLargeRecordsBoundBatchBytes(t *testing.T) {
 	}
 	path := writeFile(t, filepath.Join(t.TempDir(), "big.json"), lines.Bytes())
 	cfg := testConfig(path)
-	cfg.Files.MaxRecordBytes = 64 << 10
+	cfg.Files.MaxBatchBytes = 64 << 10
 	src := newTestSource(t, cfg, nil)
 	assert.Len(t, src.poll(t), 5)
-	// 30 KiB records, 64 KiB per batch: at most 3 per batch.
-	assert.Len(t, src.logs, 2)
+	// 30 KiB records, cut once 64 KiB is reached: 3 records (90 KiB, less
+	// than 64 KiB plus one record), then 2.
+	require.Len(t, src.logs, 2)
+	assert.Equal(t, 3, src.logs[0].LogRecordCount())
 }
 
 func TestResumesFarIntoLargeFiles(t *testing.T) {

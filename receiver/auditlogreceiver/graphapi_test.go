@@ -113,3 +113,33 @@ func TestCheckpointAdvancesAndForgetsWhatCannotComeAgain(t *testing.T) {
 	assert.Greater(t, st.Records.len(), len(want)/3)
 	assert.WithinDuration(t, now.Add(-5*time.Minute), st.NewestEvent, 10*time.Minute)
 }
+
+func TestAPIBatchesAreCutByBytes(t *testing.T) {
+	env := newGraphEnv(t)
+	g := env.cfg.Graph.Get()
+	g.PageSize = 10 // one page: only the byte limit cuts
+	g.MaxBatchBytes = 64 << 10
+	at := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	var want []string
+	for i := range 6 {
+		id := fmt.Sprintf("0b5e83a1-0000-4f2b-9d6e-7c1a2f3e5b%02d", i)
+		record := apitest.GraphSignIn(id, at.Add(time.Duration(i)*time.Second), "none")
+		env.api.Add(at.Add(time.Duration(i)*time.Second), "interactiveUser", `{"pad":"`+strings.Repeat("x", 30<<10)+`",`+record[1:])
+		want = append(want, id)
+	}
+	sink := &idSink{}
+	r := startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), nil)
+	got := sink.waitIDs(t, len(want))
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	assert.Equal(t, sorted(want), sorted(got))
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	var sizes []int
+	for _, ld := range sink.logs {
+		sizes = append(sizes, ld.LogRecordCount())
+	}
+	// 30 KiB records, cut once 64 KiB is reached: 3 (90 KiB, less than
+	// 64 KiB plus one record), then 3.
+	assert.Equal(t, []int{3, 3}, sizes)
+}

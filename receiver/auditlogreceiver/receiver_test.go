@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,33 +171,264 @@ func TestBackpressureRetriesTheSameBatchInOrder(t *testing.T) {
 	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, filesPoint(int64(len(all))), metricdatatest.IgnoreTimestamp())
 }
 
-func TestPermanentRefusalIsCountedAndReadingGoesOn(t *testing.T) {
+// refusingSink refuses for good every request that refuse returns an error
+// for; before refusing, it keeps the records partial says reached it (as a
+// Kafka exporter writes the messages that fit and fails the one too large).
+type refusingSink struct {
+	mu        sync.Mutex
+	calls     int
+	delivered map[string]int // audit.record.id -> deliveries
+	order     []string       // first deliveries, in order
+	refuse    func(logs plog.Logs) error
+	partial   func(logs plog.Logs) []plog.LogRecord
+}
+
+func newRefusingSink(refuse func(plog.Logs) error, partial func(plog.Logs) []plog.LogRecord) *refusingSink {
+	return &refusingSink{delivered: map[string]int{}, refuse: refuse, partial: partial}
+}
+
+func (s *refusingSink) consumer(t *testing.T) consumer.Logs {
+	c, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.calls++
+		err := s.refuse(logs)
+		reached := logRecords(logs)
+		if err != nil {
+			reached = nil
+			if s.partial != nil {
+				reached = s.partial(logs)
+			}
+		}
+		for _, lr := range reached {
+			id := attr(lr, auditrecord.AttrRecordID)
+			if s.delivered[id] == 0 {
+				s.order = append(s.order, id)
+			}
+			s.delivered[id]++
+		}
+		return err
+	})
+	require.NoError(t, err)
+	return c
+}
+
+func (s *refusingSink) state() (calls int, order []string, repeats int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.delivered {
+		repeats += n - 1
+	}
+	return s.calls, slices.Clone(s.order), repeats
+}
+
+func containsRecord(logs plog.Logs, id string) bool {
+	return slices.ContainsFunc(logRecords(logs), func(lr plog.LogRecord) bool { return attr(lr, auditrecord.AttrRecordID) == id })
+}
+
+func TestPermanentRefusalDropsOnlyTheRecordRefusedAlone(t *testing.T) {
 	dir := t.TempDir()
-	all := writeRecordFiles(t, dir, "f", 1, 5)
+	all := writeRecordFiles(t, dir, "f", 1, 20)
+	const bad = "f0-13"
 	cfg := testConfig(filepath.Join(dir, "*.json"))
-	cfg.Files.BatchSize = 2
-	sink := &gatedSink{decide: func(call int) error {
-		if call == 1 {
-			return consumererror.NewPermanent(errors.New("invalid data"))
+	sink := newRefusingSink(func(logs plog.Logs) error {
+		if containsRecord(logs, bad) {
+			return consumererror.NewPermanent(errors.New("invalid record"))
 		}
 		return nil
-	}}
+	}, nil)
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
-	core, logs := observer.New(zapcore.ErrorLevel)
+	core, logs := observer.New(zapcore.WarnLevel)
 	r := newTestReceiver(t, cfg, sink.consumer(t), tt)
 	r.settings.Logger = zap.New(core)
 	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
-	require.Eventually(t, func() bool { _, ids := sink.state(); return len(ids) == 3 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { _, order, _ := sink.state(); return len(order) == len(all)-1 }, 5*time.Second, time.Millisecond)
+	// A file read after the refusal is delivered as usual.
+	more := writeRecordFiles(t, dir, "g", 1, 3)
+	require.Eventually(t, func() bool { _, order, _ := sink.state(); return len(order) == len(all)-1+len(more) }, 5*time.Second, time.Millisecond)
 	time.Sleep(5 * cfg.Files.PollInterval)
 	require.NoError(t, r.Shutdown(context.Background()))
 
-	calls, ids := sink.state()
-	assert.Equal(t, all[2:], ids)
-	assert.Equal(t, 3, calls, "the refused batch is not sent again")
+	calls, order, repeats := sink.state()
+	want := append(slices.DeleteFunc(slices.Clone(all), func(id string) bool { return id == bad }), more...)
+	assert.Equal(t, want, order, "every other record, in file order")
+	assert.Zero(t, repeats, "nothing reached the sink from a refused request")
+	// 20 records, one bad: the halving tree's path to it (5 levels, the
+	// refused node and its accepted sibling at each) plus the next file.
+	assert.Equal(t, 1+2*5+1, calls)
+	require.Equal(t, 1, logs.Len(), "one log line for the batch")
+	entry := logs.All()[0]
+	assert.Equal(t, zapcore.ErrorLevel, entry.Level)
+	assert.Equal(t, int64(1), entry.ContextMap()["records"])
+	assert.Equal(t, int64(20), entry.ContextMap()["batch_records"])
+	assert.Equal(t, []any{bad}, entry.ContextMap()["record_ids"])
+	assert.Equal(t, "Permanent error: invalid record", entry.ContextMap()["error"])
+	metadatatest.AssertEqualAuditLogDroppedRecords(t, tt, filesPoint(1), metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, filesPoint(int64(len(want))), metricdatatest.IgnoreTimestamp())
+}
+
+// paddedRecord is an O365 record of about size bytes.
+func paddedRecord(id string, size int) string {
+	return strings.Replace(o365Record(id), `"Workload"`, `"Pad":"`+strings.Repeat("x", size)+`","Workload"`, 1)
+}
+
+// TestRequestsTooLargeAreSplitUntilTheyFit: a sink that refuses, for good,
+// every request over a byte limit, after the records that fit reached it
+// (a Kafka exporter writing the messages below producer.max_message_bytes
+// and failing the rest). Nothing that fits on its own is lost; only the
+// record larger than the limit by itself is dropped and counted.
+func TestRequestsTooLargeAreSplitUntilTheyFit(t *testing.T) {
+	const limit = 40 << 10
+	dir := t.TempDir()
+	var lines, ids []string
+	for i := range 60 {
+		id := fmt.Sprintf("r-%02d", i)
+		size := 3 << 10
+		if i == 41 {
+			size = 50 << 10 // alone over the limit
+		}
+		lines = append(lines, paddedRecord(id, size))
+		ids = append(ids, id)
+	}
+	writeFile(t, filepath.Join(dir, "burst.json"), []byte(jsonLines(lines...)))
+	cfg := testConfig(filepath.Join(dir, "*.json"))
+	var sizer plog.ProtoMarshaler
+	tooLarge := func(logs plog.Logs) error {
+		if n := sizer.LogsSize(logs); n > limit {
+			return consumererror.NewPermanent(fmt.Errorf("MESSAGE_TOO_LARGE: request of %d bytes exceeds %d", n, limit))
+		}
+		return nil
+	}
+	fitting := func(logs plog.Logs) []plog.LogRecord {
+		var reached []plog.LogRecord
+		size := 0
+		for _, lr := range logRecords(logs) {
+			one := plog.NewLogs()
+			lr.CopyTo(one.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+			if size += sizer.LogsSize(one); size > limit {
+				break
+			}
+			reached = append(reached, lr)
+		}
+		return reached
+	}
+	sink := newRefusingSink(tooLarge, fitting)
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	core, logs := observer.New(zapcore.WarnLevel)
+	r := newTestReceiver(t, cfg, sink.consumer(t), tt)
+	r.settings.Logger = zap.New(core)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { _, order, _ := sink.state(); return len(order) == len(ids)-1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(5 * cfg.Files.PollInterval)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	calls, order, repeats := sink.state()
+	slices.Sort(order)
+	assert.Equal(t, slices.Delete(slices.Clone(ids), 41, 42), order, "every record that fits alone reached the sink")
+	assert.Positive(t, repeats, "records of refused requests that reached the sink come again: at-least-once")
+	assert.LessOrEqual(t, calls, 2*len(ids)-1, "at most every node of the halving tree")
 	require.Equal(t, 1, logs.Len())
-	assert.Equal(t, int64(2), logs.All()[0].ContextMap()["records"])
-	metadatatest.AssertEqualAuditLogDroppedRecords(t, tt, filesPoint(2), metricdatatest.IgnoreTimestamp())
+	entry := logs.All()[0]
+	assert.Equal(t, int64(1), entry.ContextMap()["records"])
+	assert.Equal(t, []any{"r-41"}, entry.ContextMap()["record_ids"])
+	assert.Contains(t, entry.ContextMap()["error"], "MESSAGE_TOO_LARGE")
+	metadatatest.AssertEqualAuditLogDroppedRecords(t, tt, filesPoint(1), metricdatatest.IgnoreTimestamp())
+	t.Logf("60 records of a 40 KiB-limited sink delivered in %d requests, %d records twice", calls, repeats)
+}
+
+func TestBatchRefusedOnceIsDeliveredInPartsAndNothingIsDropped(t *testing.T) {
+	dir := t.TempDir()
+	all := writeRecordFiles(t, dir, "f", 1, 8)
+	cfg := testConfig(filepath.Join(dir, "*.json"))
+	refusedWhole := false
+	sink := newRefusingSink(func(logs plog.Logs) error {
+		if !refusedWhole {
+			refusedWhole = true
+			return consumererror.NewPermanent(errors.New("request too large"))
+		}
+		return nil
+	}, nil)
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	core, logs := observer.New(zapcore.WarnLevel)
+	r := newTestReceiver(t, cfg, sink.consumer(t), tt)
+	r.settings.Logger = zap.New(core)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { _, order, _ := sink.state(); return len(order) == len(all) }, 5*time.Second, time.Millisecond)
+	time.Sleep(5 * cfg.Files.PollInterval)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	calls, order, _ := sink.state()
+	assert.Equal(t, all, order)
+	assert.Equal(t, 3, calls, "the batch, then its two halves")
+	require.Equal(t, 1, logs.Len())
+	assert.Equal(t, zapcore.WarnLevel, logs.All()[0].Level)
+	metadatatest.AssertEqualAuditLogRecordsEmitted(t, tt, filesPoint(int64(len(all))), metricdatatest.IgnoreTimestamp())
+	_, err := tt.GetMetric("otelcol_audit_log_dropped_records")
+	assert.Error(t, err, "nothing dropped, nothing counted")
+}
+
+// TestHalvesAreCutFromTheBatchAsRead: the pipeline changes a batch before
+// refusing it for good (groupbyattrs moves user.name off the records; a
+// processor tags them). The halves sent after the refusal must be cut from
+// the batch as read.
+func TestHalvesAreCutFromTheBatchAsRead(t *testing.T) {
+	dir := t.TempDir()
+	all := writeRecordFiles(t, dir, "f", 1, 4)
+	cfg := testConfig(filepath.Join(dir, "*.json"))
+	var mu sync.Mutex
+	calls, users := 0, map[string]string{}
+	next, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		for _, lr := range logRecords(logs) {
+			if calls == 1 {
+				lr.Attributes().Remove(auditrecord.AttrUserName)
+				lr.Attributes().PutStr("detection.rules", "tagged before the refusal")
+				continue
+			}
+			if _, tagged := lr.Attributes().Get("detection.rules"); !tagged {
+				users[attr(lr, auditrecord.AttrRecordID)] = attr(lr, auditrecord.AttrUserName)
+			}
+		}
+		if calls == 1 {
+			return consumererror.NewPermanent(errors.New("message too large"))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	r := newTestReceiver(t, cfg, next, nil)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(users) == len(all) }, 5*time.Second, time.Millisecond)
+	require.NoError(t, r.Shutdown(context.Background()))
+	for _, id := range all {
+		assert.Equal(t, "alice@contoso.com", users[id], "record %s sent again as read", id)
+	}
+}
+
+func TestSplitInHalvesKeepsOrderResourcesAndScopes(t *testing.T) {
+	logs := plog.NewLogs()
+	for r, n := range []int{3, 2} {
+		rl := logs.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("user.name", fmt.Sprintf("user-%d", r))
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName("audit_log")
+		for i := range n {
+			sl.LogRecords().AppendEmpty().Attributes().PutStr(auditrecord.AttrRecordID, fmt.Sprintf("%d-%d", r, i))
+		}
+	}
+	first, second := splitInHalves(logs)
+	assert.Equal(t, []string{"0-0", "0-1"}, recordIDs(logRecords(first)))
+	assert.Equal(t, []string{"0-2", "1-0", "1-1"}, recordIDs(logRecords(second)))
+	assert.Equal(t, 1, first.ResourceLogs().Len(), "no empty resource left behind")
+	assert.Equal(t, 2, second.ResourceLogs().Len())
+	user, _ := second.ResourceLogs().At(1).Resource().Attributes().Get("user.name")
+	assert.Equal(t, "user-1", user.Str())
+	assert.Equal(t, "audit_log", second.ResourceLogs().At(1).ScopeLogs().At(0).Scope().Name())
+	assert.Equal(t, 5, logs.LogRecordCount(), "the batch itself is left as it was")
 }
 
 func TestShutdownIsPromptWhileThePipelinePushesBack(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -134,4 +135,60 @@ func TestRetriedBatchesAreCountedOnce(t *testing.T) {
 	}
 	assert.Empty(t, differ, "every record carries the tags of the run without refusals")
 	t.Logf("%d records in %d refused batches; %d detections, each logged once", stats.Records, len(refused.seen), len(got))
+}
+
+// TestRedeliveredBatchCarriesItsTags delivers every batch a second time as
+// it was first read (a Kafka re-delivery after a crash, a collector that
+// resends the batch it had before the processor): each record must carry
+// exactly the tags its first copy carried, chains included.
+func TestRedeliveredBatchCarriesItsTags(t *testing.T) {
+	g, err := loadgen.New(loadgen.Config{Seed: 11, Users: 300, Days: 1})
+	require.NoError(t, err)
+	cfg := processorConfig(t, g.Policy().ProcessorConfig())
+	sink := new(consumertest.LogsSink)
+	p, err := emailcompromiseprocessor.NewFactory().CreateLogs(context.Background(),
+		processortest.NewNopSettings(emailcompromiseprocessor.NewFactory().Type()), cfg, sink)
+	require.NoError(t, err)
+	bs := batches(loadgenItems(t, g), 500)
+	for _, batch := range bs {
+		for range 2 {
+			ld := plog.NewLogs()
+			sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+			sl.Scope().SetName(loadgen.ScopeName)
+			for _, it := range batch {
+				require.NoError(t, it.render(sl.LogRecords().AppendEmpty()))
+			}
+			require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		}
+	}
+	delivered := sink.AllLogs()
+	require.Len(t, delivered, 2*len(bs))
+	tags := func(ld plog.Logs) []string {
+		var out []string
+		records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < records.Len(); i++ {
+			rules, ok := records.At(i).Attributes().Get("detection.rules")
+			if !ok {
+				out = append(out, "")
+				continue
+			}
+			out = append(out, fmt.Sprint(rules.AsRaw()))
+		}
+		return out
+	}
+	var tagged, differ int
+	for i := 0; i < len(delivered); i += 2 {
+		first, again := tags(delivered[i]), tags(delivered[i+1])
+		for k := range first {
+			if first[k] != "" {
+				tagged++
+			}
+			if first[k] != again[k] {
+				differ++
+				t.Errorf("batch %d record %d: first %s, again %s", i/2, k, first[k], again[k])
+			}
+		}
+	}
+	require.Positive(t, tagged)
+	t.Logf("%d tagged records, %d differ on re-delivery", tagged, differ)
 }

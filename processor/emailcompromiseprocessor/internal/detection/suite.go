@@ -153,7 +153,7 @@ func (s *Suite) settle(ev *Event, out []Finding, from int) []Finding {
 			out = slices.Delete(out, i, i+1)
 			continue
 		}
-		if f.Status != StatusRepeat && u != nil && !ev.Late {
+		if u != nil && !ev.Late {
 			s.addStages(ev, f, u)
 		}
 		i++
@@ -236,7 +236,8 @@ func (s *Suite) decide(ev *Event, f *Finding, u *state.User) bool {
 	return false
 }
 
-// addStages makes the finding's anchors stages of the user's compromise.
+// addStages makes the finding's anchors stages of the user's compromise,
+// and lists them as this record's new stages.
 func (s *Suite) addStages(ev *Event, f *Finding, u *state.User) {
 	kind := stageOf(f.Rule.Category)
 	if kind == 0 {
@@ -248,7 +249,12 @@ func (s *Suite) addStages(ev *Event, f *Finding, u *state.User) {
 	}
 	for _, st := range anchors {
 		st.Kind, st.Rule, st.Reason = kind, f.Rule.ID, shorten(f.Reason, 300)
-		if u.FoundOf().Stages.Add(st) {
+		// A repeat's stage is already kept; it is offered again so that the
+		// detectors reading stages (the chain) find again, on this record
+		// delivered again, what they found on it the first time.
+		if u.FoundOf().Stages.Add(st) || (f.Status == StatusRepeat && !slices.ContainsFunc(ev.NewStages, func(n NewStage) bool {
+			return n.State == u && n.Stage.ID == st.ID && n.Stage.Kind == st.Kind
+		})) {
 			ev.NewStages = append(ev.NewStages, NewStage{User: f.User, State: u, Stage: st})
 		}
 	}

@@ -114,7 +114,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.AuditLogDroppedRecords, err = builder.meter.Int64Counter(
 		"otelcol_audit_log_dropped_records",
-		metric.WithDescription("Records the next consumer refused with a permanent error; they are logged, counted and not resent. [Alpha]"),
+		metric.WithDescription("Records the next consumer refused with a permanent error on their own, after a refused batch was split down to single records; they are logged, counted and not resent: exactly the records not delivered. [Alpha]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -134,7 +134,7 @@ func AssertEqualAuditLogDownstreamRetries(t *testing.T, tt *componenttest.Teleme
 func AssertEqualAuditLogDroppedRecords(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_audit_log_dropped_records",
-		Description: "Records the next consumer refused with a permanent error; they are logged, counted and not resent. [Alpha]",
+		Description: "Records the next consumer refused with a permanent error on their own, after a refused batch was split down to single records; they are logged, counted and not resent: exactly the records not delivered. [Alpha]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -11,6 +11,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
@@ -55,13 +56,7 @@ func graphSignInAt(id, user string, at time.Time, errorCode int) string {
 // the restart count with the records after it, so both fire, as they would
 // have without the restart; a processor without the snapshot misses both.
 func TestProcessorSigmaStateSurvivesRestart(t *testing.T) {
-	rules := filepath.Join(t.TempDir(), "rules.yml")
-	require.NoError(t, os.WriteFile(rules, []byte(restartRules), 0o600))
-	storageID := storagetest.NewStorageID("state")
-	host := storagetest.NewStorageHost().WithFileBackedStorageExtension(storageID.Name(), t.TempDir())
-	cfg := createDefaultConfig().(*Config)
-	cfg.Sigma.Rules = []string{rules}
-	cfg.Storage = &storageID
+	cfg, host := sigmaRestartConfig(t)
 	require.NoError(t, cfg.Validate())
 
 	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -76,17 +71,7 @@ func TestProcessorSigmaStateSurvivesRestart(t *testing.T) {
 		graphSignInAt("s2", "carol@contoso.com", start.Add(time.Hour+cfg.AllowedLateness), 0),
 	}
 	run := func(c *Config, records []string) map[string][]string {
-		tel := componenttest.NewTelemetry()
-		t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-		p, sink := newTestProcessor(t, c, tel)
-		require.NoError(t, p.Start(context.Background(), host))
-		ld := plog.NewLogs()
-		for _, r := range records {
-			mapBody(t, ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty(), r)
-		}
-		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
-		require.NoError(t, p.Shutdown(context.Background()))
-		return sigmaTags(sink.AllLogs())
+		return runSigmaRestart(t, c, host, "", records)
 	}
 	assert.Empty(t, run(cfg, before))
 	assert.Equal(t, map[string][]string{"f3": {"sigma/three-failures"}, "s2": {"sigma/lone-sign-in"}}, run(cfg, after))
@@ -94,6 +79,58 @@ func TestProcessorSigmaStateSurvivesRestart(t *testing.T) {
 	withoutStorage := *cfg
 	withoutStorage.Storage = nil
 	assert.Empty(t, run(&withoutStorage, after), "without the snapshot the windows lack what came before the restart")
+}
+
+// Each tenant's correlations are its own, across a restart too: bob's two
+// failures in one tenant and his third in another make no three.
+func TestProcessorSigmaStatePerTenant(t *testing.T) {
+	cfg, host := sigmaRestartConfig(t)
+	cfg.Tenants = []TenantConfig{{ID: "11111111-2222-3333-4444-555555555555", Name: "fabrikam"}}
+	require.NoError(t, cfg.Validate())
+
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	assert.Empty(t, runSigmaRestart(t, cfg, host, "fabrikam", []string{
+		graphSignInAt("f1", "bob@contoso.com", start, 50126), graphSignInAt("f2", "bob@contoso.com", start.Add(time.Minute), 50126),
+	}))
+	assert.Empty(t, runSigmaRestart(t, cfg, host, "", []string{graphSignInAt("f3", "bob@contoso.com", start.Add(2*time.Minute), 50126)}),
+		"the default tenant's bob failed once")
+	assert.Equal(t, map[string][]string{"f4": {"sigma/three-failures"}},
+		runSigmaRestart(t, cfg, host, "fabrikam", []string{graphSignInAt("f4", "bob@contoso.com", start.Add(3*time.Minute), 50126)}),
+		"fabrikam's bob failed a third time")
+}
+
+// sigmaRestartConfig is the default configuration with restartRules and a
+// file-backed storage extension on the host it returns.
+func sigmaRestartConfig(t *testing.T) (*Config, component.Host) {
+	rules := filepath.Join(t.TempDir(), "rules.yml")
+	require.NoError(t, os.WriteFile(rules, []byte(restartRules), 0o600))
+	storageID := storagetest.NewStorageID("state")
+	host := storagetest.NewStorageHost().WithFileBackedStorageExtension(storageID.Name(), t.TempDir())
+	cfg := createDefaultConfig().(*Config)
+	cfg.Sigma.Rules = []string{rules}
+	cfg.Storage = &storageID
+	return cfg, host
+}
+
+// runSigmaRestart starts a processor on host, passes it the records (of the
+// tenant named, through tenant.name), shuts it down and returns the tags.
+func runSigmaRestart(t *testing.T, cfg *Config, host component.Host, tenant string, records []string) map[string][]string {
+	t.Helper()
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	p, sink := newTestProcessor(t, cfg, tel)
+	require.NoError(t, p.Start(context.Background(), host))
+	ld := plog.NewLogs()
+	for _, r := range records {
+		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		mapBody(t, lr, r)
+		if tenant != "" {
+			lr.Attributes().PutStr(AttrTenantName, tenant)
+		}
+	}
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, p.Shutdown(context.Background()))
+	return sigmaTags(sink.AllLogs())
 }
 
 // sigmaTags returns the detections tagged on each record, by its Graph id.

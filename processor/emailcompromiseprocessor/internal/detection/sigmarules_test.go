@@ -17,7 +17,7 @@ import (
 )
 
 // sigmaDetector compiles rule files written in the test.
-func sigmaDetector(t *testing.T, rules ...string) *Sigma {
+func sigmaDetector(t *testing.T, rules ...string) *SigmaRules {
 	t.Helper()
 	var files []sigma.File
 	for i, r := range rules {
@@ -26,23 +26,23 @@ func sigmaDetector(t *testing.T, rules ...string) *Sigma {
 	e, rep, err := sigma.Compile(files, sigma.Config{})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
-	return NewSigma(e)
+	return NewSigmaRules(e)
 }
 
 // shippedSigma loads the Sigma examples shipped in testdata/sigma.
-func shippedSigma(t *testing.T) *Sigma {
+func shippedSigma(t *testing.T) *SigmaRules {
 	t.Helper()
 	e, rep, err := sigma.Load(sigma.Config{Rules: []string{filepath.Join(corpus.RepoRoot(t), "testdata", "sigma")}})
 	require.NoError(t, err)
 	require.Empty(t, rep.Errors)
 	require.Empty(t, rep.Inactive)
-	return NewSigma(e)
+	return NewSigmaRules(e)
 }
 
 // sigmaStream runs vendor records, in order, through the real parsers and
 // the Sigma detector, with the body as the processor passes it, and returns
 // each record's findings.
-func sigmaStream(t *testing.T, d *Sigma, records ...string) [][]Finding {
+func sigmaStream(t *testing.T, d *SigmaRules, records ...string) [][]Finding {
 	t.Helper()
 	var out [][]Finding
 	for _, rec := range records {

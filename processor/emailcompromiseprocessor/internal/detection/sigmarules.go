@@ -3,18 +3,18 @@ package detection
 import (
 	"strings"
 
-	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
-
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 // RulesetSigma is the ruleset name of every Sigma rule's detections.
 const RulesetSigma = "sigma"
 
-// Sigma reports the matches of loaded Sigma rules (detection rules and
-// correlations) as findings, with each rule's own level, title and ATT&CK
-// tags. Like the engine, it is not safe for concurrent use.
-type Sigma struct {
+// SigmaRules is the detector that runs the loaded Sigma rules (detection
+// rules and correlations, evaluated by the engine of package sigma) and
+// reports their matches as findings, with each rule's own level, title and
+// ATT&CK tags. Like the engine, it is not safe for concurrent use.
+type SigmaRules struct {
 	engine *sigma.Engine
 	rules  map[*sigma.RuleInfo]*Rule
 	list   []*Rule
@@ -23,9 +23,9 @@ type Sigma struct {
 	matches []sigma.Match
 }
 
-// NewSigma wraps a loaded engine.
-func NewSigma(engine *sigma.Engine) *Sigma {
-	d := &Sigma{engine: engine, rules: map[*sigma.RuleInfo]*Rule{}}
+// NewSigmaRules wraps a loaded engine.
+func NewSigmaRules(engine *sigma.Engine) *SigmaRules {
+	d := &SigmaRules{engine: engine, rules: map[*sigma.RuleInfo]*Rule{}}
 	for _, info := range engine.Rules() {
 		r := &Rule{
 			ID:         CategorySigma + "/" + info.Key,
@@ -46,9 +46,13 @@ func NewSigma(engine *sigma.Engine) *Sigma {
 	return d
 }
 
-func (d *Sigma) Rules() []*Rule { return d.list }
+// Rules returns one rule per loaded Sigma rule, "sigma/<rule key>".
+func (d *SigmaRules) Rules() []*Rule { return d.list }
 
-func (d *Sigma) Detect(ev *Event, out []Finding) []Finding {
+// Detect fires on each Sigma rule or correlation ev matches, at the rule's
+// level; a correlation's detection is the window it completes, whichever
+// record completed it.
+func (d *SigmaRules) Detect(ev *Event, out []Finding) []Finding {
 	d.event = sigma.Event{Record: ev.Record, Body: ev.Body, Attributes: ev.Attributes, Now: ev.Now, Lateness: ev.Lateness}
 	d.matches = d.engine.Evaluate(&d.event, d.matches[:0])
 	for _, m := range d.matches {
