@@ -170,6 +170,7 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 		default:
 			p.logger.Info("Restored per-user state", zap.Int("users", n))
 		}
+		p.restoreSigmaStates(ctx)
 	}
 	p.stopSnapshots = make(chan struct{})
 	p.snapshotsDone.Add(1)
@@ -210,6 +211,7 @@ func (p *emailCompromiseProcessor) saveState(ctx context.Context) {
 		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 		p.logger.Warn("Could not snapshot per-user state", zap.Error(err))
 	}
+	p.saveSigmaStates(ctx)
 }
 
 func (p *emailCompromiseProcessor) Shutdown(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/detection"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadata"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 )
 
 // AttrTenantName is the record attribute naming the configured tenant a
@@ -27,16 +28,19 @@ type tenant struct {
 	suite     *detection.Suite
 	expirers  []expirer
 	ruleAttrs map[*detection.Rule][]metric.AddOption
+	// sigma holds the tenant's Sigma correlation state, snapshotted with the
+	// users' (sigmastate.go); nil without Sigma rules.
+	sigma *sigma.Engine
 }
 
 // newTenant builds a tenant's suite from the shared configuration and the
 // tenant's policy, with the metric attributes of each of its rules.
 func newTenant(name string, cfg *Config, policy PolicyConfig, tb *metadata.TelemetryBuilder, logger *zap.Logger) (*tenant, error) {
-	sigmaRules, err := loadSigmaRules(cfg.Sigma, logger)
+	sigmaRules, engine, err := loadSigmaRules(cfg.Sigma, logger)
 	if err != nil {
 		return nil, err
 	}
-	t := &tenant{name: name, ruleAttrs: map[*detection.Rule][]metric.AddOption{}}
+	t := &tenant{name: name, ruleAttrs: map[*detection.Rule][]metric.AddOption{}, sigma: engine}
 	t.suite = buildSuite(cfg, policy, sigmaRules, func(r *detection.Rule) {
 		tb.EmailCompromiseWarmupSuppressed.Add(context.Background(), 1, t.ruleAttrs[r]...)
 	})

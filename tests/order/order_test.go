@@ -334,9 +334,9 @@ var orders = []order{
 }
 
 // checkOrders feeds the items in every order (but the spanning ones, when
-// the data spans more than the allowed lateness) and compares each run with
-// the first.
-func checkOrders(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*item, minDetections int) {
+// the data spans more than the allowed lateness), compares each run with
+// the first, and returns the first.
+func checkOrders(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*item, minDetections int) outcome {
 	t.Helper()
 	want := process(t, cfg, orders[0].arrange(items))
 	require.GreaterOrEqual(t, len(want.carriers), minDetections, "the reference run found too little to test anything")
@@ -355,6 +355,7 @@ func checkOrders(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*it
 			compare(t, want, process(t, cfg, o.arrange(items)))
 		})
 	}
+	return want
 }
 
 // processorConfig is the default configuration with a policy and the

@@ -202,3 +202,62 @@ func suffixValues(n *yaml.Node, suffix string) {
 		}
 	}
 }
+
+// BenchmarkSigmaCorrelation measures the per-record cost of correlations
+// over a stream moving forward in time: 2,000 users failing and signing in,
+// fed to an event_count, a value_count, a temporal_ordered and a "fewer
+// than" (lt) correlation, each grouping by user.
+//
+//	go test -run=^$ -bench=BenchmarkSigmaCorrelation -benchmem ./processor/emailcompromiseprocessor/internal/sigma/
+func BenchmarkSigmaCorrelation(b *testing.B) {
+	const rules = `title: Failed
+name: failed
+detection:
+    sel: {result: failure}
+    condition: sel
+---
+title: Succeeded
+name: succeeded
+detection:
+    sel: {result: success}
+    condition: sel
+---
+title: Many failures
+name: many_failures
+correlation: {type: event_count, rules: [failed], group-by: [user], timespan: 10m, condition: {gte: 10}}
+---
+title: Many addresses
+correlation: {type: value_count, rules: [failed], group-by: [user], timespan: 1h, condition: {field: ip, gte: 3}}
+---
+title: Failures then success
+correlation: {type: temporal_ordered, rules: [many_failures, succeeded], group-by: [user], timespan: 10m}
+---
+title: Rare sign-ins
+correlation: {type: event_count, rules: [succeeded], group-by: [user], timespan: 1h, condition: {lt: 2}}
+`
+	e := mustCompile(b, Config{}, rules)
+	const users = 2000
+	bodies := make([]pcommon.Map, 2*users)
+	for u := range users {
+		for k, result := range []string{"failure", "success"} {
+			bodies[2*u+k] = body(b, fmt.Sprintf(`{"result":%q,"user":"user%d@contoso.com","ip":"203.0.113.%d"}`, result, u, u%7))
+		}
+	}
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("record-%d", i)
+	}
+	var rec auditrecord.Record
+	ev := &Event{Record: &rec, Lateness: testLateness}
+	var out []Match
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		// One record every 100 ms; every seventh of a user's records a success.
+		rec.Time = testTime.Add(time.Duration(i) * 100 * time.Millisecond)
+		rec.ID = ids[i%len(ids)]
+		u := i % users
+		ev.Body, ev.Now = bodies[2*u+min(1, (i/users)%7/6)], rec.Time
+		out = e.Evaluate(ev, out[:0])
+	}
+	reportPerRecord(b)
+}

@@ -215,22 +215,25 @@ func (rc *ruleCompiler) compileItem(name string, m modifiers, values []*yaml.Nod
 	if m.all && len(values) < 2 {
 		return it, fmt.Errorf("all needs a list of two or more values (the specification forbids it on a single value)")
 	}
+	if values[0].Tag == "!!null" && len(values) == 1 {
+		if m.compare != "" || m.wrap != "" || len(m.transforms) > 0 || m.neq || m.all || it.kind == itemKeywords {
+			return it, fmt.Errorf("null takes no modifiers and is not a keyword")
+		}
+		it.kind = itemNull
+		return it, nil
+	}
 	for _, v := range values {
 		if v.Tag == "!!null" {
-			if m.compare != "" || m.wrap != "" || len(m.transforms) > 0 || m.neq || m.all || it.kind == itemKeywords {
-				return it, fmt.Errorf("null takes no modifiers and is not a keyword")
-			}
-			it.orNull = true
-			continue
+			// Specification v2, "Special Field Values": null "cannot be part
+			// of a list of field values as it is its own type".
+			return it, lineError(rc.w.line(v), "null cannot be part of a list of field values (Sigma specification v2); "+
+				"give it its own selection (sel_null: {field: null}) and combine the two with 'or' or '1 of'")
 		}
 		alts, err := rc.needles(m, v.Value, it.kind == itemKeywords)
 		if err != nil {
 			return it, err
 		}
 		it.groups = append(it.groups, alts)
-	}
-	if len(it.groups) == 0 {
-		it.kind = itemNull
 	}
 	return it, nil
 }

@@ -76,7 +76,10 @@ func TestConformanceStringsAndWildcards(t *testing.T) {
 		{"boolean value matches as text", "sel:\n  f: 'false'\ncondition: sel", `{"f":false}`, true},
 		{"list of values is OR", "sel:\n  f:\n    - a\n    - b\ncondition: sel", `{"f":"B"}`, true},
 		{"list of values, none matches", "sel:\n  f:\n    - a\n    - b\ncondition: sel", `{"f":"c"}`, false},
-		{"list with null matches absence", "sel:\n  f:\n    - a\n    - null\ncondition: sel", `{}`, true},
+		// The specification's valid form of "empty or null": two selections.
+		{"empty or null: its own selections, absent", "sel_empty:\n  f: ''\nsel_null:\n  f: null\ncondition: 1 of sel_*", `{}`, true},
+		{"empty or null: its own selections, empty", "sel_empty:\n  f: ''\nsel_null:\n  f: null\ncondition: 1 of sel_*", `{"f":""}`, true},
+		{"empty or null: its own selections, text", "sel_empty:\n  f: ''\nsel_null:\n  f: null\ncondition: 1 of sel_*", `{"f":"x"}`, false},
 		{"map is AND", "sel:\n  a: 1\n  b: 2\ncondition: sel", `{"a":1,"b":2}`, true},
 		{"map is AND, one fails", "sel:\n  a: 1\n  b: 2\ncondition: sel", `{"a":1,"b":3}`, false},
 		{"list of maps is OR", "sel:\n  - a: 1\n  - b: 2\ncondition: sel", `{"b":2}`, true},
@@ -129,7 +132,11 @@ func TestConformanceModifiers(t *testing.T) {
 		{"neq, list: equal to one", "sel:\n  f|neq:\n    - a\n    - b\ncondition: sel", `{"f":"b"}`, false},
 		{"neq, number", "sel:\n  n|neq: 0\ncondition: sel", `{"n":5}`, true},
 		{"neq, number equal", "sel:\n  n|neq: 0\ncondition: sel", `{"n":0}`, false},
-		{"neq, absent field has no value to differ", "sel:\n  f|neq: admin\ncondition: sel", `{"g":"x"}`, false},
+		// pySigma's neq (SigmaNegateModifier) turns the item into NOT(field
+		// = value): an absent or null field is not the value, so it matches.
+		{"neq, absent field matches (pySigma)", "sel:\n  f|neq: admin\ncondition: sel", `{"g":"x"}`, true},
+		{"neq, null field matches (pySigma)", "sel:\n  f|neq: admin\ncondition: sel", `{"f":null}`, true},
+		{"neq, list, absent field matches (pySigma)", "sel:\n  f|neq:\n    - a\n    - b\ncondition: sel", `{}`, true},
 		{"windash, slash for dash", "sel:\n  cmd|windash|contains: ' -enc '\ncondition: sel", `{"cmd":"powershell /enc abc"}`, true},
 		{"windash, en dash", "sel:\n  cmd|windash|contains: ' -enc '\ncondition: sel", `{"cmd":"powershell –enc abc"}`, true},
 		{"windash, em dash", "sel:\n  cmd|windash|contains: ' -enc '\ncondition: sel", `{"cmd":"powershell —enc abc"}`, true},
@@ -182,6 +189,7 @@ func TestConformanceModifiers(t *testing.T) {
 		{"fieldref, different", "sel:\n  actor|fieldref: target\ncondition: sel", `{"actor":"bob@x.com","target":"eve@x.com"}`, false},
 		{"fieldref, other field absent", "sel:\n  actor|fieldref: target\ncondition: sel", `{"actor":"bob@x.com"}`, false},
 		{"fieldref|neq, different", "sel:\n  actor|fieldref|neq: target\ncondition: sel", `{"actor":"bob@x.com","target":"eve@x.com"}`, true},
+		{"fieldref|neq, absent field matches (pySigma)", "sel:\n  actor|fieldref|neq: target\ncondition: sel", `{"target":"bob@x.com"}`, true},
 		{"fieldref|neq, equal", "sel:\n  actor|fieldref|neq: target\ncondition: sel", `{"actor":"bob@x.com","target":"bob@x.com"}`, false},
 		{"fieldref|contains", "sel:\n  upn|fieldref|contains: name\ncondition: sel", `{"upn":"bob@x.com","name":"BOB"}`, true},
 		{"hour", "sel:\n  t|hour: 23\ncondition: sel", `{"t":"2026-11-20T23:10:00Z"}`, true},

@@ -93,3 +93,28 @@ func checkRejections(t *testing.T, dir string, rep *Report, want map[string]stri
 		assert.True(t, got[file], "expected %s to be rejected (%s)", file, want[file])
 	}
 }
+
+// The shipped rules load whole: what the processor's README reports of them,
+// written here by hand.
+func TestShippedRulesLoad(t *testing.T) {
+	e, rep, err := Load(Config{Rules: []string{filepath.Join(corpus.RepoRoot(t), "testdata", "sigma")}})
+	require.NoError(t, err)
+	assert.Equal(t, 7, rep.Files)
+	assert.Equal(t, 15, rep.Loaded)
+	assert.Zero(t, rep.Filters)
+	assert.Empty(t, rep.Inactive)
+	assert.Empty(t, rep.Errors)
+	assert.Empty(t, rep.Notes)
+	reporting := map[string]string{}
+	for _, r := range e.Rules() {
+		reporting[r.Key] = r.Correlation
+	}
+	assert.Equal(t, map[string]string{
+		"6f0c3a52-2b8e-4f4d-9a51-7c1d3e0f9a01": "", "6f0c3a52-2b8e-4f4d-9a51-7c1d3e0f9a02": "", "6f0c3a52-2b8e-4f4d-9a51-7c1d3e0f9a03": "",
+		"3a7e5c19-8b2d-4f60-a1c4-6d9e0f1b2c30": "",
+		"0b5cf1a6-43e7-4c2b-8f20-5d6a3c9e7b10": "temporal_ordered", "5c2b8d41-7e93-4a15-9f06-2b3c4d5e6f40": "event_count",
+		"9d3e1f27-6a84-4b0c-b5d2-1e7f8a9c0d20": "value_count", "8e4f2a63-1c57-4d98-b0e2-3f4a5b6c7d50": "temporal_ordered",
+		"2d6a9b74-5e18-4c3f-8a27-4b5c6d7e8f60": "temporal_ordered",
+	}, reporting)
+	assert.Empty(t, e.windowed, "every shipped correlation is decided in flight")
+}

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -31,6 +32,29 @@ func (t corrType) needsField() bool {
 }
 
 func (t corrType) temporal() bool { return t == corrTemporal || t == corrTemporalOrdered }
+
+// growsOnly reports whether the condition, once true for a window, stays
+// true as events are added to it: gt or gte of a count of events, values
+// or rules, or of a sum. Such a correlation fires in flight; any other
+// waits for its windows to close. (A sum over negative numbers can shrink;
+// rules sum sizes and counts, which do not.)
+func (c *correlationRule) growsOnly() bool {
+	if c.typ == corrValueAvg || c.typ == corrValuePercentile {
+		return false
+	}
+	for _, cmp := range c.cond {
+		if cmp.op != "gt" && cmp.op != "gte" {
+			return false
+		}
+	}
+	return true
+}
+
+// numeric reports whether the correlation aggregates numbers: events whose
+// field holds none have nothing to add.
+func (c *correlationRule) numeric() bool {
+	return c.typ == corrValueSum || c.typ == corrValueAvg || c.typ == corrValuePercentile && c.hasPercentile
+}
 
 // maxCorrelatedRules bounds the rules one correlation refers to, so that a
 // temporal correlation's bookkeeping stays a small array.
@@ -63,12 +87,30 @@ type correlationRule struct {
 	groupBy   []string
 	aliases   map[string]map[string]string
 	span      time.Duration
-	cond      corrCondition
+	// spanText is the timespan as the rule writes it, for reasons.
+	spanText string
+	cond     corrCondition
 	// valueFields are the condition's field names (value_* types).
 	valueFields []string
+	// percentile is pySigma's form of value_percentile ("percentile: 95"
+	// beside the comparison): the condition compares the field's 95th
+	// percentile in the window. Without it (hasPercentile false),
+	// value_percentile has the specification's meaning (see evaluate).
+	percentile    float64
+	hasPercentile bool
+	// windowEnd: the condition can turn false as events are added, so it is
+	// decided once per window when the window closes (window.go).
+	windowEnd bool
+	// fedLate is, for a correlation fed (directly, or through correlations
+	// judged in flight) by a window-end one, the longest timespan of those:
+	// their windows come the allowed lateness after their end, so their
+	// events are that much further behind the group's newest (observe).
+	fedLate time.Duration
 	// groupFields[ref] and valueFieldsByRef[ref] are the fields compiled
-	// for the sources of the ref-th rule (aliases resolved).
+	// for the sources of the ref-th rule (aliases resolved), groupNames[ref]
+	// the names they were compiled from.
 	groupFields      [][]*field
+	groupNames       [][]string
 	valueFieldsByRef [][]*field
 	state            *corrState
 }
@@ -113,19 +155,31 @@ func (c corrCondition) String() string {
 	return strings.Join(parts, " and ")
 }
 
-var timespanPattern = regexp.MustCompile(`^([0-9]{1,6})([smhd])$`)
+var timespanPattern = regexp.MustCompile(`^([0-9]{1,6})([smhdwMy])$`)
 
-// parseTimespan reads the specification's "number + lowercase letter".
+// timespanUnits are the specification's s, m, h, d and the w, M and y that
+// pySigma also reads (and Sigma v1 timeframes used), with pySigma's lengths:
+// a month is a twelfth of the Gregorian year of 365.2425 days.
+var timespanUnits = map[string]time.Duration{
+	"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour,
+	"w": 7 * 24 * time.Hour, "M": 2_629_746 * time.Second, "y": 31_556_952 * time.Second,
+}
+
+// parseTimespan reads "number + unit letter": s, m, h, d (the
+// specification's), w, M, y (pySigma's).
 func parseTimespan(s string) (time.Duration, error) {
 	m := timespanPattern.FindStringSubmatch(s)
 	if m == nil {
-		return 0, fmt.Errorf("timespan %q must be a number and one of s, m, h, d (e.g. 90m)", s)
+		return 0, fmt.Errorf("timespan %q must be a number and one of s, m, h, d, w, M (month), y (e.g. 90m)", s)
 	}
-	n, _ := strconv.Atoi(m[1])
+	n, _ := strconv.ParseInt(m[1], 10, 64)
 	if n == 0 {
 		return 0, fmt.Errorf("timespan %q must be longer than zero", s)
 	}
-	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	unit := timespanUnits[m[2]]
+	if n > math.MaxInt64/int64(unit) {
+		return 0, fmt.Errorf("timespan %q is longer than the 292 years a duration can hold", s)
+	}
 	return time.Duration(n) * unit, nil
 }
 
@@ -160,9 +214,8 @@ func readCorrelation(d *ruleDef) (*correlationRule, error) {
 		case "group-by":
 			c.groupBy, err = w.texts(p.value, "group-by")
 		case "timespan":
-			var t string
-			if t, err = w.text(p.value, "timespan"); err == nil {
-				if c.span, err = parseTimespan(t); err != nil {
+			if c.spanText, err = w.text(p.value, "timespan"); err == nil {
+				if c.span, err = parseTimespan(c.spanText); err != nil {
 					err = lineError(p.line, err.Error())
 				}
 			}
@@ -171,8 +224,10 @@ func readCorrelation(d *ruleDef) (*correlationRule, error) {
 			err = c.readCondition(w, p)
 		case "aliases":
 			err = c.readAliases(w, p)
+		case "generate":
+			err = d.setGenerate(p)
 		default:
-			err = lineError(p.line, fmt.Sprintf("correlation: unknown key %q (known: type, rules, group-by, timespan, condition, aliases)", p.key))
+			err = lineError(p.line, fmt.Sprintf("correlation: unknown key %q (known: type, rules, group-by, timespan, condition, aliases, generate)", p.key))
 		}
 		if err != nil {
 			return nil, err
@@ -193,12 +248,15 @@ func readCorrelation(d *ruleDef) (*correlationRule, error) {
 		return nil, lineError(condLine, fmt.Sprintf("correlation: %s needs the field its condition is about (condition.field)", c.typ))
 	case !c.typ.needsField() && len(c.valueFields) > 0:
 		return nil, lineError(condLine, fmt.Sprintf("correlation: %s takes no condition.field", c.typ))
+	case c.hasPercentile && c.typ != corrValuePercentile:
+		return nil, lineError(condLine, fmt.Sprintf("correlation: condition.percentile belongs to value_percentile, not %s", c.typ))
 	case c.typ == corrTemporal || c.typ == corrTemporalOrdered:
 		if len(c.cond) == 0 {
 			// By default every referred rule must have matched.
 			c.cond = corrCondition{{op: "gte", value: float64(len(c.refNames))}}
 		}
 	}
+	c.windowEnd = !c.growsOnly()
 	for alias, byRule := range c.aliases {
 		if !slices.Contains(c.groupBy, alias) {
 			return nil, lineError(d.info.Line, fmt.Sprintf("correlation: alias %q is not used in group-by", alias))
@@ -218,14 +276,19 @@ func (c *correlationRule) readCondition(w *walker, p pair) error {
 		return err
 	}
 	for _, cp := range pairs {
-		if cp.key == "field" {
+		switch {
+		case cp.key == "field":
 			if c.valueFields, err = w.texts(cp.value, "condition field"); err != nil {
 				return err
 			}
 			continue
-		}
-		if !slices.Contains(conditionOps, cp.key) {
-			return lineError(cp.line, fmt.Sprintf("correlation condition: unknown key %q (known: %s, field)", cp.key, strings.Join(conditionOps, ", ")))
+		case cp.key == "percentile":
+			if err := c.readPercentile(w, cp); err != nil {
+				return err
+			}
+			continue
+		case !slices.Contains(conditionOps, cp.key):
+			return lineError(cp.line, fmt.Sprintf("correlation condition: unknown key %q (known: %s, field, percentile)", cp.key, strings.Join(conditionOps, ", ")))
 		}
 		text, err := w.text(cp.value, "condition "+cp.key)
 		if err != nil {
@@ -240,6 +303,21 @@ func (c *correlationRule) readCondition(w *walker, p pair) error {
 	if len(c.cond) == 0 {
 		return lineError(p.line, "correlation condition: give at least one of "+strings.Join(conditionOps, ", "))
 	}
+	return nil
+}
+
+// readPercentile reads pySigma's condition.percentile: a whole number of
+// percent, as pySigma's int() takes it.
+func (c *correlationRule) readPercentile(w *walker, cp pair) error {
+	text, err := w.text(cp.value, "condition percentile")
+	if err != nil {
+		return err
+	}
+	p, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || p < 0 || p > 100 {
+		return lineError(cp.line, fmt.Sprintf("correlation condition: percentile takes a whole number from 0 to 100, not %q", text))
+	}
+	c.percentile, c.hasPercentile = float64(p), true
 	return nil
 }
 
@@ -268,6 +346,7 @@ func (c *correlationRule) readAliases(w *walker, p pair) error {
 // rule, against that rule's sources and with the aliases applied.
 func (c *correlationRule) compileFields(comp *compiler) {
 	c.groupFields = make([][]*field, len(c.refs))
+	c.groupNames = make([][]string, len(c.refs))
 	c.valueFieldsByRef = make([][]*field, len(c.refs))
 	for i, ref := range c.refs {
 		for _, g := range c.groupBy {
@@ -278,6 +357,7 @@ func (c *correlationRule) compileFields(comp *compiler) {
 				}
 			}
 			c.groupFields[i] = append(c.groupFields[i], comp.field(ref.info.Sources, name))
+			c.groupNames[i] = append(c.groupNames[i], name)
 		}
 		for _, v := range c.valueFields {
 			c.valueFieldsByRef[i] = append(c.valueFieldsByRef[i], comp.field(ref.info.Sources, v))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,18 +233,32 @@ func TestExampleValueSum(t *testing.T) {
 	assert.Equal(t, []int{3}, firedAt(fired, "value_sum#1"), "1,000,001 bytes; numbers as text count too")
 }
 
-// value_avg.yml: average outbound bytes above 500 per source and user.
+// value_avg.yml: average outbound bytes above 500 per source and user
+// within a day. An average can fall as events are added, so it is decided
+// once per day-long window, when the allowed lateness after it has passed in
+// event time: on the first record of the stream (of any user) at or after
+// that point, which carries it.
 func TestExampleValueAvg(t *testing.T) {
 	e := correlationExample(t, "value_avg.yml", windowsSecurity, trafficRule)
 	ev := func(at time.Duration, bytes int) *Event {
 		return winEvent(t, at, fmt.Sprintf(`{"direction":"outbound","SourceIP":"10.0.0.5","User":"bob","BytesOut":%d}`, bytes))
 	}
-	fired := feed(t, e, ev(0, 100), ev(time.Hour, 200), ev(2*time.Hour, 2000))
-	assert.Equal(t, []int{2}, firedAt(fired, "value_avg#1"), "average 766 after the third")
+	day := testTime.Truncate(24 * time.Hour)
+	var ms []Match
+	fired := feed(t, e, ev(0, 100), ev(time.Hour, 200), ev(2*time.Hour, 2000),
+		ev(25*time.Hour, 100), // the next day, averaging 100
+		winEvent(t, day.Add(48*time.Hour-time.Second).Sub(testTime), `{}`)) // the day's window not yet past the lateness
+	assert.Equal(t, []int{}, firedAt(fired, "value_avg#1"))
+	ms = e.Evaluate(winEvent(t, day.Add(48*time.Hour).Sub(testTime), `{}`), nil) // now it is
+	assert.Empty(t, e.Evaluate(winEvent(t, day.Add(72*time.Hour).Sub(testTime), `{}`), nil), "the next day averages 100")
+	require.Len(t, ms, 1, "average 766 on the first day")
+	assert.Equal(t, testTime.Add(2*time.Hour), ms[0].End.At, "the window's last event")
+	assert.Equal(t, `Sigma correlation "Suspicious average network traffic" (value_avg): BytesOut averaging 766.6666666666666 over 3 events `+
+		`for SourceIP=10.0.0.5, User=bob in the window 2026-11-20T00:00:00Z to 2026-11-21T00:00:00Z (24h, condition gt 500).`, ms[0].Reason)
 }
 
 // value_percentile.yml: a process name that is at most 1% of the processes
-// a computer started within a day.
+// a computer started within a day, decided when the day's window closes.
 func TestExampleValuePercentile(t *testing.T) {
 	e := correlationExample(t, "value_percentile.yml", windowsSecurity, processCreationRule)
 	var recs []*Event
@@ -251,8 +266,11 @@ func TestExampleValuePercentile(t *testing.T) {
 		recs = append(recs, winEvent(t, time.Duration(i)*time.Minute, `{"ComputerName":"WS1","Image":"C:\\Windows\\explorer.exe"}`))
 	}
 	recs = append(recs, winEvent(t, 101*time.Minute, `{"ComputerName":"WS1","Image":"C:\\Users\\bob\\rare.exe"}`))
-	fired := feed(t, e, recs...)
-	assert.Equal(t, []int{100}, firedAt(fired, "value_percentile#1"), "rare.exe is 1 of 101 events, 0.99%")
+	assert.Equal(t, []int{}, firedAt(feed(t, e, recs...), "value_percentile#1"), "the day is not over")
+	ms := e.Flush(testLateness, nil)
+	require.Len(t, ms, 1)
+	assert.Equal(t, testTime.Add(101*time.Minute), ms[0].End.At, "the rare process")
+	assert.Contains(t, ms[0].Reason, `Image c:\users\bob\rare.exe (0.9900990099009901%) of 101 events for ComputerName=ws1 in the window`)
 }
 
 // The specification's example: ten failed logins of a user within ten
@@ -403,31 +421,137 @@ func TestCorrelationBoundedState(t *testing.T) {
 	assert.Equal(t, uint64(1), e.Stats().Ungrouped, "no user: nothing to group by")
 }
 
-// Ranges and the other comparisons of the correlation condition.
+// Ranges and the other comparisons of the correlation condition, each over
+// one window holding one event of bob, two of carol and three of dave.
+// Except gt and gte, a condition can turn false as events come, so it is
+// decided once, at window end: "lt: 2" fires for bob alone, once.
 func TestCorrelationConditions(t *testing.T) {
 	tests := []struct {
 		condition string
-		want      []int
+		want      []string
 	}{
-		{"{gt: 1, lte: 2}", []int{1}},
-		{"{eq: 2}", []int{1}},
-		// Evaluated on the window ending at each record, "fewer than" holds
-		// at the first (see issue 14: such conditions are decided when the
-		// window closes).
-		{"{neq: 2}", []int{0, 2, 3}},
-		{"{lt: 2}", []int{0}},
+		{"{gte: 2}", []string{"carol", "dave", "dave"}}, // in flight: the windows ending at carol's 2nd, dave's 2nd and 3rd
+		{"{gt: 1, lte: 2}", []string{"carol"}},
+		{"{gte: 0, lte: 2}", []string{"bob", "carol"}}, // a range whose lower bound is 0
+		{"{eq: 2}", []string{"carol"}},
+		{"{neq: 2}", []string{"bob", "dave"}},
+		{"{lt: 2}", []string{"bob"}},
+		{"{lte: 3}", []string{"bob", "carol", "dave"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.condition, func(t *testing.T) {
-			rules := strings.Replace(countRules, "{gte: 3}", tt.condition, 1)
-			e := mustCompile(t, Config{}, rules)
-			var recs []*Event
-			for i := 0; i < 4; i++ {
-				recs = append(recs, failure(t, time.Duration(i)*time.Second, "bob"))
+			e := mustCompile(t, Config{}, strings.Replace(countRules, "{gte: 3}", tt.condition, 1))
+			var users []string
+			record := func(ev *Event) {
+				for _, m := range e.Evaluate(ev, nil) {
+					_, group, _ := strings.Cut(m.Reason, " for user=")
+					user, _, _ := strings.Cut(group, " ")
+					users = append(users, user)
+				}
 			}
-			assert.Equal(t, tt.want, firedAt(feed(t, e, recs...), "failures"))
+			for i, u := range []string{"dave", "carol", "bob", "dave", "carol", "dave"} {
+				record(failure(t, time.Duration(i)*time.Second, u))
+			}
+			record(testEvent(t, "x", `{}`, testTime.Add(10*time.Minute+testLateness))) // closes the window
+			record(testEvent(t, "x", `{}`, testTime.Add(20*time.Minute+testLateness))) // closes nothing more
+			slices.Sort(users)
+			assert.Equal(t, tt.want, users)
 		})
 	}
+}
+
+// The issue's case: two failures within the window of a "fewer than 2"
+// rule. Judged on each event, the first said "1 events ... lt 2"; decided
+// at window end, the window holds two, and nothing fires. A lone failure in
+// the next window fires once, on the record that closes that window, and
+// never again: a later record, or the failure delivered again (now late),
+// changes nothing.
+func TestLowCountDecidedAtWindowEnd(t *testing.T) {
+	e := mustCompile(t, Config{}, strings.Replace(countRules, "{gte: 3}", "{lt: 2}", 1))
+	closing := func(at time.Duration) *Event { return testEvent(t, "x", `{}`, testTime.Add(at)) }
+	fired := feed(t, e,
+		failure(t, time.Minute, "bob"), failure(t, 5*time.Minute, "bob"), // window 09:00-09:10
+		failure(t, 12*time.Minute, "bob"), // window 09:10-09:20
+		closing(10*time.Minute+testLateness-time.Second), closing(10*time.Minute+testLateness),
+		closing(20*time.Minute+testLateness),
+		failure(t, 12*time.Minute, "bob"), closing(30*time.Minute+testLateness))
+	assert.Equal(t, [][]string{{}, {}, {}, {}, {}, {"failures"}, {}, {}}, fired)
+	assert.Equal(t, uint64(1), e.Stats().LateEvents, "the failure delivered after its window closed")
+
+	e = mustCompile(t, Config{}, strings.Replace(countRules, "{gte: 3}", "{lt: 2}", 1))
+	feed(t, e, failure(t, 12*time.Minute, "bob"))
+	ms := e.Evaluate(closing(20*time.Minute+testLateness), nil)
+	require.Len(t, ms, 1)
+	assert.Equal(t, `Sigma correlation "Failures" (event_count): 1 events of login_failed for user=bob in the window `+
+		`2026-11-20T09:10:00Z to 2026-11-20T09:20:00Z (10m, condition lt 2).`, ms[0].Reason)
+	assert.Equal(t, testTime.Add(12*time.Minute), ms[0].End.At)
+}
+
+// Event time ahead of the processing time (a bogus timestamp, clock skew)
+// moves the stream's time only as far as the processing time: one record
+// dated a year ahead does not close every window.
+func TestWindowEndIgnoresTheFuture(t *testing.T) {
+	e := mustCompile(t, Config{}, strings.Replace(countRules, "{gte: 3}", "{lt: 2}", 1))
+	feed(t, e, failure(t, 0, "bob"))
+	bogus := testEvent(t, "x", `{}`, testTime.Add(365*24*time.Hour))
+	bogus.Now = testTime.Add(time.Minute)
+	assert.Empty(t, e.Evaluate(bogus, nil))
+	assert.Len(t, e.Evaluate(testEvent(t, "x", `{}`, testTime.Add(10*time.Minute+testLateness)), nil), 1)
+}
+
+// Windows are aligned to the Unix epoch, before 1970 too.
+func TestWindowStart(t *testing.T) {
+	assert.Equal(t, int64(0), windowStart(0, time.Second))
+	assert.Equal(t, int64(3e9), windowStart(3.5e9, time.Second*3))
+	assert.Equal(t, int64(-3e9), windowStart(-1, time.Second*3))
+	assert.Equal(t, int64(-3e9), windowStart(-3e9, time.Second*3))
+}
+
+// A correlation decided at window end can count detection rules only: the
+// events of another correlation come when that one decides.
+func TestWindowEndOverACorrelationIsRejected(t *testing.T) {
+	errs := ruleErrors(t, Config{}, countRules+`---
+title: Few bursts
+name: few_bursts
+correlation: {type: event_count, rules: [failures], group-by: [user], timespan: 1d, condition: {lt: 2}}
+`)
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs[0].Reason, `a event_count condition (lt 2) is decided when its windows close, so it counts detection rules only, not the correlation "failures"`)
+}
+
+// A window decided at its end feeds the correlations that refer to it, with
+// its group's values: here "a user who signed in only once in the hour, and
+// changed an inbox rule within the day".
+func TestWindowEndFeedsACorrelation(t *testing.T) {
+	rules := `title: Sign-in
+name: sign_in
+detection:
+    sel: {op: sign_in}
+    condition: sel
+---
+title: Inbox rule
+name: inbox_rule
+detection:
+    sel: {op: inbox_rule}
+    condition: sel
+---
+title: Single sign-in
+name: single_sign_in
+correlation: {type: event_count, rules: [sign_in], group-by: [user], timespan: 1h, condition: {lt: 2}}
+---
+title: Single sign-in, then an inbox rule
+name: then_rule
+correlation: {type: temporal, rules: [single_sign_in, inbox_rule], group-by: [user], timespan: 1d}
+`
+	e := mustCompile(t, Config{}, rules)
+	ev := func(at time.Duration, op, user string) *Event {
+		return testEvent(t, "x", `{"op":"`+op+`","user":"`+user+`"}`, testTime.Add(at))
+	}
+	fired := feed(t, e, ev(0, "sign_in", "bob"), ev(time.Minute, "inbox_rule", "bob"),
+		ev(0, "sign_in", "eve"), ev(2*time.Minute, "sign_in", "eve"), ev(3*time.Minute, "inbox_rule", "eve"),
+		ev(time.Hour+testLateness, "noise", "x"))
+	assert.Equal(t, [][]string{{}, {}, {}, {}, {}, {"then_rule"}}, fired, "bob signed in once; eve twice")
+	assert.Zero(t, e.Stats().Ungrouped)
 }
 
 // With generate: true the referred rules report on their own too.
@@ -435,4 +559,69 @@ func TestCorrelationGenerate(t *testing.T) {
 	e := mustCompile(t, Config{}, countRules+"generate: true\n")
 	fired := feed(t, e, failure(t, 0, "bob"), failure(t, time.Second, "bob"), failure(t, 2*time.Second, "bob"))
 	assert.Equal(t, [][]string{{"login_failed"}, {"login_failed"}, {"login_failed", "failures"}}, fired)
+}
+
+// pySigma reads generate inside the correlation section, the JSON schema at
+// the top level: both work, and say the same when both are given.
+func TestCorrelationGenerateInCorrelationSection(t *testing.T) {
+	rules := strings.Replace(countRules, "    condition: {gte: 3}\n", "    condition: {gte: 3}\n    generate: true\n", 1)
+	e := mustCompile(t, Config{}, rules+"generate: true\n")
+	fired := feed(t, e, failure(t, 0, "bob"), failure(t, time.Second, "bob"), failure(t, 2*time.Second, "bob"))
+	assert.Equal(t, [][]string{{"login_failed"}, {"login_failed"}, {"login_failed", "failures"}}, fired)
+}
+
+// Timespans in w, M and y, which pySigma reads (with a month a twelfth of
+// 365.2425 days), beside the specification's s, m, h and d.
+func TestCorrelationTimespanUnits(t *testing.T) {
+	for text, want := range map[string]time.Duration{
+		"90s": 90 * time.Second, "90m": 90 * time.Minute, "2h": 2 * time.Hour, "3d": 72 * time.Hour,
+		"2w": 14 * 24 * time.Hour, "1M": 2_629_746 * time.Second, "1y": 31_556_952 * time.Second,
+	} {
+		got, err := parseTimespan(text)
+		require.NoError(t, err, text)
+		assert.Equal(t, want, got, text)
+	}
+	e := mustCompile(t, Config{}, strings.Replace(countRules, "timespan: 10m", "timespan: 1w", 1))
+	fired := feed(t, e, failure(t, 0, "bob"), failure(t, 3*24*time.Hour, "bob"), failure(t, 6*24*time.Hour, "bob"))
+	assert.Equal(t, []int{2}, firedAt(fired, "failures"), "three failures within a week")
+}
+
+// value_percentile written pySigma's way: "percentile: 50" beside a
+// comparison tests the field's 50th percentile (nearest rank) in the window
+// against the threshold.
+func TestCorrelationValuePercentilePySigma(t *testing.T) {
+	rules := `title: Download
+name: download
+detection:
+    sel: {action: download}
+    condition: sel
+---
+title: Large downloads
+name: large
+correlation:
+    type: value_percentile
+    rules: [download]
+    group-by: [user]
+    timespan: 1h
+    condition:
+        field: bytes
+        percentile: 50
+        gt: 100
+`
+	e := mustCompile(t, Config{}, rules)
+	ev := func(at time.Duration, bytes string) *Event {
+		return testEvent(t, "x", `{"action":"download","user":"bob","bytes":`+bytes+`}`, testTime.Add(at))
+	}
+	var ms []Match
+	for i, b := range []string{"10", `"no number"`, "200", "300"} {
+		ms = append(ms, e.Evaluate(ev(time.Duration(i)*time.Minute, b), nil)...)
+	}
+	assert.Empty(t, ms, "a percentile is decided when its window closes")
+	ms = e.Flush(testLateness, nil)
+	require.Len(t, ms, 1, "the median of 10, 200 and 300 is 200; a value that is no number is left out")
+	assert.Equal(t, testTime.Add(3*time.Minute), ms[0].End.At)
+	assert.Contains(t, ms[0].Reason, "the 50th percentile of bytes is 200 over 3 events")
+	assert.Equal(t, 10.0, nearestRank([]float64{40, 10, 30, 20}, 0), "the 0th percentile is the least")
+	assert.Equal(t, 20.0, nearestRank([]float64{40, 10, 30, 20}, 50))
+	assert.Equal(t, 40.0, nearestRank([]float64{40, 10, 30, 20}, 95))
 }

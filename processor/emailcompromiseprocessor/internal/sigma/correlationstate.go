@@ -1,9 +1,11 @@
 package sigma
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +21,8 @@ type Stats struct {
 	// correlation.max_events_per_group events.
 	EventsDropped uint64
 	// LateEvents: events further behind their group's newest event than the
-	// allowed lateness when they arrived.
+	// allowed lateness when they arrived (for correlations decided at window
+	// end: behind the newest event time of the stream, or without one).
 	LateEvents uint64
 	// Ungrouped: events of correlated rules that lacked a group-by field.
 	Ungrouped uint64
@@ -30,26 +33,39 @@ type Stats struct {
 // expired by event time), each holding its recent events in event-time
 // order.
 //
-// A correlation is judged on windows that end at each of a group's events:
-// the window of an event holds the group's events within the timespan
-// before it. When an event arrives, every window that contains it is judged
-// again (its own, and those of the later events within a timespan after
-// it), so that what fires does not depend on the order events arrive in:
-// an event arriving late completes the windows of the events after it.
+// A correlation whose condition can only become true as events are added
+// (gt or gte of a count, a sum or the rules matched) is judged in flight,
+// on windows that end at each of a group's events: the window of an event
+// holds the group's events within the timespan before it. When an event
+// arrives, every window that contains it is judged again (its own, and
+// those of the later events within a timespan after it), so that what
+// fires does not depend on the order events arrive in: an event arriving
+// late completes the windows of the events after it.
+//
+// Any other condition (window.go) is judged once per group and window of
+// the timespan, when no record can still fall into the window.
 type corrState struct {
 	groups *state.Store[corrGroup]
 	// latest is the newest event time seen, which idle groups expire against.
-	latest    int64
-	maxEvents int
-	stats     *Stats
-	// distinct is reused to count distinct values in a window.
+	latest               int64
+	maxGroups, maxEvents int
+	stats                *Stats
+	// due holds, for window-end correlations, each group's next window to
+	// close (see window.go).
+	due deadlines
+	// distinct and numbers are reused to count distinct values and to rank
+	// the numbers of a window.
 	distinct map[string]int
+	numbers  []float64
 }
 
 type corrGroup struct {
 	key    string
 	newest int64
-	events []corrEvent
+	// pending is, for window-end correlations, the end of the group's
+	// earliest window not yet decided (noWindow: none).
+	pending int64
+	events  []corrEvent
 }
 
 // corrEvent is one record a correlated rule matched.
@@ -65,9 +81,11 @@ type corrEvent struct {
 }
 
 // corrResult is a window that satisfies the correlation: the event it ends
-// at and what it found, for the reason.
+// at and what it found, for the reason. start is where a window-end
+// correlation's window starts.
 type corrResult struct {
 	end    corrEvent
+	start  int64
 	group  string
 	metric float64
 	events int
@@ -77,7 +95,7 @@ type corrResult struct {
 
 func newCorrState(maxGroups, maxEvents int, stats *Stats) *corrState {
 	// The store's TTL is unused: groups expire by event time (ExpireBefore).
-	return &corrState{groups: state.New[corrGroup](maxGroups, 0), maxEvents: maxEvents, latest: math.MinInt64,
+	return &corrState{groups: state.New[corrGroup](maxGroups, 0), maxGroups: maxGroups, maxEvents: maxEvents, latest: math.MinInt64,
 		stats: stats, distinct: map[string]int{}}
 }
 
@@ -86,18 +104,13 @@ func newCorrState(maxGroups, maxEvents int, stats *Stats) *corrState {
 // far behind the group's newest event an event may be and still count.
 func (c *correlationRule) observe(ev corrEvent, key []byte, lateness time.Duration, out []corrResult) []corrResult {
 	s := c.state
-	span, late := int64(c.span), int64(lateness)
+	// What a window-end correlation feeds comes once its window has closed,
+	// up to its timespan and the lateness after its events: as much later
+	// than the events of the group it joins.
+	span, late := int64(c.span), int64(lateness+c.fedLate)
 	s.latest = max(s.latest, ev.t)
 	s.groups.ExpireBefore(time.Unix(0, s.latest-late-span))
-	g := s.groups.GetBytes(key)
-	if g == nil {
-		evictions := s.groups.Evictions()
-		g = s.groups.Touch(string(key), time.Unix(0, ev.t))
-		*g = corrGroup{key: string(key), newest: math.MinInt64}
-		s.stats.GroupsEvicted += s.groups.Evictions() - evictions
-	} else {
-		s.groups.Touch(g.key, time.Unix(0, max(g.newest, ev.t)))
-	}
+	g := s.group(key, ev.t)
 	if len(g.events) > 0 && ev.t < g.newest-late {
 		s.stats.LateEvents++
 		return out
@@ -129,6 +142,21 @@ func (c *correlationRule) observe(ev corrEvent, key []byte, lateness time.Durati
 	return out
 }
 
+// group returns the group key, created if new, touched with the event time
+// t (or its newest, if later): groups are evicted and expired by event time.
+func (s *corrState) group(key []byte, t int64) *corrGroup {
+	g := s.groups.GetBytes(key)
+	if g == nil {
+		evictions := s.groups.Evictions()
+		g = s.groups.Touch(string(key), time.Unix(0, t))
+		*g = corrGroup{key: string(key), newest: math.MinInt64, pending: noWindow}
+		s.stats.GroupsEvicted += s.groups.Evictions() - evictions
+	} else {
+		s.groups.Touch(g.key, time.Unix(0, max(g.newest, t)))
+	}
+	return g
+}
+
 // insert places ev in time order, once per record: it returns its index
 // and whether it was new.
 func (g *corrGroup) insert(ev corrEvent) (int, bool) {
@@ -158,30 +186,40 @@ func (c *correlationRule) judge(g *corrGroup, i int, out []corrResult) []corrRes
 	if !ok {
 		return out
 	}
-	res.end, res.group = end, g.key
+	res.group = g.key
 	return append(out, res)
 }
 
-// evaluate computes the correlation's metric over a window and tests the
-// condition on it.
+// evaluate computes the correlation's metric over a window that ends at the
+// event end and tests the condition on it.
 func (c *correlationRule) evaluate(window []corrEvent, end corrEvent) (corrResult, bool) {
-	res := corrResult{events: len(window)}
+	res := corrResult{events: len(window), end: end}
 	distinct := c.state.distinct
 	clear(distinct)
 	switch c.typ {
 	case corrEventCount:
 		res.metric = float64(res.events)
-	case corrValueCount, corrValuePercentile:
+	case corrValuePercentile:
+		if c.hasPercentile {
+			nums := c.state.numbers[:0]
+			for _, e := range window {
+				if e.hasNum {
+					nums = append(nums, e.num)
+				}
+			}
+			c.state.numbers = nums
+			if len(nums) == 0 {
+				return res, false
+			}
+			res.metric = nearestRank(nums, c.percentile)
+			break
+		}
+		return c.rareValues(window, res)
+	case corrValueCount:
 		for _, e := range window {
 			distinct[e.value]++
 		}
 		res.metric = float64(len(distinct))
-		if c.typ == corrValuePercentile {
-			// The share, in percent, of the window's events whose value is
-			// the ending event's: "lte: 1" finds a value that is at most 1%
-			// of the events.
-			res.metric = 100 * float64(distinct[end.value]) / float64(res.events)
-		}
 	case corrValueSum, corrValueAvg:
 		numbers := 0
 		for _, e := range window {
@@ -218,6 +256,62 @@ func (c *correlationRule) evaluate(window []corrEvent, end corrEvent) (corrResul
 		slices.Sort(res.values)
 	}
 	return res, true
+}
+
+// rareValues judges value_percentile in the specification's form, which
+// leaves the metric undefined beyond its example ("a process name that is
+// at most 1% of the processes"): each value's share, in percent, of the
+// window's events. The window fires when some value's share meets the
+// condition; it ends at the last event with such a value, and the reason
+// lists them.
+func (c *correlationRule) rareValues(window []corrEvent, res corrResult) (corrResult, bool) {
+	distinct := c.state.distinct
+	for _, e := range window {
+		distinct[e.value]++
+	}
+	found := false
+	for i := range window {
+		e := &window[i]
+		share := 100 * float64(distinct[e.value]) / float64(res.events)
+		if !c.cond.holds(share) {
+			continue
+		}
+		if !found || later(*e, res.end) {
+			res.end, res.metric = *e, share
+		}
+		found = true
+	}
+	if !found {
+		return res, false
+	}
+	for v, n := range distinct {
+		if share := 100 * float64(n) / float64(res.events); c.cond.holds(share) {
+			res.values = append(res.values, fmt.Sprintf("%s (%s%%)", v, strconv.FormatFloat(share, 'f', -1, 64)))
+		}
+	}
+	slices.Sort(res.values)
+	return res, true
+}
+
+// later orders events by time, then record id, so that which of a window's
+// events is its last does not depend on the order they arrived in.
+func later(a, b corrEvent) bool {
+	if a.t != b.t {
+		return a.t > b.t
+	}
+	return a.id > b.id
+}
+
+// nearestRank returns the p-th percentile of the numbers by the nearest-rank
+// method: the smallest of them that at least p percent are at or below, so
+// that the metric is a value the window holds (SQL backends of pySigma
+// disagree between this and interpolation; nearest rank needs no choice of
+// interpolation and equals theirs whenever a value sits at the rank). It
+// sorts nums.
+func nearestRank(nums []float64, p float64) float64 {
+	slices.Sort(nums)
+	rank := int(math.Ceil(p / 100 * float64(len(nums))))
+	return nums[max(rank, 1)-1]
 }
 
 // orderedChain returns the longest prefix of the correlated rules that

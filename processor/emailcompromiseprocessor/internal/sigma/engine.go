@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +79,15 @@ type Engine struct {
 	ctx        evalCtx
 	stats      Stats
 	results    []corrResult
+
+	// correlations are all correlation rules, in load order; windowed the
+	// window-end ones among them (window.go); watermark is
+	// the newest event time seen (math.MinInt64: none yet), nextDue the
+	// earliest window end any of them waits for.
+	correlations []*correlationRule
+	windowed     []*correlationRule
+	watermark    int64
+	nextDue      int64
 }
 
 // Rules lists the rules that can report a match (active detection rules
@@ -89,7 +99,8 @@ func (e *Engine) Stats() Stats { return e.stats }
 
 // Evaluate appends the rules that fire on ev to out and returns it. Matches
 // come in rule load order, each correlation right after the rule match that
-// completed it.
+// completed it; windows of window-end correlations that ev's event time
+// closes (see window.go) come first.
 func (e *Engine) Evaluate(ev *Event, out []Match) []Match {
 	c := &e.ctx
 	c.reset(ev)
@@ -100,6 +111,13 @@ func (e *Engine) Evaluate(ev *Event, out []Match) []Match {
 	when := c.record.Time
 	if when.IsZero() {
 		when = ev.Now
+	} else if len(e.windowed) > 0 {
+		at := when
+		if !ev.Now.IsZero() && ev.Now.Before(at) {
+			at = ev.Now
+		}
+		e.watermark = max(e.watermark, at.UnixNano())
+		out = e.closeWindows(c, e.watermark-int64(ev.Lateness), ev.Lateness, out)
 	}
 	for _, i := range idx.candidates(c) {
 		sr := &idx.refs[i]
@@ -111,9 +129,58 @@ func (e *Engine) Evaluate(ev *Event, out []Match) []Match {
 			out = append(out, Match{Rule: r.info, Reason: r.reason(c)})
 		}
 		self := corrEvent{t: when.UnixNano(), id: strings.Clone(c.record.ID), user: strings.Clone(c.record.User)}
-		out = e.propagate(c, &r.ruleNode, self, ev.Lateness, out)
+		out = e.propagate(fieldReader{c: c}, &r.ruleNode, self, ev.Lateness, out)
 	}
 	return out
+}
+
+// Flush decides every window that window-end correlations still wait for,
+// as at the end of the input: a test run over a finite sample, where no
+// later record will move event time past them.
+func (e *Engine) Flush(lateness time.Duration, out []Match) []Match {
+	return e.closeWindows(&e.ctx, noWindow, lateness, out)
+}
+
+// closeWindows decides the windows of window-end correlations that end at
+// or before limit and appends the matches, with what they complete in turn.
+func (e *Engine) closeWindows(c *evalCtx, limit int64, lateness time.Duration, out []Match) []Match {
+	if limit < e.nextDue {
+		return out
+	}
+	e.nextDue = noWindow
+	for _, corr := range e.windowed {
+		from := len(e.results)
+		e.results = corr.closeWindows(limit, e.results)
+		for i := from; i < len(e.results); i++ {
+			out = e.fired(c, corr, e.results[i], lateness, out)
+		}
+		e.results = e.results[:from]
+		e.nextDue = min(e.nextDue, corr.state.due.next())
+	}
+	return out
+}
+
+// fieldReader reads the fields a correlation groups and aggregates by: from
+// the judged record, or, for what the result of a correlation decided at
+// window end (without a record of its group) completes, from that result's
+// group-by values, by name.
+type fieldReader struct {
+	c *evalCtx
+	// names and values are the group-by of such a result (names nil: read
+	// the record).
+	names, values []string
+}
+
+func (r fieldReader) read(f *field, name string) (scalar, bool) {
+	if r.names == nil {
+		return firstValue(r.c.values(f))
+	}
+	for i, n := range r.names {
+		if strings.EqualFold(n, name) && i < len(r.values) {
+			return stringScalar(r.values[i]), true
+		}
+	}
+	return scalar{}, false
 }
 
 // propagate feeds a rule's match, an event ending at the record at, to the
@@ -122,31 +189,46 @@ func (e *Engine) Evaluate(ev *Event, out []Match) []Match {
 // (completed late); its group is the judged record's all the same, so a
 // correlation of correlations, grouping by the inner one's fields, reads
 // them from the judged record.
-func (e *Engine) propagate(c *evalCtx, n *ruleNode, at corrEvent, lateness time.Duration, out []Match) []Match {
+func (e *Engine) propagate(r fieldReader, n *ruleNode, at corrEvent, lateness time.Duration, out []Match) []Match {
 	for _, link := range n.parents {
 		corr := link.corr
 		from := len(e.results)
-		e.results = e.feed(c, corr, link.ref, at, lateness, e.results)
+		e.results = e.feed(r, corr, link.ref, at, lateness, e.results)
 		for i := from; i < len(e.results); i++ {
-			res := e.results[i]
-			if corr.standalone {
-				out = append(out, Match{Rule: corr.info, Reason: corr.reason(&res),
-					End: &WindowEnd{ID: res.end.id, At: time.Unix(0, res.end.t).UTC(), User: res.end.user}})
-			}
-			out = e.propagate(c, &corr.ruleNode, res.end, lateness, out)
+			out = e.firedWith(r, corr, e.results[i], lateness, out)
 		}
 		e.results = e.results[:from]
 	}
 	return out
 }
 
+// fired reports a window-end correlation's window and feeds it on, reading
+// the fields of what it completes from its group.
+func (e *Engine) fired(c *evalCtx, corr *correlationRule, res corrResult, lateness time.Duration, out []Match) []Match {
+	return e.firedWith(fieldReader{c: c, names: corr.groupBy, values: groupValues(res.group)}, corr, res, lateness, out)
+}
+
+// firedWith reports a correlation's window (when the correlation reports on
+// its own) and feeds it to the correlations that refer to it.
+func (e *Engine) firedWith(r fieldReader, corr *correlationRule, res corrResult, lateness time.Duration, out []Match) []Match {
+	if corr.standalone {
+		out = append(out, Match{Rule: corr.info, Reason: corr.reason(&res),
+			End: &WindowEnd{ID: res.end.id, At: time.Unix(0, res.end.t).UTC(), User: res.end.user}})
+	}
+	if r.names != nil {
+		r = fieldReader{c: r.c, names: corr.groupBy, values: groupValues(res.group)}
+	}
+	return e.propagate(r, &corr.ruleNode, res.end, lateness, out)
+}
+
 // feed adds the event at, matched by the ref-th rule of corr, to the
-// correlation's group for the judged record's group-by values, and appends
-// the windows that now fire.
-func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, at corrEvent, lateness time.Duration, out []corrResult) []corrResult {
+// correlation's group for the group-by values r reads, and appends the
+// windows that now fire.
+func (e *Engine) feed(r fieldReader, corr *correlationRule, ref int, at corrEvent, lateness time.Duration, out []corrResult) []corrResult {
+	c := r.c
 	key := c.keyBuf[:0]
 	for i, f := range corr.groupFields[ref] {
-		v, ok := firstValue(c.values(f))
+		v, ok := r.read(f, corr.groupNames[ref][i])
 		if !ok {
 			e.stats.Ungrouped++
 			return out
@@ -160,8 +242,8 @@ func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, at corrEvent, 
 	ev := corrEvent{t: at.t, ref: ref, id: at.id, user: at.user}
 	if fields := corr.valueFieldsByRef[ref]; len(fields) > 0 {
 		var parts []string
-		for _, f := range fields {
-			v, ok := firstValue(c.values(f))
+		for i, f := range fields {
+			v, ok := r.read(f, corr.valueFields[i])
 			if !ok {
 				return out // nothing to aggregate
 			}
@@ -172,9 +254,23 @@ func (e *Engine) feed(c *evalCtx, corr *correlationRule, ref int, at corrEvent, 
 		}
 		// Values compare as Sigma compares strings: case-insensitively.
 		ev.value = strings.ToLower(strings.Join(parts, ", "))
-		if (corr.typ == corrValueSum || corr.typ == corrValueAvg) && !ev.hasNum {
+		if corr.numeric() && !ev.hasNum {
 			return out
 		}
+	}
+	if corr.windowEnd {
+		if r.names == nil && c.record.Time.IsZero() {
+			// Without an event time there is no window to put it in.
+			e.stats.LateEvents++
+			return out
+		}
+		limit := int64(math.MinInt64)
+		if e.watermark != math.MinInt64 {
+			limit = e.watermark - int64(lateness)
+		}
+		corr.observeWindowed(ev, key, limit)
+		e.nextDue = min(e.nextDue, corr.state.due.next())
+		return out
 	}
 	return corr.observe(ev, key, lateness, out)
 }
@@ -226,7 +322,10 @@ func (c *correlationRule) reason(res *corrResult) string {
 	case corrValueAvg:
 		what = fmt.Sprintf("%s averaging %s over %d events", field, metric, res.events)
 	case corrValuePercentile:
-		what = fmt.Sprintf("this %s is %s%% of %d events", field, metric, res.events)
+		what = fmt.Sprintf("%s %s of %d events", field, strings.Join(res.values, "; "), res.events)
+		if c.hasPercentile {
+			what = fmt.Sprintf("the %s percentile of %s is %s over %d events", ordinal(int(c.percentile)), field, metric, res.events)
+		}
 	case corrTemporal:
 		what = fmt.Sprintf("%s of the rules %s all matched", metric, strings.Join(c.refNames, ", "))
 	case corrTemporalOrdered:
@@ -236,18 +335,26 @@ func (c *correlationRule) reason(res *corrResult) string {
 		}
 		what = fmt.Sprintf("%s matched in order", strings.Join(chain, " then "))
 	}
-	return fmt.Sprintf("Sigma correlation %q (%s): %s%s within %s up to %s (condition %s).", c.info.Title, c.typ, what, scope, formatSpan(c.span),
+	if c.windowEnd {
+		return fmt.Sprintf("Sigma correlation %q (%s): %s%s in the window %s to %s (%s, condition %s).", c.info.Title, c.typ, what, scope,
+			time.Unix(0, res.start).UTC().Format(time.RFC3339), time.Unix(0, res.start+int64(c.span)).UTC().Format(time.RFC3339), c.spanText, c.cond)
+	}
+	return fmt.Sprintf("Sigma correlation %q (%s): %s%s within %s up to %s (condition %s).", c.info.Title, c.typ, what, scope, c.spanText,
 		time.Unix(0, res.end.t).UTC().Format(time.RFC3339), c.cond)
 }
 
-func formatSpan(d time.Duration) string {
-	switch {
-	case d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
+// ordinal writes 95 as 95th, 1 as 1st.
+func ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
 	}
-	return fmt.Sprintf("%ds", d/time.Second)
+	return strconv.Itoa(n) + suffix
 }

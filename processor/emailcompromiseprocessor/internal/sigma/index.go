@@ -198,7 +198,7 @@ func orCandidates(acc, next map[*field][]string, first bool) map[*field][]string
 // indexKeys returns the values an item requires its field to equal, when
 // it is a plain equality over ASCII values.
 func (it *item) indexKeys() (*field, []string, bool) {
-	if it.kind != itemValues || it.neq || it.orNull || it.all {
+	if it.kind != itemValues || it.neq || it.all {
 		return nil, nil, false
 	}
 	var keys []string

@@ -3,6 +3,7 @@ package sigma
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -10,23 +11,26 @@ import (
 func Load(cfg Config) (*Engine, *Report, error) {
 	cfg = cfg.withDefaults()
 	files, errs := ReadFiles(cfg.Rules, cfg.MaxFileBytes)
-	return compile(files, errs, cfg)
+	return compile(files, errs, cfg, false)
 }
 
 // Compile compiles rule files already in memory.
 func Compile(files []File, cfg Config) (*Engine, *Report, error) {
-	return compile(files, nil, cfg.withDefaults())
+	return compile(files, nil, cfg.withDefaults(), false)
 }
 
 // loader compiles a set of files: first every document's header, so that
 // correlations and filters can refer to rules in any file, then each rule.
 type loader struct {
-	cfg    Config
-	table  logsourceTable
-	known  []string
-	comp   *compiler
-	engine *Engine
-	report *Report
+	cfg Config
+	// reportAll makes every rule report its own matches, referred to by a
+	// correlation or not, as a rule's own tests need.
+	reportAll bool
+	table     logsourceTable
+	known     []string
+	comp      *compiler
+	engine    *Engine
+	report    *Report
 
 	defs         []*ruleDef
 	byKey        map[string]*ruleDef
@@ -36,13 +40,13 @@ type loader struct {
 	linking      map[*ruleDef]bool
 }
 
-func compile(files []File, fileErrs []*RuleError, cfg Config) (*Engine, *Report, error) {
+func compile(files []File, fileErrs []*RuleError, cfg Config, reportAll bool) (*Engine, *Report, error) {
 	table := newLogsourceTable(cfg.LogsourceMapping)
 	known := table.sources()
 	l := &loader{
-		cfg: cfg, table: table, known: known,
+		cfg: cfg, reportAll: reportAll, table: table, known: known,
 		comp:         newCompiler(newFieldMapper(cfg.FieldMapping, slices.Clone(known)), cfg.Placeholders),
-		engine:       &Engine{bySource: map[string]*sourceIndex{}},
+		engine:       &Engine{bySource: map[string]*sourceIndex{}, watermark: math.MinInt64, nextDue: noWindow},
 		report:       &Report{Files: len(files), Errors: fileErrs},
 		byKey:        map[string]*ruleDef{},
 		rejected:     map[*ruleDef]bool{},
@@ -73,37 +77,65 @@ func compile(files []File, fileErrs []*RuleError, cfg Config) (*Engine, *Report,
 
 func (l *loader) readFile(f File) {
 	budget := newFileBudget(len(f.Data))
+	w := newWalker(budget)
+	var v1 collection
 	for i, doc := range splitDocuments(f.Data) {
+		inDocument := &RuleError{File: f.Name, Line: doc.line, Rule: fmt.Sprintf("in document %d", i+1)}
 		node, err := parseDocument(doc)
 		if err != nil {
-			l.fail(&RuleError{File: f.Name, Line: doc.line, Rule: fmt.Sprintf("in document %d", i+1)}, err)
+			l.fail(inDocument, err)
 			continue
 		}
 		if node == nil {
 			continue
 		}
-		d, err := readRuleDef(f.Name, i+1, newWalker(doc.line, budget), node)
+		node, merged, err := v1.expand(w, node)
 		if err != nil {
-			e := &RuleError{File: f.Name, Line: doc.line, Rule: fmt.Sprintf("in document %d", i+1)}
-			if d != nil && (d.info.Title != "" || d.info.ID != "" || d.info.Name != "") {
-				e.Rule = d.describe()
-			}
-			l.fail(e, err)
+			l.fail(inDocument, err)
 			continue
 		}
-		l.register(d)
+		if node == nil {
+			continue
+		}
+		d, err := readRuleDef(f.Name, i+1, w, node)
+		var translated []*ruleDef
+		var note string
+		if err == nil && d.kind == kindDetection {
+			translated, note, err = translateAggregation(d)
+		}
+		if err != nil {
+			if d != nil && (d.info.Title != "" || d.info.ID != "" || d.info.Name != "") {
+				inDocument.Rule = d.describe()
+			}
+			l.fail(inDocument, err)
+			continue
+		}
+		if translated == nil {
+			translated = []*ruleDef{d}
+		}
+		for _, t := range translated {
+			if l.register(t) && t.info.Key == d.info.Key {
+				if merged {
+					l.note(t, fmt.Sprintf("Sigma v1 collection: merged with the action: global document at line %d", v1.globalLine))
+				}
+				if note != "" {
+					l.note(t, note)
+				}
+			}
+		}
 	}
 }
 
-// register makes a rule findable by id and name, which must be unique.
-func (l *loader) register(d *ruleDef) {
+// register makes a rule findable by id and name, which must be unique, and
+// reports whether it could.
+func (l *loader) register(d *ruleDef) bool {
 	for _, key := range []string{d.info.ID, d.info.Name} {
 		if key == "" {
 			continue
 		}
 		if other, ok := l.byKey[key]; ok && other != d {
 			l.reject(d, lineError(d.info.Line, fmt.Sprintf("id or name %q is already used by the rule at %s:%d", key, other.info.File, other.info.Line)))
-			return
+			return false
 		}
 	}
 	for _, key := range []string{d.info.ID, d.info.Name} {
@@ -112,6 +144,7 @@ func (l *loader) register(d *ruleDef) {
 		}
 	}
 	l.defs = append(l.defs, d)
+	return true
 }
 
 func (l *loader) fail(e *RuleError, err error) {
@@ -193,12 +226,28 @@ func (l *loader) applyFilters() {
 		for i, t := range targets {
 			t.filters = append(t.filters, logics[i])
 		}
-		l.report.Filters++
+		if len(targets) > 0 {
+			l.report.Filters++
+		}
 	}
 }
 
+// filterTargets returns the detection rules a filter applies to: those it
+// names (or every one, for rules: any) whose logsource its own contains. A
+// named rule of another logsource is left alone, as pySigma does, and noted.
 func (l *loader) filterTargets(d *ruleDef) ([]*detectionRule, error) {
 	var targets []*detectionRule
+	if d.anyRule {
+		for _, t := range l.defs {
+			if r := l.detections[t]; r != nil && d.logsource.contains(t.logsource) {
+				targets = append(targets, r)
+			}
+		}
+		if len(targets) == 0 {
+			l.note(d, fmt.Sprintf("filter for any rule of logsource %s applies to no loaded rule", d.logsource))
+		}
+		return targets, nil
+	}
 	for _, ref := range d.refs {
 		t, ok := l.byKey[ref]
 		switch {
@@ -208,10 +257,18 @@ func (l *loader) filterTargets(d *ruleDef) ([]*detectionRule, error) {
 			return nil, lineError(d.refsLine, fmt.Sprintf("filter refers to %q, which is not a detection rule", ref))
 		case l.detections[t] == nil:
 			return nil, lineError(d.refsLine, fmt.Sprintf("filter refers to rule %q, which was rejected", ref))
+		case !d.logsource.contains(t.logsource):
+			l.note(d, fmt.Sprintf("filter does not apply to rule %s: the filter's logsource (%s) does not contain the rule's (%s)",
+				t.describe(), d.logsource, t.logsource))
+			continue
 		}
 		targets = append(targets, l.detections[t])
 	}
 	return targets, nil
+}
+
+func (l *loader) note(d *ruleDef, note string) {
+	l.report.Notes = append(l.report.Notes, RuleNote{File: d.info.File, Line: d.info.Line, Rule: d.describe(), Note: note})
 }
 
 // correlation compiles a correlation rule and, first, the rules it refers
@@ -233,6 +290,10 @@ func (l *loader) correlation(d *ruleDef) *correlationRule {
 	}
 	for _, name := range c.refNames {
 		n, err := l.referredNode(name)
+		if err == nil && c.windowEnd && l.byKey[name].kind == kindCorrelation {
+			err = fmt.Errorf("correlation: a %s condition (%s) is decided when its windows close, so it counts detection rules only, not the correlation %q, "+
+				"whose windows close later; refer to that correlation's own rules", c.typ, c.cond, name)
+		}
 		if err != nil {
 			if !l.rejected[d] {
 				l.reject(d, lineError(c.rulesLine, err.Error()))
@@ -240,6 +301,14 @@ func (l *loader) correlation(d *ruleDef) *correlationRule {
 			return nil
 		}
 		c.refs = append(c.refs, n)
+	}
+	for _, name := range c.refNames {
+		if ref := l.correlations[l.byKey[name]]; ref != nil {
+			c.fedLate = max(c.fedLate, ref.fedLate)
+			if ref.windowEnd {
+				c.fedLate = max(c.fedLate, ref.span)
+			}
+		}
 	}
 	for i, n := range c.refs {
 		n.parents = append(n.parents, parentLink{corr: c, ref: i})
@@ -252,6 +321,10 @@ func (l *loader) correlation(d *ruleDef) *correlationRule {
 	d.info.Correlation = c.typ.String()
 	c.compileFields(l.comp)
 	c.state = newCorrState(l.cfg.Correlation.MaxGroups, l.cfg.Correlation.MaxEventsPerGroup, &l.engine.stats)
+	l.engine.correlations = append(l.engine.correlations, c)
+	if c.windowEnd {
+		l.engine.windowed = append(l.engine.windowed, c)
+	}
 	l.correlations[d] = c
 	return c
 }
@@ -325,7 +398,7 @@ func (l *loader) build() {
 		default:
 			continue
 		}
-		n.standalone = !referenced[n] || generated[n]
+		n.standalone = !referenced[n] || generated[n] || l.reportAll
 		n.parents = slices.DeleteFunc(n.parents, func(p parentLink) bool { return !active[&p.corr.ruleNode] })
 		if !active[n] {
 			ls := d.logsource.String()

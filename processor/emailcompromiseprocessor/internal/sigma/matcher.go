@@ -155,9 +155,9 @@ type item struct {
 	// which matches. Groups combine with OR, or AND under "all".
 	groups [][]needle
 	all    bool
+	// neq negates the item, as pySigma's neq modifier does: a field that is
+	// absent, or holds none of the values, matches.
 	neq    bool
-	// orNull: one of the values was null, which an absent field matches.
-	orNull bool
 	exists bool
 }
 
@@ -171,11 +171,11 @@ func (it *item) eval(c *evalCtx) bool {
 	default:
 		values = c.values(it.field)
 	}
-	if it.kind == itemNull || (it.orNull && !hasValue(values)) {
+	if it.kind == itemNull {
 		return !hasValue(values)
 	}
 	if it.neq {
-		return hasValue(values) && !it.anyGroup(c, values)
+		return !it.anyGroup(c, values)
 	}
 	if it.all {
 		for _, g := range it.groups {

@@ -31,15 +31,29 @@ type InactiveRule struct {
 	Logsource string
 }
 
+// RuleNote is something loading did to a valid rule that its author should
+// know: a Sigma v1 form translated, a filter that does not apply.
+type RuleNote struct {
+	File string
+	Line int
+	Rule string
+	Note string
+}
+
+func (n RuleNote) String() string {
+	return fmt.Sprintf("%s:%d: rule %s: %s", n.File, n.Line, n.Rule, n.Note)
+}
+
 // Report says what loading did.
 type Report struct {
 	Files int
 	// Loaded counts the active detection and correlation rules.
 	Loaded int
-	// Filters counts the Sigma filters applied.
+	// Filters counts the Sigma filters applied to at least one rule.
 	Filters  int
 	Inactive []InactiveRule
 	Errors   []*RuleError
+	Notes    []RuleNote
 }
 
 // Summary is one line for the log.

@@ -27,6 +27,9 @@ type RuleInfo struct {
 	Line        int
 	// Sources are the audit.source values the rule applies to.
 	Sources []string
+	// RegressionTests is the rule's regression_tests_path: the info.yml of
+	// its own tests (SigmaHQ's regression data), as the rule writes it.
+	RegressionTests string
 }
 
 type ruleKind uint8
@@ -61,15 +64,24 @@ type ruleDef struct {
 	kind      ruleKind
 	w         *walker
 	logsource logsource
+	// hasLogsource: the document has a logsource section (a filter must).
+	hasLogsource bool
 	// detection holds the detection section, or a filter's section minus
 	// its rules list.
 	detection   []pair
 	sectionLine int
 	correlation *yaml.Node
-	// refs are the rules a filter or correlation applies to.
+	// refs are the rules a filter or correlation applies to; anyRule: a
+	// filter says "rules: any" (or all, or an empty list), as pySigma reads
+	// it: every rule its logsource contains.
 	refs     []string
 	refsLine int
-	generate bool
+	anyRule  bool
+	// generate: the rules a correlation refers to report on their own too.
+	// The JSON schema puts it at the top level, pySigma in the correlation
+	// section; generateLine says where it was given first (0: nowhere).
+	generate     bool
+	generateLine int
 }
 
 var levels = []string{"informational", "low", "medium", "high", "critical"}
@@ -105,12 +117,12 @@ func readRuleDef(file string, docNumber int, w *walker, root *yaml.Node) (*ruleD
 			d.info.Tags, err = w.texts(p.value, "tags")
 		case "references":
 			d.info.References, err = w.texts(p.value, "references")
+		case "regression_tests_path":
+			d.info.RegressionTests, err = w.text(p.value, "regression_tests_path")
 		case "generate":
-			var g string
-			if g, err = w.text(p.value, "generate"); err == nil {
-				d.generate = strings.EqualFold(g, "true")
-			}
+			err = d.setGenerate(p)
 		case "logsource":
+			d.hasLogsource = true
 			d.logsource, err = readLogsource(w, p.value)
 		case "detection":
 			kinds = append(kinds, "detection")
@@ -130,10 +142,13 @@ func readRuleDef(file string, docNumber int, w *walker, root *yaml.Node) (*ruleD
 	}
 	d.info.Key = firstNonEmpty(d.info.ID, d.info.Name, fmt.Sprintf("%s#%d", strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), docNumber))
 	switch len(kinds) {
+	case 1:
+		if d.kind == kindFilter && !d.hasLogsource {
+			return d, lineError(d.info.Line, "filter: logsource is required (Sigma filters specification); give the logsource of the rules it filters, e.g. {product: m365, service: audit}")
+		}
+		return d, nil
 	case 0:
 		return d, lineError(d.info.Line, "the document has none of detection (a rule), correlation (a correlation rule) or filter (a filter)")
-	case 1:
-		return d, nil
 	}
 	return d, lineError(d.info.Line, "the document has more than one of "+strings.Join(kinds, ", ")+"; write each in its own document")
 }
@@ -172,19 +187,52 @@ func (d *ruleDef) readFilter(n *yaml.Node) error {
 	if err != nil {
 		return err
 	}
+	seen := false
 	for _, p := range pairs {
-		if p.key == "rules" {
-			d.refsLine = p.line
-			if d.refs, err = d.w.texts(p.value, "filter rules"); err != nil {
-				return err
-			}
+		if p.key != "rules" {
+			d.detection = append(d.detection, p)
 			continue
 		}
-		d.detection = append(d.detection, p)
+		seen, d.refsLine = true, p.line
+		v, err := d.w.resolve(p.value)
+		if err != nil {
+			return err
+		}
+		if v.Kind == yaml.ScalarNode && (strings.EqualFold(v.Value, "any") || strings.EqualFold(v.Value, "all")) {
+			d.anyRule = true
+			continue
+		}
+		if d.refs, err = d.w.texts(v, "filter rules"); err != nil {
+			return err
+		}
+		d.anyRule = len(d.refs) == 0
 	}
-	if len(d.refs) == 0 {
-		return lineError(d.info.Line, "filter: rules must list the ids or names of the rules it applies to")
+	if !seen {
+		return lineError(d.info.Line, "filter: rules is required: the ids or names of the rules it applies to, or any (every rule of its logsource)")
 	}
+	return nil
+}
+
+// contains reports whether a filter of logsource l applies to a rule of
+// logsource r: every attribute l names, r names with the same value (as
+// pySigma's SigmaLogSource containment).
+func (l logsource) contains(r logsource) bool {
+	return (l.category == "" || l.category == r.category) &&
+		(l.product == "" || l.product == r.product) &&
+		(l.service == "" || l.service == r.service)
+}
+
+// setGenerate reads generate, at the top level or in the correlation
+// section; given in both, it must say the same.
+func (d *ruleDef) setGenerate(p pair) error {
+	g, err := d.w.boolean(p.value, "generate")
+	if err != nil {
+		return err
+	}
+	if d.generateLine != 0 && g != d.generate {
+		return lineError(p.line, fmt.Sprintf("generate is given twice with different values (line %d and here); keep one", d.generateLine))
+	}
+	d.generate, d.generateLine = g, p.line
 	return nil
 }
 

@@ -66,8 +66,9 @@ func isDocumentMarker(line []byte) bool {
 	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\r' || rest[0] == '\n'
 }
 
-// parseDocument parses one document into a node tree; aliases stay
-// unexpanded. It returns nil for a document with no content.
+// parseDocument parses one document into a node tree whose lines are the
+// file's (so that documents merged by a Sigma v1 collection keep theirs);
+// aliases stay unexpanded. It returns nil for a document with no content.
 func parseDocument(d yamlDoc) (node *yaml.Node, err error) {
 	// The parser is third-party code fed untrusted input: a panic inside it
 	// must cost one document, not the collector.
@@ -84,7 +85,17 @@ func parseDocument(d yamlDoc) (node *yaml.Node, err error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil
 	}
+	shiftLines(doc.Content[0], d.line-1)
 	return doc.Content[0], nil
+}
+
+// shiftLines adds offset to the line of every node of the tree. Aliases are
+// not followed: the node an alias names sits in the tree itself.
+func shiftLines(n *yaml.Node, offset int) {
+	n.Line += offset
+	for _, c := range n.Content {
+		shiftLines(c, offset)
+	}
 }
 
 // yamlErrorLine splits the parser's "yaml: line N: what" into N (within the
@@ -106,15 +117,11 @@ func yamlErrorLine(msg string) (int, string) {
 // its file's budget.
 type walker struct {
 	budget *fileBudget
-	// lineOffset turns document lines into file lines.
-	lineOffset int
 }
 
-func newWalker(docLine int, budget *fileBudget) *walker {
-	return &walker{budget: budget, lineOffset: docLine - 1}
-}
+func newWalker(budget *fileBudget) *walker { return &walker{budget: budget} }
 
-func (w *walker) line(n *yaml.Node) int { return n.Line + w.lineOffset }
+func (w *walker) line(n *yaml.Node) int { return n.Line }
 
 // resolve follows an alias to its anchored node and charges the budget.
 func (w *walker) resolve(n *yaml.Node) (*yaml.Node, error) {
@@ -195,6 +202,21 @@ func (w *walker) text(n *yaml.Node, what string) (string, error) {
 		return "", lineError(w.line(n), what+" must be text")
 	}
 	return n.Value, nil
+}
+
+// boolean reads true or false (YAML's booleans, or the same words quoted).
+func (w *walker) boolean(n *yaml.Node, what string) (bool, error) {
+	text, err := w.text(n, what)
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(text) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, lineError(w.line(n), fmt.Sprintf("%s takes true or false, not %q", what, text))
 }
 
 // texts returns a list of scalars' texts (a single scalar reads as one).
