@@ -24,8 +24,9 @@ const (
 // Config is the email_compromise processor's configuration. The top-level
 // keys are the contract of docs/contract.md.
 type Config struct {
-	// OrganizationDomains are the organisation's mail domains; their
-	// subdomains and the tenant's onmicrosoft.com domain count as internal.
+	// OrganizationDomains are the organisation's mail domains (the tenant's
+	// onmicrosoft.com domain listed too); they and their subdomains count as
+	// internal.
 	OrganizationDomains []string `mapstructure:"organization_domains"`
 	// TrustedNetworks are CIDRs of corporate egress and VPN.
 	TrustedNetworks []string `mapstructure:"trusted_networks"`
