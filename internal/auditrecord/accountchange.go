@@ -118,6 +118,8 @@ var (
 		"User registered security info", "User changed default security info", "User deleted security info",
 		"User registered all required security info", "Admin registered security info",
 		"Admin updated security info", "Admin deleted security info",
+		// Per-user MFA switched off or on by an administrator.
+		"Disable Strong Authentication", "Enable Strong Authentication",
 	}
 	deviceOperations = []string{
 		"Register device", "Add device", "Add registered owner to device", "Add registered users to device",

@@ -9,6 +9,9 @@ func BuiltinRules() []*Rule {
 		RuleNewCountry, RuleNewASN, RuleImpossibleTravel,
 		RuleInboxRuleForward, RuleInboxRuleHiding, RuleMailboxForwarding, RuleTransportRule,
 		RuleDelegation, RuleEmailMonitor, RuleGmailSettings,
-		RuleBulkSend, RuleThreadReply, RuleSentDeleted, RuleChain,
+		RuleBulkSend, RuleThreadReply, RuleSentDeleted,
+		RulePasswordSprayAttempt, RuleAccountLockout, RuleDeviceCode, RuleSessionReplay,
+		RuleSecurityInfo, RuleDeviceRegistered, RuleMailAppConsent, RuleMailCollection, RuleSyncByNewApp,
+		RuleChain,
 	}
 }
