@@ -4,7 +4,7 @@
 #   make run     build if needed, then run the demo pipeline in the foreground (Ctrl-C stops it)
 #   make test    all Go tests of the root module, including the end-to-end test of the binary
 #   make fuzz    every fuzz target of the repository for FUZZTIME each
-#   make lint    gofmt and go vet; fails on any finding
+#   make lint    gofmt, go vet, staticcheck and doccheck; fails on any finding
 #   make clean   remove the build output, the local tools and the demo state
 
 SHELL := bash
@@ -36,6 +36,18 @@ PRUNE := \( -path ./$(BUILD_DIR) -o -path ./bin -o -path ./.cache -o -path ./.gi
 NOT_IN_BINARY := \( -path ./bench -o -path ./cmd -o -path ./internal/loadgen -o -path ./internal/e2e \) -prune
 PRODUCT_GO_FILES := $(shell find . $(PRUNE) -o $(NOT_IN_BINARY) -o -name '*.go' ! -name '*_test.go' -print)
 ALL_GO_FILES = $(shell find . $(PRUNE) -o -name '*.go' -print)
+
+# The linters are pinned in their own module, internal/tools/lint (apart
+# from mdatagen's internal/tools, whose dependencies staticcheck's would
+# move), and built into bin/ from its go.mod: a version bump there rebuilds
+# them. staticcheck.conf at the root says which checks run. doccheck is the
+# project's own: every exported identifier of the packages in DOC_DIRS has a
+# doc comment.
+LINT_MOD := internal/tools/lint
+LINT_GO_FILES = $(wildcard $(LINT_MOD)/*.go $(LINT_MOD)/*/*.go)
+STATICCHECK := bin/staticcheck
+DOCCHECK := bin/doccheck
+DOC_DIRS := processor/emailcompromiseprocessor/internal/detection
 
 .PHONY: build run test fuzz lint clean
 
@@ -97,12 +109,25 @@ fuzz:
 		done; \
 	done <<< "$$targets"
 
-lint:
+$(STATICCHECK): $(LINT_MOD)/go.mod $(LINT_MOD)/go.sum
+	@echo ">> building staticcheck $$(awk '/^[^\/]*honnef.co\/go\/tools / { print $$NF }' $(LINT_MOD)/go.mod) into bin"
+	cd $(LINT_MOD) && $(GO) build -o $(CURDIR)/$@ honnef.co/go/tools/cmd/staticcheck
+
+$(DOCCHECK): $(LINT_MOD)/go.mod $(wildcard $(LINT_MOD)/doccheck/*.go)
+	cd $(LINT_MOD) && $(GO) build -o $(CURDIR)/$@ ./doccheck
+
+lint: $(STATICCHECK) $(DOCCHECK)
 	@echo ">> gofmt -l"
-	@out=$$(gofmt -l $(ALL_GO_FILES)); \
+	@out=$$(gofmt -l $(ALL_GO_FILES) $(LINT_GO_FILES)); \
 	if [ -n "$$out" ]; then echo "These files need gofmt -w:"; echo "$$out"; exit 1; fi
 	@echo ">> go vet ./..."
 	$(GO) vet ./...
+	@echo ">> staticcheck ./..."
+	$(STATICCHECK) ./...
+	@echo ">> doccheck $(DOC_DIRS)"
+	$(DOCCHECK) $(DOC_DIRS)
+	@echo ">> go vet and staticcheck of $(LINT_MOD) (doccheck's own code)"
+	cd $(LINT_MOD) && $(GO) vet ./... && $(CURDIR)/$(STATICCHECK) ./...
 
 clean:
 	rm -rf $(BUILD_DIR) bin .cache

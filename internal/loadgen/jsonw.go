@@ -58,9 +58,6 @@ func (w *jw) bool(k string, v bool) { w.key(k); w.sep(); w.b = strconv.AppendBoo
 
 func (w *jw) null(k string) { w.key(k); w.sep(); w.b = append(w.b, "null"...) }
 
-// raw writes pre-encoded JSON under key.
-func (w *jw) raw(k, json string) { w.key(k); w.sep(); w.b = append(w.b, json...) }
-
 // nameValue writes {"Name":n,"Value":v}, the pair of every O365 array.
 func (w *jw) nameValue(n, v string) {
 	w.open()

@@ -196,7 +196,7 @@ func (c *APIPollConfig) validate(key string) []error {
 func (c *MicrosoftAuthConfig) validate(key string) []error {
 	var errs []error
 	if strings.TrimSpace(c.TenantID) == "" {
-		errs = append(errs, fmt.Errorf("%s.tenant_id: required, the directory (tenant) id of the organisation, e.g. 0d2f5e1c-...", key))
+		errs = append(errs, fmt.Errorf("%s.tenant_id: required, the directory (tenant) id of the organisation, a GUID such as 0d2f5e1c-7b3a-4c8e-9f21-5a6b7c8d9e0f", key))
 	}
 	if strings.TrimSpace(c.ClientID) == "" {
 		errs = append(errs, fmt.Errorf("%s.client_id: required, the application (client) id of the app registration", key))

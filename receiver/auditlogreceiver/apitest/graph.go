@@ -127,6 +127,7 @@ func parseGraphFilter(filter, version string) (*graphFilter, error) {
 		}
 		if m := graphEventClause.FindStringSubmatch(clause); m != nil {
 			if version != "beta" {
+				//lint:ignore ST1005 Graph's own error message, which the fake returns to the client verbatim
 				return nil, fmt.Errorf("Could not find a property named 'signInEventTypes' on type 'microsoft.graph.signIn'.")
 			}
 			for _, term := range strings.Split(m[1], " or ") {
@@ -134,6 +135,7 @@ func parseGraphFilter(filter, version string) (*graphFilter, error) {
 			}
 			continue
 		}
+		//lint:ignore ST1005 an error message sent to the client in Graph's style, capitalised
 		return nil, fmt.Errorf("Invalid filter clause: %q", clause)
 	}
 	if len(g.eventTypes) == 0 {

@@ -206,7 +206,10 @@ func (f *O365) listContent(w http.ResponseWriter, r *http.Request) {
 	offset := 0
 	if token := q.Get("nextPage"); token != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
-		if offset, err = strconv.Atoi(string(raw)); err != nil || offset > len(listed) {
+		if err == nil {
+			offset, err = strconv.Atoi(string(raw))
+		}
+		if err != nil || offset < 0 || offset > len(listed) {
 			o365Error(w, http.StatusBadRequest, "AF20031", "Invalid nextPage Input: "+token+".")
 			return
 		}

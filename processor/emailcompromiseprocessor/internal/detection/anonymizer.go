@@ -6,6 +6,8 @@ import (
 	"strings"
 )
 
+// RuleAnonymizer is Anonymizer's detection: a successful sign-in through
+// an anonymizer or a hosting provider.
 var RuleAnonymizer = &Rule{
 	ID:         CategoryRiskySignIn + "/anonymizer_or_hosting",
 	Category:   CategoryRiskySignIn,
@@ -32,6 +34,8 @@ type Anonymizer struct {
 	hosting map[uint32]bool
 }
 
+// NewAnonymizer returns the detector; with no networks nor hosting ASNs it
+// reads Entra's anonymized-address risk events only.
 func NewAnonymizer(opts AnonymizerOptions) *Anonymizer {
 	d := &Anonymizer{opts: opts, hosting: map[uint32]bool{}}
 	for _, a := range opts.HostingASNs {
@@ -40,8 +44,11 @@ func NewAnonymizer(opts AnonymizerOptions) *Anonymizer {
 	return d
 }
 
+// Rules returns RuleAnonymizer.
 func (d *Anonymizer) Rules() []*Rule { return []*Rule{RuleAnonymizer} }
 
+// Detect fires, medium, on a successful sign-in that Entra reported from an
+// anonymous address or that came from a listed network or hosting ASN.
 func (d *Anonymizer) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if !successfulSignIn(r) {

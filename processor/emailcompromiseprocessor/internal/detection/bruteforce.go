@@ -6,6 +6,8 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
+// RuleBruteForce is BruteForce's detection: a success after many failed
+// attempts for the same user.
 var RuleBruteForce = &Rule{
 	ID:         CategoryRiskySignIn + "/brute_force_success",
 	Category:   CategoryRiskySignIn,
@@ -16,8 +18,11 @@ var RuleBruteForce = &Rule{
 
 // BruteForceOptions tune the per-user brute-force detector.
 type BruteForceOptions struct {
+	// MinFailures is how many failed password attempts before a success
+	// make it a brute force; it must be positive.
 	MinFailures int
-	Window      time.Duration
+	// Window is how long before the success the failures are counted.
+	Window time.Duration
 }
 
 // BruteForce detects a successful interactive sign-in that follows many
@@ -29,6 +34,8 @@ type BruteForce struct {
 	burst successAfterBurst
 }
 
+// NewBruteForce returns the detector; p's trusted networks exempt a
+// success.
 func NewBruteForce(p *Policy, opts BruteForceOptions) *BruteForce {
 	return &BruteForce{burst: successAfterBurst{
 		rule: RuleBruteForce, kind: state.SignInFailure, min: opts.MinFailures, window: opts.Window,
@@ -36,8 +43,14 @@ func NewBruteForce(p *Policy, opts BruteForceOptions) *BruteForce {
 	}}
 }
 
+// Rules returns RuleBruteForce.
 func (d *BruteForce) Rules() []*Rule { return []*Rule{RuleBruteForce} }
 
+// Reads asks for the sign-in history: the failures are counted in the
+// user's timeline.
 func (d *BruteForce) Reads() History { return HistorySignIns }
 
+// Detect fires, high, on a successful password sign-in with at least
+// MinFailures failures within the window before it: when ev is that success,
+// or a failure that completes it late.
 func (d *BruteForce) Detect(ev *Event, out []Finding) []Finding { return d.burst.detect(ev, out) }

@@ -10,6 +10,8 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
+// RuleBulkSend is BulkSend's detection: a mailbox sending far more in an
+// hour than it usually does. It needs history (the baseline).
 var RuleBulkSend = &Rule{
 	ID:           CategoryBulkSend + "/send_rate_anomaly",
 	Category:     CategoryBulkSend,
@@ -49,12 +51,21 @@ type BulkSend struct {
 	opts   BulkSendOptions
 }
 
+// NewBulkSend returns the detector; p's authorised senders, service
+// accounts and shared mailboxes never fire.
 func NewBulkSend(p *Policy, opts BulkSendOptions) *BulkSend { return &BulkSend{policy: p, opts: opts} }
 
+// Rules returns RuleBulkSend.
 func (d *BulkSend) Rules() []*Rule { return []*Rule{RuleBulkSend} }
 
+// Reads asks for the send history: the hour's sends and the hourly counts
+// the baseline is read from.
 func (d *BulkSend) Reads() History { return HistorySends }
 
+// Detect fires on the send ev is when its rank in the hour passes the
+// threshold and, when ev arrived late, on the hour's later sends it takes
+// past it: medium, high when the recent sends repeat a few subjects (a
+// campaign).
 func (d *BulkSend) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if ev.User == nil || !sendOperation(r) || d.policy.IsAuthorizedSender(r) ||

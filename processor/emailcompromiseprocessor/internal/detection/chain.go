@@ -9,6 +9,8 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
+// RuleChain is Chain's detection: an account takeover, the three stages of
+// a compromise of one mailbox in order.
 var RuleChain = &Rule{
 	ID:         CategoryChain + "/account_takeover",
 	Category:   CategoryChain,
@@ -62,10 +64,16 @@ type Chain struct {
 	opts ChainOptions
 }
 
+// NewChain returns the detector; it must run after every detector whose
+// findings are stages.
 func NewChain(opts ChainOptions) *Chain { return &Chain{opts: opts} }
 
+// Rules returns RuleChain.
 func (d *Chain) Rules() []*Rule { return []*Rule{RuleChain} }
 
+// Detect fires, critical, on every access, set-up, abuse triple within
+// the windows that one of the stages new on this record (Event.NewStages)
+// completes.
 func (d *Chain) Detect(ev *Event, out []Finding) []Finding {
 	for _, ns := range ev.NewStages {
 		stages := ns.State.Found.Stages.List

@@ -7,7 +7,10 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
+// Delegation's detections.
 var (
+	// RuleDelegation is an Exchange grant of read or send rights on a
+	// mailbox to another account.
 	RuleDelegation = &Rule{
 		ID:         CategoryMailboxRule + "/mailbox_delegation",
 		Category:   CategoryMailboxRule,
@@ -15,6 +18,8 @@ var (
 		Techniques: []string{TechniqueEmailAccounts, TechniqueAdditionalEmailDel},
 		Reference:  "https://attack.mitre.org/techniques/T1098/002/",
 	}
+	// RuleEmailMonitor is a Google Workspace email monitor, which copies a
+	// user's mail to another address.
 	RuleEmailMonitor = &Rule{
 		ID:         CategoryMailboxRule + "/email_monitor",
 		Category:   CategoryMailboxRule,
@@ -22,6 +27,8 @@ var (
 		Techniques: []string{TechniqueEmailAccounts, "T1114.002"},
 		Reference:  "https://support.google.com/a/answer/4579696",
 	}
+	// RuleGmailSettings is a change of Gmail routing, alias or delegation
+	// settings.
 	RuleGmailSettings = &Rule{
 		ID:         CategoryMailboxRule + "/gmail_routing_or_delegation",
 		Category:   CategoryMailboxRule,
@@ -42,12 +49,19 @@ type Delegation struct {
 	policy *Policy
 }
 
+// NewDelegation returns the detector; p tells internal grantees, admins,
+// automation and change windows.
 func NewDelegation(p *Policy) *Delegation { return &Delegation{policy: p} }
 
+// Rules returns RuleDelegation, RuleEmailMonitor and RuleGmailSettings.
 func (d *Delegation) Rules() []*Rule {
 	return []*Rule{RuleDelegation, RuleEmailMonitor, RuleGmailSettings}
 }
 
+// Detect fires on a successful Exchange delegation cmdlet (medium; high for
+// an external grantee) unless it is an expected change to internal
+// grantees, and on Google's email monitor (high) and Gmail settings
+// (medium) events.
 func (d *Delegation) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if r.Kind != auditrecord.KindMailboxChange || r.Result == auditrecord.ResultFailure {

@@ -16,13 +16,25 @@ import (
 // Severity orders findings; the record's detection.severity is the highest.
 type Severity uint8
 
+// Severities, lowest first; the zero Severity is none (ParseSeverity of an
+// unknown value).
 const (
+	// SeverityLow is a weak sign alone, such as a new country: it matters
+	// as a stage of a chain.
 	SeverityLow Severity = iota + 1
+	// SeverityMedium is worth a look: a legacy protocol, an anonymizer,
+	// a grant inside the organisation.
 	SeverityMedium
+	// SeverityHigh is likely an attack: mail forwarded outside, a
+	// brute-forced or impossible sign-in.
 	SeverityHigh
+	// SeverityCritical is an attack in progress: an account takeover chain,
+	// forwarding that keeps no copy, a payment-themed hijacked thread.
 	SeverityCritical
 )
 
+// String is the detection.severity value: "low", "medium", "high",
+// "critical", or "" for none.
 func (s Severity) String() string {
 	switch s {
 	case SeverityLow:
@@ -83,10 +95,14 @@ const (
 // Rule describes one stable detection id.
 type Rule struct {
 	// ID is "<category>/<name>", stable across releases.
-	ID       string
+	ID string
+	// Category is the first part of ID, one of the Category constants; the
+	// chain reads it to tell the stage of a compromise a finding is.
 	Category string
 	// Title is the human name written to security_rule.name.
-	Title      string
+	Title string
+	// Techniques are the MITRE ATT&CK technique ids (T1114.003) the
+	// behaviour is.
 	Techniques []string
 	// Reference points to documentation of the behaviour.
 	Reference string
@@ -108,8 +124,8 @@ const MaxEvidence = 16
 
 // Evidence is one record a detection rests on: its id and event time.
 type Evidence struct {
-	ID state.RecordID
-	At time.Time
+	ID state.RecordID // the record's id; zero when the record has none
+	At time.Time      // the record's event time
 }
 
 // Status says whether a finding is news.
@@ -128,7 +144,10 @@ const (
 
 // Finding is one detection, carried by the record being judged.
 type Finding struct {
-	Rule     *Rule
+	// Rule is the detection id the finding reports.
+	Rule *Rule
+	// Severity is this finding's, which may differ from one record to the
+	// next for the same rule (an external destination raises it).
 	Severity Severity
 	// Reason is one sentence with the evidence.
 	Reason string
@@ -145,7 +164,9 @@ type Finding struct {
 	// chain and for thread hijacking): nil means the record being judged;
 	// impossible travel names the end that is not the user's.
 	Anchors []state.Stage
-	Status  Status
+	// Status is set by the suite: whether the detection is new, a repeat on
+	// a record delivered again, or adopted from an upstream tag.
+	Status Status
 }
 
 // Event is what a detector sees of one record.
@@ -183,9 +204,9 @@ type Event struct {
 
 // NewStage is a stage added while judging the record, with its user.
 type NewStage struct {
-	User  string
-	State *state.User
-	Stage state.Stage
+	User  string      // whose compromise the stage is
+	State *state.User // that user's state, which holds the stage
+	Stage state.Stage // the stage as added
 }
 
 // RecordID is the judged record's id as state keeps it.
@@ -229,6 +250,8 @@ const (
 // HistoryReader is implemented by detectors that read the histories the
 // suite learns for them; with none enabled, the suite learns none.
 type HistoryReader interface {
+	// Reads names the histories the detector reads; the suite learns their
+	// union.
 	Reads() History
 }
 

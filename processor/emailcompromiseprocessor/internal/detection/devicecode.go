@@ -39,14 +39,19 @@ type DeviceCode struct {
 	opts   DeviceCodeOptions
 }
 
+// NewDeviceCode returns the device-code detector.
 func NewDeviceCode(p *Policy, opts DeviceCodeOptions) *DeviceCode {
 	return &DeviceCode{policy: p, opts: opts}
 }
 
+// Rules returns RuleDeviceCode.
 func (d *DeviceCode) Rules() []*Rule { return []*Rule{RuleDeviceCode} }
 
+// Reads asks for the sign-in history: the flows and networks the user used.
 func (d *DeviceCode) Reads() History { return HistorySignIns }
 
+// Detect fires high on a successful device-code sign-in or refresh that is
+// new to the user, from a new or hosting network.
 func (d *DeviceCode) Detect(ev *Event, out []Finding) []Finding {
 	r, u := ev.Record, ev.User
 	if u == nil || !r.SignIn.DeviceCode || !successfulSignIn(r) || !r.ClientIP.IsValid() || d.policy.IsTrustedNetwork(r.ClientIP) {

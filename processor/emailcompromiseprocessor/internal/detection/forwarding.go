@@ -7,6 +7,8 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
+// RuleMailboxForwarding is MailboxForwarding's detection: mailbox-level
+// forwarding to an address outside the organisation.
 var RuleMailboxForwarding = &Rule{
 	ID:         CategoryMailboxRule + "/mailbox_forwarding_external",
 	Category:   CategoryMailboxRule,
@@ -24,10 +26,15 @@ type MailboxForwarding struct {
 	policy *Policy
 }
 
+// NewMailboxForwarding returns the detector; p tells internal addresses.
 func NewMailboxForwarding(p *Policy) *MailboxForwarding { return &MailboxForwarding{policy: p} }
 
+// Rules returns RuleMailboxForwarding.
 func (d *MailboxForwarding) Rules() []*Rule { return []*Rule{RuleMailboxForwarding} }
 
+// Detect fires on a successful Set-Mailbox that forwards to an external
+// address (high; critical without a copy kept in the mailbox), whoever made
+// it, and on Gmail's out-of-domain forwarding (high).
 func (d *MailboxForwarding) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if r.Kind != auditrecord.KindMailboxChange || r.Result == auditrecord.ResultFailure {

@@ -7,6 +7,8 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
+// RuleIdPRisk is IdPRisk's detection: a sign-in the identity provider
+// itself judged risky.
 var RuleIdPRisk = &Rule{
 	ID:         CategoryRiskySignIn + "/identity_provider_risk",
 	Category:   CategoryRiskySignIn,
@@ -21,8 +23,11 @@ const TechniqueValidCloudAccounts = "T1078.004"
 
 // Trusted-network actions for identity-provider risk.
 const (
+	// TrustedNetworkDowngrade lowers the severity one level; low risk
+	// is dropped. The default.
 	TrustedNetworkDowngrade = "downgrade"
-	TrustedNetworkSuppress  = "suppress"
+	// TrustedNetworkSuppress drops the risk.
+	TrustedNetworkSuppress = "suppress"
 )
 
 // IdPRiskOptions tune the identity-provider risk passthrough.
@@ -42,6 +47,8 @@ type IdPRisk struct {
 	opts   IdPRiskOptions
 }
 
+// NewIdPRisk returns the detector; p tells the trusted networks, and an
+// empty TrustedNetworkAction is TrustedNetworkDowngrade.
 func NewIdPRisk(p *Policy, opts IdPRiskOptions) *IdPRisk {
 	if opts.TrustedNetworkAction == "" {
 		opts.TrustedNetworkAction = TrustedNetworkDowngrade
@@ -49,8 +56,12 @@ func NewIdPRisk(p *Policy, opts IdPRiskOptions) *IdPRisk {
 	return &IdPRisk{policy: p, opts: opts}
 }
 
+// Rules returns RuleIdPRisk.
 func (d *IdPRisk) Rules() []*Rule { return []*Rule{RuleIdPRisk} }
 
+// Detect fires on an Entra or Google sign-in, successful or not, that the
+// provider flagged, at the provider's risk level (critical for an account
+// Entra confirmed compromised), lowered or dropped from a trusted network.
 func (d *IdPRisk) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if r.Kind != auditrecord.KindSignIn {

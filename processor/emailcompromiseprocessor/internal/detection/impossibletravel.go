@@ -8,6 +8,9 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
+// RuleImpossibleTravel is ImpossibleTravel's detection: two sign-ins of a
+// user too far apart for the time between them. It needs history (the
+// other sign-in).
 var RuleImpossibleTravel = &Rule{
 	ID:           CategoryImpossibleTravel + "/impossible_travel",
 	Category:     CategoryImpossibleTravel,
@@ -19,7 +22,12 @@ var RuleImpossibleTravel = &Rule{
 
 // ImpossibleTravelOptions tune the travel detector.
 type ImpossibleTravelOptions struct {
-	MaxSpeedKmh   float64
+	// MaxSpeedKmh is the fastest travel believed (an airliner's cruise
+	// speed); it must be positive.
+	MaxSpeedKmh float64
+	// MinDistanceKm is the shortest distance judged: IP geolocation is
+	// often off by hundreds of kilometres (an address placed at its
+	// provider's hub), so closer pairs say nothing.
 	MinDistanceKm float64
 	// VPNASNs and MobileASNs are autonomous systems whose egress is far from
 	// the user (VPN providers, mobile carriers routing through one hub).
@@ -51,6 +59,8 @@ type ImpossibleTravel struct {
 	roaming map[uint32]string
 }
 
+// NewImpossibleTravel returns the detector; p's trusted networks, service
+// accounts and shared mailboxes explain a pair or never fire.
 func NewImpossibleTravel(p *Policy, opts ImpossibleTravelOptions) *ImpossibleTravel {
 	d := &ImpossibleTravel{policy: p, opts: opts, roaming: map[uint32]string{}}
 	for _, a := range opts.VPNASNs {
@@ -62,8 +72,11 @@ func NewImpossibleTravel(p *Policy, opts ImpossibleTravelOptions) *ImpossibleTra
 	return d
 }
 
+// Rules returns RuleImpossibleTravel.
 func (d *ImpossibleTravel) Rules() []*Rule { return []*Rule{RuleImpossibleTravel} }
 
+// Reads asks for the sign-in history: the timeline the pairs are made of
+// and the places and networks that make an end familiar.
 func (d *ImpossibleTravel) Reads() History { return HistorySignIns }
 
 // Horizon is the longest time between two sign-ins that can still be too
@@ -79,6 +92,9 @@ func travelSignIn(s *state.SignIn) bool {
 	return s.Kind == state.SignInSuccess && s.Interactive && s.HasGeo
 }
 
+// Detect fires, high, on every unexplained pair that the successful
+// interactive sign-in ev makes with the user's others within Horizon,
+// before or after it in event time.
 func (d *ImpossibleTravel) Detect(ev *Event, out []Finding) []Finding {
 	r, u := ev.Record, ev.User
 	if u == nil || !successfulSignIn(r) || !r.SignIn.Interactive || !r.Geo.HasCoordinates ||

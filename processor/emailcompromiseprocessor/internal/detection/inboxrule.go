@@ -9,7 +9,10 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
+// InboxRule's detections.
 var (
+	// RuleInboxRuleForward is an inbox rule forwarding or redirecting mail
+	// outside the organisation.
 	RuleInboxRuleForward = &Rule{
 		ID:         CategoryMailboxRule + "/inbox_rule_external_forward",
 		Category:   CategoryMailboxRule,
@@ -17,6 +20,8 @@ var (
 		Techniques: []string{TechniqueEmailAccounts, TechniqueEmailForwarding},
 		Reference:  "https://attack.mitre.org/techniques/T1114/003/",
 	}
+	// RuleInboxRuleHiding is an inbox rule that keeps mail from the owner:
+	// deleting it, burying it, marking it read.
 	RuleInboxRuleHiding = &Rule{
 		ID:         CategoryMailboxRule + "/inbox_rule_hiding",
 		Category:   CategoryMailboxRule,
@@ -39,7 +44,11 @@ var strongHidingFolders = map[string]bool{"rss subscriptions": true, "rss feeds"
 
 // InboxRuleOptions tune the inbox-rule detector.
 type InboxRuleOptions struct {
-	Keywords      []string
+	// Keywords replace DefaultRuleKeywords: condition words that make a
+	// rule's hiding strong.
+	Keywords []string
+	// HidingFolders replace DefaultHidingFolders: folders a rule that
+	// moves mail there hides it in.
 	HidingFolders []string
 }
 
@@ -70,8 +79,13 @@ func NewInboxRule(p *Policy, opts InboxRuleOptions) *InboxRule {
 	return d
 }
 
+// Rules returns RuleInboxRuleForward and RuleInboxRuleHiding.
 func (d *InboxRule) Rules() []*Rule { return []*Rule{RuleInboxRuleForward, RuleInboxRuleHiding} }
 
+// Detect fires on a successfully created or changed inbox rule that
+// forwards to an external address (high, whoever made it) and, unless the
+// change is expected (see Policy.ClassifyChange), on one that hides mail
+// (two traits, or one strong: low to high by the number of traits).
 func (d *InboxRule) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if r.Result == auditrecord.ResultFailure {

@@ -2,9 +2,12 @@ package detection
 
 import (
 	"fmt"
+
 	"github.com/otelsec/emailcompromise/internal/asciifold"
 )
 
+// RuleLegacyAuth is LegacyAuth's detection: a successful sign-in over a
+// protocol that bypasses MFA.
 var RuleLegacyAuth = &Rule{
 	ID:         CategoryRiskySignIn + "/legacy_authentication",
 	Category:   CategoryRiskySignIn,
@@ -28,6 +31,8 @@ const ropcUserAgent = "bav2ropc"
 
 // LegacyAuthOptions tune the legacy-authentication detector.
 type LegacyAuthOptions struct {
+	// ClientApps replace DefaultLegacyClientApps (compared ignoring ASCII
+	// case).
 	ClientApps []string
 }
 
@@ -39,6 +44,7 @@ type LegacyAuth struct {
 	clientApps asciifold.Set
 }
 
+// NewLegacyAuth returns the detector; p's service accounts never fire.
 func NewLegacyAuth(p *Policy, opts LegacyAuthOptions) *LegacyAuth {
 	apps := defaultLegacyClientApps
 	if len(opts.ClientApps) > 0 {
@@ -47,8 +53,11 @@ func NewLegacyAuth(p *Policy, opts LegacyAuthOptions) *LegacyAuth {
 	return &LegacyAuth{policy: p, clientApps: apps}
 }
 
+// Rules returns RuleLegacyAuth.
 func (d *LegacyAuth) Rules() []*Rule { return []*Rule{RuleLegacyAuth} }
 
+// Detect fires, medium, on a successful sign-in whose client app is a
+// legacy protocol or whose user agent is the ROPC flow's.
 func (d *LegacyAuth) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if !successfulSignIn(r) || d.policy.IsServiceAccount(r.User) {

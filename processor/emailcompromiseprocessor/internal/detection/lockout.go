@@ -40,12 +40,17 @@ type Lockout struct {
 	opts   LockoutOptions
 }
 
+// NewLockout returns the lockout detector.
 func NewLockout(p *Policy, opts LockoutOptions) *Lockout { return &Lockout{policy: p, opts: opts} }
 
+// Rules returns RuleAccountLockout.
 func (d *Lockout) Rules() []*Rule { return []*Rule{RuleAccountLockout} }
 
+// Reads asks for the sign-in history: lockouts are kept in the timeline.
 func (d *Lockout) Reads() History { return HistorySignIns }
 
+// Detect judges a lockout refusal, and the later ones whose burst it may
+// complete; each fires medium.
 func (d *Lockout) Detect(ev *Event, out []Finding) []Finding {
 	u, r := ev.User, ev.Record
 	if u == nil || !passwordFailure(r) || r.ErrorCode != lockoutErrorCode {

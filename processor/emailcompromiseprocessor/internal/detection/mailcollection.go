@@ -11,6 +11,8 @@ import (
 )
 
 var (
+	// RuleMailCollection is a mailbox read or synced far above its baseline
+	// from an address new to the user.
 	RuleMailCollection = &Rule{
 		ID:           CategoryMailCollection + "/mail_items_accessed",
 		Category:     CategoryMailCollection,
@@ -19,6 +21,8 @@ var (
 		Reference:    "https://learn.microsoft.com/purview/audit-log-investigate-accounts#mailitemsaccessed",
 		NeedsHistory: true,
 	}
+	// RuleSyncByNewApp is a sync by an application new to the mailbox after a
+	// mail consent.
 	RuleSyncByNewApp = &Rule{
 		ID:           CategoryMailCollection + "/sync_by_new_app",
 		Category:     CategoryMailCollection,
@@ -63,12 +67,16 @@ type MailCollection struct {
 	opts   MailCollectionOptions
 }
 
+// NewMailCollection returns the mail-collection detector.
 func NewMailCollection(p *Policy, opts MailCollectionOptions) *MailCollection {
 	return &MailCollection{policy: p, opts: opts}
 }
 
+// Rules returns RuleMailCollection and RuleSyncByNewApp.
 func (d *MailCollection) Rules() []*Rule { return []*Rule{RuleMailCollection, RuleSyncByNewApp} }
 
+// Reads asks for the sign-in history (the user's networks and mail apps)
+// and the account changes (mail consents).
 func (d *MailCollection) Reads() History { return HistorySignIns | HistoryAccountChanges }
 
 // mailAccess reports whether r is a MailItemsAccessed record with a count.
@@ -112,6 +120,9 @@ func (d *MailCollection) newApp(ev *Event, app uint32, at state.Instant) bool {
 	return app != 0 && !ev.User.SignIns.KnownBefore(state.AppKnown(app), settled)
 }
 
+// Detect judges a kept access and the later ones from its network, and
+// pairs syncs by new apps with mail consents, whichever arrives last; each
+// fires high.
 func (d *MailCollection) Detect(ev *Event, out []Finding) []Finding {
 	u := ev.User
 	if u == nil || u.Account == nil {

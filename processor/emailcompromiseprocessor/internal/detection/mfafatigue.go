@@ -6,6 +6,8 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
+// RuleMFAFatigue is MFAFatigue's detection: a success after a burst of MFA
+// prompts the user denied or that were interrupted.
 var RuleMFAFatigue = &Rule{
 	ID:         CategoryRiskySignIn + "/mfa_fatigue",
 	Category:   CategoryRiskySignIn,
@@ -16,8 +18,11 @@ var RuleMFAFatigue = &Rule{
 
 // MFAFatigueOptions tune the MFA-fatigue detector.
 type MFAFatigueOptions struct {
+	// MinPrompts is how many MFA denials or interrupts before a success
+	// make it fatigue; it must be positive.
 	MinPrompts int
-	Window     time.Duration
+	// Window is how long before the success the prompts are counted.
+	Window time.Duration
 }
 
 // MFAFatigue detects the push-bombing pattern: the attacker has the password
@@ -29,6 +34,7 @@ type MFAFatigue struct {
 	burst successAfterBurst
 }
 
+// NewMFAFatigue returns the detector.
 func NewMFAFatigue(opts MFAFatigueOptions) *MFAFatigue {
 	return &MFAFatigue{burst: successAfterBurst{
 		rule: RuleMFAFatigue, kind: state.SignInMFAPrompt, min: opts.MinPrompts, window: opts.Window,
@@ -36,8 +42,14 @@ func NewMFAFatigue(opts MFAFatigueOptions) *MFAFatigue {
 	}}
 }
 
+// Rules returns RuleMFAFatigue.
 func (d *MFAFatigue) Rules() []*Rule { return []*Rule{RuleMFAFatigue} }
 
+// Reads asks for the sign-in history: the prompts are counted in the
+// user's timeline.
 func (d *MFAFatigue) Reads() History { return HistorySignIns }
 
+// Detect fires, high, on a successful password sign-in with at least
+// MinPrompts MFA denials or interrupts within the window before it: when ev
+// is that success, or a prompt that completes it late.
 func (d *MFAFatigue) Detect(ev *Event, out []Finding) []Finding { return d.burst.detect(ev, out) }

@@ -8,7 +8,10 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
+// NewLocation's detections; both need history (the user's baseline).
 var (
+	// RuleNewCountry is a sign-in from a country the user had not signed
+	// in from.
 	RuleNewCountry = &Rule{
 		ID:           CategoryRiskySignIn + "/new_country",
 		Category:     CategoryRiskySignIn,
@@ -17,6 +20,8 @@ var (
 		Reference:    "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks#unfamiliar-sign-in-properties",
 		NeedsHistory: true,
 	}
+	// RuleNewASN is a sign-in from an autonomous system the user had not
+	// signed in from.
 	RuleNewASN = &Rule{
 		ID:           CategoryRiskySignIn + "/new_asn",
 		Category:     CategoryRiskySignIn,
@@ -47,12 +52,17 @@ type NewLocation struct {
 	opts   NewLocationOptions
 }
 
+// NewNewLocation returns the detector; sign-ins from p's trusted networks
+// never fire.
 func NewNewLocation(p *Policy, opts NewLocationOptions) *NewLocation {
 	return &NewLocation{policy: p, opts: opts}
 }
 
+// Rules returns RuleNewCountry and RuleNewASN.
 func (d *NewLocation) Rules() []*Rule { return []*Rule{RuleNewCountry, RuleNewASN} }
 
+// Reads asks for the sign-in history: the countries and networks known
+// and the successes that measure the learning period.
 func (d *NewLocation) Reads() History { return HistorySignIns }
 
 // learned reports whether the history before settled is enough to judge.
@@ -65,6 +75,9 @@ func (d *NewLocation) learned(h *state.SignInHistory, settled state.Sec) bool {
 		settled.Time().Sub(first.Time()) >= d.opts.LearningPeriod
 }
 
+// Detect fires, low, on a successful sign-in from a country, and one from
+// an ASN, not known before Event.Settled, once the history before then is
+// learned.
 func (d *NewLocation) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if ev.User == nil || !successfulSignIn(r) || d.policy.IsTrustedNetwork(r.ClientIP) {

@@ -10,6 +10,8 @@ import (
 )
 
 var (
+	// RulePasswordSpray is PasswordSpray's detection of a success from an
+	// address that failed for many users.
 	RulePasswordSpray = &Rule{
 		ID:         CategoryRiskySignIn + "/password_spray_success",
 		Category:   CategoryRiskySignIn,
@@ -31,8 +33,14 @@ var (
 
 // PasswordSprayOptions tune the password-spray detector.
 type PasswordSprayOptions struct {
-	MinUsers   int
-	Window     time.Duration
+	// MinUsers is how many distinct users an address must have failed for
+	// before a success from it is a spray's; also how many earlier users'
+	// successes make it a known shared egress.
+	MinUsers int
+	// Window is how long before the success the failures are counted.
+	Window time.Duration
+	// MaxSources caps the addresses remembered, in each of the two stores
+	// (failures, successes): the least recently seen are evicted.
 	MaxSources int
 	// Lateness is allowed_lateness, applied per source address.
 	Lateness time.Duration
@@ -94,6 +102,9 @@ type PasswordSpray struct {
 	users    *state.Store[sourceUsers]
 }
 
+// NewPasswordSpray returns the detector; p's trusted networks are skipped.
+// Its per-address state lives as long as the allowed lateness and two
+// windows; Expire drops it.
 func NewPasswordSpray(p *Policy, opts PasswordSprayOptions) *PasswordSpray {
 	ttl := opts.Lateness + 2*opts.Window
 	return &PasswordSpray{
@@ -106,10 +117,16 @@ func NewPasswordSpray(p *Policy, opts PasswordSprayOptions) *PasswordSpray {
 	}
 }
 
+// Rules returns the success and the attempt rules.
 func (d *PasswordSpray) Rules() []*Rule { return []*Rule{RulePasswordSpray, RulePasswordSprayAttempt} }
 
+// Reads asks for the sign-in history: a success is found in its user's
+// timeline, also when a failure arriving later completes it.
 func (d *PasswordSpray) Reads() History { return HistorySignIns }
 
+// Learn keeps, per source address, a password failure's time and user, or
+// the user of a password success; a record further behind the address's
+// newest than the allowed lateness is not learned.
 func (d *PasswordSpray) Learn(ev *Event) {
 	r := ev.Record
 	if !r.ClientIP.IsValid() || d.policy.IsTrustedNetwork(r.ClientIP) {
@@ -158,6 +175,11 @@ func (d *PasswordSpray) late(newest *state.Instant, at state.Instant) bool {
 	return false
 }
 
+// Detect fires, high, on a successful password sign-in from an address
+// that failed for at least MinUsers users within the window before it and
+// is no known shared egress: when ev is the success, or a failure that
+// completes one late (a success from the address within the window after
+// it).
 func (d *PasswordSpray) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if !r.ClientIP.IsValid() || d.policy.IsTrustedNetwork(r.ClientIP) {

@@ -12,6 +12,8 @@ import (
 )
 
 var (
+	// RuleSecurityInfo is an MFA method, 2-step verification or recovery
+	// factor changed.
 	RuleSecurityInfo = &Rule{
 		ID:           CategoryPersistence + "/security_info_changed",
 		Category:     CategoryPersistence,
@@ -20,6 +22,7 @@ var (
 		Reference:    "https://attack.mitre.org/techniques/T1556/006/",
 		NeedsHistory: true,
 	}
+	// RuleDeviceRegistered is a device registered to the account.
 	RuleDeviceRegistered = &Rule{
 		ID:           CategoryPersistence + "/device_registered",
 		Category:     CategoryPersistence,
@@ -28,6 +31,7 @@ var (
 		Reference:    "https://attack.mitre.org/techniques/T1098/005/",
 		NeedsHistory: true,
 	}
+	// RuleMailAppConsent is an OAuth consent granting access to mail.
 	RuleMailAppConsent = &Rule{
 		ID:           CategoryPersistence + "/mail_app_consent",
 		Category:     CategoryPersistence,
@@ -77,16 +81,22 @@ type Persistence struct {
 	opts   PersistenceOptions
 }
 
+// NewPersistence returns the persistence detector.
 func NewPersistence(p *Policy, opts PersistenceOptions) *Persistence {
 	return &Persistence{policy: p, opts: opts}
 }
 
+// Rules returns RuleSecurityInfo, RuleDeviceRegistered and RuleMailAppConsent.
 func (d *Persistence) Rules() []*Rule {
 	return []*Rule{RuleSecurityInfo, RuleDeviceRegistered, RuleMailAppConsent}
 }
 
+// Reads asks for the sign-in history (the user's networks) and the
+// account changes.
 func (d *Persistence) Reads() History { return HistorySignIns | HistoryAccountChanges }
 
+// Detect judges the change this record is, and the changes a new access
+// stage on this record precedes.
 func (d *Persistence) Detect(ev *Event, out []Finding) []Finding {
 	u := ev.User
 	if u == nil || u.Account == nil || len(u.Account.Changes) == 0 {

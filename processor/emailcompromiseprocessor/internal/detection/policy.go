@@ -12,21 +12,39 @@ import (
 // automation app ids) may change the listed targets' mailboxes: migrations,
 // offboarding. A target "*" means any mailbox, "*@domain" any of that domain.
 type ChangeWindow struct {
-	Actors     []string
-	Targets    []string
+	// Actors are admin addresses or automation app ids.
+	Actors []string
+	// Targets are mailbox addresses or patterns ("*", "*@domain").
+	Targets []string
+	// Start and End bound the window, both included.
 	Start, End time.Time
 }
 
 // PolicyOptions is the organisation's configuration, validated.
+// Each field is the processor's top-level key of that name in snake case
+// (organization_domains, ...).
 type PolicyOptions struct {
+	// OrganizationDomains are the mail domains that are the
+	// organisation's; their subdomains and the tenant's onmicrosoft.com
+	// domain are too.
 	OrganizationDomains []string
-	TrustedNetworks     []netip.Prefix
-	Admins              []string
-	ChangeWindows       []ChangeWindow
-	AuthorizedSenders   []string
-	AutomationApps      []string
-	ServiceAccounts     []string
-	SharedMailboxes     []string
+	// TrustedNetworks are corporate egress and VPN ranges.
+	TrustedNetworks []netip.Prefix
+	// Admins are administrator addresses, beyond those O365 flags.
+	Admins []string
+	// ChangeWindows announce mailbox changes by admins or automation.
+	ChangeWindows []ChangeWindow
+	// AuthorizedSenders are addresses and app ids that may send in bulk.
+	AuthorizedSenders []string
+	// AutomationApps are app ids and service principals whose mailbox
+	// changes are expected inside a change window.
+	AutomationApps []string
+	// ServiceAccounts are scanners, printers and integrations: legacy
+	// authentication, bulk sending and impossible travel skip them.
+	ServiceAccounts []string
+	// SharedMailboxes are mailboxes many people use, from many places:
+	// bulk sending and impossible travel skip them.
+	SharedMailboxes []string
 }
 
 // Policy answers the questions every detector asks about the organisation:
@@ -205,6 +223,8 @@ func (p *Policy) IsSharedMailbox(user string) bool { return p.sharedMailboxes.ha
 // the actor's role makes the change expected when it keeps mail inside the
 // organisation. Note is a clause for the reason ("" for self-service).
 type ChangeContext struct {
+	// Expected is true for a change by Exchange itself, or by an admin or
+	// automation app inside a change window.
 	Expected bool
 	Note     string
 }

@@ -47,12 +47,15 @@ type SessionHijack struct {
 	opts   SessionHijackOptions
 }
 
+// NewSessionHijack returns the session-replay detector.
 func NewSessionHijack(p *Policy, opts SessionHijackOptions) *SessionHijack {
 	return &SessionHijack{policy: p, opts: opts}
 }
 
+// Rules returns RuleSessionReplay.
 func (d *SessionHijack) Rules() []*Rule { return []*Rule{RuleSessionReplay} }
 
+// Reads asks for the sign-in history: the user's own networks silence it.
 func (d *SessionHijack) Reads() History { return HistorySignIns }
 
 // Learn keeps the records that use a session: successful sign-ins (the
@@ -79,6 +82,9 @@ func (d *SessionHijack) Learn(ev *Event) {
 	})
 }
 
+// Detect pairs this record's use of a session with the interactive
+// sign-ins that started it, and, when it is such a sign-in, with the later
+// uses; each pair from elsewhere fires high.
 func (d *SessionHijack) Detect(ev *Event, out []Finding) []Finding {
 	u := ev.User
 	if u == nil || len(u.SignIns.Uses) < 2 {

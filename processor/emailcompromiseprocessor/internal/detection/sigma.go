@@ -3,9 +3,8 @@ package detection
 import (
 	"strings"
 
-	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
-
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 // RulesetSigma is the ruleset name of every Sigma rule's detections.
@@ -46,8 +45,12 @@ func NewSigma(engine *sigma.Engine) *Sigma {
 	return d
 }
 
+// Rules returns one rule per loaded Sigma rule, "sigma/<rule key>".
 func (d *Sigma) Rules() []*Rule { return d.list }
 
+// Detect fires on each Sigma rule or correlation ev matches, at the rule's
+// level; a correlation's detection is the window it completes, whichever
+// record completed it.
 func (d *Sigma) Detect(ev *Event, out []Finding) []Finding {
 	d.event = sigma.Event{Record: ev.Record, Body: ev.Body, Attributes: ev.Attributes, Now: ev.Now, Lateness: ev.Lateness}
 	d.matches = d.engine.Evaluate(&d.event, d.matches[:0])

@@ -2,10 +2,10 @@ package detection
 
 import (
 	"fmt"
-	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"strings"
 	"time"
 
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )

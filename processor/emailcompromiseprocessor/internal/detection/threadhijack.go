@@ -2,15 +2,19 @@ package detection
 
 import (
 	"fmt"
-	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"slices"
 	"time"
 
+	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
+// ThreadHijack's detections.
 var (
+	// RuleThreadReply is a reply or forward into one of the mailbox's
+	// conversations from the attacker's session. It needs history (the
+	// conversation, the user's networks).
 	RuleThreadReply = &Rule{
 		ID:           CategoryThreadHijack + "/reply_from_risky_session",
 		Category:     CategoryThreadHijack,
@@ -19,6 +23,8 @@ var (
 		Reference:    "https://attack.mitre.org/techniques/T1534/",
 		NeedsHistory: true,
 	}
+	// RuleSentDeleted is a sent message deleted soon after it was sent,
+	// which hides it from the owner.
 	RuleSentDeleted = &Rule{
 		ID:         CategoryThreadHijack + "/sent_item_deleted",
 		Category:   CategoryThreadHijack,
@@ -61,10 +67,15 @@ type ThreadHijack struct {
 	keys []uint32
 }
 
+// NewThreadHijack returns the detector; it must run after the detectors
+// whose findings are access stages (risky sign-ins), which it reads.
 func NewThreadHijack(opts ThreadHijackOptions) *ThreadHijack { return &ThreadHijack{opts: opts} }
 
+// Rules returns RuleThreadReply and RuleSentDeleted.
 func (d *ThreadHijack) Rules() []*Rule { return []*Rule{RuleThreadReply, RuleSentDeleted} }
 
+// Reads asks for both histories: the sign-ins that tell a new address, and
+// the sends a deletion is paired with.
 func (d *ThreadHijack) Reads() History { return HistorySignIns | HistorySends }
 
 // Learn remembers the mailbox's conversations, its replies and its
@@ -108,6 +119,10 @@ func (d *ThreadHijack) Learn(ev *Event) {
 	}
 }
 
+// Detect fires on the replies ev makes a hijack (its own reply, replies
+// into a conversation whose earlier message it is, replies in the risk
+// window after a risky sign-in found on it) and on the send-then-delete
+// pairs ev is one end of: high, critical on a payment theme.
 func (d *ThreadHijack) Detect(ev *Event, out []Finding) []Finding {
 	u := ev.User
 	if u == nil || u.Mail == nil {

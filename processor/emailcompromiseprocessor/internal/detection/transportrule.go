@@ -7,6 +7,8 @@ import (
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
+// RuleTransportRule is TransportRule's detection: a mail flow rule sending
+// the organisation's mail to an external address.
 var RuleTransportRule = &Rule{
 	ID:         CategoryMailboxRule + "/transport_rule_external_copy",
 	Category:   CategoryMailboxRule,
@@ -27,10 +29,15 @@ type TransportRule struct {
 	policy *Policy
 }
 
+// NewTransportRule returns the detector; p tells internal addresses.
 func NewTransportRule(p *Policy) *TransportRule { return &TransportRule{policy: p} }
 
+// Rules returns RuleTransportRule.
 func (d *TransportRule) Rules() []*Rule { return []*Rule{RuleTransportRule} }
 
+// Detect fires, critical, on a successful New-TransportRule or
+// Set-TransportRule whose copy, blind-copy, redirect or add-recipient
+// parameters name an external address.
 func (d *TransportRule) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
 	if r.Kind != auditrecord.KindMailboxChange || r.Source != auditrecord.SourceO365 || r.Result == auditrecord.ResultFailure {

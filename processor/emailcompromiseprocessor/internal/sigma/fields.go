@@ -22,7 +22,6 @@ const (
 // (same locations, same field), so each is read at most once per record.
 type field struct {
 	id    int
-	name  string
 	paths []fieldPath
 }
 

@@ -72,16 +72,6 @@ func testEvent(tb testing.TB, source, json string, when time.Time) *Event {
 // testLateness is the processor's default allowed_lateness.
 const testLateness = 24 * time.Hour
 
-// vendorEvent runs the real parsers over a vendor record, as the processor
-// does, so that the normalised view is the one production builds.
-func vendorEvent(tb testing.TB, json string) *Event {
-	tb.Helper()
-	b := body(tb, json)
-	var r auditrecord.Record
-	require.NoError(tb, auditrecord.Parse(b, &r))
-	return &Event{Record: &r, Body: b, Now: r.Time, Lateness: testLateness}
-}
-
 func matchedKeys(ms []Match) []string {
 	keys := []string{}
 	for _, m := range ms {

@@ -79,15 +79,17 @@ type SentDelete struct {
 func (d SentDelete) when() Instant { return d.At }
 func (d SentDelete) id() RecordID  { return d.ID }
 
-// AddSend, AddReply and AddSentDelete put an event in its timeline once per
-// record id (a subject copied, so that state does not pin the record) and
-// report whether it is new.
+// AddSend puts a send in its timeline once per record id and reports
+// whether it is new.
 func (m *MailHistory) AddSend(s Send) bool {
 	var i int
 	m.Sends, i = insert(m.Sends, s, MaxRecentSends)
 	return i >= 0
 }
 
+// AddReply puts a reply in its timeline once per record id and reports
+// whether it is new. The subject is copied, so that state does not pin the
+// record.
 func (m *MailHistory) AddReply(r Reply) bool {
 	var i int
 	if m.Replies, i = insert(m.Replies, r, MaxReplies); i < 0 {
@@ -97,6 +99,9 @@ func (m *MailHistory) AddReply(r Reply) bool {
 	return true
 }
 
+// AddSentDelete puts a deletion of sent mail in its timeline once per
+// record id and reports whether it is new. The subject is copied, so that
+// state does not pin the record.
 func (m *MailHistory) AddSentDelete(d SentDelete) bool {
 	var i int
 	if m.SentDeletes, i = insert(m.SentDeletes, d, MaxSentDeletes); i < 0 {

@@ -89,11 +89,15 @@ const knownKindShift = 56
 // Kind returns the kind of a known value.
 func (k Known) Kind() Known { return k >> knownKindShift }
 
-// CountryKnown, ASNKnown and NetworkKnown make known values.
+// CountryKnown is the known value of a country.
 func CountryKnown(c Country) Known {
 	return KnownCountry<<knownKindShift | Known(c[0])<<8 | Known(c[1])
 }
+
+// ASNKnown is the known value of an autonomous system.
 func ASNKnown(a uint32) Known { return KnownASN<<knownKindShift | Known(a) }
+
+// NetworkKnown is the known value of the network ip is in (see NetworkOf).
 func NetworkKnown(ip netip.Addr) Known {
 	return KnownNetwork<<knownKindShift | Known(NetworkOf(ip)&(1<<knownKindShift-1))
 }

@@ -75,7 +75,13 @@ func dropBefore[T timed](list []T, cutoff Instant) []T {
 	return slices.Delete(list, 0, n)
 }
 
-// FindSend, FindSignIn return the index of a record's event, or -1.
-func FindSend(list []Send, at Instant, id RecordID) int     { return find(list, at, id) }
+// FindSend returns the index in list of the send of record id, made at at, or -1.
+func FindSend(list []Send, at Instant, id RecordID) int { return find(list, at, id) }
+
+// FindSignIn returns the index in list of the sign-in of record id, made at
+// at, or -1.
 func FindSignIn(list []SignIn, at Instant, id RecordID) int { return find(list, at, id) }
-func FindReply(list []Reply, at Instant, id RecordID) int   { return find(list, at, id) }
+
+// FindReply returns the index in list of the reply of record id, made at at,
+// or -1.
+func FindReply(list []Reply, at Instant, id RecordID) int { return find(list, at, id) }
