@@ -27,6 +27,10 @@ const (
 	SourceEntraAudit Source = "entra_audit"
 	// SourceAzureActivity is the Azure Activity Log: read for Sigma rules.
 	SourceAzureActivity Source = "azure_activity"
+	// SourceEntraRiskDetection is Entra ID Protection's risk detections
+	// (Graph identityProtection/riskDetections, Azure Monitor
+	// UserRiskEvents).
+	SourceEntraRiskDetection Source = "entra_risk_detection"
 )
 
 // Result is the outcome the vendor reported.
@@ -63,6 +67,9 @@ const (
 	// KindMailItem is an operation on messages: Send, SoftDelete, HardDelete,
 	// MailItemsAccessed...
 	KindMailItem
+	// KindRiskDetection is an identity provider's verdict on a sign-in or a
+	// user, reported apart from the sign-in (Entra ID Protection).
+	KindRiskDetection
 	// KindAccountChange is a change to how an account can be reached:
 	// security info (MFA methods) and 2-step verification, devices, OAuth
 	// consents (see Record.AccountChange).

@@ -64,3 +64,34 @@ func TestSessionAndFlow(t *testing.T) {
 		})
 	}
 }
+
+// TestRiskDetection reads Entra ID Protection risk detections (synthetic,
+// from the Graph riskDetection schema and the Azure Monitor UserRiskEvents
+// export that wraps it).
+func TestRiskDetection(t *testing.T) {
+	const graph = `{"id":"6a0ee2f9b5d1a3e8","requestId":"1691d37b-8579-43a7-966a-0f35583c1300","correlationId":"5d295068-919b-4017-85d8-44be2f5f5483",
+		"riskEventType":"anomalousToken","riskState":"atRisk","riskLevel":"high","riskDetail":"none","source":"IdentityProtection",
+		"detectionTimingType":"offline","activity":"signin","tokenIssuerType":"AzureAD","ipAddress":"104.248.1.9",
+		"location":{"city":"New York","state":"New York","countryOrRegion":"US","geoCoordinates":{"latitude":40.71,"longitude":-74.0}},
+		"activityDateTime":"2026-11-21T09:05:00Z","detectedDateTime":"2026-11-21T09:40:00Z","lastUpdatedDateTime":"2026-11-21T09:41:00Z",
+		"userId":"e3f1","userDisplayName":"Bob","userPrincipalName":"Bob@Contoso.com","additionalInfo":"[]"}`
+	monitor := `{"time":"2026-11-21T09:40:00Z","category":"UserRiskEvents","operationName":"User Risk Detection","tenantId":"0e8108b1",` +
+		`"properties":` + graph + `}`
+	for name, body := range map[string]string{"Graph": graph, "Azure Monitor": monitor} {
+		t.Run(name, func(t *testing.T) {
+			var r auditrecord.Record
+			if err := auditrecord.Parse(decode(t, body), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Source != auditrecord.SourceEntraRiskDetection || r.Kind != auditrecord.KindRiskDetection {
+				t.Fatalf("source, kind = %q, %d", r.Source, r.Kind)
+			}
+			if r.User != "bob@contoso.com" || r.Operation != "anomalousToken" || !r.Time.Equal(ts("2026-11-21T09:05:00Z")) {
+				t.Errorf("user %q, operation %q, time %v", r.User, r.Operation, r.Time)
+			}
+			if r.SignIn.RiskLevelDuringSignIn != "high" || r.SignIn.RiskState != "atRisk" || r.Geo.CountryISO != "US" || r.ClientAddress != "104.248.1.9" {
+				t.Errorf("risk %+v, geo %+v, address %q", r.SignIn, r.Geo, r.ClientAddress)
+			}
+		})
+	}
+}
