@@ -94,7 +94,7 @@ func (d *MailCollection) Learn(ev *Event) {
 	}
 	at := state.At(r.Time)
 	acct := u.AccountOf()
-	if !acct.CountAccess(state.MailAccess{At: at, ID: ev.RecordID().Hash(), Count: uint32(r.Mail.Accessed)}, u.Newest-state.Instant(ev.Lateness)) {
+	if !acct.CountAccess(state.MailAccess{At: at, ID: state.HashString(r.ID), Count: uint32(r.Mail.Accessed)}, u.Newest-state.Instant(ev.Lateness)) {
 		return // delivered again
 	}
 	app := state.Hash32(r.AppID)

@@ -67,17 +67,21 @@ func (d *SessionHijack) Learn(ev *Event) {
 		return
 	}
 	origin := successfulSignIn(r) && r.SignIn.Interactive
+	at := state.At(r.Time)
 	switch {
 	case origin:
 	case r.Kind == auditrecord.KindSignIn && r.Result != auditrecord.ResultSuccess:
 		return
-	case d.policy.IsTrustedNetwork(r.ClientIP):
+	case d.policy.IsTrustedNetwork(r.ClientIP), !newAddress(ev, state.AddrOf(r.ClientIP), r.SignIn.ASN, at):
+		// A use from a trusted network or one of the user's own is never
+		// a replay, whatever arrives later (what is known only grows):
+		// not kept.
 		return
 	}
 	h := &u.SignIns
 	h.ForgetUsesBefore(u.Newest - state.Instant(ev.Lateness+d.opts.Window))
 	h.AddUse(state.SessionUse{
-		At: state.At(r.Time), ID: ev.RecordID(), Session: state.Hash32(r.SessionID), Token: state.Hash32(r.TokenID),
+		At: at, ID: ev.RecordID(), Session: state.Hash32(r.SessionID), Token: state.Hash32(r.TokenID),
 		ASN: r.SignIn.ASN, Country: state.CountryOf(r.Geo.CountryISO), Interactive: origin, IP: state.AddrOf(r.ClientIP),
 	})
 }
