@@ -155,6 +155,9 @@ func TestExpectedCoversEveryScenario(t *testing.T) {
 	if n := countRule(g.Expected(), RuleBulkSend); n != 100 {
 		t.Errorf("%d sends expected to fire bulk_send, want 100 (150 sends, floor 50)", n)
 	}
+	if n := countRule(g.Expected(), RuleSprayAttempt); n != sprayTargets-sprayMinUsers+1 {
+		t.Errorf("%d failures expected to be spray attempts, want %d (25 accounts, min_users 10)", n, sprayTargets-sprayMinUsers+1)
+	}
 }
 
 func countRule(m map[string][]string, rule string) int {

@@ -14,6 +14,7 @@ import (
 const (
 	RuleImpossibleTravel  = "impossible_travel/impossible_travel"
 	RulePasswordSpray     = "risky_sign_in/password_spray_success"
+	RuleSprayAttempt      = "risky_sign_in/password_spray_attempt"
 	RuleLegacyAuth        = "risky_sign_in/legacy_authentication"
 	RuleMFAFatigue        = "risky_sign_in/mfa_fatigue"
 	RuleIdPRisk           = "risky_sign_in/identity_provider_risk"
@@ -60,6 +61,11 @@ type Scenario struct {
 
 // sprayTargets is how many accounts the password spray tries.
 const sprayTargets = 25
+
+// sprayMinUsers is the password_spray detector's min_users (its default):
+// a failure is an attempt of a spray once its address has failed for that
+// many distinct users within the window ending at it.
+const sprayMinUsers = 10
 
 // Quiet window of a victim around the attack: no benign activity of theirs
 // from quietBefore before to quietAfter after the attack, so that neither
@@ -381,8 +387,10 @@ func (p *planner) googleForwarding(at time.Time, dest string) {
 
 // passwordSpray tries one password on 25 accounts from one address with the
 // ROPC client (user agent BAV2ROPC), then signs in as the victim, whose
-// password it was. The success is both a spray success and legacy
-// (password-only) authentication.
+// password it was. Every failure from the tenth account on is an attempt of
+// the spray (ten distinct users within half an hour ending at it); the
+// success is both a spray success and legacy (password-only)
+// authentication.
 func (p *planner) passwordSpray(others []*user) {
 	T := p.s.Start
 	spray := netip.AddrFrom4([4]byte{192, 0, 2, 66})
@@ -393,7 +401,11 @@ func (p *planner) passwordSpray(others []*user) {
 		key := p.key()
 		l := o365Login{id: p.g.ids.guid(key), at: at, u: u, ip: spray, ua: "BAV2ROPC", os: "", brw: "", failed: true,
 			requestType: "OAuth2:Token", interSystems: randGUID(p.r)}
-		p.emit(Record{ID: l.id, Shape: ShapeO365, Label: "o365/UserLoginFailed", Time: at, User: u.upn, JSON: appendO365Login(nil, &l)}, nil, nil)
+		var must []string
+		if i+1 >= sprayMinUsers {
+			must = []string{RuleSprayAttempt}
+		}
+		p.emit(Record{ID: l.id, Shape: ShapeO365, Label: "o365/UserLoginFailed", Time: at, User: u.upn, JSON: appendO365Login(nil, &l)}, must, nil)
 	}
 	key := p.key()
 	l := o365Login{id: p.g.ids.guid(key), sessionID: randGUID(p.r), at: T, u: p.v, ip: spray, ua: "BAV2ROPC", requestType: "OAuth2:Token",
