@@ -27,6 +27,14 @@ const (
 	RuleThreadReply       = "thread_hijack/reply_from_risky_session"
 	RuleSentDeleted       = "thread_hijack/sent_item_deleted"
 	RuleChain             = "chain/account_takeover"
+	RuleSessionReplay     = "session_hijack/session_replay"
+	RuleDeviceCode        = "risky_sign_in/device_code"
+	RuleAccountLockout    = "risky_sign_in/account_lockout"
+	RuleSecurityInfo      = "persistence/security_info_changed"
+	RuleDeviceRegistered  = "persistence/device_registered"
+	RuleMailAppConsent    = "persistence/mail_app_consent"
+	RuleMailCollection    = "mail_collection/mail_items_accessed"
+	RuleSyncByNewApp      = "mail_collection/sync_by_new_app"
 )
 
 // Scenario names.
@@ -40,12 +48,22 @@ const (
 	ScenarioThreadHijack       = "thread_hijack_reply"
 	ScenarioSendThenDelete     = "send_then_delete"
 	ScenarioFullChain          = "full_chain"
+	ScenarioSessionReplay      = "aitm_session_replay"
+	ScenarioDeviceCode         = "device_code_phish"
+	ScenarioAccountLockout     = "account_lockout"
+	ScenarioMFARegistered      = "mfa_method_registered"
+	ScenarioConsentPhish       = "consent_phish"
+	ScenarioMailCollection     = "mail_collection"
+	ScenarioReplayChain        = "aitm_chain"
 )
 
-// AllScenarios lists every attack the generator can inject.
+// AllScenarios lists every attack the generator can inject: the classic
+// takeover, then today's tradecraft (tradecraft.go).
 var AllScenarios = []string{
 	ScenarioImpossibleTravel, ScenarioPasswordSpray, ScenarioMFAFatigue, ScenarioHidingInboxRule,
 	ScenarioExternalForwarding, ScenarioSendBurst, ScenarioThreadHijack, ScenarioSendThenDelete, ScenarioFullChain,
+	ScenarioSessionReplay, ScenarioDeviceCode, ScenarioAccountLockout, ScenarioMFARegistered, ScenarioConsentPhish,
+	ScenarioMailCollection, ScenarioReplayChain,
 }
 
 // Scenario is one injected attack.
@@ -86,6 +104,26 @@ type planner struct {
 	v    *user
 	ip   netip.Addr // the attacker's address
 	port int
+	// replay is the attacker's second address, abroad (where a stolen
+	// session is replayed from); app is the server of the attacker's
+	// OAuth application.
+	replay, app netip.Addr
+}
+
+// eligible lists, shuffled by the seed, the people who can be a scenario's
+// victim: not an admin, not a VPN user, of ordinary activity.
+func (g *Generator) eligible() []int {
+	r := rand.New(rand.NewPCG(g.cfg.Seed, 0x61747461636b))
+	var eligible []int
+	for i := 1; i < g.cfg.Users; i++ {
+		u := &g.users[i]
+		if u.admin || u.vpn || u.activity < 0.5 || u.activity > 2 {
+			continue
+		}
+		eligible = append(eligible, i)
+	}
+	r.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	return eligible
 }
 
 func (g *Generator) planScenarios() error {
@@ -97,16 +135,8 @@ func (g *Generator) planScenarios() error {
 			return fmt.Errorf("loadgen: unknown scenario %q; known: %s", name, strings.Join(AllScenarios, ", "))
 		}
 	}
-	r := rand.New(rand.NewPCG(g.cfg.Seed, 0x61747461636b))
-	var eligible, google []int
-	for i := 1; i < g.cfg.Users; i++ {
-		u := &g.users[i]
-		if u.admin || u.vpn || u.activity < 0.5 || u.activity > 2 {
-			continue
-		}
-		eligible = append(eligible, i)
-	}
-	r.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	eligible := g.eligible()
+	var google []int
 	for _, i := range eligible {
 		if g.users[i].google {
 			google = append(google, i)
@@ -156,7 +186,8 @@ func (g *Generator) planScenarios() error {
 		g.plan = append(g.plan, s)
 		g.quiet[v.idx] = [2]time.Time{start.Add(-quietBefore), start.Add(quietAfter)}
 		p := &planner{g: g, idx: idx, r: rand.New(rand.NewPCG(g.cfg.Seed, uint64(idx))), s: s, v: v,
-			ip: netip.AddrFrom4([4]byte{198, 51, 100, byte(20 + idx)}), port: 40000 + idx}
+			ip: netip.AddrFrom4([4]byte{198, 51, 100, byte(20 + idx)}), port: 40000 + idx,
+			replay: netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + idx)}), app: netip.AddrFrom4([4]byte{198, 51, 100, byte(60 + idx)})}
 		if name == ScenarioPasswordSpray {
 			sprayPlanner = p
 			continue
@@ -170,6 +201,12 @@ func (g *Generator) planScenarios() error {
 		}
 		sprayPlanner.passwordSpray(targets)
 	}
+	return nil
+}
+
+// sortPlanned puts each day's planned records (scenarios and look-alikes)
+// in time order, records of one second in id order.
+func (g *Generator) sortPlanned() {
 	for day, recs := range g.byDay {
 		slices.SortStableFunc(recs, func(a, b Record) int {
 			if c := a.Time.Compare(b.Time); c != 0 {
@@ -179,7 +216,6 @@ func (g *Generator) planScenarios() error {
 		})
 		g.byDay[day] = recs
 	}
-	return nil
 }
 
 func (p *planner) plan(name string) {
@@ -235,6 +271,8 @@ func (p *planner) plan(name string) {
 		// The deletion is abuse too: a chain of its own with the same access
 		// and set-up records.
 		p.deleteSent(T.Add(27*time.Minute), "RE: "+subject, id, []string{RuleSentDeleted, RuleChain})
+	default:
+		p.planTradecraft(name)
 	}
 }
 
@@ -243,11 +281,9 @@ func (p *planner) plan(name string) {
 func (p *planner) emit(rec Record, must, may []string) {
 	g := p.g
 	rec.Scenario = p.s.Name
-	day := int(rec.Time.Sub(g.cfg.Start) / (24 * time.Hour))
-	if day < 0 || day >= g.cfg.Days {
+	if !g.file(rec) {
 		return // outside the period (a setup record before the first day)
 	}
-	g.byDay[day] = append(g.byDay[day], rec)
 	p.s.Records = append(p.s.Records, rec.ID)
 	if len(must) > 0 {
 		g.expected[rec.ID] = slices.Sorted(slices.Values(must))
@@ -255,6 +291,20 @@ func (p *planner) emit(rec Record, must, may []string) {
 	if len(may) > 0 {
 		g.allowed[rec.ID] = slices.Sorted(slices.Values(may))
 	}
+}
+
+// file adds a planned record to its day; it reports false for a record
+// outside the period.
+func (g *Generator) file(rec Record) bool {
+	if rec.Time.Before(g.cfg.Start) {
+		return false
+	}
+	day := int(rec.Time.Sub(g.cfg.Start) / (24 * time.Hour))
+	if day >= g.cfg.Days {
+		return false
+	}
+	g.byDay[day] = append(g.byDay[day], rec)
+	return true
 }
 
 func (p *planner) key() uint64 {
