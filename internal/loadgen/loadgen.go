@@ -93,8 +93,11 @@ type Generator struct {
 	ids   idGen
 	users []user
 	// people are users[:cfg.Users]; the special accounts follow.
-	plan      []*Scenario
-	quiet     map[int][2]time.Time
+	plan  []*Scenario
+	quiet map[int][2]time.Time
+	// attacked are the people scenarios chose (victims and the spray's
+	// other targets): the look-alikes of attacks leave them alone.
+	attacked  map[int]bool
 	byDay     map[int][]Record
 	expected  map[string][]string
 	allowed   map[string][]string
@@ -128,6 +131,7 @@ func New(cfg Config) (*Generator, error) {
 		ids:      idGen{salt: mix64(cfg.Seed ^ 0x6c6f616467656e)},
 		users:    newTenant(cfg.Seed, cfg.Users),
 		quiet:    map[int][2]time.Time{},
+		attacked: map[int]bool{},
 		byDay:    map[int][]Record{},
 		expected: map[string][]string{},
 		allowed:  map[string][]string{},
@@ -143,6 +147,7 @@ func New(cfg Config) (*Generator, error) {
 	if err := g.planScenarios(); err != nil {
 		return nil, err
 	}
+	g.planLookalikes()
 	g.sortPlanned()
 	return g, nil
 }

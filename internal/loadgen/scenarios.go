@@ -156,6 +156,7 @@ func (g *Generator) planScenarios() error {
 			for _, i := range pool {
 				if !taken[i] {
 					taken[i] = true
+					g.attacked[i] = true
 					return &g.users[i]
 				}
 			}

@@ -1,8 +1,10 @@
 package loadgen
 
 import (
+	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -129,5 +131,84 @@ func TestTradecraftRecordsCarryWhatTheDetectorsRead(t *testing.T) {
 	}
 	if total != bulkBinds*bulkPerBind {
 		t.Errorf("bulk read of %d items, want %d", total, bulkBinds*bulkPerBind)
+	}
+}
+
+// TestLookalikesStandOnKnownGround checks the benign look-alikes of today's
+// takeovers: none belongs to a scenario; each security-info change and
+// first sync comes from an address its person signed in from more than the
+// allowed lateness (a day) before; each phone session stays in one
+// country; the admin's device code is redeemed at the trusted office.
+func TestLookalikesStandOnKnownGround(t *testing.T) {
+	g := newGen(t, Config{Seed: 8, Users: 300, Days: 2})
+	scenario := map[string]bool{}
+	for _, s := range g.Scenarios() {
+		for _, id := range s.Records {
+			scenario[id] = true
+		}
+	}
+	type seen struct {
+		at      int64
+		address string
+	}
+	successes := map[string][]seen{}  // user -> successful sign-ins
+	sessions := map[string][]string{} // session -> countries
+	var changes, syncs, deviceCodes int
+	err := g.Each(func(r *Record) error {
+		v, err := view(r)
+		if err != nil {
+			return err
+		}
+		if v.Kind == auditrecord.KindSignIn && v.Result == auditrecord.ResultSuccess {
+			successes[v.User] = append(successes[v.User], seen{v.Time.Unix(), v.ClientIP.String()})
+		}
+		if scenario[r.ID] {
+			return nil
+		}
+		knownDayBefore := func() bool {
+			for _, s := range successes[v.User] {
+				if s.address == v.ClientIP.String() && s.at < v.Time.Add(-24*time.Hour).Unix() {
+					return true
+				}
+			}
+			return false
+		}
+		switch {
+		case v.Kind == auditrecord.KindAccountChange:
+			changes++
+			if v.ClientIP.IsValid() && !knownDayBefore() {
+				t.Errorf("%s: %s from %s, not a known address a day before", v.User, v.Operation, v.ClientIP)
+			}
+		case v.Mail.AccessType == "Sync":
+			syncs++
+			if !knownDayBefore() {
+				t.Errorf("%s: first sync from %s, not a known address a day before", v.User, v.ClientIP)
+			}
+		case v.Kind == auditrecord.KindSignIn && v.SignIn.DeviceCode:
+			deviceCodes++
+			if v.User != Admin || !netip.MustParsePrefix(TrustedNetwork).Contains(v.ClientIP) {
+				t.Errorf("device code sign-in by %s from %s", v.User, v.ClientIP)
+			}
+		}
+		if v.SessionID != "" && v.Kind == auditrecord.KindSignIn {
+			sessions[v.SessionID] = append(sessions[v.SessionID], v.Geo.CountryISO)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hops := 0
+	for id, countries := range sessions {
+		if len(countries) == 3 {
+			hops++
+		}
+		if slices.ContainsFunc(countries, func(c string) bool { return c != countries[0] }) {
+			t.Errorf("session %s crosses countries %v", id, countries)
+		}
+	}
+	if changes == 0 || syncs == 0 || deviceCodes != 4 || hops < 2 {
+		t.Errorf("look-alikes: %d account changes, %d syncs, %d device-code sign-ins (want 4: two working days), %d phone sessions",
+			changes, syncs, deviceCodes, hops)
 	}
 }
