@@ -48,19 +48,35 @@ func parseEntraAudit(body pcommon.Map, r *Record) error {
 	r.TenantID = envelope.tenantID
 	r.Target = r.Actor
 	if targets, ok := getFold(audit, "targetResources"); ok && targets.Type() == pcommon.ValueTypeSlice {
-		s := targets.Slice()
-		for i := 0; i < s.Len(); i++ {
-			if s.At(i).Type() != pcommon.ValueTypeMap {
-				continue
-			}
-			if upn := strField(s.At(i).Map(), "userPrincipalName"); upn != "" {
-				r.Target = NormalizeAddress(upn)
-				break
-			}
-		}
+		readTargetResources(targets, r)
 	}
 	r.User = r.Target
+	if changeKindOf(r) != 0 {
+		r.Kind = KindAccountChange
+	}
 	return nil
+}
+
+// readTargetResources reads the user acted on (the first with a user
+// principal name), the application acted on, and every modified property.
+func readTargetResources(targets pcommon.Value, r *Record) {
+	s := targets.Slice()
+	userFound := false
+	for i := 0; i < s.Len(); i++ {
+		if s.At(i).Type() != pcommon.ValueTypeMap {
+			continue
+		}
+		t := s.At(i).Map()
+		if upn := strField(t, "userPrincipalName"); upn != "" && !userFound {
+			r.Target, userFound = NormalizeAddress(upn), true
+		}
+		if kind := strField(t, "type"); r.TargetApp == "" && (asciifold.Equal(kind, "Application") || asciifold.Equal(kind, "ServicePrincipal")) {
+			r.TargetApp = firstNonEmpty(strField(t, "displayName"), strField(t, "id"))
+		}
+		if modified, ok := getFold(t, "modifiedProperties"); ok {
+			r.Modified = appendModified(r.Modified, modified, "displayName", "newValue")
+		}
+	}
 }
 
 // parseAzureActivity reads an Azure Activity Log event, in the REST shape

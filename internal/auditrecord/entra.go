@@ -34,6 +34,11 @@ const (
 	graphResourceTenantID
 	graphHomeTenantID
 	graphAuthenticationDetails
+	graphUniqueTokenIdentifier
+	graphAuthenticationProtocol
+	graphOriginalTransferMethod
+	graphIncomingTokenType
+	graphAuthenticationRequirement
 )
 
 var graphFields = newFieldTable(
@@ -42,6 +47,8 @@ var graphFields = newFieldTable(
 	"signInEventTypes", "riskLevelAggregated", "riskLevelDuringSignIn", "riskState",
 	"riskEventTypes", "riskEventTypes_v2", "status", "deviceDetail", "location", "userAgent",
 	"autonomousSystemNumber", "resourceTenantId", "homeTenantId", "authenticationDetails",
+	"uniqueTokenIdentifier", "authenticationProtocol", "originalTransferMethod", "incomingTokenType",
+	"authenticationRequirement",
 )
 
 // parseEntraSignIn reads a Microsoft Graph signIn resource, or the Azure
@@ -178,6 +185,18 @@ func readGraphSignIn(m pcommon.Map, r *Record) (created string, interactiveSet b
 			}
 		case graphAuthenticationDetails:
 			readAuthenticationDetails(v, r)
+		case graphUniqueTokenIdentifier:
+			r.TokenID = str(v)
+		case graphAuthenticationProtocol, graphOriginalTransferMethod:
+			// deviceCode / deviceCodeFlow; both are flags lists in Graph
+			// ("deviceCode, ..."), plain values in Azure Monitor.
+			if asciifold.ContainsLower(valueText(v), "devicecode") {
+				r.SignIn.DeviceCode = true
+			}
+		case graphIncomingTokenType:
+			r.SignIn.IncomingTokenType = str(v)
+		case graphAuthenticationRequirement:
+			r.SignIn.AuthenticationRequirement = str(v)
 		}
 		return true
 	})

@@ -63,6 +63,9 @@ func parseGoogle(body pcommon.Map, r *Record) error {
 			r.Target = NormalizeAddress(u)
 		}
 	}
+	if changeKindOf(r) != 0 {
+		r.Kind = KindAccountChange
+	}
 	r.User = r.Target
 	return nil
 }

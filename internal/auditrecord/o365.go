@@ -40,6 +40,11 @@ const (
 	o365DestFolder
 	o365ClientInfoString
 	o365LogonType
+	o365AppAccessContext
+	o365ModifiedProperties
+	o365Target
+	o365Folders
+	o365OperationCount
 )
 
 // o365Fields lists, in the order of the constants above, the Management
@@ -50,7 +55,8 @@ var o365Fields = newFieldTable(
 	"ObjectId", "UserId", "Parameters", "OperationProperties", "ExtendedProperties",
 	"DeviceProperties", "ErrorNumber", "LogonError", "LoginStatus", "ApplicationId", "AppId",
 	"ClientAppId", "SessionId", "MailboxOwnerUPN", "Item", "AffectedItems", "Folder",
-	"DestFolder", "ClientInfoString", "LogonType",
+	"DestFolder", "ClientInfoString", "LogonType", "AppAccessContext", "ModifiedProperties",
+	"Target", "Folders", "OperationCount",
 )
 
 // O365 record types (Microsoft's AuditLogRecordType) the parser tells apart.
@@ -68,7 +74,10 @@ type o365Scratch struct {
 	clientIP, clientIPAddress, actorIP                         string
 	errorNumber, loginStatus, logonError                       string
 	appID, clientAppID, applicationID                          string
-	recordType                                                 int64
+	aadSessionID, targetApp                                    string
+	recordType, operationCount                                 int64
+	folders                                                    pcommon.Value
+	hasFolders                                                 bool
 	// extended and device are valid only when the has flags say so: a zero
 	// pcommon.Value panics on any use, and sign-ins without DeviceProperties
 	// (RecordType 9) or ExtendedProperties exist.
@@ -167,6 +176,19 @@ func parseO365(body pcommon.Map, r *Record) error {
 			if n, ok := integer(v); ok {
 				r.Mail.LogonType = int(n)
 			}
+		case o365AppAccessContext:
+			if v.Type() == pcommon.ValueTypeMap {
+				s.aadSessionID = strField(v.Map(), "AADSessionId")
+				r.TokenID = strField(v.Map(), "UniqueTokenId")
+			}
+		case o365ModifiedProperties:
+			r.Modified = appendModified(r.Modified, v, "Name", "NewValue")
+		case o365Target:
+			s.targetApp = firstTargetID(v)
+		case o365Folders:
+			s.folders, s.hasFolders = v, true
+		case o365OperationCount:
+			s.operationCount, _ = integer(v)
 		}
 		return true
 	})
@@ -186,8 +208,14 @@ func parseO365(body pcommon.Map, r *Record) error {
 	}
 	r.Time = t
 	r.Kind = o365Kind(r.Operation, s.recordType)
+	if r.Kind == KindOther && changeKindOf(r) != 0 {
+		r.Kind = KindAccountChange
+	}
 	r.Actor = NormalizeAddress(s.userID)
 	r.AppID = firstNonEmpty(s.appID, s.clientAppID, s.applicationID)
+	// The Entra session ties a mailbox operation to its sign-in; Exchange's
+	// own SessionId does not.
+	r.SessionID = firstNonEmpty(s.aadSessionID, r.SessionID)
 	r.ClientAddress, r.ClientIP = CleanIP(firstNonEmpty(s.clientIP, s.clientIPAddress, s.actorIP))
 	r.Result = o365Result(r.Operation, s.resultStatus)
 	if r.Result == ResultFailure {
@@ -199,6 +227,15 @@ func parseO365(body pcommon.Map, r *Record) error {
 		readO365SignIn(r, &s)
 	case KindMailItem:
 		r.Target = firstNonEmpty(NormalizeAddress(s.mailboxOwner), r.Actor)
+		if asciifold.Equal(r.Operation, "MailItemsAccessed") {
+			readMailAccess(r, &s)
+		}
+	case KindAccountChange:
+		r.Target = r.Actor
+		if strings.IndexByte(s.objectID, '@') > 0 { // an admin changing another user
+			r.Target = NormalizeAddress(s.objectID)
+		}
+		r.TargetApp = firstNonEmpty(s.targetApp, s.objectID)
 	case KindMailboxChange:
 		if s.mailboxOwner != "" { // UpdateInboxRules and other mailbox audit changes
 			r.Target = NormalizeAddress(s.mailboxOwner)
@@ -428,4 +465,64 @@ func quoteShort(s string) string {
 		s = s[:max] + "..."
 	}
 	return "\"" + strings.ToValidUTF8(s, "?") + "\""
+}
+
+// readMailAccess reads what a MailItemsAccessed record covers: Bind records
+// list the items opened (OperationCount says how many, also when throttled
+// aggregation cut the list), Sync records the folders downloaded.
+func readMailAccess(r *Record, s *o365Scratch) {
+	r.Mail.AccessType, _ = r.OperationProperty("MailAccessType")
+	if s.operationCount > 0 {
+		r.Mail.Accessed = int(s.operationCount)
+		return
+	}
+	if !s.hasFolders || s.folders.Type() != pcommon.ValueTypeSlice {
+		return
+	}
+	folders := s.folders.Slice()
+	for i := 0; i < folders.Len(); i++ {
+		n := 1 // a folder synced
+		if folders.At(i).Type() == pcommon.ValueTypeMap {
+			if items, ok := getFold(folders.At(i).Map(), "FolderItems"); ok && items.Type() == pcommon.ValueTypeSlice && items.Slice().Len() > 0 {
+				n = items.Slice().Len()
+			}
+		}
+		r.Mail.Accessed += n
+	}
+}
+
+// appendModified appends the name and new value of each entry of a
+// modified-properties array (O365 {Name, NewValue}, Entra {displayName,
+// newValue}).
+func appendModified(dst []Parameter, v pcommon.Value, nameKey, valueKey string) []Parameter {
+	if v.Type() != pcommon.ValueTypeSlice {
+		return dst
+	}
+	list := v.Slice()
+	for i := 0; i < list.Len(); i++ {
+		if list.At(i).Type() != pcommon.ValueTypeMap {
+			continue
+		}
+		m := list.At(i).Map()
+		if name := strField(m, nameKey); name != "" {
+			dst = append(dst, Parameter{Name: name, Value: strField(m, valueKey)})
+		}
+	}
+	return dst
+}
+
+// firstTargetID returns the first ID of an O365 Target array.
+func firstTargetID(v pcommon.Value) string {
+	if v.Type() != pcommon.ValueTypeSlice {
+		return ""
+	}
+	list := v.Slice()
+	for i := 0; i < list.Len(); i++ {
+		if list.At(i).Type() == pcommon.ValueTypeMap {
+			if id := strField(list.At(i).Map(), "ID"); id != "" {
+				return id
+			}
+		}
+	}
+	return ""
 }

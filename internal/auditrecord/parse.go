@@ -41,6 +41,8 @@ func ParseAs(body pcommon.Map, src Source, r *Record) error {
 		return parseEntraAudit(body, r)
 	case SourceAzureActivity:
 		return parseAzureActivity(body, r)
+	case SourceEntraRiskDetection:
+		return parseEntraRiskDetection(body, r)
 	}
 	return ErrUnrecognized
 }
@@ -58,15 +60,16 @@ const (
 	detectActivityDateTime
 	detectEventTimestamp
 	detectOperationName
+	detectRiskEventType
 )
 
 var detectFields = newFieldTable("kind", "id", "Workload", "RecordType", "CreationTime", "properties",
-	"category", "createdDateTime", "activityDateTime", "eventTimestamp", "operationName")
+	"category", "createdDateTime", "activityDateTime", "eventTimestamp", "operationName", "riskEventType")
 
 // Detect names the vendor shape of body from a few distinguishing keys, in
 // one pass over its top-level keys.
 func Detect(body pcommon.Map) Source {
-	var seen [detectOperationName + 1]bool
+	var seen [detectRiskEventType + 1]bool
 	var kind, category string
 	var googleID, propertiesMap bool
 	body.Range(func(k string, v pcommon.Value) bool {
@@ -93,6 +96,8 @@ func Detect(body pcommon.Map) Source {
 		return SourceO365
 	case propertiesMap && category != "":
 		return azureMonitorSource(category)
+	case seen[detectRiskEventType]:
+		return SourceEntraRiskDetection
 	case seen[detectCreatedDateTime]:
 		return SourceEntraSignIn
 	case seen[detectActivityDateTime]:
@@ -110,6 +115,8 @@ func azureMonitorSource(category string) Source {
 		return SourceEntraSignIn
 	case asciifold.Equal(category, "AuditLogs"):
 		return SourceEntraAudit
+	case asciifold.HasSuffix(category, "RiskEvents"):
+		return SourceEntraRiskDetection
 	}
 	return SourceAzureActivity
 }

@@ -75,6 +75,7 @@ func TestParseRealRecords(t *testing.T) {
 				TenantDomain: "m365b132131.onmicrosoft.com",
 				AppID:        "00000002-0000-0ff1-ce00-000000000000",
 				SessionID:    "9dfdecb6-59a0-4714-846e-86c0fc911104",
+				TokenID:      "3kVZRE8tFkinHtPA7_EFAA", // AppAccessContext.UniqueTokenId
 				Parameters: []auditrecord.Parameter{
 					{Name: "AlwaysDeleteOutlookRulesBlob", Value: "False"},
 					{Name: "Force", Value: "False"},
@@ -271,6 +272,8 @@ func TestParseRealRecords(t *testing.T) {
 				Mail: auditrecord.Mail{
 					ClientInfo: "Client=WebServices;ExchangeWebServicesProxy/CrossSite/EXCH/15.20.7249.024/python-requests/2.25.1[AppId=47629505-c2b6-4a80-adb1-9b3a3d233b7b];",
 					LogonType:  0,
+					AccessType: "Bind",
+					Accessed:   4, // OperationCount; Folders lists the same 4 items
 				},
 			},
 		},
@@ -344,13 +347,15 @@ func TestParseRealRecords(t *testing.T) {
 				CloudProvider: "azure", TenantID: "99081087-73c4-48d1-a112-f60ff75114f7",
 				AppID:     "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
 				SessionID: "5d295068-919b-4017-85d8-44be2f5f5483",
+				TokenID:   "ZTE0OTk3YTQtZjg5Mi00YjBiLWIwNTEtZmViZTA1YzJhNDli",
 				SignIn: auditrecord.SignIn{
 					Interactive: true, ClientApp: "Browser",
 					RiskLevelDuringSignIn: "none", RiskLevelAggregated: "none", RiskState: "none",
 					FailureDetail: "Error validating credentials due to invalid username or password. " +
 						"The user didn't enter the right credentials. \u00a0It's expected to see some number of these errors in your logs due to users making mistakes. " +
 						"Invalid username or password or Invalid on-premise username or password.",
-					ASN: 3598,
+					ASN:               3598,
+					IncomingTokenType: "Primary Refresh Token", AuthenticationRequirement: "singleFactorAuthentication",
 				},
 				Mail: noMail,
 			},
@@ -525,6 +530,12 @@ func TestParseRealRecords(t *testing.T) {
 				User: "user1@splunkresearch.com", ActorUserType: -1,
 				ClientAddress: "52.177.250.168", ClientIP: ip("52.177.250.168"),
 				CloudProvider: "azure", TenantID: "fc69e276-e9e8-4af9-9002-1e410d77244e",
+				Modified: []auditrecord.Parameter{
+					{Name: "Role.ObjectID", Value: `"38bf5baf-7ec7-4bc2-8920-6d4044da12c2"`},
+					{Name: "Role.DisplayName", Value: `"Privileged Role Administrator"`},
+					{Name: "Role.TemplateId", Value: `"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"`},
+					{Name: "Role.WellKnownObjectName", Value: `"ApplicationAdministrators"`},
+				},
 				Mail: noMail,
 			},
 		},

@@ -27,6 +27,10 @@ const (
 	SourceEntraAudit Source = "entra_audit"
 	// SourceAzureActivity is the Azure Activity Log: read for Sigma rules.
 	SourceAzureActivity Source = "azure_activity"
+	// SourceEntraRiskDetection is Entra ID Protection's risk detections
+	// (Graph identityProtection/riskDetections, Azure Monitor
+	// UserRiskEvents).
+	SourceEntraRiskDetection Source = "entra_risk_detection"
 )
 
 // Result is the outcome the vendor reported.
@@ -60,8 +64,16 @@ const (
 	// KindMailboxChange is a change to mailbox or account configuration: an
 	// Exchange cmdlet, a client-side rule update, a Google settings event.
 	KindMailboxChange
-	// KindMailItem is an operation on messages: Send, SoftDelete, HardDelete...
+	// KindMailItem is an operation on messages: Send, SoftDelete, HardDelete,
+	// MailItemsAccessed...
 	KindMailItem
+	// KindRiskDetection is an identity provider's verdict on a sign-in or a
+	// user, reported apart from the sign-in (Entra ID Protection).
+	KindRiskDetection
+	// KindAccountChange is a change to how an account can be reached:
+	// security info (MFA methods) and 2-step verification, devices, OAuth
+	// consents (see Record.AccountChange).
+	KindAccountChange
 )
 
 // Parameter is one Name/Value pair of an Exchange cmdlet's Parameters or of
@@ -108,6 +120,15 @@ type SignIn struct {
 	// Category is the Azure Monitor category (SignInLogs,
 	// NonInteractiveUserSignInLogs...) when the record came in that shape.
 	Category string
+	// DeviceCode: the device code flow issued the token (Graph
+	// authenticationProtocol deviceCode, or originalTransferMethod
+	// deviceCodeFlow on the sign-ins that refresh it).
+	DeviceCode bool
+	// IncomingTokenType (primaryRefreshToken, refreshToken...) and
+	// AuthenticationRequirement (singleFactorAuthentication,
+	// multiFactorAuthentication) say how a session was continued.
+	IncomingTokenType         string
+	AuthenticationRequirement string
 }
 
 // MailItem is one message a mailbox audit record names.
@@ -132,6 +153,12 @@ type Mail struct {
 	LogonType int
 	// Recipients counts recipients where a source says (0: unknown).
 	Recipients int
+	// AccessType is a MailItemsAccessed record's MailAccessType: Bind (items
+	// opened) or Sync (folders downloaded by a client).
+	AccessType string
+	// Accessed counts what a MailItemsAccessed record covers: its
+	// OperationCount, else the items or folders it lists.
+	Accessed int
 }
 
 // Event is one Google Workspace activity event. An activity can carry several.
@@ -177,13 +204,25 @@ type Record struct {
 	TenantDomain string
 	// AppID is the application the action came through (O365 AppId or
 	// ClientAppId, Graph appId), used for automation and authorised senders.
-	AppID     string
+	AppID string
+	// SessionID is the Entra session: Graph sessionId, the O365 sign-in's
+	// DeviceProperties SessionId, Exchange's AppAccessContext.AADSessionId
+	// (which ties a mailbox operation to the sign-in that started it), else
+	// the vendor's own session id. TokenID is the token: Graph
+	// uniqueTokenIdentifier, Exchange AppAccessContext.UniqueTokenId.
 	SessionID string
+	TokenID   string
 
 	// Parameters are an Exchange cmdlet's parameters (ExchangeAdmin records).
 	Parameters []Parameter
 	// OperationProperties are a mailbox audit record's (e.g. UpdateInboxRules).
 	OperationProperties []Parameter
+	// Modified are the properties a directory change set, with their new
+	// values (Entra audit targetResources[].modifiedProperties, O365
+	// ModifiedProperties). TargetApp is the application a directory change
+	// acted on (a consent's app).
+	Modified  []Parameter
+	TargetApp string
 
 	SignIn SignIn
 	Mail   Mail
@@ -192,10 +231,10 @@ type Record struct {
 
 // Reset empties r for reuse, keeping the capacity of its slices.
 func (r *Record) Reset() {
-	params, props, events := r.Parameters[:0], r.OperationProperties[:0], r.Events[:0]
+	params, props, events, modified := r.Parameters[:0], r.OperationProperties[:0], r.Events[:0], r.Modified[:0]
 	items, risks := r.Mail.Items[:0], r.SignIn.RiskEventTypes[:0]
 	*r = Record{}
-	r.Parameters, r.OperationProperties, r.Events = params, props, events
+	r.Parameters, r.OperationProperties, r.Events, r.Modified = params, props, events, modified
 	r.Mail.Items, r.SignIn.RiskEventTypes = items, risks
 	r.ActorUserType = -1
 	r.Mail.LogonType = -1

@@ -67,7 +67,10 @@ type expectation struct {
 // password is phished; on 25 November the attacker signs in from Lagos,
 // buries and forwards her mail, answers a supplier's invoice thread from her
 // mailbox and deletes the reply from Sent Items; the same attacker sets
-// Gmail forwarding on her Contoso Labs (Google Workspace) account. Every
+// Gmail forwarding on her Contoso Labs (Google Workspace) account. That
+// evening Alex Wilber's session is stolen by an adversary-in-the-middle
+// proxy, Adele Vance falls for a device code, and the next night Nestor
+// Wilke's account is locked by password attempts from a Tor exit. Every
 // other record must carry no tag.
 var expectedDetections = map[string]expectation{
 	// entra-signins-graph-page.json: successful sign-in from 198.51.100.77
@@ -157,7 +160,11 @@ var expectedDetections = map[string]expectation{
 
 	// Password spray: 12 users fail from 198.51.100.150 (a hosting network,
 	// AS60781) between 02:00 and 02:14 on 24 November; Joni Sherman's
-	// password works at 02:16.
+	// password works at 02:16. From the tenth distinct user on, each
+	// failure is an attempt of the spray (Johanna, Joni, Isaiah).
+	"ae658f33-fe3b-890b-93f4-48b3a5aa3c81": sprayAttempt,
+	"7e62aa0a-1df9-fd78-9c65-39382b0537e6": sprayAttempt,
+	"66d22876-72fd-f202-2a96-fb1a14a0f9e7": sprayAttempt,
 	"616499c9-e25a-7605-aec6-f0245bd86d40": {
 		rules:      []string{"risky_sign_in/password_spray_success", "risky_sign_in/anonymizer_or_hosting"},
 		severity:   "high",
@@ -261,7 +268,98 @@ var expectedDetections = map[string]expectation{
 		severity:   "medium",
 		techniques: []string{"T1586.002", "T1098.002"},
 	},
+
+	// --- Today's tradecraft, 25-26 November (entra-signinlogs-azure-monitor.json,
+	// graph-directoryaudits-page.json, o365-admin-and-mailbox-audit.jsonl).
+
+	// Alex Wilber signs in at 20:14 through an adversary-in-the-middle
+	// proxy (198.51.100.14, Ashburn, AS14618: no tag, his own country);
+	// at 20:31 the stolen session is refreshed from Bucharest (RO).
+	"8f92c140-9fba-412b-a68f-46d2c43ff6c2": sessionReplay,
+	// ... at 20:38 an Authenticator app is registered to his account from
+	// the replay address: unknown to him (low while his networks are few)
+	// and 7 minutes after the replay (high).
+	"IAMUX_477a6326-af83-49de-a628-abd4321a607b_DQATN_575700921": {
+		rules:      []string{"persistence/security_info_changed"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1556.006"},
+	},
+	// ... at 20:52 he "consents" to Mail Backup Assistant with Mail.Read,
+	// Mail.ReadWrite and offline_access, from the same address: critical
+	// after the replay.
+	"Directory_894f775f-ce97-4dbf-808a-3f9f980bc9f5_3IVBW_517131270": {
+		rules:      []string{"persistence/mail_app_consent"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1528", "T1550.001"},
+	},
+	// ... at 21:01 Outlook on the web reads his inbox in the stolen session
+	// (AppAccessContext.AADSessionId) from Bucharest, placed by GeoIP.
+	"cc20ba2b-7c40-444d-8016-5ad9ef9435db": sessionReplay,
+	// ... at 21:05 and 21:07 the app syncs Inbox and Sent Items from a
+	// hosting network: the abuse that completes the takeover (replay,
+	// then MFA method and consent, then collection).
+	"2e58f748-ed06-4827-ac8b-a730d52a629e": syncInChain,
+	"8147624a-2ebc-41fb-be23-5dcfb692d29a": syncInChain,
+	// ... on 26 November from 02:10 the attacker reads 220, 230 and 240
+	// items through Graph from Bucharest: the third bind brings the hour to
+	// 690 items, above the 600 a mailbox without a baseline may read from a
+	// new address; abuse of the same takeover.
+	"30ff2ba1-591b-452a-b2b9-09b6cdb537db": {
+		rules:      []string{"mail_collection/mail_items_accessed", "chain/account_takeover"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1114.002", "T1078.004", "T1114.003", "T1564.008", "T1534"},
+		chain:      "alex",
+	},
+	// Adele Vance enters an attacker's device code: at 22:47 the sign-in
+	// (authenticationProtocol deviceCode) is redeemed on a server in a
+	// listed hosting network (AS60781), and its token refreshed at 22:58.
+	"bc6c8d7a-0750-428e-b3bc-1be8d0d9ce1f": deviceCodePhish,
+	"c0cdafef-d318-4074-a2fa-713d297ed0a9": deviceCodePhish,
+	// ... at 23:06 the Device Registration Service adds her as owner of
+	// DESKTOP-7Q2M4KD (an application's change, without an address): a
+	// device registered after a risky sign-in.
+	"Directory_543308f3-2d82-4e87-9ad3-439c3e989a75_TPLE0_275883457": {
+		rules:      []string{"persistence/device_registered"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1098.005"},
+	},
+	// Nestor Wilke: six wrong passwords from a Tor exit (198.51.100.203),
+	// then smart lockout refuses four more tries; the third and fourth
+	// refusal make three within half an hour.
+	"6a7f55ea-ef0e-42eb-a328-294b483f4347": accountLockout,
+	"ae409c78-099a-4e86-a23f-a770eaa41494": accountLockout,
 }
+
+var (
+	sprayAttempt = expectation{
+		rules:      []string{"risky_sign_in/password_spray_attempt"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1110.003"},
+	}
+	sessionReplay = expectation{
+		rules:      []string{"session_hijack/session_replay"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1550.004", "T1557"},
+	}
+	// syncInChain is each sync of Alex's mailbox by the consented app: a
+	// chain of its own with the same access, so the same chain id.
+	syncInChain = expectation{
+		rules:      []string{"mail_collection/sync_by_new_app", "chain/account_takeover"},
+		severity:   "critical",
+		techniques: []string{"T1586.002", "T1114.002", "T1528", "T1078.004", "T1114.003", "T1564.008", "T1534"},
+		chain:      "alex",
+	}
+	deviceCodePhish = expectation{
+		rules:      []string{"risky_sign_in/device_code", "risky_sign_in/anonymizer_or_hosting"},
+		severity:   "high",
+		techniques: []string{"T1586.002", "T1528", "T1566.002", "T1078.004", "T1090.003"},
+	}
+	accountLockout = expectation{
+		rules:      []string{"risky_sign_in/account_lockout"},
+		severity:   "medium",
+		techniques: []string{"T1586.002", "T1110"},
+	}
+)
 
 // bulkSendInChain is each of Isaiah's sends after the one that completed
 // the chain: each abuse record is a chain of its own (the same access and

@@ -66,6 +66,14 @@ func (w *jw) nameValue(n, v string) {
 	w.close()
 }
 
+// idType writes {"ID":id,"Type":t}, an O365 Actor or Target entry.
+func (w *jw) idType(id string, t int64) {
+	w.open()
+	w.str("ID", id)
+	w.int("Type", t)
+	w.close()
+}
+
 // appendJSONString quotes s as JSON does (RFC 8259), passing UTF-8 through.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"

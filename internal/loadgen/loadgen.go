@@ -30,20 +30,23 @@ const (
 	ShapeAzureMonitor Shape = iota // Entra sign-in, Azure Monitor diagnostic record
 	ShapeGraph                     // Entra sign-in, Microsoft Graph signIn resource
 	ShapeGoogle                    // Google Workspace Reports API activity
+	ShapeEntraAudit                // Entra directory audit, Azure Monitor AuditLogs record
 	ShapeO365                      // Office 365 Management Activity API record
 	numShapes
 )
 
-// Shapes lists every shape in file order.
-var Shapes = []Shape{ShapeAzureMonitor, ShapeGraph, ShapeGoogle, ShapeO365}
+// Shapes lists every shape in file order: an hour's directory changes (an
+// MFA method, an OAuth consent) are read before the mailbox records that
+// follow them.
+var Shapes = []Shape{ShapeAzureMonitor, ShapeGraph, ShapeGoogle, ShapeEntraAudit, ShapeO365}
 
 func (s Shape) String() string {
-	return [...]string{"azure_monitor_signin", "graph_signin", "google_workspace", "o365"}[s]
+	return [...]string{"azure_monitor_signin", "graph_signin", "google_workspace", "azure_monitor_auditlogs", "o365"}[s]
 }
 
 // Source is the audit.source the receiver gives records of this shape.
 func (s Shape) Source() string {
-	return [...]string{"entra_signin", "entra_signin", "google_workspace", "o365"}[s]
+	return [...]string{"entra_signin", "entra_signin", "google_workspace", "entra_audit", "o365"}[s]
 }
 
 // Record is one generated vendor record.
@@ -96,8 +99,11 @@ type Generator struct {
 	ids   idGen
 	users []user
 	// people are users[:cfg.Users]; the special accounts follow.
-	plan      []*Scenario
-	quiet     map[int][2]time.Time
+	plan  []*Scenario
+	quiet map[int][2]time.Time
+	// attacked are the people scenarios chose (victims and the spray's
+	// other targets): the look-alikes of attacks leave them alone.
+	attacked  map[int]bool
 	byDay     map[int][]Record
 	expected  map[string][]string
 	allowed   map[string][]string
@@ -131,6 +137,7 @@ func New(cfg Config) (*Generator, error) {
 		ids:      idGen{salt: mix64(cfg.Seed ^ 0x6c6f616467656e)},
 		users:    newTenant(cfg.Seed, cfg.Users),
 		quiet:    map[int][2]time.Time{},
+		attacked: map[int]bool{},
 		byDay:    map[int][]Record{},
 		expected: map[string][]string{},
 		allowed:  map[string][]string{},
@@ -146,6 +153,8 @@ func New(cfg Config) (*Generator, error) {
 	if err := g.planScenarios(); err != nil {
 		return nil, err
 	}
+	g.planLookalikes()
+	g.sortPlanned()
 	return g, nil
 }
 

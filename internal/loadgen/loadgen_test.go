@@ -96,7 +96,8 @@ func TestRecordsAreRealAndUnique(t *testing.T) {
 	for _, want := range []string{"graph/signIn", "azure_monitor/SignInLogs", "azure_monitor/NonInteractiveUserSignInLogs",
 		"o365/UserLoggedIn", "o365/UserLoginFailed", "o365/Send", "o365/MailItemsAccessed", "o365/SoftDelete", "o365/Create",
 		"o365/Set-Mailbox", "o365/Add-MailboxPermission", "o365/New-InboxRule", "o365/UpdateInboxRules",
-		"google/login_success", "google/email_forwarding_out_of_domain"} {
+		"google/login_success", "google/email_forwarding_out_of_domain", "entra_audit/User registered security info",
+		"entra_audit/Consent to application", "entra_audit/Add registered owner to device", "o365/Update user."} {
 		if labels[want] == 0 {
 			t.Errorf("no %s record in the mix %v", want, labels)
 		}
@@ -147,13 +148,18 @@ func TestExpectedCoversEveryScenario(t *testing.T) {
 		}
 	}
 	for _, want := range []string{RuleImpossibleTravel, RulePasswordSpray, RuleLegacyAuth, RuleMFAFatigue, RuleIdPRisk,
-		RuleInboxHiding, RuleInboxForward, RuleMailboxForwarding, RuleBulkSend, RuleThreadReply, RuleSentDeleted, RuleChain} {
+		RuleInboxHiding, RuleInboxForward, RuleMailboxForwarding, RuleBulkSend, RuleThreadReply, RuleSentDeleted, RuleChain,
+		RuleSprayAttempt, RuleSessionReplay, RuleDeviceCode, RuleAccountLockout, RuleSecurityInfo, RuleDeviceRegistered,
+		RuleMailAppConsent, RuleMailCollection, RuleSyncByNewApp} {
 		if !rules[want] {
 			t.Errorf("no scenario expects %s", want)
 		}
 	}
 	if n := countRule(g.Expected(), RuleBulkSend); n != 100 {
 		t.Errorf("%d sends expected to fire bulk_send, want 100 (150 sends, floor 50)", n)
+	}
+	if n := countRule(g.Expected(), RuleSprayAttempt); n != sprayTargets-sprayMinUsers+1 {
+		t.Errorf("%d failures expected to be spray attempts, want %d (25 accounts, min_users 10)", n, sprayTargets-sprayMinUsers+1)
 	}
 }
 

@@ -32,7 +32,7 @@ type Policy struct {
 // Policy returns the tenant's organisation configuration.
 func (g *Generator) Policy() Policy {
 	return Policy{
-		OrganizationDomains: []string{Domain, GoogleDomain},
+		OrganizationDomains: []string{Domain, TenantDomain, GoogleDomain},
 		TrustedNetworks:     []string{TrustedNetwork},
 		Admins:              []string{Admin},
 		ChangeWindows:       []ChangeWindow{g.change},

@@ -14,6 +14,7 @@ import (
 const (
 	RuleImpossibleTravel  = "impossible_travel/impossible_travel"
 	RulePasswordSpray     = "risky_sign_in/password_spray_success"
+	RuleSprayAttempt      = "risky_sign_in/password_spray_attempt"
 	RuleLegacyAuth        = "risky_sign_in/legacy_authentication"
 	RuleMFAFatigue        = "risky_sign_in/mfa_fatigue"
 	RuleIdPRisk           = "risky_sign_in/identity_provider_risk"
@@ -26,6 +27,14 @@ const (
 	RuleThreadReply       = "thread_hijack/reply_from_risky_session"
 	RuleSentDeleted       = "thread_hijack/sent_item_deleted"
 	RuleChain             = "chain/account_takeover"
+	RuleSessionReplay     = "session_hijack/session_replay"
+	RuleDeviceCode        = "risky_sign_in/device_code"
+	RuleAccountLockout    = "risky_sign_in/account_lockout"
+	RuleSecurityInfo      = "persistence/security_info_changed"
+	RuleDeviceRegistered  = "persistence/device_registered"
+	RuleMailAppConsent    = "persistence/mail_app_consent"
+	RuleMailCollection    = "mail_collection/mail_items_accessed"
+	RuleSyncByNewApp      = "mail_collection/sync_by_new_app"
 )
 
 // Scenario names.
@@ -39,12 +48,22 @@ const (
 	ScenarioThreadHijack       = "thread_hijack_reply"
 	ScenarioSendThenDelete     = "send_then_delete"
 	ScenarioFullChain          = "full_chain"
+	ScenarioSessionReplay      = "aitm_session_replay"
+	ScenarioDeviceCode         = "device_code_phish"
+	ScenarioAccountLockout     = "account_lockout"
+	ScenarioMFARegistered      = "mfa_method_registered"
+	ScenarioConsentPhish       = "consent_phish"
+	ScenarioMailCollection     = "mail_collection"
+	ScenarioReplayChain        = "aitm_chain"
 )
 
-// AllScenarios lists every attack the generator can inject.
+// AllScenarios lists every attack the generator can inject: the classic
+// takeover, then today's tradecraft (tradecraft.go).
 var AllScenarios = []string{
 	ScenarioImpossibleTravel, ScenarioPasswordSpray, ScenarioMFAFatigue, ScenarioHidingInboxRule,
 	ScenarioExternalForwarding, ScenarioSendBurst, ScenarioThreadHijack, ScenarioSendThenDelete, ScenarioFullChain,
+	ScenarioSessionReplay, ScenarioDeviceCode, ScenarioAccountLockout, ScenarioMFARegistered, ScenarioConsentPhish,
+	ScenarioMailCollection, ScenarioReplayChain,
 }
 
 // Scenario is one injected attack.
@@ -60,6 +79,11 @@ type Scenario struct {
 
 // sprayTargets is how many accounts the password spray tries.
 const sprayTargets = 25
+
+// sprayMinUsers is the password_spray detector's min_users (its default):
+// a failure is an attempt of a spray once its address has failed for that
+// many distinct users within the window ending at it.
+const sprayMinUsers = 10
 
 // Quiet window of a victim around the attack: no benign activity of theirs
 // from quietBefore before to quietAfter after the attack, so that neither
@@ -80,6 +104,26 @@ type planner struct {
 	v    *user
 	ip   netip.Addr // the attacker's address
 	port int
+	// replay is the attacker's second address, abroad (where a stolen
+	// session is replayed from); app is the server of the attacker's
+	// OAuth application.
+	replay, app netip.Addr
+}
+
+// eligible lists, shuffled by the seed, the people who can be a scenario's
+// victim: not an admin, not a VPN user, of ordinary activity.
+func (g *Generator) eligible() []int {
+	r := rand.New(rand.NewPCG(g.cfg.Seed, 0x61747461636b))
+	var eligible []int
+	for i := 1; i < g.cfg.Users; i++ {
+		u := &g.users[i]
+		if u.admin || u.vpn || u.activity < 0.5 || u.activity > 2 {
+			continue
+		}
+		eligible = append(eligible, i)
+	}
+	r.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	return eligible
 }
 
 func (g *Generator) planScenarios() error {
@@ -91,16 +135,8 @@ func (g *Generator) planScenarios() error {
 			return fmt.Errorf("loadgen: unknown scenario %q; known: %s", name, strings.Join(AllScenarios, ", "))
 		}
 	}
-	r := rand.New(rand.NewPCG(g.cfg.Seed, 0x61747461636b))
-	var eligible, google []int
-	for i := 1; i < g.cfg.Users; i++ {
-		u := &g.users[i]
-		if u.admin || u.vpn || u.activity < 0.5 || u.activity > 2 {
-			continue
-		}
-		eligible = append(eligible, i)
-	}
-	r.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	eligible := g.eligible()
+	var google []int
 	for _, i := range eligible {
 		if g.users[i].google {
 			google = append(google, i)
@@ -120,6 +156,7 @@ func (g *Generator) planScenarios() error {
 			for _, i := range pool {
 				if !taken[i] {
 					taken[i] = true
+					g.attacked[i] = true
 					return &g.users[i]
 				}
 			}
@@ -150,7 +187,8 @@ func (g *Generator) planScenarios() error {
 		g.plan = append(g.plan, s)
 		g.quiet[v.idx] = [2]time.Time{start.Add(-quietBefore), start.Add(quietAfter)}
 		p := &planner{g: g, idx: idx, r: rand.New(rand.NewPCG(g.cfg.Seed, uint64(idx))), s: s, v: v,
-			ip: netip.AddrFrom4([4]byte{198, 51, 100, byte(20 + idx)}), port: 40000 + idx}
+			ip: netip.AddrFrom4([4]byte{198, 51, 100, byte(20 + idx)}), port: 40000 + idx,
+			replay: netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + idx)}), app: netip.AddrFrom4([4]byte{198, 51, 100, byte(60 + idx)})}
 		if name == ScenarioPasswordSpray {
 			sprayPlanner = p
 			continue
@@ -164,6 +202,12 @@ func (g *Generator) planScenarios() error {
 		}
 		sprayPlanner.passwordSpray(targets)
 	}
+	return nil
+}
+
+// sortPlanned puts each day's planned records (scenarios and look-alikes)
+// in time order, records of one second in id order.
+func (g *Generator) sortPlanned() {
 	for day, recs := range g.byDay {
 		slices.SortStableFunc(recs, func(a, b Record) int {
 			if c := a.Time.Compare(b.Time); c != 0 {
@@ -173,7 +217,6 @@ func (g *Generator) planScenarios() error {
 		})
 		g.byDay[day] = recs
 	}
-	return nil
 }
 
 func (p *planner) plan(name string) {
@@ -229,6 +272,8 @@ func (p *planner) plan(name string) {
 		// The deletion is abuse too: a chain of its own with the same access
 		// and set-up records.
 		p.deleteSent(T.Add(27*time.Minute), "RE: "+subject, id, []string{RuleSentDeleted, RuleChain})
+	default:
+		p.planTradecraft(name)
 	}
 }
 
@@ -237,11 +282,9 @@ func (p *planner) plan(name string) {
 func (p *planner) emit(rec Record, must, may []string) {
 	g := p.g
 	rec.Scenario = p.s.Name
-	day := int(rec.Time.Sub(g.cfg.Start) / (24 * time.Hour))
-	if day < 0 || day >= g.cfg.Days {
+	if !g.file(rec) {
 		return // outside the period (a setup record before the first day)
 	}
-	g.byDay[day] = append(g.byDay[day], rec)
 	p.s.Records = append(p.s.Records, rec.ID)
 	if len(must) > 0 {
 		g.expected[rec.ID] = slices.Sorted(slices.Values(must))
@@ -249,6 +292,20 @@ func (p *planner) emit(rec Record, must, may []string) {
 	if len(may) > 0 {
 		g.allowed[rec.ID] = slices.Sorted(slices.Values(may))
 	}
+}
+
+// file adds a planned record to its day; it reports false for a record
+// outside the period.
+func (g *Generator) file(rec Record) bool {
+	if rec.Time.Before(g.cfg.Start) {
+		return false
+	}
+	day := int(rec.Time.Sub(g.cfg.Start) / (24 * time.Hour))
+	if day >= g.cfg.Days {
+		return false
+	}
+	g.byDay[day] = append(g.byDay[day], rec)
+	return true
 }
 
 func (p *planner) key() uint64 {
@@ -381,8 +438,10 @@ func (p *planner) googleForwarding(at time.Time, dest string) {
 
 // passwordSpray tries one password on 25 accounts from one address with the
 // ROPC client (user agent BAV2ROPC), then signs in as the victim, whose
-// password it was. The success is both a spray success and legacy
-// (password-only) authentication.
+// password it was. Every failure from the tenth account on is an attempt of
+// the spray (ten distinct users within half an hour ending at it); the
+// success is both a spray success and legacy (password-only)
+// authentication.
 func (p *planner) passwordSpray(others []*user) {
 	T := p.s.Start
 	spray := netip.AddrFrom4([4]byte{192, 0, 2, 66})
@@ -393,7 +452,11 @@ func (p *planner) passwordSpray(others []*user) {
 		key := p.key()
 		l := o365Login{id: p.g.ids.guid(key), at: at, u: u, ip: spray, ua: "BAV2ROPC", os: "", brw: "", failed: true,
 			requestType: "OAuth2:Token", interSystems: randGUID(p.r)}
-		p.emit(Record{ID: l.id, Shape: ShapeO365, Label: "o365/UserLoginFailed", Time: at, User: u.upn, JSON: appendO365Login(nil, &l)}, nil, nil)
+		var must []string
+		if i+1 >= sprayMinUsers {
+			must = []string{RuleSprayAttempt}
+		}
+		p.emit(Record{ID: l.id, Shape: ShapeO365, Label: "o365/UserLoginFailed", Time: at, User: u.upn, JSON: appendO365Login(nil, &l)}, must, nil)
 	}
 	key := p.key()
 	l := o365Login{id: p.g.ids.guid(key), sessionID: randGUID(p.r), at: T, u: p.v, ip: spray, ua: "BAV2ROPC", requestType: "OAuth2:Token",

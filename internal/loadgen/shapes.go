@@ -56,6 +56,14 @@ type signIn struct {
 	riskState         string
 	riskEvents        []string
 	deviceID          string
+	// Written by the Azure Monitor record only, and only when set (Graph
+	// v1.0 has no such fields): the Entra session and the token the
+	// sign-in issued or refreshed, and the device code flow
+	// (authenticationProtocol deviceCode on the sign-in,
+	// originalTransferMethod deviceCodeFlow on its refreshes).
+	sessionID, tokenID string
+	authProtocol       string
+	transferMethod     string
 }
 
 // signInResource writes the Graph v1.0 signIn properties (shared with the
@@ -150,6 +158,17 @@ func signInResource(w *jw, s *signIn, azure bool) {
 		w.str("resourceTenantId", tenantID)
 		w.str("authenticationRequirement", "multiFactorAuthentication")
 		w.int("processingTimeInMilliseconds", int64(80+int(s.at.UnixNano()%300)))
+		optional(w, "authenticationProtocol", s.authProtocol)
+		optional(w, "originalTransferMethod", s.transferMethod)
+		optional(w, "sessionId", s.sessionID)
+		optional(w, "uniqueTokenIdentifier", s.tokenID)
+	}
+}
+
+// optional writes a string field only when it has a value.
+func optional(w *jw, key, value string) {
+	if value != "" {
+		w.str(key, value)
 	}
 }
 
@@ -195,6 +214,31 @@ func appendAzureSignIn(b []byte, s *signIn) []byte {
 	return w.b
 }
 
+// o365Head is what every Management Activity API record opens with.
+type o365Head struct {
+	at              time.Time
+	id, op          string
+	recordType      int
+	status, userKey string
+	userType        int
+	workload        string
+}
+
+// open starts the record and writes its common fields, in the API's order.
+func (h o365Head) open(w *jw) {
+	w.open()
+	w.str("CreationTime", ts(h.at, o365Time))
+	w.str("Id", h.id)
+	w.str("Operation", h.op)
+	w.str("OrganizationId", tenantID)
+	w.int("RecordType", int64(h.recordType))
+	w.str("ResultStatus", h.status)
+	w.str("UserKey", h.userKey)
+	w.int("UserType", int64(h.userType))
+	w.int("Version", 1)
+	w.str("Workload", h.workload)
+}
+
 // o365Login is an Azure AD sign-in as the Management Activity API reports
 // it (RecordType 15).
 type o365Login struct {
@@ -214,17 +258,7 @@ func appendO365Login(b []byte, l *o365Login) []byte {
 		op, status, detail, objectID = "UserLoginFailed", "Failed", "UserError", "Unknown"
 	}
 	w := jw{b: b}
-	w.open()
-	w.str("CreationTime", ts(l.at, o365Time))
-	w.str("Id", l.id)
-	w.str("Operation", op)
-	w.str("OrganizationId", tenantID)
-	w.int("RecordType", 15)
-	w.str("ResultStatus", status)
-	w.str("UserKey", l.u.objectID)
-	w.int("UserType", 0)
-	w.int("Version", 1)
-	w.str("Workload", "AzureActiveDirectory")
+	o365Head{at: l.at, id: l.id, op: op, recordType: 15, status: status, userKey: l.u.objectID, workload: "AzureActiveDirectory"}.open(&w)
 	w.str("ClientIP", l.ip.String())
 	w.str("ObjectId", objectID)
 	w.str("UserId", l.u.upn)
@@ -239,14 +273,8 @@ func appendO365Login(b []byte, l *o365Login) []byte {
 	w.arr("ModifiedProperties")
 	w.closeArr()
 	w.arr("Actor")
-	w.open()
-	w.str("ID", l.u.objectID)
-	w.int("Type", 0)
-	w.close()
-	w.open()
-	w.str("ID", l.u.upn)
-	w.int("Type", 5)
-	w.close()
+	w.idType(l.u.objectID, 0)
+	w.idType(l.u.upn, 5)
 	w.closeArr()
 	w.str("ActorContextId", tenantID)
 	w.str("ActorIpAddress", l.ip.String())
@@ -254,10 +282,7 @@ func appendO365Login(b []byte, l *o365Login) []byte {
 	w.str("IntraSystemId", l.id)
 	w.str("SupportTicketId", "")
 	w.arr("Target")
-	w.open()
-	w.str("ID", objectID)
-	w.int("Type", 0)
-	w.close()
+	w.idType(objectID, 0)
 	w.closeArr()
 	w.str("TargetContextId", tenantID)
 	w.str("ApplicationId", officeAppID)
@@ -300,6 +325,12 @@ type mailItem struct {
 	attachments string
 	// accessed lists the message ids a MailItemsAccessed bind read.
 	accessed []string
+	// sync makes a MailItemsAccessed record a Sync: a client downloaded
+	// the folder (one operation), and the record names no items.
+	sync bool
+	// clientAppID is the OAuth client the access came through (empty for
+	// Exchange's own clients).
+	clientAppID string
 }
 
 func appendMailItem(b []byte, m *mailItem, r *rand.Rand) []byte {
@@ -316,21 +347,11 @@ func appendMailItem(b []byte, m *mailItem, r *rand.Rand) []byte {
 	}
 	status := "Succeeded"
 	w := jw{b: b}
-	w.open()
-	w.str("CreationTime", ts(m.at, o365Time))
-	w.str("Id", m.id)
-	w.str("Operation", m.op)
-	w.str("OrganizationId", tenantID)
-	w.int("RecordType", int64(recordType))
-	w.str("ResultStatus", status)
-	w.str("UserKey", m.actor.puid)
-	w.int("UserType", 0)
-	w.int("Version", 1)
-	w.str("Workload", "Exchange")
+	o365Head{at: m.at, id: m.id, op: m.op, recordType: recordType, status: status, userKey: m.actor.puid, workload: "Exchange"}.open(&w)
 	w.str("ClientIP", m.ip.String())
 	w.str("UserId", m.actor.upn)
 	w.str("AppId", m.appID)
-	w.str("ClientAppId", "")
+	w.str("ClientAppId", m.clientAppID)
 	w.str("ClientIPAddress", m.ip.String())
 	w.str("ClientInfoString", m.clientInfo)
 	w.bool("ExternalAccess", false)
@@ -342,7 +363,7 @@ func appendMailItem(b []byte, m *mailItem, r *rand.Rand) []byte {
 	w.str("MailboxOwnerUPN", m.owner.upn)
 	if m.op == "MailItemsAccessed" {
 		w.arr("OperationProperties")
-		w.nameValue("MailAccessType", "Bind")
+		w.nameValue("MailAccessType", map[bool]string{false: "Bind", true: "Sync"}[m.sync])
 		w.nameValue("IsThrottled", "False")
 		w.closeArr()
 	}
@@ -379,19 +400,25 @@ func appendMailItem(b []byte, m *mailItem, r *rand.Rand) []byte {
 	case 50:
 		w.arr("Folders")
 		w.open()
-		w.arr("FolderItems")
-		for _, id := range m.accessed {
-			w.open()
-			w.str("InternetMessageId", id)
-			w.int("SizeInBytes", int64(20000+r.IntN(200000)))
-			w.close()
+		if !m.sync { // a sync names the folder, not its items
+			w.arr("FolderItems")
+			for _, id := range m.accessed {
+				w.open()
+				w.str("InternetMessageId", id)
+				w.int("SizeInBytes", int64(20000+r.IntN(200000)))
+				w.close()
+			}
+			w.closeArr()
 		}
-		w.closeArr()
 		w.str("Id", "LgAAAAC0AxwgOj/BRq9Bs1bhMPw/AQDh+UNSDzeHSLWfq+fr83BDAAAAAAEMAAAB")
 		w.str("Path", m.folder)
 		w.close()
 		w.closeArr()
-		w.int("OperationCount", int64(len(m.accessed)))
+		count := len(m.accessed)
+		if m.sync {
+			count = 1
+		}
+		w.int("OperationCount", int64(count))
 	}
 	w.close()
 	return w.b
@@ -420,17 +447,7 @@ type cmdlet struct {
 
 func appendCmdlet(b []byte, c *cmdlet) []byte {
 	w := jw{b: b}
-	w.open()
-	w.str("CreationTime", ts(c.at, o365Time))
-	w.str("Id", c.id)
-	w.str("Operation", c.op)
-	w.str("OrganizationId", tenantID)
-	w.int("RecordType", 1)
-	w.str("ResultStatus", "True")
-	w.str("UserKey", c.actor.puid)
-	w.int("UserType", int64(c.userType))
-	w.int("Version", 1)
-	w.str("Workload", "Exchange")
+	o365Head{at: c.at, id: c.id, op: c.op, recordType: 1, status: "True", userKey: c.actor.puid, userType: c.userType, workload: "Exchange"}.open(&w)
 	w.str("ClientIP", netip.AddrPortFrom(c.ip, uint16(c.port)).String())
 	w.str("ObjectId", c.objectID)
 	w.str("UserId", c.actor.upn)
@@ -463,17 +480,7 @@ type outlookRule struct {
 
 func appendOutlookRule(b []byte, o *outlookRule) []byte {
 	w := jw{b: b}
-	w.open()
-	w.str("CreationTime", ts(o.at, o365Time))
-	w.str("Id", o.id)
-	w.str("Operation", "UpdateInboxRules")
-	w.str("OrganizationId", tenantID)
-	w.int("RecordType", 2)
-	w.str("ResultStatus", "Succeeded")
-	w.str("UserKey", o.u.puid)
-	w.int("UserType", 0)
-	w.int("Version", 1)
-	w.str("Workload", "Exchange")
+	o365Head{at: o.at, id: o.id, op: "UpdateInboxRules", recordType: 2, status: "Succeeded", userKey: o.u.puid, workload: "Exchange"}.open(&w)
 	w.str("ClientIP", o.ip.String())
 	w.str("UserId", o.u.upn)
 	w.str("AppId", "")

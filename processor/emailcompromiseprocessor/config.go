@@ -140,7 +140,52 @@ type DetectorsConfig struct {
 	Delegation        DetectorToggle         `mapstructure:"delegation"`
 	BulkSend          BulkSendConfig         `mapstructure:"bulk_send"`
 	ThreadHijack      ThreadHijackConfig     `mapstructure:"thread_hijack"`
+	SessionHijack     SessionHijackConfig    `mapstructure:"session_hijack"`
+	DeviceCode        DetectorToggle         `mapstructure:"device_code"`
+	Persistence       PersistenceConfig      `mapstructure:"persistence"`
+	AccountLockout    AccountLockoutConfig   `mapstructure:"account_lockout"`
+	MailCollection    MailCollectionConfig   `mapstructure:"mail_collection"`
 	Chain             ChainConfig            `mapstructure:"chain"`
+}
+
+// SessionHijackConfig tunes the session-replay detector (its mobile
+// carriers are impossible_travel.mobile_asns).
+type SessionHijackConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Window: a use of the session from elsewhere within this long after
+	// its interactive sign-in.
+	Window time.Duration `mapstructure:"window"`
+}
+
+// PersistenceConfig tunes the persistence detector (MFA methods, devices,
+// mail consents).
+type PersistenceConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// RiskWindow: a change within this long after a risky sign-in follows it.
+	RiskWindow  time.Duration `mapstructure:"risk_window"`
+	MinKnownIPs int           `mapstructure:"min_known_ips"`
+}
+
+// AccountLockoutConfig tunes the lockout detector.
+type AccountLockoutConfig struct {
+	Enabled     bool          `mapstructure:"enabled"`
+	MinLockouts int           `mapstructure:"min_lockouts"`
+	Window      time.Duration `mapstructure:"window"`
+}
+
+// MailCollectionConfig tunes the mail-collection detector.
+type MailCollectionConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Factor over the daily baseline (mean + 2 deviations), Floor the
+	// least items, for the items accessed from one new address in Window.
+	Factor float64       `mapstructure:"factor"`
+	Floor  int           `mapstructure:"floor"`
+	Window time.Duration `mapstructure:"window"`
+	// LearningHours: access history before the baseline is trusted.
+	LearningHours int `mapstructure:"learning_hours"`
+	// ConsentWindow: a sync by a new app within this long after a mail
+	// consent uses it.
+	ConsentWindow time.Duration `mapstructure:"consent_window"`
 }
 
 // BulkSendConfig tunes the per-mailbox send-rate detector.
@@ -317,6 +362,22 @@ func (d DetectorsConfig) validate() []error {
 	}
 	if d.BulkSend.Factor < 1 {
 		errs = append(errs, errors.New("detectors.bulk_send.factor: must be at least 1; e.g. 5 (five times the usual rate)"))
+	}
+	positiveDuration("session_hijack.window", d.SessionHijack.Window, "2h")
+	positiveDuration("persistence.risk_window", d.Persistence.RiskWindow, "24h")
+	if n := d.Persistence.MinKnownIPs; n < 0 || n > state.MaxKnown {
+		errs = append(errs, fmt.Errorf("detectors.persistence.min_known_ips: %d is out of range; use 0 to %d (the networks kept per user), e.g. 3", n, state.MaxKnown))
+	}
+	positive("account_lockout.min_lockouts", d.AccountLockout.MinLockouts, "3")
+	positiveDuration("account_lockout.window", d.AccountLockout.Window, "30m")
+	if d.MailCollection.Factor < 1 {
+		errs = append(errs, errors.New("detectors.mail_collection.factor: must be at least 1; e.g. 3 (three times the usual daily reading)"))
+	}
+	positive("mail_collection.floor", d.MailCollection.Floor, "200")
+	positiveDuration("mail_collection.window", d.MailCollection.Window, "1h")
+	positiveDuration("mail_collection.consent_window", d.MailCollection.ConsentWindow, "24h")
+	if h := d.MailCollection.LearningHours; h < 0 || h > state.AccessDays*24 {
+		errs = append(errs, fmt.Errorf("detectors.mail_collection.learning_hours: %d is out of range; use 0 to %d (the days of access counts kept), e.g. 72", h, state.AccessDays*24))
 	}
 	positiveDuration("thread_hijack.risk_window", d.ThreadHijack.RiskWindow, "24h")
 	positiveDuration("thread_hijack.delete_window", d.ThreadHijack.DeleteWindow, "30m")

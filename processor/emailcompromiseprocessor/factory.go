@@ -46,6 +46,11 @@ func createDefaultConfig() component.Config {
 			Delegation:        DetectorToggle{Enabled: true},
 			BulkSend:          BulkSendConfig{Enabled: true, Factor: 5, Floor: 50, LearningHours: 72},
 			ThreadHijack:      ThreadHijackConfig{Enabled: true, RiskWindow: 24 * time.Hour, DeleteWindow: 30 * time.Minute, MinKnownIPs: 3},
+			SessionHijack:     SessionHijackConfig{Enabled: true, Window: 2 * time.Hour},
+			DeviceCode:        DetectorToggle{Enabled: true},
+			Persistence:       PersistenceConfig{Enabled: true, RiskWindow: 24 * time.Hour, MinKnownIPs: 3},
+			AccountLockout:    AccountLockoutConfig{Enabled: true, MinLockouts: 3, Window: 30 * time.Minute},
+			MailCollection:    MailCollectionConfig{Enabled: true, Factor: 3, Floor: 200, Window: time.Hour, LearningHours: 72, ConsentWindow: 24 * time.Hour},
 			Chain:             ChainConfig{Enabled: true, StageTwoWindow: time.Hour, Window: 24 * time.Hour},
 		},
 	}

@@ -114,7 +114,16 @@ func buildSuite(cfg *Config, pc PolicyConfig, sigmaRules *detection.SigmaRules, 
 	add(d.TransportRule.Enabled, detection.NewTransportRule(policy))
 	add(d.Delegation.Enabled, detection.NewDelegation(policy))
 	add(d.BulkSend.Enabled, detection.NewBulkSend(policy, detection.BulkSendOptions{Factor: d.BulkSend.Factor, Floor: d.BulkSend.Floor, LearningHours: d.BulkSend.LearningHours}))
+	add(d.SessionHijack.Enabled, detection.NewSessionHijack(policy, detection.SessionHijackOptions{Window: d.SessionHijack.Window, MobileASNs: d.ImpossibleTravel.MobileASNs}))
+	add(d.DeviceCode.Enabled, detection.NewDeviceCode(policy, detection.DeviceCodeOptions{HostingASNs: d.Anonymizer.HostingASNs}))
+	add(d.AccountLockout.Enabled, detection.NewLockout(policy, detection.LockoutOptions{MinLockouts: d.AccountLockout.MinLockouts, Window: d.AccountLockout.Window}))
+	// Thread hijacking and persistence read the access stages of the
+	// sign-in detectors above; mail collection the consents persistence
+	// learns.
 	add(d.ThreadHijack.Enabled, detection.NewThreadHijack(detection.ThreadHijackOptions{RiskWindow: d.ThreadHijack.RiskWindow, DeleteWindow: d.ThreadHijack.DeleteWindow, MinKnownIPs: d.ThreadHijack.MinKnownIPs}))
+	add(d.Persistence.Enabled, detection.NewPersistence(policy, detection.PersistenceOptions{RiskWindow: d.Persistence.RiskWindow, MinKnownIPs: d.Persistence.MinKnownIPs}))
+	add(d.MailCollection.Enabled, detection.NewMailCollection(policy, detection.MailCollectionOptions{Factor: d.MailCollection.Factor, Floor: d.MailCollection.Floor,
+		Window: d.MailCollection.Window, LearningHours: d.MailCollection.LearningHours, ConsentWindow: d.MailCollection.ConsentWindow}))
 	if sigmaRules != nil {
 		ds = append(ds, sigmaRules)
 	}
@@ -123,13 +132,16 @@ func buildSuite(cfg *Config, pc PolicyConfig, sigmaRules *detection.SigmaRules, 
 	return detection.NewSuite(ds, detection.SuiteOptions{
 		Lateness: cfg.AllowedLateness,
 		// The longest pattern: a travel pair's physical horizon, the
-		// chain's window, the risky-session window of thread hijacking.
-		Retention:       max(travel.Horizon(), d.Chain.Window, d.ThreadHijack.RiskWindow, d.BruteForce.Window, d.MFAFatigue.Window),
+		// chain's window, the risky-session windows of thread hijacking and
+		// persistence, the consent window of mail collection.
+		Retention: max(travel.Horizon(), d.Chain.Window, d.ThreadHijack.RiskWindow, d.BruteForce.Window, d.MFAFatigue.Window,
+			d.SessionHijack.Window, d.Persistence.RiskWindow, d.AccountLockout.Window, d.MailCollection.Window, d.MailCollection.ConsentWindow),
 		KeepSends:       d.ThreadHijack.DeleteWindow,
 		Warmup:          cfg.State.Warmup,
 		LearningSignIns: d.NewLocation.LearningSignIns,
 		FamiliarSignIns: d.ImpossibleTravel.FamiliarSignIns,
 		OnHeldBack:      onHeldBack,
+		Policy:          policy,
 	})
 }
 
@@ -453,10 +465,13 @@ func (p *emailCompromiseProcessor) view(lr plog.LogRecord, rec *auditrecord.Reco
 	return body, outcomeClean, true
 }
 
-// locate fills a sign-in's place and network from the GeoIP databases when
-// the vendor gave none (O365 and Google records carry only the address).
+// locate fills a record's place and network from the GeoIP databases when
+// the vendor gave none (O365 and Google records carry only the address):
+// sign-ins, and the records compared with them — those that use a session,
+// account changes, mail accesses.
 func (p *emailCompromiseProcessor) locate(rec *auditrecord.Record) {
-	if rec.Kind != auditrecord.KindSignIn || !rec.ClientIP.IsValid() {
+	if !rec.ClientIP.IsValid() || (rec.Kind != auditrecord.KindSignIn && rec.Kind != auditrecord.KindAccountChange &&
+		rec.SessionID == "" && rec.TokenID == "" && rec.Mail.Accessed == 0) {
 		return
 	}
 	if !rec.Geo.HasCoordinates {

@@ -178,20 +178,7 @@ func (d *BulkSend) threshold(ev *Event, mail *state.MailHistory, hour uint32) (t
 	if len(counts) == 0 {
 		return floor, -1
 	}
-	if len(counts) >= 3 {
-		slices.Sort(counts)
-		counts = counts[:len(counts)-1]
-	}
-	var mean, dev float64
-	for _, c := range counts {
-		mean += c
-	}
-	mean /= float64(len(counts))
-	for _, c := range counts {
-		dev += math.Abs(c - mean)
-	}
-	dev /= float64(len(counts))
-	return math.Max(floor, d.opts.Factor*(mean+2*dev)), mean
+	return robustThreshold(counts, floor, d.opts.Factor)
 }
 
 func hourEnd(h uint32) time.Time { return time.Unix(0, int64(h+1)*int64(time.Hour)) }

@@ -5,10 +5,13 @@ package detection
 // (tier 2 of a scale-out, reading what tier 1 tagged) looks their ids up here.
 func BuiltinRules() []*Rule {
 	return []*Rule{
-		RuleIdPRisk, RuleLegacyAuth, RuleBruteForce, RulePasswordSpray, RuleMFAFatigue, RuleAnonymizer,
+		RuleIdPRisk, RuleRiskDetection, RuleLegacyAuth, RuleBruteForce, RulePasswordSpray, RuleMFAFatigue, RuleAnonymizer,
 		RuleNewCountry, RuleNewASN, RuleImpossibleTravel,
 		RuleInboxRuleForward, RuleInboxRuleHiding, RuleMailboxForwarding, RuleTransportRule,
 		RuleDelegation, RuleEmailMonitor, RuleGmailSettings,
-		RuleBulkSend, RuleThreadReply, RuleSentDeleted, RuleChain,
+		RuleBulkSend, RuleThreadReply, RuleSentDeleted,
+		RulePasswordSprayAttempt, RuleAccountLockout, RuleDeviceCode, RuleSessionReplay,
+		RuleSecurityInfo, RuleDeviceRegistered, RuleMailAppConsent, RuleMailCollection, RuleSyncByNewApp,
+		RuleChain,
 	}
 }

@@ -30,23 +30,30 @@ type ChainOptions struct {
 	Window time.Duration
 }
 
-// stageOf maps a detection category to the stage of a compromise it is.
-func stageOf(category string) state.StageKind {
-	switch category {
-	case CategoryRiskySignIn, CategoryImpossibleTravel:
+// stageOf maps a rule to the stage of a compromise its detections are:
+// access (a risky sign-in, impossible travel, a session replay), set-up
+// (mailbox rules, forwarding, delegation, persistence), abuse (send bursts,
+// thread hijacking, mail collection). Failed attempts are none.
+func stageOf(rule *Rule) state.StageKind {
+	if rule.Attempt {
+		return 0
+	}
+	switch rule.Category {
+	case CategoryRiskySignIn, CategoryImpossibleTravel, CategorySessionHijack:
 		return state.StageAccess
-	case CategoryMailboxRule:
+	case CategoryMailboxRule, CategoryPersistence:
 		return state.StageSetup
-	case CategoryBulkSend, CategoryThreadHijack:
+	case CategoryBulkSend, CategoryThreadHijack, CategoryMailCollection:
 		return state.StageAbuse
 	}
 	return 0
 }
 
 // Chain correlates one user's detections across sources: access (a risky
-// sign-in or impossible travel), then set-up (an inbox rule, forwarding or
-// delegation) within StageTwoWindow, then abuse (a send burst, a thread
-// hijack, a send-then-delete) within Window of the access. Every such
+// sign-in, impossible travel, a session replay), then set-up (an inbox rule,
+// forwarding, delegation, persistence) within StageTwoWindow, then abuse (a
+// send burst, a thread hijack, a send-then-delete, mail collection) within
+// Window of the access. Every such
 // triple of stage records is a detection (evidence: the three records),
 // critical, found by whichever of the three is judged last — the abuse in
 // event order, the access when the sign-in feed lags. All chains that start
@@ -99,7 +106,7 @@ func (d *Chain) Detect(ev *Event, out []Finding) []Finding {
 func (d *Chain) add(ev *Event, out []Finding, f Finding) []Finding {
 	if hasEvidence(&f, ev.RecordID()) {
 		for i := range out {
-			if out[i].ChainID == "" && stageOf(out[i].Rule.Category) != 0 {
+			if out[i].ChainID == "" && stageOf(out[i].Rule) != 0 {
 				out[i].ChainID = f.ChainID
 			}
 		}

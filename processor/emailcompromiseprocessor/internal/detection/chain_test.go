@@ -80,3 +80,56 @@ func TestChain(t *testing.T) {
 		assert.Equal(t, []string{"thread_hijack/sent_item_deleted"}, ruleIDs(all[3]))
 	})
 }
+
+// TestChainOfTodaysTradecraft checks the new stages: a session replay is
+// the access, a mail consent the set-up, the sync by the consented app the
+// abuse; failed attempts are no access.
+func TestChainOfTodaysTradecraft(t *testing.T) {
+	p := testPolicy()
+	detectors := func() []Detector {
+		return []Detector{
+			NewPasswordSpray(p, PasswordSprayOptions{MinUsers: 3, Window: 30 * time.Minute, MaxSources: 100, Lateness: 24 * time.Hour}),
+			NewSessionHijack(p, SessionHijackOptions{Window: 2 * time.Hour}),
+			NewPersistence(p, PersistenceOptions{RiskWindow: 24 * time.Hour, MinKnownIPs: 3}),
+			NewMailCollection(p, MailCollectionOptions{Factor: 3, Floor: 200, Window: time.Hour, LearningHours: 72, ConsentWindow: 24 * time.Hour}),
+			NewChain(ChainOptions{StageTwoWindow: time.Hour, Window: 24 * time.Hour}),
+		}
+	}
+	const bob = "bob@contoso.com"
+	at := func(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
+	proxy := graphSignIn{user: bob, at: at(0), ip: "45.9.148.3", country: "NL", asn: 9009, session: "s-1"}.json()
+	replay := graphSignIn{user: bob, at: at(5), ip: "104.248.1.9", country: "US", noGeo: true, asn: 14061, interactive: boolPtr(false), session: "s-1"}.json()
+	consent := o365Consent(bob, "104.248.1.9", "Mail Sync Pro", at(9), "Mail.ReadWrite", "offline_access")
+	sync := mailItemsAccessed(bob, "104.248.1.9", "Sync", "7f3c2a10-3b4d-4e5f-9a8b-7c6d5e4f3a2b", "s-1", 30, at(20))
+
+	for name, order := range map[string][]string{
+		"in event order":         {proxy, replay, consent, sync},
+		"the sign-in feed lags":  {consent, sync, replay, proxy},
+		"the mailbox audit lags": {proxy, replay, sync, consent},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var chains []Finding
+			for _, fs := range run(t, order, detectors()...) {
+				for _, f := range withRule(fs, RuleChain) {
+					if f.Status == StatusNew {
+						chains = append(chains, f)
+					}
+				}
+			}
+			require.Len(t, chains, 1)
+			assert.Contains(t, chains[0].Reason, "session_hijack/session_replay")
+			assert.Contains(t, chains[0].Reason, "persistence/mail_app_consent")
+			assert.Contains(t, chains[0].Reason, "mail_collection/sync_by_new_app")
+		})
+	}
+	t.Run("a password spray with no success is no access", func(t *testing.T) {
+		var records []string
+		for i, u := range []string{"a@contoso.com", "b@contoso.com", bob} {
+			records = append(records, graphSignIn{user: u, at: at(i - 10), ip: "104.248.1.9", errorCode: 50126}.json())
+		}
+		records = append(records, consent, sync)
+		all := run(t, records, detectors()...)
+		assert.Equal(t, []string{"risky_sign_in/password_spray_attempt"}, ruleIDs(all[2]))
+		assert.Empty(t, withRule(all[4], RuleChain))
+	})
+}

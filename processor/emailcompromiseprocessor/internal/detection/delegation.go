@@ -149,8 +149,7 @@ func (d *Delegation) google(r *auditrecord.Record, out []Finding) []Finding {
 				Severity: SeverityHigh,
 				Reason:   fmt.Sprintf("%s created an email monitor on %s copying its mail to %s.", r.Actor, r.Target, auditrecord.NormalizeAddress(dest)),
 			})
-		case strings.Contains(name, "DELEGAT") || strings.Contains(name, "ROUTING") || strings.Contains(name, "ALIAS") ||
-			strings.Contains(name, "GMAIL_SETTING") || strings.Contains(name, "EMAIL_SETTING"):
+		case gmailMailFlowSetting(name, e):
 			setting, _ := e.Param("SETTING_NAME")
 			detail := e.Name
 			if setting != "" {
@@ -165,3 +164,32 @@ func (d *Delegation) google(r *auditrecord.Record, out []Finding) []Finding {
 	}
 	return out
 }
+
+// gmailMailFlowSetting reports whether a Google admin event changes where a
+// user's mail goes or who may read or send it: delegation, aliases and
+// routing events, or a generic Gmail settings event (CHANGE_EMAIL_SETTING,
+// CREATE_GMAIL_SETTING...) whose SETTING_NAME is a routing, forwarding,
+// relay, delegation or content-compliance setting (as Panther's and Elastic's
+// Gmail routing rules read it). Other Gmail settings, such as
+// ENABLE_G_SUITE_MARKETPLACE, are not mail flow.
+func gmailMailFlowSetting(name string, e auditrecord.Event) bool {
+	if strings.Contains(name, "DELEGAT") || strings.Contains(name, "ROUTING") || strings.Contains(name, "ALIAS") {
+		return true
+	}
+	if !strings.Contains(name, "EMAIL_SETTING") && !strings.Contains(name, "GMAIL_SETTING") {
+		return false
+	}
+	setting, _ := e.Param("SETTING_NAME")
+	setting = strings.ToUpper(setting)
+	for _, part := range mailFlowSettingParts {
+		if strings.Contains(setting, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// mailFlowSettingParts are the words of Gmail setting names that route,
+// forward, relay or delegate mail (EMAIL_ROUTE, MESSAGE_ROUTING,
+// MESSAGE_SECURITY_RULE content compliance, recipient address maps...).
+var mailFlowSettingParts = []string{"ROUT", "FORWARD", "RELAY", "DELEGAT", "ALIAS", "ADDRESS_MAP", "MESSAGE_SECURITY_RULE", "COMPLIANCE"}

@@ -38,6 +38,12 @@ func TestDelegation(t *testing.T) {
 			RuleGmailSettings, SeverityMedium, []string{"changed Gmail setting ADD_GMAIL_DELEGATE for cfo@contoso.com"}},
 		{"Gmail routing setting", googleAdmin("admin@contoso.com", "CHANGE_EMAIL_SETTING", `[{"name":"SETTING_NAME","value":"MESSAGE_ROUTING"}]`),
 			RuleGmailSettings, SeverityMedium, []string{"CHANGE_EMAIL_SETTING (MESSAGE_ROUTING)"}},
+		{"Gmail default routing rule (Panther's test event)", googleAdmin("admin@contoso.com", "CREATE_GMAIL_SETTING", `[{"name":"SETTING_NAME","value":"MESSAGE_SECURITY_RULE"},{"name":"USER_DEFINED_SETTING_NAME","value":"Copy to archive"}]`),
+			RuleGmailSettings, SeverityMedium, []string{"CREATE_GMAIL_SETTING (MESSAGE_SECURITY_RULE)"}},
+		{"Gmail email route (Elastic's rule)", googleAdmin("admin@contoso.com", "CHANGE_GMAIL_SETTING", `[{"name":"SETTING_NAME","value":"EMAIL_ROUTE"}]`),
+			RuleGmailSettings, SeverityMedium, []string{"(EMAIL_ROUTE)"}},
+		{"Gmail setting that is no mail flow: Marketplace", googleAdmin("admin@contoso.com", "CHANGE_EMAIL_SETTING", `[{"name":"SETTING_NAME","value":"ENABLE_G_SUITE_MARKETPLACE"},{"name":"NEW_VALUE","value":"true"}]`), nil, 0, nil},
+		{"Gmail setting that is no mail flow: spam filter", googleAdmin("admin@contoso.com", "CREATE_GMAIL_SETTING", `[{"name":"SETTING_NAME","value":"SPAM_CONTROL"}]`), nil, 0, nil},
 		{"unrelated admin event", googleAdmin("admin@contoso.com", "CHANGE_PASSWORD", `[{"name":"USER_EMAIL","value":"cfo@contoso.com"}]`), nil, 0, nil},
 	}
 	for _, tt := range tests {

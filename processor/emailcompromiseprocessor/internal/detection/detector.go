@@ -68,6 +68,14 @@ const (
 	CategoryThreadHijack     = "thread_hijack"
 	CategoryChain            = "chain"
 	CategorySigma            = "sigma"
+	// CategorySessionHijack is a session or token used from a second network.
+	CategorySessionHijack = "session_hijack"
+	// CategoryPersistence is what keeps the access: MFA methods, devices,
+	// OAuth consents.
+	CategoryPersistence = "persistence"
+	// CategoryMailCollection is a mailbox read or synced far above its
+	// baseline.
+	CategoryMailCollection = "mail_collection"
 )
 
 // MITRE ATT&CK techniques the built-in detectors name.
@@ -76,6 +84,12 @@ const (
 	TechniqueEmailForwarding    = "T1114.003" // Email Collection: Email Forwarding Rule
 	TechniqueEmailHidingRules   = "T1564.008" // Hide Artifacts: Email Hiding Rules
 	TechniqueAdditionalEmailDel = "T1098.002" // Account Manipulation: Additional Email Delegate Permissions
+	TechniqueWebSessionCookie   = "T1550.004" // Use Alternate Authentication Material: Web Session Cookie
+	TechniqueStealToken         = "T1528"     // Steal Application Access Token
+	TechniqueDeviceRegistration = "T1098.005" // Account Manipulation: Device Registration
+	TechniqueMFAModify          = "T1556.006" // Modify Authentication Process: Multi-Factor Authentication
+	TechniqueRemoteEmail        = "T1114.002" // Email Collection: Remote Email Collection
+	TechniqueBruteForce         = "T1110"     // Brute Force
 )
 
 // Rule describes one stable detection id.
@@ -100,6 +114,9 @@ type Rule struct {
 	// without snapshot or a partition take-over) they are held back rather
 	// than fire on a baseline that is not there.
 	NeedsHistory bool
+	// Attempt marks rules that fire on failures (a spray with no success
+	// yet, lockouts): no access was gained, so they are no chain stage.
+	Attempt bool
 }
 
 // MaxEvidence caps the records a detection names as its evidence.
@@ -225,6 +242,9 @@ const (
 	HistorySignIns History = 1 << iota
 	// HistorySends is the mailbox's sends.
 	HistorySends
+	// HistoryAccountChanges is the account's recent security-info, device
+	// and mail-consent changes.
+	HistoryAccountChanges
 )
 
 // HistoryReader is implemented by detectors that read the histories the

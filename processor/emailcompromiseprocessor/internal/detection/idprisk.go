@@ -17,6 +17,17 @@ var RuleIdPRisk = &Rule{
 	Reference:  "https://learn.microsoft.com/entra/id-protection/concept-identity-protection-risks",
 }
 
+// RuleRiskDetection is an Entra ID Protection risk detection reported on
+// its own (the riskDetections feed), an access stage like the sign-in's own
+// risk.
+var RuleRiskDetection = &Rule{
+	ID:         CategoryRiskySignIn + "/risk_detection",
+	Category:   CategoryRiskySignIn,
+	Title:      "Entra ID Protection detected a risk on the user's sign-in or account",
+	Techniques: []string{TechniqueEmailAccounts, TechniqueValidCloudAccounts},
+	Reference:  "https://learn.microsoft.com/graph/api/resources/riskdetection",
+}
+
 // TechniqueValidCloudAccounts is Valid Accounts: Cloud Accounts, the
 // technique a sign-in with stolen credentials is.
 const TechniqueValidCloudAccounts = "T1078.004"
@@ -56,23 +67,27 @@ func NewIdPRisk(p *Policy, opts IdPRiskOptions) *IdPRisk {
 	return &IdPRisk{policy: p, opts: opts}
 }
 
-// Rules returns RuleIdPRisk.
-func (d *IdPRisk) Rules() []*Rule { return []*Rule{RuleIdPRisk} }
+// Rules returns RuleIdPRisk and RuleRiskDetection.
+func (d *IdPRisk) Rules() []*Rule { return []*Rule{RuleIdPRisk, RuleRiskDetection} }
 
 // Detect fires on an Entra or Google sign-in, successful or not, that the
-// provider flagged, at the provider's risk level (critical for an account
-// Entra confirmed compromised), lowered or dropped from a trusted network.
+// provider flagged, and on an Entra risk detection, at the provider's risk
+// level (critical for an account Entra confirmed compromised), lowered or
+// dropped from a trusted network.
 func (d *IdPRisk) Detect(ev *Event, out []Finding) []Finding {
 	r := ev.Record
-	if r.Kind != auditrecord.KindSignIn {
-		return out
-	}
+	rule := RuleIdPRisk
 	var sev Severity
 	var evidence string
-	switch r.Source {
-	case auditrecord.SourceEntraSignIn:
+	switch {
+	case r.Kind == auditrecord.KindRiskDetection:
+		rule = RuleRiskDetection
 		sev, evidence = entraRisk(r)
-	case auditrecord.SourceGoogleWorkspace:
+	case r.Kind != auditrecord.KindSignIn:
+		return out
+	case r.Source == auditrecord.SourceEntraSignIn:
+		sev, evidence = entraRisk(r)
+	case r.Source == auditrecord.SourceGoogleWorkspace:
 		sev, evidence = googleRisk(r)
 	}
 	if sev == 0 {
@@ -87,11 +102,14 @@ func (d *IdPRisk) Detect(ev *Event, out []Finding) []Finding {
 		from += " (a trusted network: severity lowered)"
 	}
 	outcome := "sign-in"
-	if r.Result == auditrecord.ResultFailure {
+	switch {
+	case rule == RuleRiskDetection:
+		outcome = "activity (" + r.Operation + " at " + stamp(r.Time) + ")"
+	case r.Result == auditrecord.ResultFailure:
 		outcome = "failed sign-in"
 	}
 	return append(out, Finding{
-		Rule:     RuleIdPRisk,
+		Rule:     rule,
 		Severity: sev,
 		Reason:   fmt.Sprintf("The identity provider flagged the %s of %s from %s: %s.", outcome, r.User, from, evidence),
 	})

@@ -1,8 +1,11 @@
 package detection
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -48,6 +51,11 @@ func TestIdPRisk(t *testing.T) {
 		{"Google ordinary login", downgrade,
 			googleLogin("foo@contoso.com", t0, "67.43.156.13", "login_success", `[{"name":"is_suspicious","boolValue":false}]`), 0, ""},
 		{"O365 records carry no risk", downgrade, o365SignIn(user, t0, "198.51.100.7", false, ""), 0, ""},
+		{"Entra risk detection: anomalous token", downgrade, riskDetection("anomalousToken", "high", "atRisk", "104.248.1.9"), SeverityHigh,
+			"flagged the activity (anomalousToken at 2026-11-20T08:00:00Z) of bob@contoso.com from 104.248.1.9: riskLevelDuringSignIn=high"},
+		{"Entra risk detection confirmed compromised", downgrade, riskDetection("leakedCredentials", "high", "confirmedCompromised", ""), SeverityCritical, "leakedCredentials"},
+		{"Entra risk detection dismissed", downgrade, riskDetection("unfamiliarFeatures", "medium", "dismissed", "104.248.1.9"), 0, ""},
+		{"Entra risk detection from the office", downgrade, riskDetection("unfamiliarFeatures", "medium", "atRisk", "203.0.113.40"), SeverityLow, "severity lowered"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,10 +65,21 @@ func TestIdPRisk(t *testing.T) {
 				return
 			}
 			if assert.Len(t, got, 1) {
-				assert.Equal(t, RuleIdPRisk, got[0].Rule)
+				rule := RuleIdPRisk
+				if strings.HasPrefix(tt.name, "Entra risk detection") {
+					rule = RuleRiskDetection
+				}
+				assert.Equal(t, rule, got[0].Rule)
 				assert.Equal(t, tt.wantSev, got[0].Severity)
 				assert.Contains(t, got[0].Reason, tt.wantReason)
 			}
 		})
 	}
+}
+
+// riskDetection writes a Graph riskDetection (Entra ID Protection) for bob.
+func riskDetection(eventType, level, state, ip string) string {
+	return fmt.Sprintf(`{"id":"rd-%s","riskEventType":%q,"riskLevel":%q,"riskState":%q,"activity":"signin","ipAddress":%q,
+		"activityDateTime":%q,"detectedDateTime":%q,"userPrincipalName":"bob@contoso.com"}`,
+		eventType, eventType, level, state, ip, t0.Format("2006-01-02T15:04:05Z"), t0.Add(time.Hour).Format("2006-01-02T15:04:05Z"))
 }

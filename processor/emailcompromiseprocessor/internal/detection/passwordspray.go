@@ -9,15 +9,27 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
-// RulePasswordSpray is PasswordSpray's detection: a success from an address
-// that failed for many users.
-var RulePasswordSpray = &Rule{
-	ID:         CategoryRiskySignIn + "/password_spray_success",
-	Category:   CategoryRiskySignIn,
-	Title:      "Successful sign-in from a source that failed for many users",
-	Techniques: []string{TechniqueEmailAccounts, "T1110.003"},
-	Reference:  "https://attack.mitre.org/techniques/T1110/003/",
-}
+var (
+	// RulePasswordSpray is PasswordSpray's detection of a success from an
+	// address that failed for many users.
+	RulePasswordSpray = &Rule{
+		ID:         CategoryRiskySignIn + "/password_spray_success",
+		Category:   CategoryRiskySignIn,
+		Title:      "Successful sign-in from a source that failed for many users",
+		Techniques: []string{TechniqueEmailAccounts, "T1110.003"},
+		Reference:  "https://attack.mitre.org/techniques/T1110/003/",
+	}
+	// RulePasswordSprayAttempt is the spray itself, before (or without) a
+	// success.
+	RulePasswordSprayAttempt = &Rule{
+		ID:         CategoryRiskySignIn + "/password_spray_attempt",
+		Category:   CategoryRiskySignIn,
+		Title:      "Password failures for many users from one source",
+		Techniques: []string{TechniqueEmailAccounts, "T1110.003"},
+		Reference:  "https://attack.mitre.org/techniques/T1110/003/",
+		Attempt:    true,
+	}
+)
 
 // PasswordSprayOptions tune the password-spray detector.
 type PasswordSprayOptions struct {
@@ -50,7 +62,11 @@ type sprayFailures struct {
 
 type sprayFailure struct {
 	at   state.Instant
-	user uint64 // hash of the user name: counting distinct users needs no names
+	user uint64 // hash of the user name, for counting distinct users
+	// id and name are the failure's record and user: the attempt
+	// detection's evidence and owner.
+	id   state.RecordID
+	name string
 }
 
 // sourceUsers are the users who signed in with a password from one source:
@@ -69,7 +85,9 @@ type sourceUser struct {
 
 // PasswordSpray detects a success from an address that failed for many
 // distinct users within the window before it: one of the sprayed passwords
-// worked. Its state is keyed by SOURCE ADDRESS, not by user, so when
+// worked. It also tags the spray itself: each failure with failures for
+// MinUsers distinct users from its address within the window ending at it
+// (evidence: that failure; a late failure completes those after it). Its state is keyed by SOURCE ADDRESS, not by user, so when
 // replicas partition records by user each replica sees only part of a spray
 // (see README, scale-out). A failure arriving after the success completes
 // the detection late, on the failure's record, for the success's user.
@@ -99,8 +117,8 @@ func NewPasswordSpray(p *Policy, opts PasswordSprayOptions) *PasswordSpray {
 	}
 }
 
-// Rules returns RulePasswordSpray.
-func (d *PasswordSpray) Rules() []*Rule { return []*Rule{RulePasswordSpray} }
+// Rules returns the success and the attempt rules.
+func (d *PasswordSpray) Rules() []*Rule { return []*Rule{RulePasswordSpray, RulePasswordSprayAttempt} }
 
 // Reads asks for the sign-in history: a success is found in its user's
 // timeline, also when a failure arriving later completes it.
@@ -121,10 +139,11 @@ func (d *PasswordSpray) Learn(ev *Event) {
 		if d.late(&src.newest, at) {
 			return
 		}
-		f := sprayFailure{at: at, user: state.HashString(r.User)}
-		if slices.Contains(src.list, f) {
+		f := sprayFailure{at: at, user: state.HashString(r.User), id: ev.RecordID()}
+		if slices.ContainsFunc(src.list, func(x sprayFailure) bool { return x.at == f.at && x.user == f.user && x.id == f.id }) {
 			return // delivered again
 		}
+		f.name = strings.Clone(r.User)
 		src.list = dropFailuresBefore(src.list, src.newest-state.Instant(d.opts.Lateness+d.opts.Window))
 		i := len(src.list)
 		for i > 0 && src.list[i-1].at > at {
@@ -167,6 +186,9 @@ func (d *PasswordSpray) Detect(ev *Event, out []Finding) []Finding {
 		return out
 	}
 	failures := d.failures.Get(r.ClientAddress)
+	if failures != nil && passwordFailure(r) {
+		out = d.attempts(ev, failures, d.users.Get(r.ClientAddress), out)
+	}
 	users := d.users.Get(r.ClientAddress)
 	if failures == nil || users == nil {
 		return out
@@ -216,6 +238,32 @@ func (d *PasswordSpray) judge(ev *Event, failures *sprayFailures, users *sourceU
 		Evidence: []Evidence{{ID: s.ID, At: s.At.Time()}},
 		Anchors:  []state.Stage{signInStage(s)},
 	})
+}
+
+// attempts judges this failure, and the failures within the window after
+// it whose count it may complete.
+func (d *PasswordSpray) attempts(ev *Event, src *sprayFailures, users *sourceUsers, out []Finding) []Finding {
+	at := state.At(ev.Record.Time)
+	for i := range src.list {
+		f := &src.list[i]
+		if f.at < at || f.at-at >= state.Instant(d.opts.Window) {
+			continue
+		}
+		distinct, n := d.recentFailures(src, f.at)
+		settled := (f.at - state.Instant(d.opts.Lateness)).Sec()
+		if distinct < d.opts.MinUsers || (users != nil && knownEgress(users.users, settled, d.opts.MinUsers)) {
+			continue
+		}
+		out = append(out, Finding{
+			Rule:     RulePasswordSprayAttempt,
+			Severity: SeverityMedium,
+			User:     f.name,
+			Reason: fmt.Sprintf("%s failed to sign in from %s at %s, one of %d failures for %d distinct users from that address within %s (password spray).",
+				f.name, ev.Record.ClientAddress, stamp(f.at.Time()), n, distinct, d.opts.Window),
+			Evidence: []Evidence{{ID: f.id, At: f.at.Time()}},
+		})
+	}
+	return out
 }
 
 // recentFailures counts the failures and distinct users within the window

@@ -63,14 +63,15 @@ func TestPasswordSpray(t *testing.T) {
 		all := run(t, append([]string{victimOK("198.51.100.66")}, spray("198.51.100.66", 6, graphFail)...), newDetector())
 		assert.Empty(t, all[0])
 		assert.Empty(t, all[4], "four users are not yet a spray")
-		require.Len(t, all[5], 1, "the fifth user's failure completes it")
-		assert.Equal(t, "victim@contoso.com", all[5][0].User)
-		assert.Contains(t, all[5][0].Reason, "Completed late by Sign-in activity of 2026-11-20T08:04:00Z")
-		assert.Empty(t, all[6], "found once")
+		success := withRule(all[5], RulePasswordSpray)
+		require.Len(t, success, 1, "the fifth user's failure completes it")
+		assert.Equal(t, "victim@contoso.com", success[0].User)
+		assert.Contains(t, success[0].Reason, "Completed late by Sign-in activity of 2026-11-20T08:04:00Z")
+		assert.Empty(t, withRule(all[6], RulePasswordSpray), "found once")
 	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := lastFindings(t, tt.records, newDetector())
+			got := withRule(lastFindings(t, tt.records, newDetector()), RulePasswordSpray)
 			if tt.want == "" {
 				assert.Empty(t, got)
 				return
@@ -81,6 +82,69 @@ func TestPasswordSpray(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPasswordSprayAttempt checks the spray is tagged without a success:
+// each failure with MinUsers distinct users failing from its address within
+// the window ending at it.
+func TestPasswordSprayAttempt(t *testing.T) {
+	p := NewPolicy(PolicyOptions{TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}})
+	detector := func() *PasswordSpray {
+		return NewPasswordSpray(p, PasswordSprayOptions{MinUsers: 5, Window: 30 * time.Minute, MaxSources: 100, Lateness: 24 * time.Hour})
+	}
+	fail := func(i int, ip string, at time.Time) string {
+		return graphSignIn{user: fmt.Sprintf("user%d@contoso.com", i), at: at, ip: ip, errorCode: 50126}.json()
+	}
+	spray := func(ip string, users int, step time.Duration) []string {
+		var out []string
+		for i := 0; i < users; i++ {
+			out = append(out, fail(i, ip, t0.Add(time.Duration(i)*step)))
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		records []string
+		// tagged are the indexes of the records carrying an attempt, and
+		// users whose failures they are.
+		tagged map[int][]string
+	}{
+		{"five users fail from one address: the fifth and sixth failures", spray("198.51.100.66", 6, time.Minute),
+			map[int][]string{4: {"user4@contoso.com"}, 5: {"user5@contoso.com"}}},
+		{"four users are no spray", spray("198.51.100.66", 4, time.Minute), nil},
+		{"five users over more than the window", spray("198.51.100.66", 5, 10*time.Minute), nil},
+		{"the office egress (trusted)", spray("203.0.113.5", 6, time.Minute), nil},
+		{"a user mistyping, then succeeding", []string{
+			fail(0, "198.51.100.7", t0), fail(0, "198.51.100.7", t0.Add(time.Minute)),
+			graphSignIn{user: "user0@contoso.com", at: t0.Add(2 * time.Minute), ip: "198.51.100.7"}.json(),
+		}, nil},
+		{"the earliest failure arrives last and completes the fifth user's", append(spray("198.51.100.66", 5, time.Minute)[1:], fail(0, "198.51.100.66", t0)),
+			map[int][]string{4: {"user4@contoso.com"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			all := run(t, tt.records, detector())
+			for i, fs := range all {
+				var users []string
+				for _, f := range withRule(fs, RulePasswordSprayAttempt) {
+					users = append(users, f.User)
+					assert.Equal(t, SeverityMedium, f.Severity)
+				}
+				assert.Equal(t, tt.tagged[i], users, "record %d", i)
+			}
+		})
+	}
+}
+
+// withRule returns the findings of one rule.
+func withRule(fs []Finding, rule *Rule) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Rule == rule {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func TestPasswordSpraySourcesAreBounded(t *testing.T) {

@@ -92,11 +92,11 @@ func NewPolicy(opts PolicyOptions) *Policy {
 		if d == "" {
 			continue
 		}
+		// Exactly what is configured (and its subdomains): a tenant's
+		// onmicrosoft.com name cannot be guessed from its mail domains
+		// (mail.fabrikam.co.uk's is not mail.onmicrosoft.com), so it is
+		// listed, or read from the record's own tenant domain.
 		p.domains = append(p.domains, d)
-		// The tenant's initial domain: contoso.com -> contoso.onmicrosoft.com.
-		if label, _, ok := strings.Cut(d, "."); ok && !strings.HasSuffix(d, ".onmicrosoft.com") {
-			p.domains = append(p.domains, label+".onmicrosoft.com")
-		}
 	}
 	for _, w := range opts.ChangeWindows {
 		p.changeWindows = append(p.changeWindows, ChangeWindow{

@@ -29,7 +29,7 @@ func passwordFailure(r *auditrecord.Record) bool {
 	switch r.Source {
 	case auditrecord.SourceEntraSignIn:
 		switch r.ErrorCode {
-		case "50126", "50053", "50055":
+		case "50126", lockoutErrorCode, "50055":
 			return true
 		}
 		return false
@@ -40,6 +40,9 @@ func passwordFailure(r *auditrecord.Record) bool {
 	}
 	return false
 }
+
+// lockoutErrorCode is Entra's "account is locked" (smart lockout) refusal.
+const lockoutErrorCode = "50053"
 
 // mfaPrompt reports whether r is an MFA denial or interrupt: Entra 500121
 // whose details say the user denied it, or 50074/50076 (strong
@@ -96,6 +99,9 @@ func learnSignIn(ev *Event, opts SuiteOptions) {
 		if r.SignIn.Interactive && r.Geo.HasCoordinates {
 			h.Places = state.SightPlace(h.Places, state.CellOf(r.Geo.Lat, r.Geo.Lon), at, state.MaxPlaces, opts.FamiliarSignIns)
 		}
+		if r.SignIn.DeviceCode {
+			h.Sight(state.FlowDeviceCode, at)
+		}
 		if !passwordSignIn(r) {
 			return
 		}
@@ -111,7 +117,8 @@ func learnSignIn(ev *Event, opts SuiteOptions) {
 		At: state.At(r.Time), ID: ev.RecordID(), Kind: kind, Interactive: r.SignIn.Interactive, Password: passwordSignIn(r),
 		HasGeo:  r.Geo.HasCoordinates,
 		Country: state.CountryOf(r.Geo.CountryISO), ASN: r.SignIn.ASN, IP: state.AddrOf(r.ClientIP),
-		Device: state.Hash32(r.SignIn.DeviceID), Session: state.Hash32(r.SessionID),
+		Device: state.Hash32(r.SignIn.DeviceID), Session: state.Hash32(r.SessionID), Token: state.Hash32(r.TokenID),
+		Lockout: kind == state.SignInFailure && r.ErrorCode == lockoutErrorCode,
 	}
 	if s.HasGeo {
 		s.Lat, s.Lon = float32(r.Geo.Lat), float32(r.Geo.Lon)
@@ -186,6 +193,14 @@ func (b *successAfterBurst) detect(ev *Event, out []Finding) []Finding {
 		}
 	}
 	return out
+}
+
+// newAddress reports whether the user had signed in from neither the
+// address's network nor its autonomous system before the allowed lateness.
+func newAddress(ev *Event, ip state.Addr, asn uint32, at state.Instant) bool {
+	h := &ev.User.SignIns
+	settled := (at - state.Instant(ev.Lateness)).Sec()
+	return !h.KnownBefore(state.NetworkKnown(ip.IP()), settled) && (asn == 0 || !h.KnownBefore(state.ASNKnown(asn), settled))
 }
 
 // signInStage is a timeline sign-in as a stage anchor.

@@ -29,6 +29,10 @@ type graphSignIn struct {
 	riskEvents  []string
 	userAgent   string
 	asn         int
+	session     string // sessionId
+	token       string // uniqueTokenIdentifier
+	protocol    string // authenticationProtocol
+	transfer    string // originalTransferMethod
 }
 
 func (g graphSignIn) json() string {
@@ -49,6 +53,12 @@ func (g graphSignIn) json() string {
 	}
 	if g.asn != 0 {
 		m["autonomousSystemNumber"] = g.asn
+	}
+	for key, v := range map[string]string{"sessionId": g.session, "uniqueTokenIdentifier": g.token,
+		"authenticationProtocol": g.protocol, "originalTransferMethod": g.transfer} {
+		if v != "" {
+			m[key] = v
+		}
 	}
 	loc := map[string]any{"countryOrRegion": g.country, "city": g.city}
 	if !g.noGeo {
@@ -97,8 +107,14 @@ func boolPtr(b bool) *bool { return &b }
 // detectors as the processor does, and returns the findings tagged on each.
 func run(t *testing.T, records []string, detectors ...Detector) [][]Finding {
 	t.Helper()
+	return runWith(t, testSuiteOptions, records, detectors...)
+}
+
+// runWith is run with suite options of the test's own.
+func runWith(t *testing.T, opts SuiteOptions, records []string, detectors ...Detector) [][]Finding {
+	t.Helper()
 	users := state.New[state.User](1000, time.Hour)
-	suite := NewSuite(detectors, testSuiteOptions)
+	suite := NewSuite(detectors, opts)
 	var out [][]Finding
 	for _, rec := range records {
 		r := parseRecord(t, rec)

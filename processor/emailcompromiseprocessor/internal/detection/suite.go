@@ -31,6 +31,9 @@ type SuiteOptions struct {
 	FamiliarSignIns int
 	// OnHeldBack is told of each detection the warm-up holds back.
 	OnHeldBack func(*Rule)
+	// Policy tells the account changes administrators make inside change
+	// windows (kept with the change, for detections completed later).
+	Policy *Policy
 }
 
 // Suite judges one record with every detector, in four steps: it learns the
@@ -102,6 +105,9 @@ func (s *Suite) Judge(ev *Event, out []Finding) []Finding {
 		}
 		if s.reads&HistorySends != 0 {
 			learnSend(ev, s.opts)
+		}
+		if s.reads&HistoryAccountChanges != 0 {
+			learnAccountChange(ev, s.opts)
 		}
 	}
 	for _, l := range s.learners {
@@ -239,7 +245,7 @@ func (s *Suite) decide(ev *Event, f *Finding, u *state.User) bool {
 // addStages makes the finding's anchors stages of the user's compromise,
 // and lists them as this record's new stages.
 func (s *Suite) addStages(ev *Event, f *Finding, u *state.User) {
-	kind := stageOf(f.Rule.Category)
+	kind := stageOf(f.Rule)
 	if kind == 0 {
 		return
 	}

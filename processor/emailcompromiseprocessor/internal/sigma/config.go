@@ -137,14 +137,15 @@ func (cfg Config) withDefaults() Config {
 }
 
 // DefaultLogsourceMapping maps SigmaHQ's logsource names for the clouds we
-// receive to our sources. Logsources it does not name (azure riskdetection
-// and pim, windows, ...) leave their rules loaded but inactive.
+// receive to our sources. Logsources it does not name (azure pim, windows,
+// ...) leave their rules loaded but inactive.
 func DefaultLogsourceMapping() []LogsourceMapping {
 	googleApp := func(apps ...string) map[string][]string { return map[string][]string{"id.applicationName": apps} }
 	return []LogsourceMapping{
 		{Product: "azure", Service: "signinlogs", Source: "entra_signin"},
 		{Product: "azure", Service: "auditlogs", Source: "entra_audit"},
 		{Product: "azure", Service: "activitylogs", Source: "azure_activity"},
+		{Product: "azure", Service: "riskdetection", Source: "entra_risk_detection"},
 		{Product: "m365", Service: "audit", Source: "o365"},
 		{Product: "m365", Service: "exchange", Source: "o365"},
 		{Product: "m365", Service: "threat_management", Source: "o365"},

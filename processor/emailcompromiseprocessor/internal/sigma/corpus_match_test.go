@@ -287,3 +287,37 @@ func setPair(m pcommon.Map, path, name, value string) {
 	e.PutStr(nameKey, name)
 	e.PutStr(valueKey, value)
 }
+
+// TestRiskDetectionRulesFire evaluates SigmaHQ's Identity Protection rules
+// (logsource azure/riskdetection) on an Entra risk detection. The corpus
+// has no riskDetection sample: the record is synthetic, from the Graph
+// riskDetection schema.
+func TestRiskDetectionRulesFire(t *testing.T) {
+	dir := corpus.Dir(t)
+	e, rep, err := Load(Config{Rules: []string{filepath.Join(dir, "sigma", "rules/cloud/azure/identity_protection")}})
+	require.NoError(t, err)
+	require.Empty(t, rep.Errors)
+	require.Empty(t, rep.Inactive, "every Identity Protection rule reads a feed we receive")
+	detection := func(eventType string) pcommon.Map {
+		return body(t, `{"id":"6a0ee2f9b5d1a3e8","riskEventType":"`+eventType+`","riskState":"atRisk","riskLevel":"high",
+			"source":"IdentityProtection","detectionTimingType":"offline","activity":"signin","ipAddress":"104.248.1.9",
+			"activityDateTime":"2026-11-21T09:05:00Z","detectedDateTime":"2026-11-21T09:40:00Z","userPrincipalName":"bob@contoso.com"}`)
+	}
+	for eventType, want := range map[string]string{"anomalousToken": "Anomalous Token", "tokenIssuerAnomaly": "SAML Token Issuer Anomaly", "generic": ""} {
+		t.Run(eventType, func(t *testing.T) {
+			b := detection(eventType)
+			var r auditrecord.Record
+			require.NoError(t, auditrecord.Parse(b, &r))
+			ms := e.Evaluate(&Event{Record: &r, Body: b, Now: r.Time}, nil)
+			var titles []string
+			for _, m := range ms {
+				titles = append(titles, m.Rule.Title)
+			}
+			if want == "" {
+				assert.Empty(t, titles)
+				return
+			}
+			assert.Equal(t, []string{want}, titles)
+		})
+	}
+}

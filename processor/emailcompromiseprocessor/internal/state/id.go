@@ -3,7 +3,6 @@ package state
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"hash/fnv"
 	"strconv"
 	"unique"
 )
@@ -85,11 +84,14 @@ func (id *RecordID) UnmarshalBinary(b []byte) error {
 // that are snapshotted.
 func (id RecordID) Hash() uint64 { return HashString(id.String()) }
 
-// HashString is FNV-1a of s: stable across restarts, unlike maphash.
+// HashString is FNV-1a of s: stable across restarts, unlike maphash. It is
+// written out, not hash/fnv, so that hashing a string allocates nothing.
 func HashString(s string) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(s))
-	return h.Sum64()
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
 }
 
 // parseGUID reads "8-4-4-4-12" lower-case hex digits; the all-zero GUID is

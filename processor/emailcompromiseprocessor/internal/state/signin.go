@@ -29,6 +29,36 @@ type SignInHistory struct {
 	Known  []Sighting[Known]
 	Places []Place
 	Recent []SignIn
+	// Uses are the recent successes and mailbox operations that carry a
+	// session or token: what a session replay is made of.
+	Uses []SessionUse
+}
+
+// MaxSessionUses bounds the session uses kept.
+const MaxSessionUses = 32
+
+// SessionUse is one record that used a session or token, and from where.
+type SessionUse struct {
+	At             Instant
+	ID             RecordID
+	Session, Token uint32
+	ASN            uint32
+	Country        Country
+	Interactive    bool
+	IP             Addr
+}
+
+func (s SessionUse) when() Instant { return s.At }
+func (s SessionUse) id() RecordID  { return s.ID }
+
+// ForgetUsesBefore drops session uses older than cutoff.
+func (h *SignInHistory) ForgetUsesBefore(cutoff Instant) { h.Uses = dropBefore(h.Uses, cutoff) }
+
+// AddUse keeps a session use, once per record; it reports whether u is new.
+func (h *SignInHistory) AddUse(u SessionUse) bool {
+	var i int
+	h.Uses, i = insert(h.Uses, u, MaxSessionUses)
+	return i >= 0
 }
 
 // Known is a value of a user's baseline, with its kind in the top byte.
@@ -40,7 +70,19 @@ const (
 	KnownASN
 	// KnownNetwork is an address block (/24, /48), hashed.
 	KnownNetwork
+	// KnownFlow is an authentication flow the user signed in with (see
+	// FlowDeviceCode).
+	KnownFlow
+	// KnownApp is a client application that accessed the user's mail,
+	// hashed.
+	KnownApp
 )
+
+// FlowDeviceCode is the device code flow, as a KnownFlow value.
+const FlowDeviceCode Known = KnownFlow<<knownKindShift | 1
+
+// AppKnown makes the known value of a client application id's hash.
+func AppKnown(hash uint32) Known { return KnownApp<<knownKindShift | Known(hash) }
 
 const knownKindShift = 56
 
@@ -121,9 +163,12 @@ type SignIn struct {
 	Lat, Lon              float32
 	ASN                   uint32
 	IP                    Addr
-	// Device and Session are hashes of the vendor's device and session ids.
-	Device, Session uint32
-	City            Text
+	// Device, Session and Token are hashes of the vendor's device, session
+	// and token ids.
+	Device, Session, Token uint32
+	// Lockout: the failure was a smart-lockout refusal (Entra 50053).
+	Lockout bool
+	City    Text
 }
 
 func (s SignIn) when() Instant { return s.At }

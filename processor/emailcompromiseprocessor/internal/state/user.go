@@ -15,6 +15,9 @@ type User struct {
 	// Mail is allocated on the user's first mailbox item record: most
 	// users of a sign-in-only feed never need it.
 	Mail *MailHistory
+	// Account is allocated on the user's first account change or mail
+	// access record.
+	Account *AccountHistory
 	// Found is allocated at the user's first detection: most users never
 	// have one.
 	Found *Found
