@@ -31,10 +31,13 @@ FUZZTIME ?= 20s
 # file of the product changes. Test files are left out on purpose: they are not
 # in the binary, and a 3-5 minute rebuild for a test edit would be waste.
 # _build (ocb output), bin, .cache and the separate tools module are pruned;
-# so, for the binary, is the Go code it does not contain (benchmarks,
-# commands, the load generator, the end-to-end tests).
+# so, for the binary, are the trees whose code does not ship: bench/, tests/,
+# internal/testing/ (load generator, test databases, vendor API fakes, the
+# end-to-end tests), every cmd/ and testdata/. make lint checks that the
+# distribution's components import nothing from them.
 PRUNE := \( -path ./$(BUILD_DIR) -o -path ./bin -o -path ./.cache -o -path ./.git -o -path ./internal/tools \) -prune
-NOT_IN_BINARY := \( -path ./bench -o -path ./cmd -o -path ./processor/emailcompromiseprocessor/cmd -o -path ./internal/loadgen -o -path ./internal/e2e \) -prune
+NOT_IN_BINARY := \( -path ./bench -o -path ./tests -o -path ./internal/testing -o -name cmd -o -name testdata \) -prune
+COMPONENTS := ./receiver/auditlogreceiver ./processor/emailcompromiseprocessor ./connector/emailcompromisefindingsconnector
 PRODUCT_GO_FILES := $(shell find . $(PRUNE) -o $(NOT_IN_BINARY) -o -name '*.go' ! -name '*_test.go' -print)
 ALL_GO_FILES = $(shell find . $(PRUNE) -o -name '*.go' -print)
 
@@ -48,7 +51,8 @@ LINT_MOD := internal/tools/lint
 LINT_GO_FILES = $(wildcard $(LINT_MOD)/*.go $(LINT_MOD)/*/*.go)
 STATICCHECK := bin/staticcheck
 DOCCHECK := bin/doccheck
-DOC_DIRS := processor/emailcompromiseprocessor/internal/detection
+DOC_DIRS := processor/emailcompromiseprocessor/internal/detection receiver/auditlogreceiver/internal/filesource \
+	receiver/auditlogreceiver/internal/vendorapi receiver/auditlogreceiver/internal/logrecord
 
 .PHONY: build run test fuzz lint sigma-test clean
 
@@ -76,7 +80,7 @@ run: $(BINARY)
 	echo ">> demo state in $$state (removed on exit); Ctrl-C stops the collector"; \
 	DEMO_STATE_DIR="$$state" DEMO_GEOIP_DIR="$$state/geoip" ./$(BINARY) --config $(DEMO_CONFIG)
 
-# The end-to-end test in internal/e2e runs the built binary. When a binary
+# The end-to-end test in internal/testing/e2e runs the built binary. When a binary
 # exists it is brought up to date first (a no-op unless sources changed), so
 # the test never checks stale code; without one the e2e test skips (and fails
 # under CI=true, where .ci/run builds first).
@@ -127,6 +131,9 @@ lint: $(STATICCHECK) $(DOCCHECK)
 	$(STATICCHECK) ./...
 	@echo ">> doccheck $(DOC_DIRS)"
 	$(DOCCHECK) $(DOC_DIRS)
+	@echo ">> the components import nothing from the trees that do not ship"
+	@out=$$($(GO) list -deps $(COMPONENTS) | grep -E '^github.com/otelsec/emailcompromise/(bench|tests|internal/testing)(/|$$)|^github.com/otelsec/emailcompromise/.*/cmd(/|$$)' || true); \
+	if [ -n "$$out" ]; then echo "In the binary, but in a tree that does not ship:"; echo "$$out"; exit 1; fi
 	@echo ">> go vet and staticcheck of $(LINT_MOD) (doccheck's own code)"
 	cd $(LINT_MOD) && $(GO) vet ./... && $(CURDIR)/$(STATICCHECK) ./...
 
@@ -165,7 +172,7 @@ BENCH_MICRO := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkProcessor|Benc
 BENCH_DECODE := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkDecode' -test.benchmem -test.benchtime 500ms
 BENCH_PKG := $(GO) test -run '^$$' -bench 'BenchmarkProcessor' -benchmem -benchtime 100x -count 3 ./processor/emailcompromiseprocessor/
 BENCH_STATE := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkStateMemory' -test.benchtime 1x -test.timeout 30m
-BENCH_E2E := E2E_THROUGHPUT=1 THROUGHPUT_USERS=2000 BENCH_RESULTS=$(CURDIR)/$(BENCH_DIR)/results.jsonl $(GO) test -count=1 -run 'TestDistributionThroughput' -timeout 20m -v ./internal/e2e/
+BENCH_E2E := E2E_THROUGHPUT=1 THROUGHPUT_USERS=2000 BENCH_RESULTS=$(CURDIR)/$(BENCH_DIR)/results.jsonl $(GO) test -count=1 -run 'TestDistributionThroughput' -timeout 20m -v ./internal/testing/e2e/
 
 .PHONY: bench soak
 
@@ -196,7 +203,7 @@ bench:
 	$(GO) run ./bench/benchreport -dir $(BENCH_DIR) -out BENCHMARKS.md
 	@echo ">> wrote BENCHMARKS.md"
 
-# The reliability tests of internal/e2e run in make test with short outages
+# The reliability tests of internal/testing/e2e run in make test with short outages
 # and a 200k-user flood; SOAK=1 makes them long. As in make test, the binary
 # is brought up to date first when it exists, and the tests skip without it
 # (and fail under CI=true).
@@ -204,4 +211,4 @@ soak:
 	@if [ -e $(BINARY) ]; then $(MAKE) --no-print-directory build; \
 	else echo ">> $(BINARY) absent: the soak tests will skip (run 'make build' first)"; fi
 	@mkdir -p .cache
-	SOAK=1 RELIABILITY_RESULTS=$(CURDIR)/.cache/soak-results.jsonl $(GO) test -count=1 -timeout 40m -run 'TestReliability' -v ./internal/e2e/
+	SOAK=1 RELIABILITY_RESULTS=$(CURDIR)/.cache/soak-results.jsonl $(GO) test -count=1 -timeout 40m -run 'TestReliability' -v ./internal/testing/e2e/

@@ -10,7 +10,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 )
 
 // recordsPerShape is how many generated records of each vendor shape one

@@ -8,7 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 )
 
 // stateCase is one per-user state measurement.

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/otelsec/emailcompromise/internal/geodb"
+	"github.com/otelsec/emailcompromise/internal/testing/geodb"
 )
 
 func main() {

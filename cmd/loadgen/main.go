@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 )
 
 func main() {

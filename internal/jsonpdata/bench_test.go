@@ -8,7 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 )
 
 // benchShapes are real records, one per vendor shape, taken from the corpus.

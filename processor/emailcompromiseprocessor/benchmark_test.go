@@ -14,7 +14,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadatatest"
 )
 

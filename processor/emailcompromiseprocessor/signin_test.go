@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelsec/emailcompromise/internal/geodb"
+	"github.com/otelsec/emailcompromise/internal/testing/geodb"
 )
 
 // writeGeoDBs builds the small city and ASN databases the sign-in tests use.

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/internal/testing/apitest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
 )

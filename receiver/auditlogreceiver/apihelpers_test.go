@@ -18,9 +18,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/internal/testing/apitest"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // fastPoll is test timing: polls and retries in milliseconds, windows and

@@ -10,9 +10,9 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/internal/testing/apitest"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // TestAPISourcesBuildTheRecordsTheFileSourceBuilds reads the same vendor

@@ -15,8 +15,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
+	"github.com/otelsec/emailcompromise/internal/testing/apitest"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 )
 
 // backlogs are the three API sources, each with a backlog that takes many

@@ -11,10 +11,10 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/filesource"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // corpusCounts is what each real sample must yield: records passed on, and

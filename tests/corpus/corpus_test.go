@@ -26,7 +26,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
 )

@@ -9,7 +9,7 @@
 // another by an hour or a day, random delays, Kafka partitions, retried and
 // re-delivered batches, batches of 1 to 20,000 records), and the detections
 // each run logs are compared with those of the event-ordered run. It reads a
-// generated tenant (internal/loadgen, with its injected attacks) and the
+// generated tenant (internal/testing/loadgen, with its injected attacks) and the
 // published vendor samples of ../shared/corpus through the real receiver.
 package order
 
@@ -34,8 +34,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
 )
 

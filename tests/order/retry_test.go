@@ -21,7 +21,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver"
 )

@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
-	"github.com/otelsec/emailcompromise/internal/corpus"
 	"github.com/otelsec/emailcompromise/internal/jsonpdata"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otelsec/emailcompromise/internal/geodb"
+	"github.com/otelsec/emailcompromise/internal/testing/geodb"
 )
 
 func TestLookups(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 )
 
 // corpusRuleFiles returns the corpus's Sigma files, for fuzz seeds; none

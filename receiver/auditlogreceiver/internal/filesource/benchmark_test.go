@@ -14,8 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 )
 
 const benchFileBytes = 8 << 20

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // maxSeedBytes keeps corpus seeds small enough for the fuzzer to mutate

@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
 )
 
 // testScopeName is the scope the test sources name their records with.

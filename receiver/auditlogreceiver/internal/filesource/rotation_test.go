@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 )
 
 // The cases of issue 19: files rotated, copied, replaced or written slowly

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 )
 
 // scanned is a record as a test compares it: its text, or "!" and the

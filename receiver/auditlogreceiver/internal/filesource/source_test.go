@@ -24,7 +24,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 )
 
 func TestReadsEveryFormatPlainAndGzipped(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
+	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 )
 
 func parseError(lr plog.LogRecord) string {

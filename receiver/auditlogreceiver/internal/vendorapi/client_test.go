@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
-	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+	"github.com/otelsec/emailcompromise/internal/testing/apitest"
 )
 
 func TestRetryAfterReadsSecondsAndDates(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/grpc"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 )
 
 // countSink is the cheapest OTLP/gRPC sink: it counts records and notes

@@ -2,7 +2,7 @@
 // its sources share: reading the records out of delivered batches, small
 // vendor records, files written for a test. It is imported by tests only and
 // is not in the distribution.
-package recordtest // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/recordtest"
+package recordtest // import "github.com/otelsec/emailcompromise/internal/testing/recordtest"
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 // Package geodb writes small MaxMind-format databases with the layout of
 // GeoLite2-City and GeoLite2-ASN, so tests and the demo (cmd/demo-geoip) never download one.
-package geodb // import "github.com/otelsec/emailcompromise/internal/geodb"
+package geodb // import "github.com/otelsec/emailcompromise/internal/testing/geodb"
 
 import (
 	"fmt"

@@ -33,8 +33,8 @@ import (
 	// The otlp_grpc exporter compresses with gzip by default.
 	_ "google.golang.org/grpc/encoding/gzip"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
-	"github.com/otelsec/emailcompromise/internal/geodb"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/geodb"
 )
 
 const (

@@ -1,4 +1,4 @@
-package apitest // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+package apitest // import "github.com/otelsec/emailcompromise/internal/testing/apitest"
 
 import (
 	"crypto"

@@ -11,4 +11,4 @@
 // hours, a request without PublisherIdentifier), so that tests can assert
 // there was none, and take canned faults (5xx bursts, 429 with Retry-After,
 // cut connections) through a FaultQueue.
-package apitest // import "github.com/otelsec/emailcompromise/receiver/auditlogreceiver/apitest"
+package apitest // import "github.com/otelsec/emailcompromise/internal/testing/apitest"

@@ -9,7 +9,7 @@
 // audit_log receiver emits them) and end-to-end tests (JSON-lines files the
 // receiver reads). The mix and why it is shaped so is documented in
 // README.md beside this file.
-package loadgen // import "github.com/otelsec/emailcompromise/internal/loadgen"
+package loadgen // import "github.com/otelsec/emailcompromise/internal/testing/loadgen"
 
 import (
 	"errors"

@@ -34,8 +34,8 @@ import (
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/grpc"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
-	"github.com/otelsec/emailcompromise/internal/loadgen"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 )
 
 const (

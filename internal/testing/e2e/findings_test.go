@@ -13,7 +13,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/otelsec/emailcompromise/internal/corpus"
+	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 )
 
 // findingsQuiet is the connector's default quiet_period.
