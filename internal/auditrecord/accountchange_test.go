@@ -125,3 +125,25 @@ func TestAccountChangeCorpus(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceRegisteredByTheService: the Device Registration Service
+// registers a user's device; the record names the user only in
+// additionalDetails (AccountUpn), and the change is the user's (synthetic,
+// from the Graph directoryAudit schema).
+func TestDeviceRegisteredByTheService(t *testing.T) {
+	body := `{"id":"Directory_dev1","category":"Device","activityDisplayName":"Register device","activityDateTime":"2026-11-21T09:30:00Z","result":"success",
+		"initiatedBy":{"app":{"displayName":"Device Registration Service","servicePrincipalId":"9f5e1c2a"}},
+		"targetResources":[{"type":"Device","displayName":"DESKTOP-7Q2","id":"4c1d"}],
+		"additionalDetails":[{"key":"Device Id","value":"4c1d"},{"key":"AccountUpn","value":"Bob@Contoso.com"},{"key":"Device OS","value":"Windows"}]}`
+	var r auditrecord.Record
+	if err := auditrecord.Parse(decode(t, body), &r); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := r.AccountChange()
+	if !ok || c.Kind != auditrecord.ChangeDevice {
+		t.Fatalf("change = %+v, %v", c, ok)
+	}
+	if r.User != "bob@contoso.com" || r.Actor != "device registration service" {
+		t.Errorf("user %q, actor %q", r.User, r.Actor)
+	}
+}

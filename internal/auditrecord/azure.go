@@ -1,14 +1,17 @@
 package auditrecord
 
 import (
+	"strings"
+
 	"github.com/otelsec/emailcompromise/internal/asciifold"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // parseEntraAudit reads an Entra ID directory audit record: the Graph
 // directoryAudit resource, bare or inside an Azure Monitor AuditLogs record.
-// No built-in detector reads these; Sigma rules do, so the view carries the
-// common fields only.
+// The view carries the common fields, and for account changes (security
+// info, devices, consents: see AccountChange) the modified properties and
+// the application acted on; Sigma rules read the rest from the body.
 func parseEntraAudit(body pcommon.Map, r *Record) error {
 	r.Source = SourceEntraAudit
 	r.CloudProvider = "azure"
@@ -50,11 +53,39 @@ func parseEntraAudit(body pcommon.Map, r *Record) error {
 	if targets, ok := getFold(audit, "targetResources"); ok && targets.Type() == pcommon.ValueTypeSlice {
 		readTargetResources(targets, r)
 	}
+	if r.Target == r.Actor && !strings.Contains(r.Actor, "@") {
+		// A service acting for a user (the Device Registration Service
+		// registering the user's device) names the user only in its
+		// details: the account changed is theirs, not the service's.
+		if upn := additionalDetail(audit, "AccountUpn", "UserPrincipalName"); upn != "" {
+			r.Target = NormalizeAddress(upn)
+		}
+	}
 	r.User = r.Target
 	if changeKindOf(r) != 0 {
 		r.Kind = KindAccountChange
 	}
 	return nil
+}
+
+// additionalDetail returns the value of the first of keys among a directory
+// audit record's additionalDetails ({key, value} pairs).
+func additionalDetail(audit pcommon.Map, keys ...string) string {
+	details, ok := getFold(audit, "additionalDetails")
+	if !ok || details.Type() != pcommon.ValueTypeSlice {
+		return ""
+	}
+	for _, want := range keys {
+		for i := 0; i < details.Slice().Len(); i++ {
+			d := details.Slice().At(i)
+			if d.Type() == pcommon.ValueTypeMap && asciifold.Equal(strField(d.Map(), "key"), want) {
+				if v := strField(d.Map(), "value"); v != "" {
+					return v
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // readTargetResources reads the user acted on (the first with a user

@@ -32,7 +32,8 @@ const (
 const builtinRuleset = "email_compromise"
 
 // writeTags writes the tag contract for findings (at least one) onto attrs:
-// every rule id once, the highest severity, one reason per rule, the union
+// every rule id once with its highest severity, the highest severity, one
+// reason per rule (that of its most severe finding), the union
 // of techniques and of evidence, and the semconv security_rule fields of
 // the most severe.
 func writeTags(attrs pcommon.Map, findings []detection.Finding) {
@@ -44,7 +45,10 @@ func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 	severities.EnsureCapacity(len(findings))
 	techniques := attrs.PutEmptySlice(AttrDetectionTechnique)
 	evidence := attrs.PutEmptySlice(AttrDetectionEvidence)
-	var reason strings.Builder
+	// best is each rule's most severe finding (the first on a tie), whose
+	// reason the record carries: the reason says why the severity is what
+	// it is.
+	best := make([]*detection.Finding, 0, len(findings))
 	for i := range findings {
 		f := &findings[i]
 		if f.Severity > top.Severity {
@@ -59,18 +63,23 @@ func writeTags(attrs pcommon.Map, findings []detection.Finding) {
 			}
 		}
 		if i := indexStr(rules, f.Rule.ID); i >= 0 {
-			if s := severities.At(i); detection.ParseSeverity(s.Str()) < f.Severity {
-				s.SetStr(f.Severity.String())
+			if f.Severity > best[i].Severity {
+				best[i] = f
+				severities.At(i).SetStr(f.Severity.String())
 			}
 			continue
 		}
 		rules.AppendEmpty().SetStr(f.Rule.ID)
 		severities.AppendEmpty().SetStr(f.Severity.String())
+		best = append(best, f)
 		for _, t := range f.Rule.Techniques {
 			if !containsStr(techniques, t) {
 				techniques.AppendEmpty().SetStr(t)
 			}
 		}
+	}
+	var reason strings.Builder
+	for _, f := range best {
 		if f.Reason == "" {
 			continue // an adopted upstream rule whose reason an earlier one carries
 		}

@@ -222,9 +222,17 @@ func (d *MailCollection) syncAfterConsent(ev *Event, c *state.AccountChange, s *
 	return append(out, Finding{
 		Rule:     RuleSyncByNewApp,
 		Severity: SeverityHigh,
-		Reason: fmt.Sprintf("%s's mailbox was synced (%d folders) at %s from %s by an application it had not seen, %s after %s.",
-			ev.Record.User, s.Count, stamp(s.At.Time()), s.IP, s.At.Time().Sub(c.At.Time()).Round(time.Minute), c.What),
+		Reason: fmt.Sprintf("%s's mailbox was synced (%s) at %s from %s by an application it had not seen, %s after %s.",
+			ev.Record.User, countOf(int(s.Count), "folder"), stamp(s.At.Time()), s.IP, s.At.Time().Sub(c.At.Time()).Round(time.Minute), c.What),
 		Evidence: []Evidence{{ID: c.ID, At: c.At.Time()}, {ID: s.ID, At: s.At.Time()}},
 		Anchors:  []state.Stage{{At: s.At, ID: s.ID, IP: s.IP, ASN: s.ASN}},
 	})
+}
+
+// countOf writes n things, singular or plural ("1 folder", "12 folders").
+func countOf(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -158,11 +158,15 @@ func (d *Persistence) afterRisk(ev *Event, access *state.Stage, c *state.Account
 		return out
 	}
 	rule, severity := persistenceRule(c)
+	from := ""
+	if c.IP.IsValid() {
+		from = " from " + c.IP.String()
+	}
 	return append(out, Finding{
 		Rule:     rule,
 		Severity: severity + 1,
-		Reason: fmt.Sprintf("%s: %s at %s from %s, %s after a risky sign-in (%s: %s).", ev.Record.User, c.What, stamp(c.At.Time()),
-			c.IP, c.At.Time().Sub(access.At.Time()).Round(time.Minute), access.Rule, strings.TrimSuffix(access.Reason, ".")),
+		Reason: fmt.Sprintf("%s: %s at %s%s, %s after a risky sign-in (%s: %s).", ev.Record.User, c.What, stamp(c.At.Time()),
+			from, c.At.Time().Sub(access.At.Time()).Round(time.Minute), access.Rule, strings.TrimSuffix(access.Reason, ".")),
 		Evidence: []Evidence{{ID: access.ID, At: access.At.Time()}, {ID: c.ID, At: c.At.Time()}},
 		Anchors:  []state.Stage{{At: c.At, ID: c.ID, IP: c.IP}},
 	})
