@@ -17,7 +17,6 @@ const (
 	graphAppID
 	graphIPAddress
 	graphClientAppUsed
-	graphCorrelationID
 	graphSessionID
 	graphIsInteractive
 	graphSignInEventTypes
@@ -43,7 +42,7 @@ const (
 
 var graphFields = newFieldTable(
 	"id", "createdDateTime", "userPrincipalName", "servicePrincipalName", "servicePrincipalId",
-	"appId", "ipAddress", "clientAppUsed", "correlationId", "sessionId", "isInteractive",
+	"appId", "ipAddress", "clientAppUsed", "sessionId", "isInteractive",
 	"signInEventTypes", "riskLevelAggregated", "riskLevelDuringSignIn", "riskState",
 	"riskEventTypes", "riskEventTypes_v2", "status", "deviceDetail", "location", "userAgent",
 	"autonomousSystemNumber", "resourceTenantId", "homeTenantId", "authenticationDetails",
@@ -140,14 +139,8 @@ func readGraphSignIn(m pcommon.Map, r *Record) (created string, interactiveSet b
 			r.ClientAddress, r.ClientIP = CleanIP(str(v))
 		case graphClientAppUsed:
 			r.SignIn.ClientApp = str(v)
-		case graphCorrelationID:
-			if r.SessionID == "" {
-				r.SessionID = str(v)
-			}
 		case graphSessionID:
-			if s := str(v); s != "" {
-				r.SessionID = s
-			}
+			r.SessionID = str(v)
 		case graphIsInteractive:
 			if v.Type() == pcommon.ValueTypeBool || v.Type() == pcommon.ValueTypeStr {
 				r.SignIn.Interactive, interactiveSet = boolean(v), true

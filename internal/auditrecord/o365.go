@@ -32,7 +32,6 @@ const (
 	o365ApplicationID
 	o365AppID
 	o365ClientAppID
-	o365SessionID
 	o365MailboxOwnerUPN
 	o365Item
 	o365AffectedItems
@@ -54,7 +53,7 @@ var o365Fields = newFieldTable(
 	"RecordType", "ResultStatus", "UserType", "ClientIP", "ClientIPAddress", "ActorIpAddress",
 	"ObjectId", "UserId", "Parameters", "OperationProperties", "ExtendedProperties",
 	"DeviceProperties", "ErrorNumber", "LogonError", "LoginStatus", "ApplicationId", "AppId",
-	"ClientAppId", "SessionId", "MailboxOwnerUPN", "Item", "AffectedItems", "Folder",
+	"ClientAppId", "MailboxOwnerUPN", "Item", "AffectedItems", "Folder",
 	"DestFolder", "ClientInfoString", "LogonType", "AppAccessContext", "ModifiedProperties",
 	"Target", "Folders", "OperationCount",
 )
@@ -149,8 +148,6 @@ func parseO365(body pcommon.Map, r *Record) error {
 			s.appID = str(v)
 		case o365ClientAppID:
 			s.clientAppID = str(v)
-		case o365SessionID:
-			r.SessionID = str(v)
 		case o365MailboxOwnerUPN:
 			s.mailboxOwner = str(v)
 		case o365Item:
@@ -214,8 +211,11 @@ func parseO365(body pcommon.Map, r *Record) error {
 	r.Actor = NormalizeAddress(s.userID)
 	r.AppID = firstNonEmpty(s.appID, s.clientAppID, s.applicationID)
 	// The Entra session ties a mailbox operation to its sign-in; Exchange's
-	// own SessionId does not.
-	r.SessionID = firstNonEmpty(s.aadSessionID, r.SessionID)
+	// own SessionId (one per client connection, in another namespace) ties
+	// it to nothing the detectors read, and stays in the body.
+	if r.Kind != KindSignIn {
+		r.SessionID = s.aadSessionID
+	}
 	r.ClientAddress, r.ClientIP = CleanIP(firstNonEmpty(s.clientIP, s.clientIPAddress, s.actorIP))
 	r.Result = o365Result(r.Operation, s.resultStatus)
 	if r.Result == ResultFailure {

@@ -64,8 +64,7 @@ func TestParseSchemaSynthetic(t *testing.T) {
 				ActorUserType: 0,
 				ClientAddress: "203.0.113.7", ClientIP: ip("203.0.113.7"),
 				CloudProvider: "azure", TenantID: tenant, TenantDomain: "contoso.onmicrosoft.com",
-				AppID:     "00000002-0000-0ff1-ce00-000000000000",
-				SessionID: "2f4e6a8c-0b1d-4f3e-9a7c-5e6d7f8a9b0c",
+				AppID: "00000002-0000-0ff1-ce00-000000000000",
 				Mail: auditrecord.Mail{
 					Items: []auditrecord.MailItem{{
 						Subject:           "RE: Invoice 4471 - updated bank details",
@@ -188,7 +187,6 @@ func TestParseSchemaSynthetic(t *testing.T) {
 				ActorUserType: 2,
 				ClientAddress: "203.0.113.50", ClientIP: ip("203.0.113.50"),
 				CloudProvider: "azure", TenantID: tenant, TenantDomain: "contoso.onmicrosoft.com",
-				SessionID: "3a5f7b9d-1c2e-4a6b-8d0f-6e7f8a9b0c1d",
 				Parameters: []auditrecord.Parameter{
 					{Name: "Mailbox", Value: "Carol@Contoso.com"},
 					{Name: "Name", Value: "sync"},

@@ -74,7 +74,6 @@ func TestParseRealRecords(t *testing.T) {
 				CloudProvider: "azure", TenantID: "df233d94-fed3-4436-bf9a-a799fb85a159",
 				TenantDomain: "m365b132131.onmicrosoft.com",
 				AppID:        "00000002-0000-0ff1-ce00-000000000000",
-				SessionID:    "9dfdecb6-59a0-4714-846e-86c0fc911104",
 				TokenID:      "3kVZRE8tFkinHtPA7_EFAA", // AppAccessContext.UniqueTokenId
 				Parameters: []auditrecord.Parameter{
 					{Name: "AlwaysDeleteOutlookRulesBlob", Value: "False"},
@@ -127,7 +126,6 @@ func TestParseRealRecords(t *testing.T) {
 				ClientAddress: "18.192.200.190", ClientIP: ip("18.192.200.190"),
 				CloudProvider: "azure", TenantID: "0e8108b1-18e9-41a4-961b-dfcddf92ef08",
 				TenantDomain: "rodsoto.onmicrosoft.com",
-				SessionID:    "86a7cd7c-3f42-4b68-b670-4024b5461a80",
 				Parameters: []auditrecord.Parameter{
 					{Name: "ForwardingAddress", Value: ""},
 					{Name: "Identity", Value: "bpatel@rodsoto.onmicrosoft.com"},
@@ -149,7 +147,6 @@ func TestParseRealRecords(t *testing.T) {
 				ClientAddress: "18.159.234.121", ClientIP: ip("18.159.234.121"),
 				CloudProvider: "azure", TenantID: "0e8108b1-18e9-41a4-961b-dfcddf92ef08",
 				TenantDomain: "rodsoto.onmicrosoft.com",
-				SessionID:    "2be46662-a743-4a05-8744-c2f75f886512",
 				Parameters: []auditrecord.Parameter{
 					{Name: "Identity", Value: "jhernan"},
 					{Name: "User", Value: "Patrick Bareiss"},
@@ -320,7 +317,6 @@ func TestParseRealRecords(t *testing.T) {
 				},
 				CloudProvider: "azure",
 				AppID:         "de8bc8b5-d9f9-48b1-a8ad-b748da725064",
-				SessionID:     "d79f5bee-5860-4832-928f-3133e22ae912",
 				SignIn: auditrecord.SignIn{
 					Interactive: true, ClientApp: "Browser",
 					RiskLevelDuringSignIn: "none", RiskLevelAggregated: "none", RiskState: "none",
@@ -345,9 +341,8 @@ func TestParseRealRecords(t *testing.T) {
 				UserAgent:     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/91.0.4472.114 Safari/537.36 Edg/91.0.864.54",
 				Geo:           auditrecord.Geo{CountryISO: "US", City: "Redmond"},
 				CloudProvider: "azure", TenantID: "99081087-73c4-48d1-a112-f60ff75114f7",
-				AppID:     "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
-				SessionID: "5d295068-919b-4017-85d8-44be2f5f5483",
-				TokenID:   "ZTE0OTk3YTQtZjg5Mi00YjBiLWIwNTEtZmViZTA1YzJhNDli",
+				AppID:   "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+				TokenID: "ZTE0OTk3YTQtZjg5Mi00YjBiLWIwNTEtZmViZTA1YzJhNDli",
 				SignIn: auditrecord.SignIn{
 					Interactive: true, ClientApp: "Browser",
 					RiskLevelDuringSignIn: "none", RiskLevelAggregated: "none", RiskState: "none",
@@ -378,8 +373,7 @@ func TestParseRealRecords(t *testing.T) {
 					CountryISO: "FR", City: "Champs-Sur-Marne",
 				},
 				CloudProvider: "azure", TenantID: "8a4de8b5-095c-47d0-a96f-a75130c61d53",
-				AppID:     "8a4de8b5-095c-47d0-a96f-a75130c61d53",
-				SessionID: "8a4de8b5-095c-47d0-a96f-a75130c61d53",
+				AppID: "8a4de8b5-095c-47d0-a96f-a75130c61d53",
 				SignIn: auditrecord.SignIn{
 					Interactive: true, ClientApp: "Browser",
 					RiskLevelDuringSignIn: "none", RiskLevelAggregated: "none", RiskState: "none",
@@ -407,8 +401,7 @@ func TestParseRealRecords(t *testing.T) {
 					CountryISO: "FR", City: "Champs-Sur-Marne",
 				},
 				CloudProvider: "azure", TenantID: "8a4de8b5-095c-47d0-a96f-a75130c61d53",
-				AppID:     "8a4de8b5-095c-47d0-a96f-a75130c61d53",
-				SessionID: "8a4de8b5-095c-47d0-a96f-a75130c61d53",
+				AppID: "8a4de8b5-095c-47d0-a96f-a75130c61d53",
 				SignIn: auditrecord.SignIn{
 					Interactive: false, ClientApp: "Browser",
 					RiskLevelDuringSignIn: "none", RiskLevelAggregated: "none", RiskState: "none",
@@ -437,8 +430,7 @@ func TestParseRealRecords(t *testing.T) {
 					CountryISO: "DE", City: "Hannover",
 				},
 				CloudProvider: "azure", TenantID: "1111111111-902d-4dea-8026-5a790862fede",
-				AppID:     "22222222-ddf2-4ab6-b25f-f23d5d614338",
-				SessionID: "22222222-ece3-41ca-8e0d-1f1e1d8ac81a",
+				AppID: "22222222-ddf2-4ab6-b25f-f23d5d614338",
 				SignIn: auditrecord.SignIn{
 					RiskLevelDuringSignIn: "low", RiskLevelAggregated: "low", RiskState: "none",
 					Category: "ServicePrincipalSignInLogs",

@@ -207,8 +207,8 @@ type Record struct {
 	AppID string
 	// SessionID is the Entra session: Graph sessionId, the O365 sign-in's
 	// DeviceProperties SessionId, Exchange's AppAccessContext.AADSessionId
-	// (which ties a mailbox operation to the sign-in that started it), else
-	// the vendor's own session id. TokenID is the token: Graph
+	// (which ties a mailbox operation to the sign-in that started it); ""
+	// when the record names none. TokenID is the token: Graph
 	// uniqueTokenIdentifier, Exchange AppAccessContext.UniqueTokenId.
 	SessionID string
 	TokenID   string

@@ -61,7 +61,9 @@ type MailCollectionOptions struct {
 // fires as well (evidence: the consent and the sync). Silent: Outlook's
 // first sync on a new laptop from the user's known address; the daily
 // reading of the user's own clients. An access arriving late completes the
-// counts of the later ones from its network.
+// counts of the later ones from its network. While a user has no network
+// learned before the allowed lateness (a fresh deployment's first day),
+// every address is new: then only accesses that reach Floor alone count.
 type MailCollection struct {
 	policy *Policy
 	opts   MailCollectionOptions
@@ -94,7 +96,8 @@ func (d *MailCollection) Learn(ev *Event) {
 	}
 	at := state.At(r.Time)
 	acct := u.AccountOf()
-	if !acct.CountAccess(state.MailAccess{At: at, ID: state.HashString(r.ID), Count: uint32(r.Mail.Accessed)}, u.Newest-state.Instant(ev.Lateness)) {
+	id := state.HashString(r.ID)
+	if !acct.CountAccess(state.MailAccess{At: at.Sec(), ID: uint32(id ^ id>>32), Count: uint32(r.Mail.Accessed)}, (u.Newest - state.Instant(ev.Lateness)).Sec()) {
 		return // delivered again
 	}
 	app := state.Hash32(r.AppID)
@@ -106,6 +109,15 @@ func (d *MailCollection) Learn(ev *Event) {
 	}
 	sync := asciifold.Equal(r.Mail.AccessType, "Sync")
 	if !newAddress(ev, state.AddrOf(r.ClientIP), r.SignIn.ASN, at) && !(sync && d.newApp(ev, app, at)) {
+		return
+	}
+	// A user with no network learned before the allowed lateness has every
+	// address new: only accesses that reach the floor alone are kept, so a
+	// fresh deployment's first day does not keep every mailbox's reading.
+	// Whether one was is final when it arrives (nothing before the allowed
+	// lateness can still be learned), so the verdict does not depend on
+	// arrival order.
+	if !u.SignIns.AnyBefore(state.KnownNetwork, (at-state.Instant(ev.Lateness)).Sec()) && r.Mail.Accessed < d.opts.Floor && !sync {
 		return
 	}
 	acct.Forget(u.Newest - state.Instant(ev.Lateness+max(d.opts.Window, d.opts.ConsentWindow)))

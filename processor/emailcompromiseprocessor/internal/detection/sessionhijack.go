@@ -45,7 +45,13 @@ type SessionHijackOptions struct {
 type SessionHijack struct {
 	policy *Policy
 	opts   SessionHijackOptions
+	// this is the judged record's use of a session, set by Learn for
+	// Detect (the suite calls both for each record); kept or not, the
+	// record is judged as itself.
+	this    state.SessionUse
+	thisSet bool
 }
+
 
 // NewSessionHijack returns the session-replay detector.
 func NewSessionHijack(p *Policy, opts SessionHijackOptions) *SessionHijack {
@@ -62,6 +68,7 @@ func (d *SessionHijack) Reads() History { return HistorySignIns }
 // interactive ones start sessions) and mailbox operations, from outside
 // the trusted networks unless they start a session.
 func (d *SessionHijack) Learn(ev *Event) {
+	d.thisSet = false
 	r, u := ev.Record, ev.User
 	if u == nil || !r.ClientIP.IsValid() || (r.SessionID == "" && r.TokenID == "") || r.Result == auditrecord.ResultFailure {
 		return
@@ -78,12 +85,14 @@ func (d *SessionHijack) Learn(ev *Event) {
 		// not kept.
 		return
 	}
-	h := &u.SignIns
-	h.ForgetUsesBefore(u.Newest - state.Instant(ev.Lateness+d.opts.Window))
-	h.AddUse(state.SessionUse{
+	d.this = state.SessionUse{
 		At: at, ID: ev.RecordID(), Session: state.Hash32(r.SessionID), Token: state.Hash32(r.TokenID),
 		ASN: r.SignIn.ASN, Country: state.CountryOf(r.Geo.CountryISO), Interactive: origin, IP: state.AddrOf(r.ClientIP),
-	})
+	}
+	d.thisSet = true
+	h := &u.SignIns
+	h.ForgetUsesBefore(u.Newest - state.Instant(ev.Lateness+d.opts.Window))
+	h.AddUse(d.this)
 }
 
 // Detect pairs this record's use of a session with the interactive
@@ -91,20 +100,15 @@ func (d *SessionHijack) Learn(ev *Event) {
 // uses; each pair from elsewhere fires high.
 func (d *SessionHijack) Detect(ev *Event, out []Finding) []Finding {
 	u := ev.User
-	if u == nil || len(u.SignIns.Uses) < 2 {
+	if !d.thisSet || u == nil {
 		return out
 	}
-	uses := u.SignIns.Uses
-	at := state.At(ev.Record.Time)
-	self := slices.IndexFunc(uses, func(x state.SessionUse) bool { return x.At == at && x.ID == ev.RecordID() })
-	if self < 0 {
-		return out
-	}
-	this := &uses[self]
+	d.thisSet = false
+	this := &d.this
 	window := state.Instant(d.opts.Window)
-	for i := range uses {
-		other := &uses[i]
-		if i == self || !sameSession(this, other) {
+	for i := range u.SignIns.Uses {
+		other := &u.SignIns.Uses[i]
+		if (other.At == this.At && other.ID == this.ID) || !sameSession(this, other) {
 			continue
 		}
 		// This record as the use of an earlier sign-in's session, and as

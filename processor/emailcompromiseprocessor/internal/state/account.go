@@ -1,5 +1,7 @@
 package state
 
+import "slices"
+
 // Caps on what one account's change and mail-access history may hold.
 const (
 	MaxAccountChanges = 16
@@ -50,10 +52,11 @@ type AccountChange struct {
 func (c AccountChange) when() Instant { return c.At }
 func (c AccountChange) id() RecordID  { return c.ID }
 
-// MailAccess is one MailItemsAccessed record, reduced to its count.
+// MailAccess is one MailItemsAccessed record, reduced to its count: 12
+// bytes, for the few days' accesses a busy mailbox keeps.
 type MailAccess struct {
-	At    Instant
-	ID    uint64 // hash of the record id: enough to count a record once
+	At    Sec
+	ID    uint32 // hash of the record id: enough to count a record once
 	Count uint32
 }
 
@@ -105,7 +108,7 @@ func (a *AccountHistory) AddSource(s SourceAccess) bool {
 // counted twice: the suite learns no record older than settled, so one
 // kept until then is found again) and folds the accesses older than
 // settled into day counts. It reports whether the access was new.
-func (a *AccountHistory) CountAccess(m MailAccess, settled Instant) bool {
+func (a *AccountHistory) CountAccess(m MailAccess, settled Sec) bool {
 	for _, x := range a.Accesses {
 		if x.ID == m.ID && x.At == m.At {
 			return false
@@ -118,15 +121,15 @@ func (a *AccountHistory) CountAccess(m MailAccess, settled Instant) bool {
 	a.Accesses = append(a.Accesses, MailAccess{})
 	copy(a.Accesses[i+1:], a.Accesses[i:])
 	a.Accesses[i] = m
-	if a.FirstAccess == 0 || m.At.Sec() < a.FirstAccess {
-		a.FirstAccess = m.At.Sec()
+	if a.FirstAccess == 0 || m.At < a.FirstAccess {
+		a.FirstAccess = m.At
 	}
 	n := 0
 	for n < len(a.Accesses) && (a.Accesses[n].At < settled || len(a.Accesses)-n > MaxRecentAccesses) {
-		a.addDay(dayOf(a.Accesses[n].At), a.Accesses[n].Count)
+		a.addDay(secDay(a.Accesses[n].At), a.Accesses[n].Count)
 		n++
 	}
-	a.Accesses = a.Accesses[n:]
+	a.Accesses = slices.Delete(a.Accesses, 0, n)
 	return true
 }
 
@@ -140,7 +143,7 @@ func (a *AccountHistory) DayTotal(d uint32) uint32 {
 		}
 	}
 	for _, x := range a.Accesses {
-		if dayOf(x.At) == d {
+		if secDay(x.At) == d {
 			n += x.Count
 		}
 	}
@@ -180,3 +183,5 @@ func (a *AccountHistory) Forget(cutoff Instant) {
 func DayOf(t Instant) uint32 { return dayOf(t) }
 
 func dayOf(t Instant) uint32 { return uint32(int64(t) / int64(24*60*60*1e9)) }
+
+func secDay(t Sec) uint32 { return dayOf(At(t.Time())) }

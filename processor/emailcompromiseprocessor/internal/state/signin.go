@@ -113,6 +113,16 @@ func (h *SignInHistory) Sight(k Known, t Sec) {
 // KnownBefore reports whether k was first seen before t.
 func (h *SignInHistory) KnownBefore(k Known, t Sec) bool { return KnownBefore(h.Known, k, t) }
 
+// AnyBefore reports whether a value of a kind was first seen before t.
+func (h *SignInHistory) AnyBefore(kind Known, t Sec) bool {
+	for _, s := range h.Known {
+		if s.Value.Kind() == kind && s.First < t {
+			return true
+		}
+	}
+	return false
+}
+
 // KindBefore lists the values of a kind first seen before t.
 func (h *SignInHistory) KindBefore(kind Known, t Sec) []Known {
 	var out []Known
@@ -159,16 +169,17 @@ type SignIn struct {
 	// not kept.
 	Interactive, Password bool
 	HasGeo                bool
-	Country               Country
-	Lat, Lon              float32
-	ASN                   uint32
-	IP                    Addr
+	// Lockout: the failure was a smart-lockout refusal (Entra 50053).
+	// (Beside the other flags: the struct's padding holds it.)
+	Lockout  bool
+	Country  Country
+	Lat, Lon float32
+	ASN      uint32
+	IP       Addr
 	// Device, Session and Token are hashes of the vendor's device, session
 	// and token ids.
 	Device, Session, Token uint32
-	// Lockout: the failure was a smart-lockout refusal (Entra 50053).
-	Lockout bool
-	City    Text
+	City                   Text
 }
 
 func (s SignIn) when() Instant { return s.At }
