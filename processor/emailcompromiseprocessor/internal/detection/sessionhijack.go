@@ -52,7 +52,6 @@ type SessionHijack struct {
 	thisSet bool
 }
 
-
 // NewSessionHijack returns the session-replay detector.
 func NewSessionHijack(p *Policy, opts SessionHijackOptions) *SessionHijack {
 	return &SessionHijack{policy: p, opts: opts}
