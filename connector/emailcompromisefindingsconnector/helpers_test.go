@@ -26,6 +26,7 @@ var emittedAt = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // tag is one tagged record as the email_compromise processor writes it.
 type tag struct {
 	id, user   string
+	tenant     string // tenant.name, "" for none
 	at         time.Duration
 	rules      []string
 	severities []string // per rule; the record's detection.severity is the highest
@@ -52,6 +53,9 @@ func (tg tag) appendTo(lrs plog.LogRecordSlice) {
 	a := lr.Attributes()
 	a.PutStr("audit.record.id", tg.id)
 	a.PutStr("user.name", tg.user)
+	if tg.tenant != "" {
+		a.PutStr("tenant.name", tg.tenant)
+	}
 	if tg.operation != "" {
 		a.PutStr("audit.operation", tg.operation)
 	}

@@ -191,6 +191,9 @@ func writeAttributes(attrs pcommon.Map, f *incident.Finding, title, ruleset stri
 	if f.User != "" {
 		attrs.PutStr(auditrecord.AttrUserName, f.User)
 	}
+	if f.Tenant != "" {
+		attrs.PutStr(auditrecord.AttrTenantName, f.Tenant)
+	}
 	attrs.PutEmptySlice(attrRules).AppendEmpty().SetStr(f.Rule)
 	attrs.PutStr(attrSeverity, f.Severity.String())
 	attrs.PutStr(attrReason, f.Reason)

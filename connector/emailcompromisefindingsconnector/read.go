@@ -76,7 +76,7 @@ func readRecord(lr plog.LogRecord, at int64, obs []incident.Observation) (_ []in
 			continue
 		}
 		o := incident.Observation{
-			User: user, Rule: rule, RecordID: id, Time: at, Severity: recordSeverity, ChainID: chainID,
+			Tenant: str(attrs, auditrecord.AttrTenantName), User: user, Rule: rule, RecordID: id, Time: at, Severity: recordSeverity, ChainID: chainID,
 			Evidence: evidence, Reason: reasonOf(reason, rule, rules), Techniques: techniques, Fields: fields,
 		}
 		if severities != nil {

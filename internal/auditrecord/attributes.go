@@ -22,6 +22,9 @@ const (
 	AttrGeoCountry    = "geo.country.iso_code"
 	AttrCloudProvider = "cloud.provider"
 	AttrCloudAccount  = "cloud.account.id"
+	// AttrTenantName is the configured name of the tenant a record came
+	// from, written by audit_log when it reads several tenants.
+	AttrTenantName = "tenant.name"
 )
 
 // PutAttributes writes the record contract's attributes for r onto attrs.

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
 // restartRules are a correlation judged in flight (three failed sign-ins of
@@ -125,7 +127,7 @@ func runSigmaRestart(t *testing.T, cfg *Config, host component.Host, tenant stri
 		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 		mapBody(t, lr, r)
 		if tenant != "" {
-			lr.Attributes().PutStr(AttrTenantName, tenant)
+			lr.Attributes().PutStr(auditrecord.AttrTenantName, tenant)
 		}
 	}
 	require.NoError(t, p.ConsumeLogs(context.Background(), ld))

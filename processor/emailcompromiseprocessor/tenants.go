@@ -14,10 +14,6 @@ import (
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/sigma"
 )
 
-// AttrTenantName is the record attribute naming the configured tenant a
-// record came from (written by audit_log when it reads several tenants).
-const AttrTenantName = "tenant.name"
-
 // tenant is one organisation's policy with its own detectors (and so its
 // own password-spray sources and Sigma correlation groups), and the prefix
 // that keeps its users' state apart from another tenant's same address.
@@ -89,7 +85,7 @@ func (ts *tenants) of(rec *auditrecord.Record, attrs pcommon.Map) *tenant {
 	if t, ok := ts.byKey[rec.TenantID]; ok && rec.TenantID != "" {
 		return t
 	}
-	if v, ok := attrs.Get(AttrTenantName); ok {
+	if v, ok := attrs.Get(auditrecord.AttrTenantName); ok {
 		if t, ok := ts.byKey[v.Str()]; ok {
 			return t
 		}

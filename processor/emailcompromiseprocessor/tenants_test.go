@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
 const (
@@ -71,7 +73,7 @@ func TestTenantsKeepStateAndPolicyApart(t *testing.T) {
 		ld := plog.NewLogs()
 		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 		lr.Body().SetStr(forward)
-		lr.Attributes().PutStr(AttrTenantName, "fabrikam")
+		lr.Attributes().PutStr(auditrecord.AttrTenantName, "fabrikam")
 		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
 		require.Equal(t, 1, sink.LogRecordCount())
 		assert.NotNil(t, p.users.Get("fabrikam\x00bob@contoso.com"), "state kept under the tenant")

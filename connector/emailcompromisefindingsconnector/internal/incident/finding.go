@@ -62,6 +62,9 @@ type Fields struct {
 
 // Observation is one rule tagged on one record.
 type Observation struct {
+	// Tenant is the record's tenant.name ("" for a single tenant): one
+	// address in two tenants is two users.
+	Tenant   string
 	User     string
 	Rule     string
 	RecordID string
@@ -114,6 +117,9 @@ type Ref struct {
 
 // Finding is one incident. Fields are exported for the snapshot.
 type Finding struct {
+	// Tenant is the tenant.name of the finding's records ("" for a single
+	// tenant).
+	Tenant     string
 	User, Rule string
 	// Group is the chain id of a chain finding, "" otherwise.
 	Group string
@@ -191,6 +197,10 @@ func (f *Finding) Successor() string {
 // that every arrival order and every replay yield the same uid.
 func (f *Finding) uid() string {
 	h := fnv.New64a()
+	if f.Tenant != "" {
+		h.Write([]byte(f.Tenant))
+		h.Write([]byte{0})
+	}
 	h.Write([]byte(f.User))
 	h.Write([]byte{0})
 	h.Write([]byte(f.Rule))
@@ -263,4 +273,12 @@ func addRef(refs []Ref, id string, at int64, max int) []Ref {
 		refs = slices.Delete(refs, i, i+1)
 	}
 	return keepSmallest(refs, Ref{ID: id, At: at}, max, refLess)
+}
+
+// userKey is the key of a user's findings: the tenant and the address.
+func userKey(tenant, user string) string {
+	if tenant == "" {
+		return user
+	}
+	return tenant + "\x00" + user
 }

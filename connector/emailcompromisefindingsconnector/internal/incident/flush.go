@@ -116,14 +116,14 @@ func (t *Tracker) Requeue(ems []Emission) {
 }
 
 func compareFindings(a, b *Finding) int {
-	return cmp.Or(strings.Compare(a.User, b.User), strings.Compare(a.Rule, b.Rule), cmp.Compare(a.First, b.First), strings.Compare(a.Group, b.Group))
+	return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.User, b.User), strings.Compare(a.Rule, b.Rule), cmp.Compare(a.First, b.First), strings.Compare(a.Group, b.Group))
 }
 
 // linksOf returns the uids of the findings of c's user whose records are
 // c's stages, sorted: the chain's stage findings.
 func (t *Tracker) linksOf(c *Finding) []string {
 	var links []string
-	for k, list := range t.byUser[c.User] {
+	for k, list := range t.byUser[userKey(c.Tenant, c.User)] {
 		if IsChain(k.rule) {
 			continue
 		}
@@ -230,10 +230,10 @@ func (t *Tracker) Restore(f *Finding) {
 		return
 	}
 	k := key{rule: f.Rule, group: f.Group}
-	rules := t.byUser[f.User]
+	rules := t.byUser[userKey(f.Tenant, f.User)]
 	if rules == nil {
 		rules = map[key][]*Finding{}
-		t.byUser[f.User] = rules
+		t.byUser[userKey(f.Tenant, f.User)] = rules
 	}
 	list := rules[k]
 	i, _ := slices.BinarySearchFunc(list, f, func(a, b *Finding) int { return cmp.Compare(a.First, b.First) })

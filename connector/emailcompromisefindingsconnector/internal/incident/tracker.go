@@ -99,10 +99,10 @@ func (t *Tracker) Observe(o *Observation) Result {
 	if chain {
 		k.group = o.ChainID
 	}
-	rules := t.byUser[o.User]
+	rules := t.byUser[userKey(o.Tenant, o.User)]
 	if rules == nil {
 		rules = map[key][]*Finding{}
-		t.byUser[o.User] = rules
+		t.byUser[userKey(o.Tenant, o.User)] = rules
 	}
 	list := rules[k]
 	quiet := int64(t.opts.QuietPeriod)
@@ -126,7 +126,7 @@ func (t *Tracker) Observe(o *Observation) Result {
 	var f *Finding
 	switch {
 	case lo == hi:
-		f = &Finding{User: o.User, Rule: o.Rule, Group: k.group, First: o.Time, Last: o.Time, FirstID: o.RecordID, TopAt: math.MaxInt64}
+		f = &Finding{Tenant: o.Tenant, User: o.User, Rule: o.Rule, Group: k.group, First: o.Time, Last: o.Time, FirstID: o.RecordID, TopAt: math.MaxInt64}
 		list = slices.Insert(list, lo, f)
 		t.n++
 		if chain {
