@@ -111,6 +111,18 @@ type GraphConfig struct {
 	APIPollConfig `mapstructure:",squash"`
 }
 
+// GraphRiskConfig reads Entra ID Protection's risk detections from
+// Microsoft Graph (/identityProtection/riskDetections).
+type GraphRiskConfig struct {
+	MicrosoftAuthConfig `mapstructure:",squash"`
+	// APIVersion is v1.0 or beta.
+	APIVersion string `mapstructure:"api_version"`
+	// PageSize is $top.
+	PageSize      int    `mapstructure:"page_size"`
+	BaseURL       string `mapstructure:"base_url"`
+	APIPollConfig `mapstructure:",squash"`
+}
+
 // GoogleConfig reads Google Workspace activities from the Admin SDK Reports
 // API with a service account that has domain-wide delegation.
 type GoogleConfig struct {
@@ -219,9 +231,7 @@ func (c *O365Config) validate(key string) []error {
 func (c *GraphConfig) validate(key string) []error {
 	errs := c.MicrosoftAuthConfig.validate(key)
 	errs = append(errs, c.APIPollConfig.validate(key)...)
-	if c.APIVersion != "v1.0" && c.APIVersion != "beta" {
-		errs = append(errs, fmt.Errorf("%s.api_version: %q is not v1.0 or beta", key, c.APIVersion))
-	}
+	errs = appendGraphVersionError(errs, key, c.APIVersion)
 	if len(c.SignInEventTypes) > 0 && c.APIVersion != "beta" {
 		errs = append(errs, fmt.Errorf("%s.sign_in_event_types: only the beta API filters on signInEventTypes; set api_version: beta or remove the list", key))
 	}
@@ -230,10 +240,30 @@ func (c *GraphConfig) validate(key string) []error {
 			errs = append(errs, fmt.Errorf("%s.sign_in_event_types[%d]: %q is not one of %s", key, i, et, strings.Join(vendorapi.GraphEventTypes, ", ")))
 		}
 	}
-	if c.PageSize < 1 || c.PageSize > vendorapi.MaxGraphPageSize {
-		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, vendorapi.MaxGraphPageSize, c.PageSize))
-	}
+	errs = appendPageSizeError(errs, key, c.PageSize, vendorapi.MaxGraphPageSize)
 	return appendURLError(errs, key+".base_url", c.BaseURL)
+}
+
+func (c *GraphRiskConfig) validate(key string) []error {
+	errs := c.MicrosoftAuthConfig.validate(key)
+	errs = append(errs, c.APIPollConfig.validate(key)...)
+	errs = appendGraphVersionError(errs, key, c.APIVersion)
+	errs = appendPageSizeError(errs, key, c.PageSize, vendorapi.MaxGraphRiskPageSize)
+	return appendURLError(errs, key+".base_url", c.BaseURL)
+}
+
+func appendGraphVersionError(errs []error, key, version string) []error {
+	if version != "v1.0" && version != "beta" {
+		return append(errs, fmt.Errorf("%s.api_version: %q is not v1.0 or beta", key, version))
+	}
+	return errs
+}
+
+func appendPageSizeError(errs []error, key string, size, most int) []error {
+	if size < 1 || size > most {
+		return append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, most, size))
+	}
+	return errs
 }
 
 func (c *GoogleConfig) validate(key string) []error {
@@ -254,9 +284,7 @@ func (c *GoogleConfig) validate(key string) []error {
 			errs = append(errs, fmt.Errorf("%s.applications[%d]: %q is listed twice", key, i, app))
 		}
 	}
-	if c.PageSize < 1 || c.PageSize > vendorapi.MaxGooglePageSize {
-		errs = append(errs, fmt.Errorf("%s.page_size: must be between 1 and %d, got %d", key, vendorapi.MaxGooglePageSize, c.PageSize))
-	}
+	errs = appendPageSizeError(errs, key, c.PageSize, vendorapi.MaxGooglePageSize)
 	errs = appendURLError(errs, key+".base_url", c.BaseURL)
 	return appendURLError(errs, key+".token_url", c.TokenURL)
 }
@@ -273,7 +301,7 @@ func appendURLError(errs []error, key, raw string) []error {
 	return errs
 }
 
-var errNoSource = errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, google_workspace_reports) is configured`)
+var errNoSource = errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, graph_risk_detections, google_workspace_reports) is configured`)
 
 // settings map a block's keys onto the settings of its vendor API source.
 
@@ -324,6 +352,16 @@ func (c *GraphConfig) settings() vendorapi.GraphSettings {
 		PageSize:         c.PageSize,
 		BaseURL:          c.BaseURL,
 		Poll:             c.APIPollConfig.settings(),
+	}
+}
+
+func (c *GraphRiskConfig) settings() vendorapi.GraphRiskSettings {
+	return vendorapi.GraphRiskSettings{
+		Auth:       c.MicrosoftAuthConfig.settings(),
+		APIVersion: c.APIVersion,
+		PageSize:   c.PageSize,
+		BaseURL:    c.BaseURL,
+		Poll:       c.APIPollConfig.settings(),
 	}
 }
 

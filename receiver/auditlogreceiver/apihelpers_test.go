@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -73,6 +74,18 @@ func newGraphEnv(t testing.TB, opts ...apitest.ServerOption) *graphEnv {
 	g.PageSize = 3
 	fastPoll(&g.APIPollConfig)
 	return &graphEnv{entra: entra, api: api, cfg: cfg}
+}
+
+// newGraphRiskEnv is newGraphEnv reading the risk detections instead of
+// the sign-ins, with the same app, 3 to a page.
+func newGraphRiskEnv(t testing.TB) *graphEnv {
+	env := newGraphEnv(t)
+	signIns := *env.cfg.Graph.Get()
+	env.cfg.Graph = configoptional.None[GraphConfig]()
+	risk := env.cfg.GraphRisk.GetOrInsertDefault()
+	risk.MicrosoftAuthConfig, risk.BaseURL, risk.PageSize = signIns.MicrosoftAuthConfig, signIns.BaseURL, 3
+	fastPoll(&risk.APIPollConfig)
+	return env
 }
 
 type googleEnv struct {

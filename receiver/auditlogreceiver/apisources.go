@@ -42,6 +42,13 @@ func (r *auditLogReceiver) apiSources(ctx context.Context, host component.Host, 
 			return nil, err
 		}
 	}
+	if c := r.cfg.GraphRisk.Get(); c != nil {
+		if err := add(sourceGraphRisk, &c.HTTP, func(env vendorapi.Env) (*vendorapi.Source, error) {
+			return vendorapi.NewGraphRiskSource(ctx, c.settings(), env)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	if c := r.cfg.Google.Get(); c != nil {
 		if err := add(sourceGoogle, &c.HTTP, func(env vendorapi.Env) (*vendorapi.Source, error) {
 			return vendorapi.NewGoogleSource(ctx, c.settings(), env)

@@ -20,10 +20,12 @@ import (
 // its own checkpoints in the one storage extension.
 type Config struct {
 	// Files is used when files.include lists at least one glob.
-	Files  FilesConfig                           `mapstructure:"files"`
-	O365   configoptional.Optional[O365Config]   `mapstructure:"o365_management_api"`
-	Graph  configoptional.Optional[GraphConfig]  `mapstructure:"graph_signins"`
-	Google configoptional.Optional[GoogleConfig] `mapstructure:"google_workspace_reports"`
+	Files FilesConfig                          `mapstructure:"files"`
+	O365  configoptional.Optional[O365Config]  `mapstructure:"o365_management_api"`
+	Graph configoptional.Optional[GraphConfig] `mapstructure:"graph_signins"`
+	// GraphRisk reads Entra ID Protection's risk detections.
+	GraphRisk configoptional.Optional[GraphRiskConfig] `mapstructure:"graph_risk_detections"`
+	Google    configoptional.Optional[GoogleConfig]    `mapstructure:"google_workspace_reports"`
 	// StorageID names the storage extension (e.g. file_storage) that keeps
 	// each file's read position and each API stream's cursor across
 	// restarts. Without it the receiver works, but reads every file again
@@ -114,6 +116,9 @@ func (cfg *Config) Validate() error {
 	if c := cfg.Graph.Get(); c != nil {
 		errs = append(errs, c.validate(sourceGraph)...)
 	}
+	if c := cfg.GraphRisk.Get(); c != nil {
+		errs = append(errs, c.validate(sourceGraphRisk)...)
+	}
 	if c := cfg.Google.Get(); c != nil {
 		errs = append(errs, c.validate(sourceGoogle)...)
 	}
@@ -121,7 +126,7 @@ func (cfg *Config) Validate() error {
 }
 
 func (cfg *Config) hasAPISource() bool {
-	return cfg.O365.HasValue() || cfg.Graph.HasValue() || cfg.Google.HasValue()
+	return cfg.O365.HasValue() || cfg.Graph.HasValue() || cfg.GraphRisk.HasValue() || cfg.Google.HasValue()
 }
 
 func validateGlobs(key string, globs []string) []error {

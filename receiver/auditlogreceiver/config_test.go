@@ -81,7 +81,7 @@ func TestLoadConfig(t *testing.T) {
 func TestValidateNamesKeyAndFix(t *testing.T) {
 	cfg, err := loadConfig(t, "no_include")
 	require.NoError(t, err)
-	assert.EqualError(t, confmap.Validate(cfg), `files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, google_workspace_reports) is configured`)
+	assert.EqualError(t, confmap.Validate(cfg), `files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, graph_risk_detections, google_workspace_reports) is configured`)
 
 	cfg, err = loadConfig(t, "invalid")
 	require.NoError(t, err)
@@ -150,6 +150,16 @@ func TestLoadAPIConfig(t *testing.T) {
 	assert.Equal(t, "http://proxy.internal:3128", g.HTTP.ProxyURL)
 	assert.Equal(t, "/etc/ssl/corp-ca.pem", g.HTTP.TLS.CAFile)
 
+	cfg, err = loadConfig(t, "graph_risk")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg))
+	risk := cfg.GraphRisk.Get()
+	assert.Equal(t, "v1.0", risk.APIVersion)
+	assert.Equal(t, 500, risk.PageSize)
+	assert.Equal(t, 5*time.Minute, risk.PollInterval)
+	assert.Equal(t, 7*24*time.Hour, risk.Overlap, "updates of the week after detection are listed again")
+	assert.Equal(t, 24*time.Hour, risk.MaxWindow)
+
 	cfg, err = loadConfig(t, "google")
 	require.NoError(t, err)
 	require.NoError(t, confmap.Validate(cfg))
@@ -177,6 +187,8 @@ func TestValidateAPIKeysNameTheKeyAndFix(t *testing.T) {
 		`graph_signins.page_size: must be between 1 and 1000, got 5000`,
 		`graph_signins.retry.max_attempts: must be at least 1, got 0`,
 		`graph_signins.max_batch_bytes: must be between 64KiB and 1GiB, got 1024 bytes; e.g. 2MiB (below what the exporter accepts in one request, see the README)`,
+		`graph_risk_detections.api_version: "v2" is not v1.0 or beta`,
+		`graph_risk_detections.page_size: must be between 1 and 500, got 1000`,
 		`google_workspace_reports.credentials_file: required`,
 		`google_workspace_reports.subject: required, the email address of an administrator`,
 		`google_workspace_reports.applications[0]: "Login" is not a Reports API application name`,

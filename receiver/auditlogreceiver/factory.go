@@ -57,6 +57,22 @@ func createDefaultConfig() component.Config {
 			// minutes, sometimes much later.
 			APIPollConfig: defaultAPIPollConfig(time.Minute, time.Hour),
 		}),
+		GraphRisk: configoptional.Default(GraphRiskConfig{
+			MicrosoftAuthConfig: MicrosoftAuthConfig{Cloud: "commercial"},
+			APIVersion:          "v1.0",
+			PageSize:            vendorapi.MaxGraphRiskPageSize,
+			// Risk detections are few (a handful a day in most tenants),
+			// listed by when they were detected, and updated later when
+			// someone acts on them: a week of overlap lists each again,
+			// with its new riskState, for the week in which most are
+			// dismissed, remediated or confirmed; day-long windows keep
+			// that to eight requests a poll.
+			APIPollConfig: func() APIPollConfig {
+				c := defaultAPIPollConfig(5*time.Minute, 7*24*time.Hour)
+				c.MaxWindow = 24 * time.Hour
+				return c
+			}(),
+		}),
 		Google: configoptional.Default(GoogleConfig{
 			Applications: []string{"login", "user_accounts", "admin"},
 			PageSize:     vendorapi.MaxGooglePageSize,

@@ -21,10 +21,11 @@ import (
 // Source names: each is the config key of its block and the value of the
 // source attribute of the receiver's metrics.
 const (
-	sourceFiles  = "files"
-	sourceO365   = vendorapi.SourceO365
-	sourceGraph  = vendorapi.SourceGraph
-	sourceGoogle = vendorapi.SourceGoogle
+	sourceFiles     = "files"
+	sourceO365      = vendorapi.SourceO365
+	sourceGraph     = vendorapi.SourceGraph
+	sourceGraphRisk = vendorapi.SourceGraphRisk
+	sourceGoogle    = vendorapi.SourceGoogle
 )
 
 // source reads vendor records from one kind of origin: exported files or a

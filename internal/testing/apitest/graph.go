@@ -15,12 +15,14 @@ import (
 	"time"
 )
 
-// Graph is Microsoft Graph's /auditLogs/signIns as documented: $filter
-// on createdDateTime (ge, gt, le, lt, joined by and) and, in beta only,
-// signInEventTypes/any(t: t eq '...' or ...); $top up to 1000; newest first;
-// pages chained by @odata.nextLink carrying an opaque $skiptoken; errors as
-// {"error":{"code","message","innerError"}}. Without an event type filter
-// only interactive sign-ins are listed.
+// Graph is Microsoft Graph's /auditLogs/signIns and
+// /identityProtection/riskDetections as documented. Sign-ins: $filter on
+// createdDateTime (ge, gt, le, lt, joined by and) and, in beta only,
+// signInEventTypes/any(t: t eq '...' or ...); $top up to 1000; without an
+// event type filter only interactive sign-ins are listed. Risk detections
+// (riskdetections.go): $filter on their date properties, $top up to 500, 20
+// by default. Both newest first; pages chained by @odata.nextLink carrying
+// an opaque $skiptoken; errors as {"error":{"code","message","innerError"}}.
 type Graph struct {
 	*httptest.Server
 	requestLog
@@ -29,6 +31,7 @@ type Graph struct {
 	mu      sync.Mutex
 	tokens  *TokenRegistry
 	signIns []signIn
+	risks   []*RiskDetection
 	// repeatPage makes the next second page point at itself once, as a
 	// paging glitch that hands the same page out twice.
 	repeatPage bool
@@ -92,39 +95,67 @@ func graphError(w http.ResponseWriter, status int, code, message string) {
 }
 
 var (
-	graphDateClause  = regexp.MustCompile(`^createdDateTime (ge|gt|le|lt) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$`)
+	graphDateClause  = regexp.MustCompile(`^([A-Za-z]+) (ge|gt|le|lt) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$`)
 	graphEventClause = regexp.MustCompile(`^signInEventTypes/any\(t: (t eq '[A-Za-z]+'(?: or t eq '[A-Za-z]+')*)\)$`)
 )
 
-// graphFilter is a parsed $filter.
+// graphFilter is a parsed $filter: date comparisons on the collection's
+// date properties and, on beta sign-ins, the event types.
 type graphFilter struct {
-	keep       []func(time.Time) bool
+	dates      []dateClause
 	eventTypes []string
 }
 
-func parseGraphFilter(filter, version string) (*graphFilter, error) {
+type dateClause struct {
+	property, op string
+	at           time.Time
+}
+
+// matches reports whether an item whose date properties are times passes
+// every date comparison.
+func (g *graphFilter) matches(times map[string]time.Time) bool {
+	for _, c := range g.dates {
+		t := times[c.property]
+		var ok bool
+		switch c.op {
+		case "ge":
+			ok = !t.Before(c.at)
+		case "gt":
+			ok = t.After(c.at)
+		case "le":
+			ok = !t.After(c.at)
+		default:
+			ok = t.Before(c.at)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// parseGraphFilter reads the $filter of a collection of type (its OData
+// name) whose date properties are dateProperties; event type clauses are
+// taken on beta sign-ins only.
+func parseGraphFilter(filter, version, typ string, dateProperties []string) (*graphFilter, error) {
 	g := &graphFilter{}
+	if filter == "" {
+		return g, nil
+	}
 	for _, clause := range strings.Split(filter, " and ") {
 		if m := graphDateClause.FindStringSubmatch(clause); m != nil {
-			at, err := time.Parse(time.RFC3339Nano, m[2])
+			if !slices.Contains(dateProperties, m[1]) {
+				//lint:ignore ST1005 Graph's own error message, which the fake returns to the client verbatim
+				return nil, fmt.Errorf("Could not find a property named '%s' on type '%s'.", m[1], typ)
+			}
+			at, err := time.Parse(time.RFC3339Nano, m[3])
 			if err != nil {
 				return nil, err
 			}
-			op := m[1]
-			g.keep = append(g.keep, func(t time.Time) bool {
-				switch op {
-				case "ge":
-					return !t.Before(at)
-				case "gt":
-					return t.After(at)
-				case "le":
-					return !t.After(at)
-				}
-				return t.Before(at)
-			})
+			g.dates = append(g.dates, dateClause{property: m[1], op: m[2], at: at})
 			continue
 		}
-		if m := graphEventClause.FindStringSubmatch(clause); m != nil {
+		if m := graphEventClause.FindStringSubmatch(clause); m != nil && typ == graphSignInType {
 			if version != "beta" {
 				//lint:ignore ST1005 Graph's own error message, which the fake returns to the client verbatim
 				return nil, fmt.Errorf("Could not find a property named 'signInEventTypes' on type 'microsoft.graph.signIn'.")
@@ -137,10 +168,21 @@ func parseGraphFilter(filter, version string) (*graphFilter, error) {
 		//lint:ignore ST1005 an error message sent to the client in Graph's style, capitalised
 		return nil, fmt.Errorf("Invalid filter clause: %q", clause)
 	}
-	if len(g.eventTypes) == 0 {
-		g.eventTypes = []string{"interactiveUser"}
-	}
 	return g, nil
+}
+
+// OData type names of the collections.
+const (
+	graphSignInType        = "microsoft.graph.signIn"
+	graphRiskDetectionType = "microsoft.graph.riskDetection"
+)
+
+// graphItem is one listable item of a collection: its JSON, the time it is
+// listed by (newest first) and its date properties.
+type graphItem struct {
+	record string
+	order  time.Time
+	times  map[string]time.Time
 }
 
 func (f *Graph) serve(w http.ResponseWriter, r *http.Request) {
@@ -155,48 +197,77 @@ func (f *Graph) serve(w http.ResponseWriter, r *http.Request) {
 		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 		return
 	}
-	version, ok := strings.CutSuffix(r.URL.Path, "/auditLogs/signIns")
-	version = strings.TrimPrefix(version, "/")
-	if !ok || (version != "v1.0" && version != "beta") || r.Method != http.MethodGet {
+	version, collection, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if (version != "v1.0" && version != "beta") || r.Method != http.MethodGet {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+r.URL.Path+"'.")
 		return
 	}
+	switch collection {
+	case "auditLogs/signIns":
+		f.listSignIns(w, r, version)
+	case "identityProtection/riskDetections":
+		f.listRiskDetections(w, r, version)
+	default:
+		graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+r.URL.Path+"'.")
+	}
+}
+
+// listSignIns lists /auditLogs/signIns: $top up to 1000 (its default too),
+// createdDateTime comparisons and, in beta, event types.
+func (f *Graph) listSignIns(w http.ResponseWriter, r *http.Request, version string) {
 	q := r.URL.Query()
-	filter, err := parseGraphFilter(q.Get("$filter"), version)
+	filter, err := parseGraphFilter(q.Get("$filter"), version, graphSignInType, []string{"createdDateTime"})
 	if err != nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
-	top := 1000
+	eventTypes := filter.eventTypes
+	if len(eventTypes) == 0 {
+		eventTypes = []string{"interactiveUser"}
+	}
+	f.mu.Lock()
+	var matched []graphItem
+	for _, s := range f.signIns {
+		item := graphItem{record: s.record, order: s.created, times: map[string]time.Time{"createdDateTime": s.created}}
+		if slices.Contains(eventTypes, s.eventType) && filter.matches(item.times) {
+			matched = append(matched, item)
+		}
+	}
+	f.mu.Unlock()
+	f.page(w, r, version, "auditLogs/signIns", matched, 1000, 1000)
+}
+
+// page writes one page of matched, newest first: $top between 1 and
+// maxTop (defaultTop without it), chained by @odata.nextLink with an
+// opaque $skiptoken.
+func (f *Graph) page(w http.ResponseWriter, r *http.Request, version, collection string, matched []graphItem, defaultTop, maxTop int) {
+	q := r.URL.Query()
+	top := defaultTop
 	if q.Has("$top") {
-		if top, err = strconv.Atoi(q.Get("$top")); err != nil || top < 1 || top > 1000 {
-			graphError(w, http.StatusBadRequest, "BadRequest", "Invalid page size specified: '"+q.Get("$top")+"'. Must be between 1 and 1000 inclusive.")
+		var err error
+		if top, err = strconv.Atoi(q.Get("$top")); err != nil || top < 1 || top > maxTop {
+			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", q.Get("$top"), maxTop))
 			return
 		}
 	}
 	offset := 0
 	if tok := q.Get("$skiptoken"); tok != "" {
 		raw, _ := base64.RawURLEncoding.DecodeString(tok)
+		var err error
 		if offset, err = strconv.Atoi(string(raw)); err != nil {
 			graphError(w, http.StatusBadRequest, "BadRequest", "Invalid $skiptoken.")
 			return
 		}
 	}
+	nextLink := func(offset int) string {
+		nq := url.Values{"$top": {strconv.Itoa(top)}, "$skiptoken": {base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(offset)))}}
+		if q.Has("$filter") {
+			nq.Set("$filter", q.Get("$filter"))
+		}
+		return f.URL + r.URL.Path + "?" + nq.Encode()
+	}
 
 	f.mu.Lock()
-	var matched []signIn
-	for _, s := range f.signIns {
-		if !slices.Contains(filter.eventTypes, s.eventType) {
-			continue
-		}
-		keep := true
-		for _, k := range filter.keep {
-			keep = keep && k(s.created)
-		}
-		if keep {
-			matched = append(matched, s)
-		}
-	}
 	repeat := f.repeatPage && offset == top
 	if repeat {
 		f.repeatPage = false
@@ -207,24 +278,22 @@ func (f *Graph) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	if empty {
-		nq := url.Values{"$filter": {q.Get("$filter")}, "$top": {strconv.Itoa(top)}, "$skiptoken": {base64.RawURLEncoding.EncodeToString([]byte("0"))}}
-		writeJSON(w, http.StatusOK, map[string]any{"value": []any{}, "@odata.nextLink": f.URL + r.URL.Path + "?" + nq.Encode()})
+		writeJSON(w, http.StatusOK, map[string]any{"value": []any{}, "@odata.nextLink": nextLink(0)})
 		return
 	}
-	slices.SortStableFunc(matched, func(a, b signIn) int { return b.created.Compare(a.created) })
+	slices.SortStableFunc(matched, func(a, b graphItem) int { return b.order.Compare(a.order) })
 
 	page := matched[min(offset, len(matched)):min(offset+top, len(matched))]
 	values := make([]string, len(page))
 	for i, s := range page {
 		values[i] = s.record
 	}
-	body := fmt.Sprintf(`{"@odata.context":"%s/%s/$metadata#auditLogs/signIns","value":[%s]`, f.URL, version, strings.Join(values, ","))
+	body := fmt.Sprintf(`{"@odata.context":"%s/%s/$metadata#%s","value":[%s]`, f.URL, version, collection, strings.Join(values, ","))
 	if next := offset + top; next < len(matched) {
 		if repeat {
 			next = offset
 		}
-		nq := url.Values{"$filter": {q.Get("$filter")}, "$top": {strconv.Itoa(top)}, "$skiptoken": {base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(next)))}}
-		body += fmt.Sprintf(`,"@odata.nextLink":%q`, f.URL+r.URL.Path+"?"+nq.Encode())
+		body += fmt.Sprintf(`,"@odata.nextLink":%q`, nextLink(next))
 	}
 	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
 	_, _ = w.Write([]byte(body + "}"))

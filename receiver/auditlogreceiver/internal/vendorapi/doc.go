@@ -1,13 +1,14 @@
 // Package vendorapi reads audit records from the vendors' APIs: the Office
-// 365 Management Activity API, Microsoft Graph sign-ins and the Google Admin
-// SDK Reports API. Each API is a Source of one or more streams (an O365
-// content type, the sign-in log, a Reports application), read window by
-// window with a checkpoint of its own.
+// 365 Management Activity API, Microsoft Graph sign-ins and Entra ID
+// Protection risk detections, and the Google Admin SDK Reports API. Each API
+// is a Source of one or more streams (an O365 content type, the sign-in log,
+// the risk detections, a Reports application), read window by window with a
+// checkpoint of its own.
 //
 // # What it owns
 //
 //   - settings.go: what a source is built from (O365Settings, GraphSettings,
-//     GoogleSettings with their PollSettings), what it runs with (Env: a
+//     GraphRiskSettings, GoogleSettings with their PollSettings), what it runs with (Env: a
 //     logger, a Metrics the receiver implements, the HTTP client of the
 //     block's http settings, the storage client) and the source names.
 //   - source.go: the poll loop. Plan the windows of a stream, list each,
@@ -17,7 +18,9 @@
 //     limits (O365: 24 h per request, 7 days back).
 //   - pagesink.go: pages into batches, with the same record builder as the
 //     file source (internal/logrecord), dedup against what was accepted
-//     before, and the state saved after each accepted batch.
+//     before (each source's recordIdentity: what names a record, and by
+//     which time the API lists it), and the state saved after each
+//     accepted batch.
 //   - checkpoint.go and seenset.go: a stream's saved state (cursor, origin,
 //     newest event, the ids accepted within the overlap and the O365 blobs
 //     already fetched) under api/<source>/<tenant, version or subject>/<stream>.
@@ -29,9 +32,10 @@
 //     credentials grant by secret or certificate assertion, Google's JWT
 //     bearer grant with domain-wide delegation.
 //   - clouds.go: the hosts of each Microsoft cloud.
-//   - o365.go, graph.go, google.go: one file per vendor: its constructor,
-//     its stream (listing, paging, the vendor's error codes) and its dedup
-//     key.
+//   - o365.go, graph.go, google.go: one file per vendor: its constructors,
+//     its streams (listing, paging, the vendor's error codes) and its
+//     record identity. graph.go reads sign-ins and risk detections, two
+//     collections paged alike.
 //
 // # Design notes
 //

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 )
 
@@ -32,11 +34,12 @@ func NewGoogleSource(ctx context.Context, set GoogleSettings, env Env) (*Source,
 	if baseURL == "" {
 		baseURL = googleAPIBase
 	}
-	fetch, err := newGoogleTokenFetch(&set, SourceGoogle, env.HTTP)
+	fetch, err := newGoogleTokenFetch(&set, env.configKey(SourceGoogle), env.HTTP)
 	if err != nil {
 		return nil, err
 	}
-	hint := SourceGoogle + ".credentials_file and " + SourceGoogle + ".subject: the service account needs domain-wide delegation for " +
+	key := env.configKey(SourceGoogle)
+	hint := key + ".credentials_file and " + key + ".subject: the service account needs domain-wide delegation for " +
 		googleReportsScope + " (Admin console, Security, API controls), and the subject must be an administrator allowed to read reports"
 	api, err := newClient(SourceGoogle, set.Poll, env, baseURL, hint, fetch)
 	if err != nil {
@@ -52,14 +55,14 @@ func NewGoogleSource(ctx context.Context, set GoogleSettings, env Env) (*Source,
 			pageSize:   set.PageSize,
 		})
 	}
-	return newSource(ctx, SourceGoogle, set.Poll, env, api, streams, SourceGoogle+"/"+set.Subject, googleDedupKey)
+	return newSource(ctx, SourceGoogle, set.Poll, env, api, streams, SourceGoogle+"/"+set.Subject, googleIdentity)
 }
 
-// googleDedupKey is id.uniqueQualifier with id.time: Google documents the
-// qualifier as unique only together with the time.
-func googleDedupKey(r *auditrecord.Record) string {
-	return r.ID + "@" + r.Time.UTC().Format(time.RFC3339Nano)
-}
+// googleIdentity names an activity by id.uniqueQualifier with id.time:
+// Google documents the qualifier as unique only together with the time.
+var googleIdentity = recordIdentity{key: func(view *auditrecord.Record, _ pcommon.Map) string {
+	return view.ID + "@" + view.Time.UTC().Format(time.RFC3339Nano)
+}}
 
 // googleStream reads one application's activities between startTime and
 // endTime, following nextPageToken.

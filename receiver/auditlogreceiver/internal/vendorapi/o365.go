@@ -40,7 +40,7 @@ const o365TimeLayout = "2006-01-02T15:04:05"
 // NewO365Source returns the source of the Management Activity API: one
 // stream per content type.
 func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, error) {
-	hint := fmt.Sprintf("%[1]s.tenant_id, %[1]s.client_id and %[1]s.client_secret (or certificate_file), and that the app has the Office 365 Management APIs application permission ActivityFeed.Read (ActivityFeed.ReadDlp for DLP.All) with admin consent", SourceO365)
+	hint := fmt.Sprintf("%[1]s.tenant_id, %[1]s.client_id and %[1]s.client_secret (or certificate_file), and that the app has the Office 365 Management APIs application permission ActivityFeed.Read (ActivityFeed.ReadDlp for DLP.All) with admin consent", env.configKey(SourceO365))
 	api, baseURL, err := newMicrosoftClient(SourceO365, set.Auth, func(h cloudHosts) string { return h.manage }, set.BaseURL, set.Poll, env, hint)
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, err
 			metrics:     env.Metrics,
 		})
 	}
-	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, vendorID)
+	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, byVendorID)
 	if err != nil {
 		return nil, err
 	}

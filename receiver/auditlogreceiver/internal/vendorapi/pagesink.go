@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
@@ -70,7 +71,7 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 	var duplicates int64
 	for _, raw := range p.records {
 		parsed := s.builder.Build(logrecord.Raw{Data: raw}, scratch)
-		rec := k.identify(raw, parsed, p.horizon)
+		rec := k.identify(raw, parsed, p.horizon, scratch)
 		if inBatch[rec.key] || k.state.Records.has(rec.key) {
 			duplicates++
 			scratch = plog.NewLogRecord()
@@ -96,21 +97,40 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 	return k.flush(ctx, logs, pending, &p)
 }
 
-// vendorID is the dedup key of a record whose vendor id is unique on its
-// own: O365's Id (one per audit record) and Graph's id (one per sign-in
-// event), as auditrecord reads them into Record.ID. Google's is not (see
-// googleDedupKey).
-func vendorID(r *auditrecord.Record) string { return r.ID }
+// recordIdentity says how a source recognises a record it accepted before,
+// and until when a poll may list it again.
+type recordIdentity struct {
+	// key names a parsed record by its normalised view and its body.
+	key func(view *auditrecord.Record, body pcommon.Map) string
+	// listedBy is the body field, a timestamp, that the listing filters
+	// on, when it is not the record's event time: Graph lists risk
+	// detections by detectedDateTime, hours or days after the
+	// activityDateTime that is their event time.
+	listedBy string
+}
+
+// byVendorID names a record by its vendor id alone, which is unique on its
+// own for O365's Id (one per audit record) and Graph's sign-in id (one per
+// sign-in event), as auditrecord reads them into Record.ID. Google's is not
+// (googleIdentity), and a risk detection keeps its id through its updates
+// (riskDetectionIdentity).
+var byVendorID = recordIdentity{key: func(view *auditrecord.Record, _ pcommon.Map) string { return view.ID }}
 
 // identify gives a built record its dedup key, the time by which the API
 // lists it, and its event time.
-func (k *pageSink) identify(raw []byte, parsed bool, pageHorizon time.Time) seenRecord {
+func (k *pageSink) identify(raw []byte, parsed bool, pageHorizon time.Time, lr plog.LogRecord) seenRecord {
 	s := k.source
 	rec := seenRecord{horizon: pageHorizon}
 	view := s.builder.View()
 	if parsed && view.ID != "" {
-		rec.key = hashKey(s.dedupKey(view))
+		body := lr.Body().Map()
+		rec.key = hashKey(s.identity.key(view, body))
 		rec.event = view.Time
+		if s.identity.listedBy != "" && rec.horizon.IsZero() {
+			if v, ok := body.Get(s.identity.listedBy); ok {
+				rec.horizon, _ = auditrecord.ParseTime(v.AsString())
+			}
+		}
 	} else {
 		// No id to go by: the same bytes are the same record.
 		h := fnv.New64a()

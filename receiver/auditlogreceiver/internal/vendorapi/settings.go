@@ -17,9 +17,10 @@ import (
 // the source attribute of its metrics, and the first part of its checkpoint
 // keys in storage (so they never change).
 const (
-	SourceO365   = "o365_management_api"
-	SourceGraph  = "graph_signins"
-	SourceGoogle = "google_workspace_reports"
+	SourceO365      = "o365_management_api"
+	SourceGraph     = "graph_signins"
+	SourceGraphRisk = "graph_risk_detections"
+	SourceGoogle    = "google_workspace_reports"
 )
 
 // PollSettings are what every API source shares: when to poll, how far back
@@ -102,6 +103,20 @@ type GraphSettings struct {
 	Poll PollSettings
 }
 
+// GraphRiskSettings read Entra ID Protection's risk detections from
+// Microsoft Graph.
+type GraphRiskSettings struct {
+	Auth MicrosoftAuth
+	// APIVersion is v1.0 or beta.
+	APIVersion string
+	// PageSize is $top.
+	PageSize int
+	// BaseURL replaces the Graph host Auth.Cloud gives.
+	BaseURL string
+	// Poll is how the source polls.
+	Poll PollSettings
+}
+
 // GoogleSettings read Google Workspace activities from the Admin SDK Reports
 // API with a service account that has domain-wide delegation.
 type GoogleSettings struct {
@@ -162,6 +177,17 @@ type Env struct {
 	// ScopeName and ScopeVersion name the instrumentation scope of the
 	// records.
 	ScopeName, ScopeVersion string
+	// ConfigKey is the source's block in the configuration, for messages
+	// that name a key to check; the source's name when empty.
+	ConfigKey string
+}
+
+// configKey is where the source's keys are in the configuration.
+func (e Env) configKey(source string) string {
+	if e.ConfigKey != "" {
+		return e.ConfigKey
+	}
+	return source
 }
 
 // Deliver hands a batch to the next consumer. It returns nil once the batch

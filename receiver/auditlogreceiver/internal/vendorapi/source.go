@@ -8,7 +8,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
@@ -51,9 +50,9 @@ type Source struct {
 	streams     []apiStream
 	states      map[string]*streamState
 	checkpoints apiCheckpoints
-	// dedupKey names a parsed record; records that did not parse are named
-	// by their bytes.
-	dedupKey func(*auditrecord.Record) string
+	// identity names a parsed record and says by which time the API lists
+	// it; records that did not parse are named by their bytes.
+	identity recordIdentity
 	builder  logrecord.Builder
 	// scopeName and scopeVersion name the instrumentation scope of the
 	// records.
@@ -66,7 +65,7 @@ type Source struct {
 // newSource is what every vendor's constructor ends with: the streams share
 // api, their checkpoints are kept under prefix, and their states are loaded
 // now, so that a corrupt checkpoint fails the start.
-func newSource(ctx context.Context, name string, poll PollSettings, env Env, api *apiClient, streams []apiStream, prefix string, dedupKey func(*auditrecord.Record) string) (*Source, error) {
+func newSource(ctx context.Context, name string, poll PollSettings, env Env, api *apiClient, streams []apiStream, prefix string, identity recordIdentity) (*Source, error) {
 	s := &Source{
 		name:        name,
 		poll:        poll,
@@ -74,7 +73,7 @@ func newSource(ctx context.Context, name string, poll PollSettings, env Env, api
 		streams:     streams,
 		states:      make(map[string]*streamState, len(streams)),
 		checkpoints: apiCheckpoints{client: env.Storage, prefix: prefix},
-		dedupKey:    dedupKey,
+		identity:    identity,
 		// A record cannot be larger than the response that holds it.
 		builder:      logrecord.NewBuilder(maxResponseBytes),
 		scopeName:    env.ScopeName,
@@ -96,7 +95,7 @@ func newSource(ctx context.Context, name string, poll PollSettings, env Env, api
 // newClient makes the client that signs and retries the requests of source
 // name, on env's HTTP client (token requests go through it too).
 func newClient(name string, poll PollSettings, env Env, baseURL, authHint string, fetch tokenFetch) (*apiClient, error) {
-	return newAPIClient(name, env.HTTP, newTokenCache(fetch), baseURL, poll.Retry, authHint,
+	return newAPIClient(env.configKey(name), env.HTTP, newTokenCache(fetch), baseURL, poll.Retry, authHint,
 		env.Logger.With(zap.String("source", name)), env.Metrics)
 }
 
@@ -105,14 +104,14 @@ func newClient(name string, poll PollSettings, env Env, baseURL, authHint string
 // replaces it, and the audience of the tokens, whatever baseURL says. It
 // returns the client and the base URL in effect.
 func newMicrosoftClient(name string, auth MicrosoftAuth, api func(cloudHosts) string, baseURL string, poll PollSettings, env Env, authHint string) (*apiClient, string, error) {
-	hosts, err := microsoftHosts(name, auth)
+	hosts, err := microsoftHosts(env.configKey(name), auth)
 	if err != nil {
 		return nil, "", err
 	}
 	if baseURL == "" {
 		baseURL = api(hosts)
 	}
-	fetch, err := newMicrosoftTokenFetch(&auth, name, api(hosts), env.HTTP)
+	fetch, err := newMicrosoftTokenFetch(&auth, env.configKey(name), api(hosts), env.HTTP)
 	if err != nil {
 		return nil, "", err
 	}
@@ -120,7 +119,8 @@ func newMicrosoftClient(name string, auth MicrosoftAuth, api func(cloudHosts) st
 	return client, baseURL, err
 }
 
-// Name is the source's name: SourceO365, SourceGraph or SourceGoogle.
+// Name is the source's name: SourceO365, SourceGraph, SourceGraphRisk or
+// SourceGoogle.
 func (s *Source) Name() string { return s.name }
 
 // Run polls the streams until ctx ends. It hands each batch to deliver and
