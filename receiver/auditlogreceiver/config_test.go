@@ -134,6 +134,8 @@ func TestLoadAPIConfig(t *testing.T) {
 	assert.Equal(t, time.Minute, o.PollInterval)
 	assert.Equal(t, time.Hour, o.Overlap)
 	assert.Equal(t, 24*time.Hour, o.InitialLookback)
+	assert.Equal(t, []string{"login", "user_accounts", "admin", "token"}, createDefaultConfig().(*Config).Google.GetOrInsertDefault().Applications,
+		"the default reads OAuth grants (token), which the persistence detections need")
 	assert.False(t, cfg.Graph.HasValue())
 	assert.False(t, cfg.Google.HasValue())
 

@@ -74,7 +74,9 @@ func createDefaultConfig() component.Config {
 			}(),
 		}),
 		Google: configoptional.Default(GoogleConfig{
-			Applications: []string{"login", "user_accounts", "admin"},
+			// token: OAuth grants to third-party apps (authorize events),
+			// which the persistence/mail_app_consent detection reads.
+			Applications: []string{"login", "user_accounts", "admin", "token"},
 			PageSize:     vendorapi.MaxGooglePageSize,
 			// Google documents lags of up to a few hours for some
 			// applications' events, listed by event time.
