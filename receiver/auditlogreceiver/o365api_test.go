@@ -3,6 +3,7 @@ package auditlogreceiver
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +141,7 @@ func TestO365ExpiredContentIsSkippedOnlyWhenCertain(t *testing.T) {
 	env := newO365Env(t, "Audit.Exchange")
 	now := time.Now()
 	env.api.AddBlob("Audit.Exchange", now.Add(-50*time.Minute), apitest.O365SignIn("first", now.Add(-51*time.Minute)))
-	expiredBlob := env.api.AddBlob("Audit.Exchange", now.Add(-40*time.Minute), apitest.O365SignIn("expired", now.Add(-41*time.Minute)))
+	expiresSoon := env.api.AddBlob("Audit.Exchange", now.Add(-40*time.Minute), apitest.O365SignIn("expired", now.Add(-41*time.Minute)))
 	notYet := env.api.AddBlob("Audit.Exchange", now.Add(-30*time.Minute), apitest.O365SignIn("not-yet", now.Add(-31*time.Minute)))
 	pastExpiry := env.api.AddBlob("Audit.Exchange", now.Add(-20*time.Minute), apitest.O365SignIn("past-expiry", now.Add(-21*time.Minute)))
 	env.api.AddBlob("Audit.Exchange", now.Add(-10*time.Minute), apitest.O365SignIn("last", now.Add(-11*time.Minute)))
@@ -148,9 +149,12 @@ func TestO365ExpiredContentIsSkippedOnlyWhenCertain(t *testing.T) {
 	// because the checkpoint waits before its window.
 	env.cfg.O365.Get().Overlap = time.Minute
 	env.api.Update(func() {
-		expiredBlob.Expired = true // AF20051
-		notYet.Missing = true      // 404 AF20050, contentExpiration ahead
-		pastExpiry.Missing = true  // 404 after its contentExpiration
+		// AF20051 on every fetch, its listed contentExpiration a moment
+		// ahead: asked for again until that has passed, then lost.
+		expiresSoon.Expired = true
+		expiresSoon.Expiration = time.Now().Add(500 * time.Millisecond)
+		notYet.Missing = true     // 404 AF20050, contentExpiration ahead
+		pastExpiry.Missing = true // 404 after its contentExpiration
 		pastExpiry.Expiration = now.Add(-time.Minute)
 	})
 
@@ -167,10 +171,42 @@ func TestO365ExpiredContentIsSkippedOnlyWhenCertain(t *testing.T) {
 	env.api.Update(func() { notYet.Missing = false })
 	assert.Equal(t, []string{"first", "last", "not-yet"}, sorted(sink.waitIDs(t, 3)))
 
+	require.Eventually(t, func() bool { return counter(t, tt, "audit_log_api_expired_content") == 2 }, 5*time.Second, 5*time.Millisecond)
 	gets := env.api.BlobGets()
-	assert.Equal(t, 1, gets[expiredBlob.ID], "an expired blob is not asked for again")
+	assert.Greater(t, gets[expiresSoon.ID], 1, "AF20051 before the listed expiration is asked for again")
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, gets[expiresSoon.ID], env.api.BlobGets()[expiresSoon.ID], "once its expiration passed and it was refused, not asked for again")
 	assert.Equal(t, 1, gets[pastExpiry.ID], "a blob refused after its contentExpiration is not asked for again")
 	assert.Equal(t, int64(2), counter(t, tt, "audit_log_api_expired_content"))
+}
+
+// TestO365OneOffContentExpiredIsRetriedNotLost: the API refuses a blob once
+// with AF20051 although the listing says it expires in days (issue 17: three
+// records were lost per fault run). It is asked for again with backoff and
+// delivered; nothing is counted or logged as lost.
+func TestO365OneOffContentExpiredIsRetriedNotLost(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	now := time.Now()
+	before := env.api.AddBlob("Audit.Exchange", now.Add(-30*time.Minute), apitest.O365SignIn("before", now.Add(-31*time.Minute)))
+	refusedOnce := env.api.AddBlob("Audit.Exchange", now.Add(-20*time.Minute),
+		apitest.O365SignIn("r1", now.Add(-21*time.Minute)), apitest.O365SignIn("r2", now.Add(-21*time.Minute)), apitest.O365SignIn("r3", now.Add(-21*time.Minute)))
+	env.api.AddBlob("Audit.Exchange", now.Add(-10*time.Minute), apitest.O365SignIn("after", now.Add(-11*time.Minute)))
+	env.api.Faults.Add(1, apitest.Fault{Match: "/audit/" + refusedOnce.ID, Status: http.StatusBadRequest,
+		Body: fmt.Sprintf(`{"error":{"code":"AF20051","message":"Content requested with the key %s has already expired. Content older than 7 days cannot be retrieved."}}`, refusedOnce.ID)})
+
+	tt := newTelemetry(t)
+	logs := &syncBuffer{}
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt, logTo(logs))
+	assert.Equal(t, []string{"after", "before", "r1", "r2", "r3"}, sorted(sink.waitIDs(t, 5)))
+	assert.Zero(t, env.api.Faults.Pending(), "the blob was refused once")
+	assert.Zero(t, counter(t, tt, "audit_log_api_expired_content"))
+	assert.Equal(t, 1, env.api.BlobGets()[refusedOnce.ID], "then fetched (the fault answered the first request)")
+	assert.Equal(t, 1, env.api.BlobGets()[before.ID])
+	out := logs.String()
+	assert.Contains(t, out, "before the contentExpiration it listed")
+	assert.Contains(t, out, "content blob fetched after the API had refused it")
+	assert.NotContains(t, out, "its records cannot be read any more")
 }
 
 func TestO365RecordsRepeatedAcrossBlobsAreDeliveredOnce(t *testing.T) {

@@ -55,6 +55,8 @@ func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, err
 			publisher:   set.PublisherIdentifier,
 			logger:      env.Logger.With(zap.String("source", SourceO365), zap.String("stream", ct)),
 			metrics:     env.Metrics,
+			refused:     newBlobRetries(set.Poll.Retry.InitialInterval),
+			now:         time.Now,
 		})
 	}
 	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, byVendorID)
@@ -76,6 +78,10 @@ type o365Stream struct {
 	publisher   string
 	logger      *zap.Logger
 	metrics     Metrics
+	// refused are the blobs the API refused before their listed
+	// expiration, each asked for again with backoff (o365blobs.go).
+	refused blobRetries
+	now     func() time.Time
 }
 
 type o365Content struct {
@@ -86,66 +92,6 @@ type o365Content struct {
 }
 
 func (s *o365Stream) name() string { return s.contentType }
-
-// list delivers every blob of the window not delivered before. A blob the
-// API refuses with a 4xx is left for the next poll (the window stays
-// unfinished) unless it is certainly expired; a blob that fails otherwise
-// (retries used up, connection lost) ends the poll, since the API is then
-// failing for the others too.
-func (s *o365Stream) list(ctx context.Context, w timeWindow, sink *pageSink) error {
-	contents, err := s.listContent(ctx, w)
-	if err != nil {
-		return err
-	}
-	missing := 0
-	for _, c := range contents {
-		if sink.fetched(c.ContentID) {
-			continue
-		}
-		var records []json.RawMessage
-		_, err := s.api.get(ctx, s.withPublisher(c.ContentURI), func(body []byte) error {
-			return json.Unmarshal(body, &records)
-		})
-		var status *statusError
-		var authErr *authError
-		var exhausted *exhaustedError
-		switch {
-		case err == nil:
-			if err := sink.page(ctx, apiPage{records: records, horizon: c.ContentCreated, contentID: c.ContentID}); err != nil {
-				return err
-			}
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.As(err, &authErr) || errors.As(err, &exhausted):
-			return err
-		case errors.As(err, &status) && expired(status, c, time.Now()):
-			s.logger.Warn("content blob expired before it could be fetched; its records cannot be read any more",
-				zap.String("content_id", c.ContentID), zap.Time("content_created", c.ContentCreated),
-				zap.Time("content_expiration", c.ContentExpiration), zap.Error(err))
-			s.metrics.ExpiredContent(ctx)
-			sink.skipContent(ctx, c.ContentID, c.ContentCreated)
-		case errors.As(err, &status):
-			s.logger.Warn("content blob not fetched; it is asked for again on the next poll until it is fetched or expires",
-				zap.String("content_id", c.ContentID), zap.Error(err))
-			missing++
-		default:
-			return err
-		}
-	}
-	if missing > 0 {
-		return &incompleteWindowError{missing: missing}
-	}
-	return nil
-}
-
-// expired tells a blob that can never be fetched from one that failed for
-// now: the API says AF20051, or refuses it after the contentExpiration it
-// listed ("after which the content will no longer be available"). A refusal
-// before that time, such as a 404 AF20050 for a blob not yet replicated,
-// is asked for again on the next poll.
-func expired(err *statusError, c o365Content, now time.Time) bool {
-	return err.code == afContentExpired || (!c.ContentExpiration.IsZero() && now.After(c.ContentExpiration))
-}
 
 // listContent lists the window's blobs, following NextPageUri. A content
 // type without a subscription gets one started, once.

@@ -21,12 +21,42 @@ func TestExpiredIsCertainOnly(t *testing.T) {
 	now := time.Now()
 	live := o365Content{ContentExpiration: now.Add(time.Hour)}
 	gone := o365Content{ContentExpiration: now.Add(-time.Hour)}
-	assert.True(t, expired(&statusError{status: 400, code: afContentExpired}, live, now))
+	assert.False(t, expired(&statusError{status: 400, code: afContentExpired}, live, now), "AF20051 before the listed expiration: asked for again")
+	assert.True(t, expired(&statusError{status: 400, code: afContentExpired}, gone, now))
+	assert.True(t, expired(&statusError{status: 400, code: afContentExpired}, o365Content{}, now), "no expiration listed: AF20051 is all there is")
 	assert.False(t, expired(&statusError{status: 404, code: "AF20050"}, live, now), "may not be replicated yet")
 	assert.True(t, expired(&statusError{status: 404, code: "AF20050"}, gone, now))
 	assert.True(t, expired(&statusError{status: 403}, gone, now), "after contentExpiration nothing can fetch it")
 	assert.False(t, expired(&statusError{status: 403, code: "AF10001"}, live, now))
 	assert.False(t, expired(&statusError{status: 404}, o365Content{}, now), "no expiration listed: never certain")
+}
+
+func TestBlobRetriesBackOffUntilTheExpiration(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	b := newBlobRetries(time.Second)
+	c := o365Content{ContentID: "blob", ContentExpiration: now.Add(72 * time.Hour)}
+	assert.True(t, b.due(c, now), "never refused")
+	var waits []time.Duration
+	at := now
+	for range 14 {
+		_, next := b.refuse(c, at)
+		assert.False(t, b.due(c, next.Add(-time.Millisecond)))
+		assert.True(t, b.due(c, next))
+		waits = append(waits, next.Sub(at))
+		at = next
+	}
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, waits[:3])
+	assert.Equal(t, maxBlobRetryInterval, waits[13], "at most hourly")
+	refusals, _ := b.refuse(c, at)
+	assert.True(t, b.due(c, c.ContentExpiration.Add(time.Second)), "once expired, asked for once more: that refusal is final")
+	assert.Equal(t, refusals, b.fetched("blob"))
+	assert.Zero(t, b.fetched("blob"), "forgotten once fetched")
+
+	b.refuse(c, now)
+	b.forgetExpired(c.ContentExpiration)
+	assert.Len(t, b.blobs, 1)
+	b.forgetExpired(c.ContentExpiration.Add(2 * maxBlobRetryInterval))
+	assert.Empty(t, b.blobs, "a blob no listing names any more is not kept")
 }
 
 // publisherID is a tenant GUID sent as PublisherIdentifier.
