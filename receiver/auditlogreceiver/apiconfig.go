@@ -24,6 +24,11 @@ type APIPollConfig struct {
 	// InitialLookback is how far back the first poll of a stream reaches
 	// when no checkpoint exists yet.
 	InitialLookback time.Duration `mapstructure:"initial_lookback"`
+	// StartTime, an RFC 3339 time (a YAML timestamp, or a string in that
+	// form), replaces InitialLookback: the first poll of a stream starts
+	// there (a backfill of the retention a new deployment chooses). Either
+	// is clamped to what the API keeps.
+	StartTime time.Time `mapstructure:"start_time"`
 	// Overlap is how far behind its checkpoint each poll starts again, so
 	// that records the vendor makes available late are still found. Records
 	// already delivered are recognised by id and not passed on twice.
@@ -151,6 +156,10 @@ func (c *APIPollConfig) validate(key string) []error {
 	}
 	if c.InitialLookback <= 0 {
 		errs = append(errs, fmt.Errorf("%s.initial_lookback: must be positive, got %s; e.g. 24h", key, c.InitialLookback))
+	}
+	if c.StartTime.After(time.Now()) {
+		errs = append(errs, fmt.Errorf("%s.start_time: %s is in the future; give the time the first poll should read from, in the past (or remove it to use initial_lookback)",
+			key, c.StartTime.Format(time.RFC3339)))
 	}
 	if c.Overlap < 0 {
 		errs = append(errs, fmt.Errorf("%s.overlap: must not be negative, got %s; e.g. 1h", key, c.Overlap))
@@ -309,6 +318,7 @@ func (c *APIPollConfig) settings() vendorapi.PollSettings {
 	return vendorapi.PollSettings{
 		PollInterval:    c.PollInterval,
 		InitialLookback: c.InitialLookback,
+		StartTime:       c.StartTime,
 		Overlap:         c.Overlap,
 		MaxWindow:       c.MaxWindow,
 		BatchSize:       c.BatchSize,

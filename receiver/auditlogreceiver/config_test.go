@@ -107,6 +107,16 @@ func TestUnmarshalRejectsBadSizeAndUnknownKeys(t *testing.T) {
 	assert.ErrorContains(t, err, "format")
 }
 
+func TestStartTimeIsRFC3339(t *testing.T) {
+	cfg, err := loadConfig(t, "start_time_quoted")
+	require.NoError(t, err)
+	assert.True(t, time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC).Equal(cfg.Google.Get().StartTime), "a quoted RFC 3339 string as a YAML timestamp")
+	_, err = loadConfig(t, "start_time_bad")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "start_time")
+	assert.Contains(t, err.Error(), `parsing time "last monday" as "2006-01-02T15:04:05Z07:00"`, "names the key and the layout it takes")
+}
+
 func TestByteSizeUnits(t *testing.T) {
 	for text, want := range map[string]ByteSize{
 		"0": 0, "512": 512, "2B": 2, "64KiB": 64 << 10, "16MiB": 16 << 20, "1GiB": 1 << 30,
@@ -147,6 +157,7 @@ func TestLoadAPIConfig(t *testing.T) {
 	assert.Equal(t, "beta", g.APIVersion)
 	assert.Equal(t, []string{"interactiveUser", "nonInteractiveUser"}, g.SignInEventTypes)
 	assert.Equal(t, 30*time.Second, g.PollInterval)
+	assert.True(t, time.Date(2025, 5, 31, 22, 0, 0, 0, time.UTC).Equal(g.settings().Poll.StartTime), g.StartTime)
 	assert.Equal(t, 2*time.Hour, g.Overlap)
 	assert.Equal(t, 30*time.Second, g.HTTP.Timeout)
 	assert.Equal(t, "http://proxy.internal:3128", g.HTTP.ProxyURL)
@@ -185,6 +196,7 @@ func TestValidateAPIKeysNameTheKeyAndFix(t *testing.T) {
 		`o365_management_api.max_window: at most 24h, got 48h0m0s`,
 		`o365_management_api.base_url: "manage.office.com" is not an absolute http(s) URL`,
 		`o365_management_api.http.endpoint: not used by this source; set o365_management_api.base_url instead`,
+		`graph_signins.start_time: 2999-01-01T00:00:00Z is in the future; give the time the first poll should read from, in the past (or remove it to use initial_lookback)`,
 		`graph_signins.sign_in_event_types: only the beta API filters on signInEventTypes`,
 		`graph_signins.page_size: must be between 1 and 1000, got 5000`,
 		`graph_signins.retry.max_attempts: must be at least 1, got 0`,

@@ -38,6 +38,37 @@ type Graph struct {
 	// emptyPages is how many first pages come back empty with a nextLink,
 	// as Graph does while a query is still gathering results.
 	emptyPages int
+	// violations are filters reaching further back than Entra ID keeps
+	// the collection: the API answers them, with nothing from before its
+	// retention, but a correct client asks for no such range.
+	violations []string
+}
+
+// How long Entra ID keeps what Graph lists (Microsoft Entra data
+// retention): sign-ins 30 days with P1 or P2, risk detections 90 days with
+// P2.
+const (
+	signInRetention        = 30 * 24 * time.Hour
+	riskDetectionRetention = 90 * 24 * time.Hour
+)
+
+// noteRetention records a violation when filter asks for property before
+// now - retention. Called with f.mu held.
+func (f *Graph) noteRetention(filter *graphFilter, property string, retention time.Duration) {
+	earliest := time.Now().Add(-retention)
+	for _, c := range filter.dates {
+		if c.property == property && (c.op == "ge" || c.op == "gt") && c.at.Before(earliest) {
+			f.violations = append(f.violations, fmt.Sprintf("%s %s %s: more than %s back", property, c.op, c.at.Format(time.RFC3339), retention))
+		}
+	}
+}
+
+// Violations are the filters that reached further back than Entra ID keeps
+// the collection.
+func (f *Graph) Violations() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.violations)
 }
 
 type signIn struct {
@@ -233,6 +264,7 @@ func (f *Graph) listSignIns(w http.ResponseWriter, r *http.Request, version stri
 			matched = append(matched, item)
 		}
 	}
+	f.noteRetention(filter, "createdDateTime", signInRetention)
 	f.mu.Unlock()
 	f.page(w, r, version, "auditLogs/signIns", matched, 1000, 1000)
 }

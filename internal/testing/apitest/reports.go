@@ -26,6 +26,21 @@ type Reports struct {
 
 	mu         sync.Mutex
 	activities map[string][]activity
+	// violations are startTimes further back than Google keeps log events
+	// (6 months, "Data retention and lag times"): a correct client asks
+	// for no such range.
+	violations []string
+}
+
+// reportsRetention is how long Google keeps log events.
+const reportsRetention = 180 * 24 * time.Hour
+
+// Violations are the requests whose startTime was further back than Google
+// keeps log events.
+func (f *Reports) Violations() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.violations)
 }
 
 type activity struct {
@@ -97,6 +112,9 @@ func (f *Reports) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.mu.Lock()
+	if err1 == nil && start.Before(time.Now().Add(-reportsRetention)) {
+		f.violations = append(f.violations, fmt.Sprintf("startTime %s: more than %s back", q.Get("startTime"), reportsRetention))
+	}
 	var matched []activity
 	for _, a := range f.activities[app] {
 		if (err1 != nil || !a.at.Before(start)) && (err2 != nil || !a.at.After(end)) {

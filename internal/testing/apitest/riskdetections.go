@@ -134,6 +134,7 @@ func (f *Graph) listRiskDetections(w http.ResponseWriter, r *http.Request, versi
 			matched = append(matched, item)
 		}
 	}
+	f.noteRetention(filter, "detectedDateTime", riskDetectionRetention)
 	f.mu.Unlock()
 	f.page(w, r, version, "identityProtection/riskDetections", slices.Clip(matched), 20, 500)
 }

@@ -20,6 +20,11 @@ const (
 	MaxGooglePageSize = 1000
 )
 
+// googleRetention: Google Workspace keeps log events 6 months ("Data
+// retention and lag times", support.google.com/a/answer/7061566), the Admin
+// console and the Reports API alike.
+var googleRetention = apiRetention{180 * 24 * time.Hour, "Google Workspace keeps log events 6 months (Data retention and lag times)"}
+
 // NewGoogleSource returns the source of the Reports API: one stream per
 // application, whose checkpoints belong to the subject.
 //
@@ -55,7 +60,7 @@ func NewGoogleSource(ctx context.Context, set GoogleSettings, env Env) (*Source,
 			pageSize:   set.PageSize,
 		})
 	}
-	return newSource(ctx, SourceGoogle, set.Poll, env, api, streams, SourceGoogle+"/"+set.Subject, googleIdentity)
+	return newSource(ctx, SourceGoogle, set.Poll, env, api, streams, SourceGoogle+"/"+set.Subject, googleIdentity, googleRetention)
 }
 
 // googleIdentity names an activity by id.uniqueQualifier with id.time:

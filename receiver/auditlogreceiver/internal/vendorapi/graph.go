@@ -26,6 +26,16 @@ const (
 	MaxGraphRiskPageSize = 500
 )
 
+// How long Entra ID keeps what Graph lists ("Microsoft Entra data
+// retention", learn.microsoft.com/entra/identity/monitoring-health/
+// reference-reports-data-retention): sign-ins 30 days with P1 or P2 (which
+// the sign-in API needs), risk detections 90 days with P2 (30 with P1,
+// whose windows further back are merely empty).
+var (
+	signInRetention        = apiRetention{30 * 24 * time.Hour, "Entra ID keeps sign-ins 30 days (Microsoft Entra data retention, P1 and P2)"}
+	riskDetectionRetention = apiRetention{90 * 24 * time.Hour, "Entra ID keeps risk detections 90 days with P2, 30 with P1 (Microsoft Entra data retention)"}
+)
+
 // NewGraphSource returns the source of Graph's sign-in log: one stream,
 // whose checkpoint belongs to the tenant and the API version (v1.0 and beta
 // list different sign-ins).
@@ -45,7 +55,7 @@ func NewGraphSource(ctx context.Context, set GraphSettings, env Env) (*Source, e
 		pageSize:     set.PageSize,
 	}
 	prefix := SourceGraph + "/" + set.Auth.TenantID + "/" + set.APIVersion
-	return newSource(ctx, SourceGraph, set.Poll, env, api, []apiStream{stream}, prefix, byVendorID)
+	return newSource(ctx, SourceGraph, set.Poll, env, api, []apiStream{stream}, prefix, byVendorID, signInRetention)
 }
 
 // NewGraphRiskSource returns the source of Entra ID Protection's risk
@@ -79,7 +89,7 @@ func NewGraphRiskSource(ctx context.Context, set GraphRiskSettings, env Env) (*S
 		pageSize:     set.PageSize,
 	}
 	prefix := SourceGraphRisk + "/" + set.Auth.TenantID + "/" + set.APIVersion
-	return newSource(ctx, SourceGraphRisk, set.Poll, env, api, []apiStream{stream}, prefix, riskDetectionIdentity)
+	return newSource(ctx, SourceGraphRisk, set.Poll, env, api, []apiStream{stream}, prefix, riskDetectionIdentity, riskDetectionRetention)
 }
 
 // riskDetectionIdentity names a risk detection by its id and

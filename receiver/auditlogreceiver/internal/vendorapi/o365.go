@@ -23,9 +23,14 @@ const (
 // them.
 var O365ContentTypes = []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General", "Audit.SharePoint", "DLP.All"}
 
+// o365Retention: the reference, "List available content": startTime "no
+// more than 7 days in the past"; older startTimes are refused (AF20030 in the
+// reference, AF20055 as the service answers).
+var o365Retention = apiRetention{o365ContentLifetime, "the Management Activity API lists content made available in the last 7 days"}
+
 const (
 	// o365ContentLifetime is how far back the Management Activity API lists
-	// content; older startTimes are refused with AF20055 (or AF20030).
+	// content.
 	o365ContentLifetime = 7 * 24 * time.Hour
 	// O365MaxWindow is the longest startTime-endTime range the API accepts.
 	O365MaxWindow = 24 * time.Hour
@@ -59,13 +64,7 @@ func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, err
 			now:         time.Now,
 		})
 	}
-	src, err := newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, byVendorID)
-	if err != nil {
-		return nil, err
-	}
-	// The API lists content made available in the last 7 days only.
-	src.lifetime = o365ContentLifetime
-	return src, nil
+	return newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, byVendorID, o365Retention)
 }
 
 // o365Stream reads one content type: list the content blobs made available

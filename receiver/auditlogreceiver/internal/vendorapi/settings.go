@@ -28,8 +28,12 @@ const (
 type PollSettings struct {
 	// PollInterval is the pause between the end of one poll and the next.
 	PollInterval time.Duration
-	// InitialLookback is how far back the first poll of a stream reaches.
+	// InitialLookback is how far back the first poll of a stream reaches,
+	// unless StartTime is set.
 	InitialLookback time.Duration
+	// StartTime, when set, is where the first poll of a stream starts.
+	// Either is clamped to what the API keeps.
+	StartTime time.Time
 	// Overlap is how far behind its checkpoint each poll starts again.
 	Overlap time.Duration
 	// MaxWindow is the longest time range of one listing request.

@@ -11,9 +11,22 @@ import (
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
-// lifetimeMargin keeps a window's start this far inside an API's listing
-// limit: the limit moves on while a poll runs, and clocks differ.
-const lifetimeMargin = 10 * time.Minute
+const (
+	// lifetimeMargin keeps a window's start this far inside an API's
+	// listing limit: the limit moves on while a poll runs, and clocks
+	// differ.
+	lifetimeMargin = 10 * time.Minute
+	// firstPollMargin keeps a first poll's start clear of the limit by
+	// more: a first poll over weeks of backlog runs for a while.
+	firstPollMargin = time.Hour
+)
+
+// apiRetention is how far back an API lists records, and where the vendor
+// says so, for the warnings that name the limit.
+type apiRetention struct {
+	lifetime time.Duration
+	says     string
+}
 
 // apiStream is one feed of an API source (an O365 content type, the Graph
 // sign-in log, a Google application), read window by window, with its own
@@ -42,13 +55,17 @@ func (e *incompleteWindowError) Error() string {
 // and keeps each stream's checkpoint.
 type Source struct {
 	name string
-	poll PollSettings
+	// configKey is where the source's keys are in the configuration.
+	configKey string
+	poll      PollSettings
 	// api is the client all the streams share.
 	api *apiClient
-	// lifetime is how far back the API lists records (0: no limit).
-	lifetime    time.Duration
-	streams     []apiStream
-	states      map[string]*streamState
+	// retention is how far back the API lists records (0: no limit).
+	retention apiRetention
+	streams   []apiStream
+	states    map[string]*streamState
+	// resumed are the streams polled since the start.
+	resumed     map[string]bool
 	checkpoints apiCheckpoints
 	// identity names a parsed record and says by which time the API lists
 	// it; records that did not parse are named by their bytes.
@@ -65,13 +82,16 @@ type Source struct {
 // newSource is what every vendor's constructor ends with: the streams share
 // api, their checkpoints are kept under prefix, and their states are loaded
 // now, so that a corrupt checkpoint fails the start.
-func newSource(ctx context.Context, name string, poll PollSettings, env Env, api *apiClient, streams []apiStream, prefix string, identity recordIdentity) (*Source, error) {
+func newSource(ctx context.Context, name string, poll PollSettings, env Env, api *apiClient, streams []apiStream, prefix string, identity recordIdentity, retention apiRetention) (*Source, error) {
 	s := &Source{
 		name:        name,
+		configKey:   env.configKey(name),
+		retention:   retention,
 		poll:        poll,
 		api:         api,
 		streams:     streams,
 		states:      make(map[string]*streamState, len(streams)),
+		resumed:     make(map[string]bool, len(streams)),
 		checkpoints: apiCheckpoints{client: env.Storage, prefix: prefix},
 		identity:    identity,
 		// A record cannot be larger than the response that holds it.
@@ -157,12 +177,16 @@ func (s *Source) pollStream(ctx context.Context, stream apiStream, deliver Deliv
 	if state.Cursor.IsZero() {
 		// The first poll's start is pinned, so that a first poll cut short
 		// resumes from the same start rather than from a later lookback,
-		// and nothing older than initial_lookback is ever read.
-		state.Origin = now.UTC().Add(-s.poll.InitialLookback).Truncate(time.Second)
+		// and nothing older than it is ever read.
+		state.Origin = s.firstPollStart(stream, now)
 		state.Cursor = state.Origin
 		s.save(ctx, stream, state)
+	} else if !s.poll.StartTime.IsZero() && !s.resumed[stream.name()] {
+		s.logger.Info(s.configKey+".start_time applies to a stream's first poll only; this one resumes from its checkpoint",
+			zap.String("stream", stream.name()), zap.Time("checkpoint", state.Cursor))
 	}
-	plan := planWindows(state.Cursor, state.Origin, now, s.poll.Overlap, s.poll.MaxWindow, s.lifetime, lifetimeMargin)
+	s.resumed[stream.name()] = true
+	plan := planWindows(state.Cursor, state.Origin, now, s.poll.Overlap, s.poll.MaxWindow, s.retention.lifetime, lifetimeMargin)
 	if !plan.lost.start.IsZero() {
 		s.logger.Warn("the receiver was stopped longer than the API keeps records; what became available in this range cannot be read any more",
 			zap.String("stream", stream.name()), zap.Time("from", plan.lost.start), zap.Time("to", plan.lost.end))
@@ -201,6 +225,25 @@ func (s *Source) pollStream(ctx context.Context, stream apiStream, deliver Deliv
 		}
 	}
 	return nil
+}
+
+// firstPollStart is where a stream's first poll starts: start_time, or now
+// - initial_lookback, and never further back than the API keeps records
+// (with firstPollMargin to spare), with a warning naming the key, the time
+// asked for and the limit when it was clamped.
+func (s *Source) firstPollStart(stream apiStream, now time.Time) time.Time {
+	key, start := "initial_lookback", now.Add(-s.poll.InitialLookback)
+	if !s.poll.StartTime.IsZero() {
+		key, start = "start_time", s.poll.StartTime
+	}
+	if s.retention.lifetime > 0 {
+		if earliest := now.Add(-s.retention.lifetime + firstPollMargin); start.Before(earliest) {
+			s.logger.Warn(s.configKey+"."+key+" reaches further back than the API keeps records; the first poll starts at the earliest time it can list",
+				zap.String("stream", stream.name()), zap.Time("requested", start.UTC()), zap.Time("start", earliest.UTC()), zap.String("limit", s.retention.says))
+			start = earliest
+		}
+	}
+	return start.UTC().Truncate(time.Second)
 }
 
 func (s *Source) pollFailed(ctx context.Context, stream apiStream, w timeWindow, err error) {
