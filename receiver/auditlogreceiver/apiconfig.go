@@ -147,7 +147,10 @@ type GoogleConfig struct {
 	APIPollConfig `mapstructure:",squash"`
 }
 
-var googleAppName = regexp.MustCompile(`^[a-z][a-z_]*$`)
+var (
+	googleAppName = regexp.MustCompile(`^[a-z][a-z_]*$`)
+	guid          = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
 
 func (c *APIPollConfig) validate(key string) []error {
 	var errs []error
@@ -217,6 +220,16 @@ func (c *MicrosoftAuthConfig) validate(key string) []error {
 
 func (c *O365Config) validate(key string) []error {
 	errs := c.MicrosoftAuthConfig.validate(key)
+	// The API's root URL takes the tenant's GUID ("The tenant ID is a
+	// GUID"); a domain passes the token endpoint and then fails every
+	// request with AF20013. Graph takes either.
+	if id := strings.TrimSpace(c.TenantID); id != "" && !guid.MatchString(id) {
+		errs = append(errs, fmt.Errorf("%s.tenant_id: %q is not a GUID: the Management Activity API takes the directory (tenant) id, not a domain (it answers AF20013); "+
+			"find it in the Microsoft Entra admin center, Overview, Tenant ID (e.g. 0d2f5e1c-7c4a-4b8e-9f1d-3a6b2c8e4f70)", key, c.TenantID))
+	}
+	if c.PublisherIdentifier != "" && !guid.MatchString(c.PublisherIdentifier) {
+		errs = append(errs, fmt.Errorf("%s.publisher_identifier: %q is not a GUID: give the tenant id of whoever runs the collector (Microsoft Entra admin center, Overview, Tenant ID), or remove it", key, c.PublisherIdentifier))
+	}
 	errs = append(errs, c.APIPollConfig.validate(key)...)
 	if len(c.ContentTypes) == 0 {
 		errs = append(errs, fmt.Errorf("%s.content_types: at least one is required, from %s", key, strings.Join(vendorapi.O365ContentTypes, ", ")))

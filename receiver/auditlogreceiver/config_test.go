@@ -211,3 +211,17 @@ func TestValidateAPIKeysNameTheKeyAndFix(t *testing.T) {
 		assert.ErrorContains(t, err, msg)
 	}
 }
+
+func TestO365TenantIDMustBeTheDirectoryGUID(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	o365 := cfg.O365.GetOrInsertDefault()
+	o365.TenantID, o365.ClientID, o365.ClientSecret = "contoso.onmicrosoft.com", "c", "s"
+	o365.PublisherIdentifier = "contoso"
+	err := cfg.Validate()
+	assert.ErrorContains(t, err, `o365_management_api.tenant_id: "contoso.onmicrosoft.com" is not a GUID`)
+	assert.ErrorContains(t, err, "Tenant ID")
+	assert.ErrorContains(t, err, `o365_management_api.publisher_identifier: "contoso" is not a GUID`)
+
+	o365.TenantID, o365.PublisherIdentifier = "0d2f5e1c-7c4a-4b8e-9f1d-3a6b2c8e4f70", ""
+	assert.NoError(t, cfg.Validate())
+}
