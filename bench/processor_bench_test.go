@@ -2,12 +2,12 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/internal/testing/corpus"
@@ -134,23 +134,23 @@ func BenchmarkProcessor(b *testing.B) {
 		perRecord(b)
 	}
 	b.Run("email_compromise", func(b *testing.B) { run(b, nil) })
-	b.Run("email_compromise_sigma100", func(b *testing.B) {
-		rules := sigmaRules(b, 100)
-		if !sigmaWired(b, rules) {
-			b.Skip("the processor's configuration has no sigma block yet: Sigma rules are not wired in")
-		}
-		run(b, map[string]any{"sigma": map[string]any{"rules": rules}})
-	})
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("email_compromise_sigma%d", n), func(b *testing.B) {
+			run(b, map[string]any{"sigma": map[string]any{"rules": sigmaRules(b, n)}})
+		})
+	}
 }
 
-// sigmaRules returns n rule files of the SigmaHQ cloud rules in the shared
-// corpus, those about our sources first: Microsoft 365, Google Workspace,
+// sigmaRules returns n rule files: the SigmaHQ cloud rules of the shared
+// corpus, those about our sources first (Microsoft 365, Google Workspace,
 // Entra sign-ins, identity protection and directory audit, then Azure
-// privileged identity management and activity logs.
-func sigmaRules(tb testing.TB, n int) []string {
-	dir, ok := corpus.Lookup(tb)
+// privileged identity management and activity logs), then, beyond the
+// corpus's rules, variants of them (corpus.SigmaRuleVariant: the same shapes
+// matching other values) written to a temporary directory.
+func sigmaRules(b *testing.B, n int) []string {
+	dir, ok := corpus.Lookup(b)
 	if !ok {
-		tb.Skip("no corpus: no Sigma rules")
+		b.Skip("no corpus: no Sigma rules")
 	}
 	var rules []string
 	for _, sub := range []string{"m365", "gcp", "azure/signin_logs", "azure/identity_protection", "azure/audit_logs",
@@ -162,21 +162,29 @@ func sigmaRules(tb testing.TB, n int) []string {
 			return nil
 		})
 	}
-	if len(rules) < n {
-		tb.Logf("only %d Sigma rules in the corpus", len(rules))
+	corpusRules := len(rules)
+	variants := b.TempDir()
+	for v := 1; len(rules) < n; v++ {
+		for _, path := range rules[:corpusRules] {
+			if len(rules) == n {
+				break
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			variant, err := corpus.SigmaRuleVariant(data, v)
+			if err != nil {
+				b.Fatalf("%s: %v", path, err)
+			}
+			out := filepath.Join(variants, fmt.Sprintf("v%d_%s", v, filepath.Base(path)))
+			if err := os.WriteFile(out, variant, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			rules = append(rules, out)
+		}
 	}
 	return rules
-}
-
-// sigmaWired reports whether the processor configuration accepts a sigma
-// block: the benchmark adapts on its own once the Sigma engine is wired.
-func sigmaWired(tb testing.TB, rules []string) bool {
-	cfg := emailcompromiseprocessor.NewFactory().CreateDefaultConfig()
-	err := confmap.NewFromStringMap(map[string]any{"sigma": map[string]any{"rules": rules}}).Unmarshal(cfg)
-	if err != nil {
-		tb.Logf("sigma block refused: %v", err)
-	}
-	return err == nil
 }
 
 func newProcessorNoCleanup(tb testing.TB, cfg *emailcompromiseprocessor.Config) interface {

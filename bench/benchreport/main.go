@@ -200,23 +200,24 @@ func run(dir, out, notesPath string) error {
 	type row struct{ what, baseline, ours, ratio, target, status string }
 	var summary []row
 
-	// Processor.
+	// Processor. Targets of issue 13: the built-in suite within 2x the
+	// read-once walk and 1.5 µs per record per core; with 100 SigmaHQ rules
+	// within 3x, with 1,000 within 5x.
 	base := micro["BenchmarkProcessor/baseline_read_once"]["ns/record"]
 	ours := micro["BenchmarkProcessor/email_compromise"]["ns/record"]
 	rm, rl, rh := paired(ours, base)
 	summary = append(summary, row{"processor, full built-in suite, steady-state day of the loadgen tenant (ns/record)",
-		fmtNum(median(base)), fmtNum(median(ours)), fmtRatio(rm, rl, rh, "x"), "<= 3x read-once", verdict(rm <= 3, len(ours) > 0)})
+		fmtNum(median(base)), fmtNum(median(ours)), fmtRatio(rm, rl, rh, "x"), "<= 2x read-once", verdict(rm <= 2, len(ours) > 0)})
 	summary = append(summary, row{"processor, full suite, absolute (ns/record/core; best repeat " + fmtNum(best(ours, false)) + ")",
-		"", fmtNum(median(ours)), "", "<= 2000 ns", verdict(median(ours) <= 2000, len(ours) > 0)})
-	if sig := micro["BenchmarkProcessor/email_compromise_sigma100"]["ns/record"]; len(sig) > 0 {
+		"", fmtNum(median(ours)), "", "<= 1500 ns", verdict(median(ours) <= 1500, len(ours) > 0)})
+	for _, sigma := range []struct {
+		rules string
+		limit float64
+	}{{"100", 3}, {"1000", 5}} {
+		sig := micro["BenchmarkProcessor/email_compromise_sigma"+sigma.rules]["ns/record"]
 		sm, sl, sh := paired(sig, base)
-		summary = append(summary, row{"processor, full suite + 100 Sigma rules (81 load, 19 have no mapped log source) (ns/record)", fmtNum(median(base)),
-			fmtNum(median(sig)), fmtRatio(sm, sl, sh, "x"), "<= 3x read-once", verdict(sm <= 3, true)})
-		summary = append(summary, row{"processor, full suite + 100 Sigma rules, absolute (ns/record/core; best " + fmtNum(best(sig, false)) + ")",
-			"", fmtNum(median(sig)), "", "<= 2000 ns", verdict(median(sig) <= 2000, true)})
-	} else {
-		summary = append(summary, row{"processor, full suite + 100 Sigma rules", "", "", "", "<= 3x read-once",
-			"not measured: the processor configuration has no `sigma:` block"})
+		summary = append(summary, row{"processor, full suite + " + sigma.rules + " SigmaHQ cloud rules (ns/record; best " + fmtNum(best(sig, false)) + ")",
+			fmtNum(median(base)), fmtNum(median(sig)), fmtRatio(sm, sl, sh, "x"), fmt.Sprintf("<= %gx read-once", sigma.limit), verdict(sm <= sigma.limit, len(sig) > 0)})
 	}
 	if tb, to := pkg["BenchmarkProcessor/baseline_read_once"]["ns/record"], pkg["BenchmarkProcessor/email_compromise"]["ns/record"]; len(to) > 0 {
 		pm, pl, ph := paired(to, tb)
@@ -237,13 +238,18 @@ func run(dir, out, notesPath string) error {
 		summary = append(summary, row{"vendor bytes -> pdata records, " + shape + " (MB/s per core)", fmtNum(median(st)) + " (encoding/json + FromRaw)",
 			fmtNum(median(o)), fmtRatio(dm, dl, dh, "x"), ">= 1.5x", verdict(dm >= 1.5, len(o) > 0)})
 	}
-	// State.
+	// State: at most 1 KiB per user on a day (light or full), 1.5 KiB over
+	// a week.
 	for _, name := range stateOrder {
 		v := state[name]["B/user"]
 		per := state[name]["records/user"]
 		label := strings.TrimPrefix(name, "BenchmarkStateMemory/")
+		limit := 1024.0
+		if strings.Contains(label, "days=7") {
+			limit = 1536
+		}
 		summary = append(summary, row{"state heap per tracked user, " + label + " (" + fmtNum(median(per)) + " records/user)", "",
-			fmtNum(median(v)) + " B", "", "<= 1024 B", verdict(median(v) <= 1024, len(v) > 0)})
+			fmtNum(median(v)) + " B", "", fmt.Sprintf("<= %.0f B", limit), verdict(median(v) <= limit, len(v) > 0)})
 	}
 	// Distribution throughput.
 	measuredE2E := false
@@ -260,14 +266,17 @@ func run(dir, out, notesPath string) error {
 				continue
 			}
 			measuredE2E = true
+			// The processor's share of the time is 1 - with/without (rates).
 			tm, tl, th := paired(res.With, res.Without)
-			summary = append(summary, row{fmt.Sprintf("built distribution end to end, files -> [email_compromise] -> OTLP/gRPC sink, %.0f records (records/s; ratio: with / without, per pair of runs)", res.Records),
-				fmtNum(median(res.Without)) + " (without the processor)", fmtNum(median(res.With)), fmtRatio(tm, tl, th, "x"), "(none set)", "measured"})
+			summary = append(summary, row{fmt.Sprintf("built distribution end to end, files -> [email_compromise] -> OTLP/gRPC sink, %.0f records (records/s with the processor)", res.Records),
+				"", fmtNum(median(res.With)), "", ">= 50000 records/s", verdict(median(res.With) >= 50000, len(res.With) > 0)})
+			summary = append(summary, row{"the processor's share of the end-to-end time (ratio: records/s with / without, per pair of runs; share = 1 - ratio)",
+				fmtNum(median(res.Without)) + " (without the processor)", fmtNum(median(res.With)), fmtRatio(tm, tl, th, "x"), "share <= 10% (ratio >= 0.9x)", verdict(tm >= 0.9, len(res.With) > 0)})
 		}
 		f.Close()
 	}
 	if !measuredE2E {
-		summary = append(summary, row{"built distribution end to end", "", "", "", "(none set)", "not measured: binary absent"})
+		summary = append(summary, row{"built distribution end to end", "", "", "", ">= 50000 records/s", "not measured: binary absent"})
 	}
 
 	r.p("## Summary")

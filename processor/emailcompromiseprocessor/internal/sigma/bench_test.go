@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/testing/corpus"
@@ -155,52 +154,14 @@ func benchRules(b *testing.B, dir string) []File {
 			if len(out) == 1000 {
 				break
 			}
-			out = append(out, File{Name: fmt.Sprintf("%s.v%d", f.Name, v), Data: ruleVariant(b, f.Data, v)})
-		}
-	}
-	return out
-}
-
-// ruleVariant gives a rule a new id and suffixes every detection value.
-func ruleVariant(b *testing.B, data []byte, v int) []byte {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		b.Fatal(err)
-	}
-	root := doc.Content[0]
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		switch root.Content[i].Value {
-		case "id":
-			root.Content[i+1].Value += fmt.Sprintf("-v%d", v)
-		case "detection":
-			suffixValues(root.Content[i+1], fmt.Sprintf("_v%d", v))
-		}
-	}
-	out, err := yaml.Marshal(&doc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return out
-}
-
-func suffixValues(n *yaml.Node, suffix string) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value != "condition" {
-				suffixValues(n.Content[i+1], suffix)
+			variant, err := corpus.SigmaRuleVariant(f.Data, v)
+			if err != nil {
+				b.Fatalf("%s: %v", f.Name, err)
 			}
-		}
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			suffixValues(c, suffix)
-		}
-	case yaml.ScalarNode:
-		if n.Tag == "!!str" || n.Tag == "!!int" {
-			n.Value += suffix
-			n.Tag, n.Style = "!!str", yaml.SingleQuotedStyle
+			out = append(out, File{Name: fmt.Sprintf("%s.v%d", f.Name, v), Data: variant})
 		}
 	}
+	return out
 }
 
 // BenchmarkSigmaCorrelation measures the per-record cost of correlations
