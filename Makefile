@@ -168,7 +168,7 @@ BENCH_COUNT ?= 5
 # repeats of one sub-benchmark, then all of the other). The test binary is
 # built once and run in its package directory, where the corpus is found.
 BENCH_BIN := $(CURDIR)/$(BENCH_DIR)/bench.test
-BENCH_MICRO := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkProcessor|BenchmarkStatelessConditions' -test.benchmem -test.benchtime 2x
+BENCH_MICRO := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkProcessor|BenchmarkStatelessConditions|BenchmarkFileIngest' -test.benchmem -test.benchtime 2x
 BENCH_DECODE := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkDecode' -test.benchmem -test.benchtime 500ms
 BENCH_PKG := $(GO) test -run '^$$' -bench 'BenchmarkProcessor' -benchmem -benchtime 100x -count 3 ./processor/emailcompromiseprocessor/
 BENCH_STATE := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkStateMemory' -test.benchtime 1x -test.timeout 30m

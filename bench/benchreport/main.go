@@ -238,6 +238,12 @@ func run(dir, out, notesPath string) error {
 		summary = append(summary, row{"vendor bytes -> pdata records, " + shape + " (MB/s per core)", fmtNum(median(st)) + " (encoding/json + FromRaw)",
 			fmtNum(median(o)), fmtRatio(dm, dl, dh, "x"), ">= 1.5x", verdict(dm >= 1.5, len(o) > 0)})
 	}
+	// Files: audit_log against filelog's json_parser on the same JSON lines.
+	al := micro["BenchmarkFileIngest/audit_log"]["records/s"]
+	fl := micro["BenchmarkFileIngest/filelog_json_parser"]["records/s"]
+	fm, flo, fhi := paired(al, fl)
+	summary = append(summary, row{"JSON-lines files -> records: audit_log vs contrib filelog + json_parser (lossy: doubles for integers, key order lost), same process, same counting consumer (records/s)",
+		fmtNum(median(fl)) + " (filelog)", fmtNum(median(al)), fmtRatio(fm, flo, fhi, "x"), ">= 2x", verdict(fm >= 2, len(al) > 0)})
 	// State: at most 1 KiB per user on a day (light or full), 1.5 KiB over
 	// a week.
 	for _, name := range stateOrder {
