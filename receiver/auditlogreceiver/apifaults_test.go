@@ -12,6 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelsec/emailcompromise/internal/testing/apitest"
 )
@@ -113,6 +117,60 @@ func TestRefusedCredentialsNameTheKeysToCheck(t *testing.T) {
 		polls := counter(t, tt, "audit_log_read_errors")
 		assert.LessOrEqual(t, env.entra.Tokens.Count(), 2*int(polls)+2, "one fresh token per refused request, no more")
 	})
+}
+
+func TestRefusedCredentialsBackOffAndAreLoggedOncePerChange(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange", "Audit.General")
+	// The secret was rotated in Entra ID; the receiver still has the old one.
+	env.entra.SetSecret("rotated-secret")
+	now := time.Now()
+	env.api.AddBlob("Audit.Exchange", now.Add(-time.Minute), apitest.O365SignIn("after-fix", now.Add(-2*time.Minute)))
+	tt := newTelemetry(t)
+	sink := &idSink{}
+	core, logs := observer.New(zapcore.InfoLevel)
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt, func(r *auditLogReceiver) {
+		// As the collector builds its logger: error lines with a stack.
+		r.settings.Logger = zap.New(core, zap.AddStacktrace(zapcore.ErrorLevel))
+	})
+
+	const window = 1500 * time.Millisecond
+	time.Sleep(window)
+	// poll_interval is 20ms: every poll would be 75 token requests in the
+	// window. Doubling from 20ms, the requests start 0, 20, 60, 140, 300,
+	// 620 and 1260ms in: about log2(window/poll_interval) + 1.
+	refused := env.entra.Refused()
+	assert.GreaterOrEqual(t, refused, 4, "asked again while refused")
+	assert.LessOrEqual(t, refused, 9, "token requests in %s at a 20ms poll_interval", window)
+	assert.Equal(t, int64(1), authFailing(t, tt))
+	failing := logs.FilterMessageSnippet("credentials refused").All()
+	require.Len(t, failing, 1, "one line when the refusal begins, none for the same refusal again")
+	assert.Equal(t, zapcore.ErrorLevel, failing[0].Level)
+	assert.Empty(t, failing[0].Stack, "the receiver's stack says nothing about the vendor's refusal")
+	assert.Equal(t, "invalid_client AADSTS7000215", failing[0].ContextMap()["vendor_code"])
+	assert.Contains(t, failing[0].ContextMap()["error"], "check o365_management_api.tenant_id, o365_management_api.client_id and o365_management_api.client_secret")
+	assert.Equal(t, 1, logs.FilterLevelExact(zapcore.ErrorLevel).Len()+logs.FilterLevelExact(zapcore.WarnLevel).Len(), "nothing else warned about")
+
+	// The receiver's secret is valid again (added back in Entra ID).
+	env.entra.SetSecret(apitest.ClientSecret)
+	assert.Equal(t, []string{"after-fix"}, sink.waitIDs(t, 1))
+	assert.Equal(t, int64(0), authFailing(t, tt))
+	recovered := logs.FilterMessageSnippet("credentials accepted again").All()
+	require.Len(t, recovered, 1)
+	assert.Equal(t, zapcore.InfoLevel, recovered[0].Level)
+	assert.Equal(t, "invalid_client AADSTS7000215", recovered[0].ContextMap()["refused_with"])
+	assert.Len(t, logs.FilterMessageSnippet("credentials refused").All(), 1)
+}
+
+// authFailing is the last value of the O365 source's auth_failing gauge.
+func authFailing(t testing.TB, tt *componenttest.Telemetry) int64 {
+	t.Helper()
+	m, err := tt.GetMetric("otelcol_audit_log_api_auth_failing")
+	require.NoError(t, err)
+	points := m.Data.(metricdata.Gauge[int64]).DataPoints
+	require.Len(t, points, 1)
+	source, _ := points[0].Attributes.Value("source")
+	assert.Equal(t, sourceO365, source.AsString())
+	return points[0].Value
 }
 
 func TestCertificateCredentials(t *testing.T) {

@@ -62,6 +62,14 @@ func (m sourceMetrics) SeenIDsEvicted(ctx context.Context, n int64) {
 	m.tb.AuditLogAPISeenIdsEvicted.Add(ctx, n, m.attrs)
 }
 
+func (m sourceMetrics) AuthFailing(ctx context.Context, failing bool) {
+	var v int64
+	if failing {
+		v = 1
+	}
+	m.tb.AuditLogAPIAuthFailing.Record(ctx, v, m.attrs)
+}
+
 func (m sourceMetrics) Lag(ctx context.Context, stream string, seconds float64) {
 	m.tb.AuditLogAPILag.Record(ctx, seconds, metric.WithAttributeSet(attribute.NewSet(
 		attribute.String("source", m.source), attribute.String("stream", stream))))

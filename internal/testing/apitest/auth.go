@@ -122,13 +122,13 @@ type Entra struct {
 	Tokens   *TokenRegistry
 	Tenant   string
 	ClientID string
-	Secret   string
 	// Cert is the certificate registered on the app (nil: secret only);
 	// set it before the first request.
 	Cert     *x509.Certificate
 	lifetime time.Duration
 
 	mu       sync.Mutex
+	secret   string
 	usedJTIs map[string]bool
 	refused  int
 }
@@ -139,7 +139,7 @@ func NewEntra(t testing.TB, tenant, clientID, secret string, opts ...ServerOptio
 		Tokens:   NewTokenRegistry(),
 		Tenant:   tenant,
 		ClientID: clientID,
-		Secret:   secret,
+		secret:   secret,
 		lifetime: time.Hour,
 		usedJTIs: make(map[string]bool),
 	}
@@ -184,7 +184,7 @@ func (f *Entra) serveToken(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS700027: Client assertion failed signature validation. "+err.Error())
 			return
 		}
-	case form.Get("client_secret") != f.Secret || f.Secret == "":
+	case !f.secretMatches(form.Get("client_secret")):
 		f.refuse()
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
 		return
@@ -196,6 +196,20 @@ func (f *Entra) serveToken(w http.ResponseWriter, r *http.Request) {
 		"ext_expires_in": int(lifetime / time.Second),
 		"access_token":   f.Tokens.Issue(resource, lifetime),
 	})
+}
+
+// SetSecret replaces the app's client secret, as a secret added in the
+// Entra admin center, or one removed or expired, does.
+func (f *Entra) SetSecret(secret string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.secret = secret
+}
+
+func (f *Entra) secretMatches(secret string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.secret != "" && secret == f.secret
 }
 
 // Refused is how many requests had a wrong secret or assertion.

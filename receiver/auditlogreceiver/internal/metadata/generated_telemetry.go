@@ -26,6 +26,7 @@ type TelemetryBuilder struct {
 	meter                       metric.Meter
 	mu                          sync.Mutex
 	registrations               []metric.Registration
+	AuditLogAPIAuthFailing      metric.Int64Gauge
 	AuditLogAPIDuplicateRecords metric.Int64Counter
 	AuditLogAPIExpiredContent   metric.Int64Counter
 	AuditLogAPILag              metric.Float64Gauge
@@ -71,6 +72,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.AuditLogAPIAuthFailing, err = builder.meter.Int64Gauge(
+		"otelcol_audit_log_api_auth_failing",
+		metric.WithDescription("1 while an API source's credentials are refused (by the token endpoint, or by the API with a fresh token), so that nothing is read; 0 once they are accepted. While 1 the source asks again after a pause that doubles from poll_interval to 5 minutes. [Alpha]"),
+		metric.WithUnit("1"),
+	)
+	errs = errors.Join(errs, err)
 	builder.AuditLogAPIDuplicateRecords, err = builder.meter.Int64Counter(
 		"otelcol_audit_log_api_duplicate_records",
 		metric.WithDescription("Records an API source read again (overlapping windows, late content, a page repeated) and did not pass on because they were already accepted. [Alpha]"),

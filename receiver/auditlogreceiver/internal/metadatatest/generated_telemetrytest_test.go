@@ -19,6 +19,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.AuditLogAPIAuthFailing.Record(context.Background(), 1)
 	tb.AuditLogAPIDuplicateRecords.Add(context.Background(), 1)
 	tb.AuditLogAPIExpiredContent.Add(context.Background(), 1)
 	tb.AuditLogAPILag.Record(context.Background(), 1)
@@ -33,6 +34,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AuditLogRecordsEmitted.Add(context.Background(), 1)
 	tb.AuditLogRecordsRead.Add(context.Background(), 1)
 	tb.AuditLogUnrecognizedRecords.Add(context.Background(), 1)
+	AssertEqualAuditLogAPIAuthFailing(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditLogAPIDuplicateRecords(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())

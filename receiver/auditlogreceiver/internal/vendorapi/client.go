@@ -10,9 +10,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -42,6 +44,11 @@ type apiClient struct {
 	authHint string
 	logger   *zap.Logger
 	metrics  Metrics
+
+	// tokenAccepted is set when the API answered a request with anything
+	// but 401: the credentials worked. The source reads and clears it after
+	// each poll, to tell a recovery from a poll that never got that far.
+	tokenAccepted atomic.Bool
 
 	mu sync.Mutex
 	// notBefore is when the API allows the next request after it asked to
@@ -93,6 +100,33 @@ type authError struct {
 
 func (e *authError) Error() string { return fmt.Sprintf("%v; check %s", e.err, e.hint) }
 func (e *authError) Unwrap() error { return e.err }
+
+// aadstsCode is the number Entra ID puts at the start of its error
+// descriptions; it tells a wrong secret (AADSTS7000215) from an unknown app
+// (AADSTS700016) or tenant (AADSTS90002), which share their OAuth error.
+var aadstsCode = regexp.MustCompile(`\bAADSTS\d+\b`)
+
+// vendorCode is the vendor's name for the refusal: the OAuth error, with
+// Entra ID's AADSTS number when there is one ("invalid_client
+// AADSTS7000215", Google's "unauthorized_client"), or the API's code for a
+// token it refused ("InvalidAuthenticationToken", else "HTTP 401").
+func (e *authError) vendorCode() string {
+	var cred *credentialsError
+	if errors.As(e.err, &cred) {
+		if n := aadstsCode.FindString(cred.description); n != "" {
+			return strings.TrimSpace(cred.code + " " + n)
+		}
+		return cred.code
+	}
+	var status *statusError
+	if errors.As(e.err, &status) {
+		if status.code != "" {
+			return status.code
+		}
+		return fmt.Sprintf("HTTP %d", status.status)
+	}
+	return ""
+}
 
 // untrustedServerError is a server whose certificate does not verify: a CA
 // the client does not trust, or another host's name. No retry changes that;
@@ -160,6 +194,9 @@ func (c *apiClient) do(ctx context.Context, method, rawURL string, decode func([
 		resp, err := c.once(ctx, method, rawURL)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if err == nil && resp.status != http.StatusUnauthorized {
+			c.tokenAccepted.Store(true)
 		}
 		var wait time.Duration
 		var credErr *credentialsError

@@ -31,6 +31,9 @@
 //   - oauth.go: tokens (cached, renewed early), the Microsoft client
 //     credentials grant by secret or certificate assertion, Google's JWT
 //     bearer grant with domain-wide delegation.
+//   - credentials.go: what a source does while its credentials are
+//     refused: one line when that begins and one when it ends, the
+//     auth_failing metric, and a pause between polls doubling to minutes.
 //   - clouds.go: the hosts of each Microsoft cloud.
 //   - o365.go, graph.go, google.go: one file per vendor: its constructors,
 //     its streams (listing, paging, the vendor's error codes) and its

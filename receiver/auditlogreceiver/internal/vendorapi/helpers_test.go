@@ -68,4 +68,5 @@ func (m *countingMetrics) Throttle(context.Context)                    { m.add("
 func (m *countingMetrics) DuplicateRecords(_ context.Context, n int64) { m.add("DuplicateRecords", n) }
 func (m *countingMetrics) SeenIDsEvicted(_ context.Context, n int64)   { m.add("SeenIDsEvicted", n) }
 func (m *countingMetrics) ExpiredContent(context.Context)              { m.add("ExpiredContent", 1) }
+func (m *countingMetrics) AuthFailing(context.Context, bool)           {}
 func (m *countingMetrics) Lag(context.Context, string, float64)        {}

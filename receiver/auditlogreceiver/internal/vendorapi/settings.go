@@ -163,6 +163,9 @@ type Metrics interface {
 	// SeenIDsEvicted counts record ids forgotten because a stream held
 	// max_seen_ids ids still inside the overlap: possible duplicates.
 	SeenIDsEvicted(ctx context.Context, n int64)
+	// AuthFailing says whether the source's credentials are refused; it is
+	// called when that changes, and once when it is first known.
+	AuthFailing(ctx context.Context, failing bool)
 	// Lag is the seconds from a stream's newest delivered event to now.
 	Lag(ctx context.Context, stream string, seconds float64)
 }

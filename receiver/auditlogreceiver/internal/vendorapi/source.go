@@ -65,7 +65,10 @@ type Source struct {
 	streams   []apiStream
 	states    map[string]*streamState
 	// resumed are the streams polled since the start.
-	resumed     map[string]bool
+	resumed map[string]bool
+	// credentials is whether the source's credentials are refused, and
+	// since when; only Run's goroutine touches it.
+	credentials credentialsState
 	checkpoints apiCheckpoints
 	// identity names a parsed record and says by which time the API lists
 	// it; records that did not parse are named by their bytes.
@@ -149,6 +152,7 @@ func (s *Source) Run(ctx context.Context, deliver Deliver) {
 	// A receiver stopped for a config reload should not keep connections.
 	defer s.api.http.CloseIdleConnections()
 	for {
+		var authErr *authError
 		for _, stream := range s.streams {
 			err := s.pollStream(ctx, stream, deliver)
 			if ctx.Err() != nil {
@@ -156,13 +160,21 @@ func (s *Source) Run(ctx context.Context, deliver Deliver) {
 			}
 			// The streams share the credentials and the server: when
 			// either is refused, the others would be refused too.
-			var authErr *authError
 			var untrusted *untrustedServerError
 			if errors.As(err, &authErr) || errors.As(err, &untrusted) {
 				break
 			}
 		}
-		if sleep(ctx, s.poll.PollInterval) != nil {
+		wait := s.poll.PollInterval
+		// Read and cleared every poll, so that it tells about this one.
+		tokenAccepted := s.api.tokenAccepted.Swap(false)
+		switch {
+		case authErr != nil:
+			wait = s.credentialsRefused(ctx, authErr)
+		case tokenAccepted:
+			s.credentialsAccepted(ctx)
+		}
+		if sleep(ctx, wait) != nil {
 			return
 		}
 	}
@@ -251,7 +263,8 @@ func (s *Source) pollFailed(ctx context.Context, stream apiStream, w timeWindow,
 	fields := []zap.Field{zap.String("stream", stream.name()), zap.Time("window_start", w.start), zap.Time("window_end", w.end), zap.Error(err)}
 	var authErr *authError
 	if errors.As(err, &authErr) {
-		s.logger.Error("API credentials refused; nothing is read until they work, tried again every poll", fields...)
+		// Run logs the refusal once, when it begins.
+		s.logger.Debug("API poll ended: credentials refused", fields...)
 		return
 	}
 	var untrusted *untrustedServerError
