@@ -97,8 +97,13 @@ type O365Config struct {
 	// with it the API gives the requests their own throttling quota.
 	PublisherIdentifier string `mapstructure:"publisher_identifier"`
 	// BaseURL replaces the API host derived from Cloud.
-	BaseURL       string `mapstructure:"base_url"`
-	APIPollConfig `mapstructure:",squash"`
+	BaseURL string `mapstructure:"base_url"`
+	// StartSubscriptions lets the receiver start a content type's
+	// subscription when the API says it has none (AF20022): a new
+	// deployment's, and one someone stopped. False leaves starting them to
+	// an administrator; the content types without one are reported.
+	StartSubscriptions bool `mapstructure:"start_subscriptions"`
+	APIPollConfig      `mapstructure:",squash"`
 }
 
 // GraphConfig reads Entra ID sign-ins from Microsoft Graph.
@@ -363,6 +368,7 @@ func (c *O365Config) settings() vendorapi.O365Settings {
 		ContentTypes:        c.ContentTypes,
 		PublisherIdentifier: c.PublisherIdentifier,
 		BaseURL:             c.BaseURL,
+		StartSubscriptions:  c.StartSubscriptions,
 		Poll:                c.APIPollConfig.settings(),
 	}
 }

@@ -144,6 +144,12 @@ func TestLoadAPIConfig(t *testing.T) {
 	assert.Equal(t, time.Minute, o.PollInterval)
 	assert.Equal(t, time.Hour, o.Overlap)
 	assert.Equal(t, 24*time.Hour, o.InitialLookback)
+	assert.True(t, o.StartSubscriptions, "a new deployment's subscriptions are started")
+
+	cfg, err = loadConfig(t, "o365_subscriptions_by_admin")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg))
+	assert.False(t, cfg.O365.Get().settings().StartSubscriptions)
 	assert.Equal(t, []string{"login", "user_accounts", "admin", "token"}, createDefaultConfig().(*Config).Google.GetOrInsertDefault().Applications,
 		"the default reads OAuth grants (token), which the persistence detections need")
 	assert.False(t, cfg.Graph.HasValue())

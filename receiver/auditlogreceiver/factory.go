@@ -44,6 +44,10 @@ func createDefaultConfig() component.Config {
 		O365: configoptional.Default(O365Config{
 			MicrosoftAuthConfig: MicrosoftAuthConfig{Cloud: "commercial"},
 			ContentTypes:        []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General"},
+			// Nothing is listed before a subscription is started, and a
+			// new deployment should read without an administrator's
+			// extra step (README: start_subscriptions).
+			StartSubscriptions: true,
 			// Content is listed by when it became available, which trails
 			// the events by minutes to hours; an hour of overlap absorbs
 			// listings that show a blob late.

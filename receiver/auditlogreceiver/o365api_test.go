@@ -12,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelsec/emailcompromise/internal/testing/apitest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/vendorapi"
@@ -227,15 +230,84 @@ func TestO365RecordsRepeatedAcrossBlobsAreDeliveredOnce(t *testing.T) {
 func TestO365DisabledSubscriptionIsReportedNotOverridden(t *testing.T) {
 	env := newO365Env(t, "DLP.All")
 	env.api.SetSubscription("DLP.All", "disabled")
-	logs := &syncBuffer{}
+	core, logs := observer.New(zapcore.InfoLevel)
 	tt := newTelemetry(t)
-	startReceiver(t, env.cfg, (&idSink{}).consumer(t), componenttest.NewNopHost(), tt, logTo(logs))
-	require.Eventually(t, func() bool { return counter(t, tt, "audit_log_read_errors") >= 2 }, 5*time.Second, 5*time.Millisecond)
-	assert.Contains(t, logs.String(), "an administrator disabled the DLP.All subscription")
+	startReceiver(t, env.cfg, (&idSink{}).consumer(t), componenttest.NewNopHost(), tt, func(r *auditLogReceiver) { r.settings.Logger = zap.New(core) })
+	require.Eventually(t, func() bool { return counter(t, tt, "audit_log_read_errors") >= 3 }, 5*time.Second, 5*time.Millisecond)
+	disabled := logs.FilterLevelExact(zapcore.WarnLevel).All()
+	require.Len(t, disabled, 1, "logged once, not every poll")
+	assert.Contains(t, disabled[0].ContextMap()["error"], "an administrator disabled the DLP.All subscription")
 	assert.Equal(t, "disabled", env.api.Subscription("DLP.All"))
-	for _, req := range env.api.Requests() {
-		assert.NotContains(t, req, "subscriptions/start")
+	assert.Zero(t, startRequests(env.api))
+}
+
+// startRequests counts the requests to start a subscription.
+func startRequests(api *apitest.O365) int {
+	n := 0
+	for _, req := range api.Requests() {
+		if strings.Contains(req, "/subscriptions/start") {
+			n++
+		}
 	}
+	return n
+}
+
+func TestO365StartSubscriptionsFalseLeavesThemToAnAdministrator(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange", "Audit.General")
+	env.cfg.O365.Get().StartSubscriptions = false
+	// Audit.General was started by an administrator; Audit.Exchange not.
+	env.api.SetSubscription("Audit.General", "enabled")
+	now := time.Now()
+	env.api.AddBlob("Audit.General", now.Add(-time.Minute), apitest.O365SignIn("general", now.Add(-2*time.Minute)))
+	env.api.AddBlob("Audit.Exchange", now.Add(-time.Minute), apitest.O365SignIn("exchange", now.Add(-2*time.Minute)))
+	tt := newTelemetry(t)
+	sink := &idSink{}
+	core, logs := observer.New(zapcore.InfoLevel)
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt, func(r *auditLogReceiver) { r.settings.Logger = zap.New(core) })
+
+	assert.Equal(t, []string{"general"}, sink.waitIDs(t, 1), "the content type with a subscription is read meanwhile")
+	require.Eventually(t, func() bool { return counter(t, tt, "audit_log_read_errors") >= 3 }, 5*time.Second, 5*time.Millisecond)
+	assert.Zero(t, startRequests(env.api), "no subscription started")
+	assert.Empty(t, env.api.Subscription("Audit.Exchange"))
+	missing := logs.FilterLevelExact(zapcore.WarnLevel).All()
+	require.Len(t, missing, 1, "one line, not one per poll")
+	assert.Equal(t, "Audit.Exchange", missing[0].ContextMap()["stream"])
+	msg := missing[0].ContextMap()["error"].(string)
+	assert.Contains(t, msg, "AF20022")
+	assert.Contains(t, msg, "o365_management_api.start_subscriptions is false")
+	assert.Contains(t, msg, "POST "+env.api.URL+"/api/v1.0/"+apitest.TenantID+"/activity/feed/subscriptions/start?contentType=Audit.Exchange&PublisherIdentifier="+apitest.PublisherID)
+
+	// An administrator starts it: read from the next poll, said once.
+	env.api.SetSubscription("Audit.Exchange", "enabled")
+	assert.Equal(t, []string{"exchange", "general"}, sorted(sink.waitIDs(t, 2)))
+	assert.Len(t, logs.FilterMessageSnippet("active again").All(), 1)
+	assert.Zero(t, startRequests(env.api))
+}
+
+func TestO365StoppedSubscriptionIsStartedAgainWithAWarning(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	now := time.Now()
+	env.api.AddBlob("Audit.Exchange", now.Add(-time.Minute), apitest.O365SignIn("before-stop", now.Add(-2*time.Minute)))
+	sink := &idSink{}
+	core, logs := observer.New(zapcore.InfoLevel)
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), nil, func(r *auditLogReceiver) { r.settings.Logger = zap.New(core) })
+	sink.waitIDs(t, 1)
+	require.Len(t, logs.FilterMessageSnippet("started the subscription").All(), 1, "a new deployment's subscription is started")
+	assert.Equal(t, 1, startRequests(env.api))
+
+	// Stopped, as POST /subscriptions/stop does: AF20022 from then on.
+	env.api.SetSubscription("Audit.Exchange", "")
+	require.Eventually(t, func() bool { return env.api.Subscription("Audit.Exchange") == "enabled" }, 5*time.Second, 5*time.Millisecond)
+	restarted := logs.FilterMessageSnippet("was stopped").All()
+	require.Len(t, restarted, 1)
+	assert.Equal(t, zapcore.WarnLevel, restarted[0].Level)
+	assert.Contains(t, restarted[0].Message, "content made available between the stop and now cannot be retrieved")
+	assert.Contains(t, restarted[0].Message, "set start_subscriptions: false")
+	assert.Equal(t, 2, startRequests(env.api))
+
+	at := time.Now()
+	env.api.AddBlob("Audit.Exchange", at, apitest.O365SignIn("after-restart", at.Add(-time.Second)))
+	assert.Equal(t, []string{"after-restart", "before-stop"}, sorted(sink.waitIDs(t, 2)))
 }
 
 func TestO365PublisherIdentifierOnEveryRequest(t *testing.T) {

@@ -54,14 +54,16 @@ func NewO365Source(ctx context.Context, set O365Settings, env Env) (*Source, err
 	streams := make([]apiStream, 0, len(set.ContentTypes))
 	for _, ct := range set.ContentTypes {
 		streams = append(streams, &o365Stream{
-			api:         api,
-			feed:        feed,
-			contentType: ct,
-			publisher:   set.PublisherIdentifier,
-			logger:      env.Logger.With(zap.String("source", SourceO365), zap.String("stream", ct)),
-			metrics:     env.Metrics,
-			refused:     newBlobRetries(set.Poll.Retry.InitialInterval),
-			now:         time.Now,
+			api:                api,
+			feed:               feed,
+			contentType:        ct,
+			publisher:          set.PublisherIdentifier,
+			configKey:          env.configKey(SourceO365),
+			startSubscriptions: set.StartSubscriptions,
+			logger:             env.Logger.With(zap.String("source", SourceO365), zap.String("stream", ct)),
+			metrics:            env.Metrics,
+			refused:            newBlobRetries(set.Poll.Retry.InitialInterval),
+			now:                time.Now,
 		})
 	}
 	return newSource(ctx, SourceO365, set.Poll, env, api, streams, SourceO365+"/"+set.Auth.TenantID, byVendorID, o365Retention)
@@ -75,8 +77,20 @@ type o365Stream struct {
 	feed        string // {base}/api/v1.0/{tenant}/activity/feed
 	contentType string
 	publisher   string
-	logger      *zap.Logger
-	metrics     Metrics
+	// configKey is the source's block, for messages naming its keys.
+	configKey string
+	// startSubscriptions starts the subscription when the API says there
+	// is none (start_subscriptions).
+	startSubscriptions bool
+	// listed is whether a listing succeeded since the start: AF20022 after
+	// that means someone stopped the subscription.
+	listed bool
+	// inactive is the code (AF20022, AF20023) of the missing or disabled
+	// subscription last logged, "" while listings succeed: each change is
+	// logged once, not every poll.
+	inactive string
+	logger   *zap.Logger
+	metrics  Metrics
 	// refused are the blobs the API refused before their listed
 	// expiration, each asked for again with backoff (o365blobs.go).
 	refused blobRetries
@@ -93,8 +107,10 @@ type o365Content struct {
 func (s *o365Stream) name() string { return s.contentType }
 
 // listContent lists the window's blobs, following NextPageUri. A content
-// type without a subscription gets one started, once.
-func (s *o365Stream) listContent(ctx context.Context, w timeWindow) ([]o365Content, error) {
+// type without a subscription gets one started, once, when
+// start_subscriptions is on; subscribedBefore says whether it had one (the
+// checkpoint shows a listing), for the message.
+func (s *o365Stream) listContent(ctx context.Context, w timeWindow, subscribedBefore bool) ([]o365Content, error) {
 	q := url.Values{
 		"contentType": {s.contentType},
 		"startTime":   {w.start.UTC().Format(o365TimeLayout)},
@@ -111,18 +127,18 @@ func (s *o365Stream) listContent(ctx context.Context, w timeWindow) ([]o365Conte
 		})
 		var status *statusError
 		switch {
-		case errors.As(err, &status) && status.code == afNoSubscription && !started:
-			if err := s.startSubscription(ctx); err != nil {
+		case errors.As(err, &status) && status.code == afNoSubscription && s.startSubscriptions && !started:
+			if err := s.startSubscription(ctx, subscribedBefore || s.listed); err != nil {
 				return nil, err
 			}
 			started = true
 			continue
-		case errors.As(err, &status) && status.code == afSubscriptionDisabled:
-			return nil, fmt.Errorf("%w; an administrator disabled the %s subscription, and the receiver does not override that: start it again (POST /subscriptions/start) or remove %s from content_types",
-				err, s.contentType, s.contentType)
+		case errors.As(err, &status) && ((status.code == afNoSubscription && !s.startSubscriptions) || status.code == afSubscriptionDisabled):
+			return nil, s.subscriptionInactive(status)
 		case err != nil:
 			return nil, err
 		}
+		s.subscriptionActive()
 		all = append(all, page...)
 		next = header.Get("NextPageUri")
 		if next != "" {
@@ -132,13 +148,59 @@ func (s *o365Stream) listContent(ctx context.Context, w timeWindow) ([]o365Conte
 	return all, nil
 }
 
-func (s *o365Stream) startSubscription(ctx context.Context) error {
+// startSubscription starts the content type's subscription. Microsoft's
+// reference, "Working with the Office 365 Management Activity API": "To
+// begin retrieving content blobs for a tenant, you first create a
+// subscription to the desired content types". After a stop ("Stop a
+// subscription"), "you will not be able to retrieve content that was
+// available between the time the subscription was stopped and restarted":
+// starting again at once loses the least, and is said loudly, since an
+// unexpected stop of audit collection may be someone covering their tracks.
+// The receiver never overrides an administrator's disable (AF20023).
+func (s *o365Stream) startSubscription(ctx context.Context, subscribedBefore bool) error {
 	q := url.Values{"contentType": {s.contentType}}
 	if err := s.api.post(ctx, s.withPublisher(s.feed+"/subscriptions/start?"+q.Encode())); err != nil {
 		return fmt.Errorf("starting the %s subscription: %w", s.contentType, err)
 	}
-	s.logger.Info("started the subscription to the content type; content is listed from now on")
+	if subscribedBefore {
+		s.logger.Warn("the subscription to the content type was stopped (AF20022 where it had been listed) and is started again, as " + s.configKey +
+			".start_subscriptions is true: content made available between the stop and now cannot be retrieved. If the stop was not yours, find out who stopped it; to leave stopped subscriptions stopped, set start_subscriptions: false")
+		return nil
+	}
+	s.logger.Info("started the subscription to the content type; content is listed from now on (Microsoft: the first content can take up to 12 hours)")
 	return nil
+}
+
+// subscriptionInactive is a listing refused because the content type has no
+// subscription and the receiver is not to start one, or because an
+// administrator disabled it: logged once, when it begins; the stream is
+// asked again every poll, the other content types are read meanwhile.
+func (s *o365Stream) subscriptionInactive(status *statusError) error {
+	var err error
+	if status.code == afSubscriptionDisabled {
+		err = fmt.Errorf("%w; an administrator disabled the %s subscription, and the receiver does not override that: enable it again or remove %s from %s.content_types",
+			status, s.contentType, s.contentType, s.configKey)
+	} else {
+		q := url.Values{"contentType": {s.contentType}}
+		err = fmt.Errorf("%w; the %s subscription is not started and %s.start_subscriptions is false: start it (POST %s with the app's token), set start_subscriptions: true, or remove %s from content_types",
+			status, s.contentType, s.configKey, s.withPublisher(s.feed+"/subscriptions/start?"+q.Encode()), s.contentType)
+	}
+	if s.inactive != status.code {
+		s.inactive = status.code
+		s.logger.Warn("nothing of this content type is read until its subscription is active; the others are read meanwhile", zap.Error(err))
+	}
+	return &reportedError{err: err}
+}
+
+// subscriptionActive records a listing that succeeded, with one line when
+// it ends a missing or disabled subscription.
+func (s *o365Stream) subscriptionActive() {
+	if s.inactive != "" {
+		s.logger.Info("the subscription to the content type is active again; content is listed from now on (what was made available while it was stopped cannot be retrieved)",
+			zap.String("was", s.inactive))
+		s.inactive = ""
+	}
+	s.listed = true
 }
 
 // withPublisher adds PublisherIdentifier to a request URL that lacks it:

@@ -20,7 +20,7 @@ const maxBlobRetryInterval = time.Hour
 // that fails otherwise (retries used up, connection lost) ends the poll,
 // since the API is then failing for the others too.
 func (s *o365Stream) list(ctx context.Context, w timeWindow, sink *pageSink) error {
-	contents, err := s.listContent(ctx, w)
+	contents, err := s.listContent(ctx, w, sink.state.Cursor.After(sink.state.Origin))
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,10 @@ type O365Settings struct {
 	PublisherIdentifier string
 	// BaseURL replaces the API host Auth.Cloud gives.
 	BaseURL string
+	// StartSubscriptions starts a content type's subscription when the API
+	// says there is none (AF20022), also after someone stopped it; without
+	// it only subscriptions started elsewhere are read.
+	StartSubscriptions bool
 	// Poll is how the source polls.
 	Poll PollSettings
 }

@@ -51,6 +51,14 @@ func (e *incompleteWindowError) Error() string {
 	return fmt.Sprintf("%d content blobs of the window could not be fetched yet", e.missing)
 }
 
+// reportedError is a lasting state of a stream (a subscription missing or
+// disabled) that the stream logged when it began: each poll it fails is
+// counted, and logged at debug only.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+func (e *reportedError) Unwrap() error { return e.err }
+
 // Source polls the streams of one vendor API in turn, delivers what is new
 // and keeps each stream's checkpoint.
 type Source struct {
@@ -265,6 +273,11 @@ func (s *Source) pollFailed(ctx context.Context, stream apiStream, w timeWindow,
 	if errors.As(err, &authErr) {
 		// Run logs the refusal once, when it begins.
 		s.logger.Debug("API poll ended: credentials refused", fields...)
+		return
+	}
+	var reported *reportedError
+	if errors.As(err, &reported) {
+		s.logger.Debug("API poll of a stream failed, as reported when it began", fields...)
 		return
 	}
 	var untrusted *untrustedServerError
