@@ -141,7 +141,7 @@ func TestRefusedCredentialsBackOffAndAreLoggedOncePerChange(t *testing.T) {
 	refused := env.entra.Refused()
 	assert.GreaterOrEqual(t, refused, 4, "asked again while refused")
 	assert.LessOrEqual(t, refused, 9, "token requests in %s at a 20ms poll_interval", window)
-	assert.Equal(t, int64(1), authFailing(t, tt))
+	assert.Equal(t, int64(1), authFailing(t, tt, sourceO365))
 	failing := logs.FilterMessageSnippet("credentials refused").All()
 	require.Len(t, failing, 1, "one line when the refusal begins, none for the same refusal again")
 	assert.Equal(t, zapcore.ErrorLevel, failing[0].Level)
@@ -153,7 +153,7 @@ func TestRefusedCredentialsBackOffAndAreLoggedOncePerChange(t *testing.T) {
 	// The receiver's secret is valid again (added back in Entra ID).
 	env.entra.SetSecret(apitest.ClientSecret)
 	assert.Equal(t, []string{"after-fix"}, sink.waitIDs(t, 1))
-	assert.Equal(t, int64(0), authFailing(t, tt))
+	assert.Equal(t, int64(0), authFailing(t, tt, sourceO365))
 	recovered := logs.FilterMessageSnippet("credentials accepted again").All()
 	require.Len(t, recovered, 1)
 	assert.Equal(t, zapcore.InfoLevel, recovered[0].Level)
@@ -161,15 +161,32 @@ func TestRefusedCredentialsBackOffAndAreLoggedOncePerChange(t *testing.T) {
 	assert.Len(t, logs.FilterMessageSnippet("credentials refused").All(), 1)
 }
 
-// authFailing is the last value of the O365 source's auth_failing gauge.
-func authFailing(t testing.TB, tt *componenttest.Telemetry) int64 {
+func TestGoogleDelegationRefusedIsLoggedOnceWithGooglesCode(t *testing.T) {
+	env := newGoogleEnv(t, "login")
+	// The service account may act for the administrator the fake knows,
+	// not for this one: Google answers unauthorized_client.
+	env.cfg.Google.Get().Subject = "someone-else@contosolabs.com"
+	tt := newTelemetry(t)
+	core, logs := observer.New(zapcore.InfoLevel)
+	startReceiver(t, env.cfg, (&idSink{}).consumer(t), componenttest.NewNopHost(), tt, func(r *auditLogReceiver) { r.settings.Logger = zap.New(core) })
+	require.Eventually(t, func() bool { return counter(t, tt, "audit_log_read_errors") >= 4 }, 5*time.Second, 5*time.Millisecond)
+	refused := logs.FilterMessageSnippet("credentials refused").All()
+	require.Len(t, refused, 1)
+	assert.Equal(t, "unauthorized_client", refused[0].ContextMap()["vendor_code"])
+	assert.Contains(t, refused[0].ContextMap()["error"], "google_workspace_reports.")
+	assert.Equal(t, int64(1), authFailing(t, tt, sourceGoogle))
+}
+
+// authFailing is the last value of the auth_failing gauge, which only
+// source records.
+func authFailing(t testing.TB, tt *componenttest.Telemetry, source string) int64 {
 	t.Helper()
 	m, err := tt.GetMetric("otelcol_audit_log_api_auth_failing")
 	require.NoError(t, err)
 	points := m.Data.(metricdata.Gauge[int64]).DataPoints
 	require.Len(t, points, 1)
-	source, _ := points[0].Attributes.Value("source")
-	assert.Equal(t, sourceO365, source.AsString())
+	got, _ := points[0].Attributes.Value("source")
+	assert.Equal(t, source, got.AsString())
 	return points[0].Value
 }
 
