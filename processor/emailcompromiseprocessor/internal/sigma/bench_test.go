@@ -17,8 +17,9 @@ import (
 )
 
 // BenchmarkSigma measures the per-record cost of 100 and 1,000 rules on a
-// realistic mix of records, beside a read-once baseline that visits every
-// body and attribute value of the record once, in the same run.
+// realistic mix of records (1,000 also with the literal prefilter off),
+// beside a read-once baseline that visits every body and attribute value of
+// the record once, in the same run.
 //
 //	go test -run=^$ -bench=BenchmarkSigma -benchmem ./processor/emailcompromiseprocessor/internal/sigma/
 func BenchmarkSigma(b *testing.B) {
@@ -43,11 +44,23 @@ func BenchmarkSigma(b *testing.B) {
 		reportCPUPerRecord(b, cpu)
 		_ = n
 	})
-	for _, count := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("rules=%d", count), func(b *testing.B) {
-			e, rep, err := Compile(rules[:count], Config{})
+	// prefilter-off evaluates every rule no equality indexes, as before the
+	// literal prefilter, for comparison.
+	for _, run := range []struct {
+		count int
+		off   bool
+	}{{100, false}, {1000, false}, {1000, true}} {
+		name := fmt.Sprintf("rules=%d", run.count)
+		if run.off {
+			name += "-prefilter-off"
+		}
+		b.Run(name, func(b *testing.B) {
+			e, rep, err := Compile(rules[:run.count], Config{})
 			if err != nil || len(rep.Errors) > 0 {
 				b.Fatalf("compile: %v %v", err, rep.Errors)
+			}
+			for _, idx := range allIndexes(e) {
+				idx.prefilterOff = run.off
 			}
 			var out []Match
 			var cpu time.Duration
