@@ -27,6 +27,10 @@ type evalCtx struct {
 	keyBuf []byte
 	cands  []int32
 	seen   []uint32
+	// litSeen stamps the prefilter's literals found in the record; lits
+	// is scratch for them.
+	litSeen []uint32
+	lits    []int32
 }
 
 type prefixLookup struct {
@@ -72,6 +76,7 @@ func (c *evalCtx) reset(ev *Event) {
 	if c.gen == 0 { // wrapped: stale slots could look current
 		clear(c.slots)
 		clear(c.seen)
+		clear(c.litSeen)
 		clear(c.prefixes)
 		c.keywords = fieldSlot{}
 		c.gen = 1

@@ -9,11 +9,18 @@ import (
 // sourceIndex holds the rules that apply to one source, indexed by their
 // cheapest discriminating equality: for each indexed field, which rules need
 // which value. A record meets only the rules its values select, plus the
-// few rules no equality discriminates (scan).
+// rules no equality discriminates whose literals occur in it (pre), plus
+// the few that need no literal either (scan).
 type sourceIndex struct {
 	refs []sourceRule
 	keys []indexKey
 	scan []int32
+	// pre gates the rules no equality indexes that need a literal
+	// (prefilter.go); scan keeps the rest.
+	pre *prefilter
+	// prefilterOff makes every gated rule a candidate, for the tests that
+	// compare the engine with and without the prefilter.
+	prefilterOff bool
 }
 
 // sourceRule is a rule as it applies to one source: where narrows the
@@ -86,6 +93,7 @@ func buildIndex(refs []sourceRule) *sourceIndex {
 	for _, k := range byField {
 		idx.keys = append(idx.keys, *k)
 	}
+	idx.pre, idx.scan = buildPrefilter(refs, idx.scan)
 	slices.SortFunc(idx.keys, func(a, b indexKey) int { return a.field.id - b.field.id })
 	return idx
 }
@@ -126,6 +134,15 @@ func (idx *sourceIndex) candidates(c *evalCtx) []int32 {
 	}
 	for _, i := range idx.scan {
 		add(i)
+	}
+	switch {
+	case idx.pre == nil:
+	case idx.prefilterOff:
+		for _, i := range idx.pre.gated {
+			add(i)
+		}
+	default:
+		idx.pre.candidates(c, add)
 	}
 	slices.Sort(out)
 	c.cands = out

@@ -7,7 +7,9 @@ import (
 )
 
 // A record meets only the rules whose discriminating equality its values
-// satisfy, plus the rules no equality discriminates.
+// satisfy, plus the rules no equality discriminates whose literals occur in
+// it (the prefilter: "substring" needs "delete" in Operation), plus the
+// rules that need no literal ("negated").
 func TestIndexSelectsCandidates(t *testing.T) {
 	rule := func(id, detection string) string {
 		return "title: " + id + "\nid: " + id + "\nlogsource: {product: m365, service: audit}\ndetection:\n" + indent(detection, "    ")
@@ -33,9 +35,17 @@ func TestIndexSelectsCandidates(t *testing.T) {
 		}
 		return keys
 	}
-	assert.Equal(t, []string{"send", "negated", "substring", "exchange"}, candidates(`{"Operation":"Send","Workload":"Exchange"}`))
-	assert.Equal(t, []string{"rules", "negated", "substring", "exchange"}, candidates(`{"Operation":"set-inboxrule","Workload":"Exchange"}`))
-	assert.Equal(t, []string{"mailbox", "negated", "substring", "exchange"}, candidates(`{"Operation":"Set-Mailbox","Workload":"Exchange"}`))
+	assert.Equal(t, []string{"send", "negated", "exchange"}, candidates(`{"Operation":"Send","Workload":"Exchange"}`))
+	assert.Equal(t, []string{"rules", "negated", "exchange"}, candidates(`{"Operation":"set-inboxrule","Workload":"Exchange"}`))
+	assert.Equal(t, []string{"mailbox", "negated", "exchange"}, candidates(`{"Operation":"Set-Mailbox","Workload":"Exchange"}`))
 	assert.Equal(t, []string{"either", "negated", "substring"}, candidates(`{"Operation":"SoftDelete","Workload":"SharePoint"}`))
+	assert.Equal(t, []string{"negated"}, candidates(`{"Workload":"AzureActiveDirectory"}`))
+	// The literal is searched in the field's values only, folded.
+	assert.Equal(t, []string{"negated"}, candidates(`{"Workload":"Delete","Operation":"Remove"}`))
+	assert.Equal(t, []string{"negated", "substring"}, candidates(`{"Operation":"HARDDELETEITEMS"}`))
+
+	// Without the prefilter, every rule no equality discriminates is one.
+	idx.prefilterOff = true
+	assert.Equal(t, []string{"send", "negated", "substring", "exchange"}, candidates(`{"Operation":"Send","Workload":"Exchange"}`))
 	assert.Equal(t, []string{"negated", "substring"}, candidates(`{"Workload":"AzureActiveDirectory"}`))
 }

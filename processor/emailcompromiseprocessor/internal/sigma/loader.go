@@ -436,12 +436,16 @@ func (l *loader) index(active map[*ruleNode]bool) {
 		}
 	}
 	most := len(anyRules)
-	for _, s := range l.known {
-		l.engine.bySource[s] = buildIndex(perSource[s])
-		most = max(most, len(perSource[s]))
-	}
 	l.engine.anySource = buildIndex(anyRules)
+	literals := l.engine.anySource.pre.literals()
+	for _, s := range l.known {
+		idx := buildIndex(perSource[s])
+		l.engine.bySource[s] = idx
+		most = max(most, len(perSource[s]))
+		literals = max(literals, idx.pre.literals())
+	}
 	l.engine.ctx.slots = make([]fieldSlot, len(l.comp.fieldList))
 	l.engine.ctx.prefixes = make([]prefixLookup, len(l.comp.prefixes))
 	l.engine.ctx.seen = make([]uint32, most)
+	l.engine.ctx.litSeen = make([]uint32, literals)
 }
