@@ -328,7 +328,7 @@ func appendURLError(errs []error, key, raw string) []error {
 	return errs
 }
 
-var errNoSource = errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, graph_risk_detections, google_workspace_reports) is configured`)
+var errNoSource = errors.New(`files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, graph_risk_detections, google_workspace_reports) or tenants is configured`)
 
 // settings map a block's keys onto the settings of its vendor API source.
 

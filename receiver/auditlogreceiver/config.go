@@ -20,18 +20,33 @@ import (
 // its own checkpoints in the one storage extension.
 type Config struct {
 	// Files is used when files.include lists at least one glob.
-	Files FilesConfig                          `mapstructure:"files"`
-	O365  configoptional.Optional[O365Config]  `mapstructure:"o365_management_api"`
-	Graph configoptional.Optional[GraphConfig] `mapstructure:"graph_signins"`
-	// GraphRisk reads Entra ID Protection's risk detections.
-	GraphRisk configoptional.Optional[GraphRiskConfig] `mapstructure:"graph_risk_detections"`
-	Google    configoptional.Optional[GoogleConfig]    `mapstructure:"google_workspace_reports"`
+	Files FilesConfig `mapstructure:"files"`
+	// The API blocks at the top level read one organisation, whose records
+	// carry no tenant.name.
+	APISourcesConfig `mapstructure:",squash"`
+	// Tenants are further organisations read by the same receiver, each
+	// with its own API blocks, credentials and checkpoints, its records
+	// marked with its name.
+	Tenants []TenantConfig `mapstructure:"tenants"`
 	// StorageID names the storage extension (e.g. file_storage) that keeps
 	// each file's read position and each API stream's cursor across
 	// restarts. Without it the receiver works, but reads every file again
 	// from its start, and every API from its initial lookback, after a
 	// restart.
 	StorageID *component.ID `mapstructure:"storage"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// APISourcesConfig are the vendor API blocks of one organisation, each
+// enabled by its key: at the top level and in every tenant.
+type APISourcesConfig struct {
+	O365  configoptional.Optional[O365Config]  `mapstructure:"o365_management_api"`
+	Graph configoptional.Optional[GraphConfig] `mapstructure:"graph_signins"`
+	// GraphRisk reads Entra ID Protection's risk detections.
+	GraphRisk configoptional.Optional[GraphRiskConfig] `mapstructure:"graph_risk_detections"`
+	Google    configoptional.Optional[GoogleConfig]    `mapstructure:"google_workspace_reports"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -90,7 +105,7 @@ var _ component.Config = (*Config)(nil)
 func (cfg *Config) Validate() error {
 	var errs []error
 	f := cfg.Files
-	if len(f.Include) == 0 && !cfg.hasAPISource() {
+	if len(f.Include) == 0 && !cfg.configured() && len(cfg.Tenants) == 0 {
 		errs = append(errs, errNoSource)
 	}
 	errs = append(errs, validateGlobs("files.include", f.Include)...)
@@ -110,23 +125,33 @@ func (cfg *Config) Validate() error {
 	if f.IncompleteRecordTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("files.incomplete_record_timeout: must be positive, got %s; e.g. 1m (longer than your slowest writer pauses inside a record)", f.IncompleteRecordTimeout))
 	}
-	if c := cfg.O365.Get(); c != nil {
-		errs = append(errs, c.validate(sourceO365)...)
-	}
-	if c := cfg.Graph.Get(); c != nil {
-		errs = append(errs, c.validate(sourceGraph)...)
-	}
-	if c := cfg.GraphRisk.Get(); c != nil {
-		errs = append(errs, c.validate(sourceGraphRisk)...)
-	}
-	if c := cfg.Google.Get(); c != nil {
-		errs = append(errs, c.validate(sourceGoogle)...)
-	}
+	errs = append(errs, cfg.APISourcesConfig.validate("")...)
+	errs = append(errs, cfg.validateTenants()...)
 	return errors.Join(errs...)
 }
 
-func (cfg *Config) hasAPISource() bool {
-	return cfg.O365.HasValue() || cfg.Graph.HasValue() || cfg.GraphRisk.HasValue() || cfg.Google.HasValue()
+// validate checks the blocks that are set, each key named under prefix
+// ("" at the top level, "tenants[i]." in a tenant).
+func (c *APISourcesConfig) validate(prefix string) []error {
+	var errs []error
+	if b := c.O365.Get(); b != nil {
+		errs = append(errs, b.validate(prefix+sourceO365)...)
+	}
+	if b := c.Graph.Get(); b != nil {
+		errs = append(errs, b.validate(prefix+sourceGraph)...)
+	}
+	if b := c.GraphRisk.Get(); b != nil {
+		errs = append(errs, b.validate(prefix+sourceGraphRisk)...)
+	}
+	if b := c.Google.Get(); b != nil {
+		errs = append(errs, b.validate(prefix+sourceGoogle)...)
+	}
+	return errs
+}
+
+// configured reports whether at least one block is set.
+func (c *APISourcesConfig) configured() bool {
+	return c.O365.HasValue() || c.Graph.HasValue() || c.GraphRisk.HasValue() || c.Google.HasValue()
 }
 
 func validateGlobs(key string, globs []string) []error {

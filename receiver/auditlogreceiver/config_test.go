@@ -81,7 +81,7 @@ func TestLoadConfig(t *testing.T) {
 func TestValidateNamesKeyAndFix(t *testing.T) {
 	cfg, err := loadConfig(t, "no_include")
 	require.NoError(t, err)
-	assert.EqualError(t, confmap.Validate(cfg), `files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, graph_risk_detections, google_workspace_reports) is configured`)
+	assert.EqualError(t, confmap.Validate(cfg), `files.include: at least one glob is required, e.g. ["/var/log/o365/*.json"], unless an API source (o365_management_api, graph_signins, graph_risk_detections, google_workspace_reports) or tenants is configured`)
 
 	cfg, err = loadConfig(t, "invalid")
 	require.NoError(t, err)
@@ -105,6 +105,8 @@ func TestUnmarshalRejectsBadSizeAndUnknownKeys(t *testing.T) {
 	assert.ErrorContains(t, err, `"16 megabytes" is not a size`)
 	_, err = loadConfig(t, "unknown_key")
 	assert.ErrorContains(t, err, "format")
+	_, err = loadConfig(t, "tenants_unknown_key")
+	assert.ErrorContains(t, err, "graph_sign_ins", "a tenant's misspelt block is an error, not a tenant without it")
 }
 
 func TestStartTimeIsRFC3339(t *testing.T) {
@@ -230,4 +232,56 @@ func TestO365TenantIDMustBeTheDirectoryGUID(t *testing.T) {
 
 	o365.TenantID, o365.PublisherIdentifier = "0d2f5e1c-7c4a-4b8e-9f1d-3a6b2c8e4f70", ""
 	assert.NoError(t, cfg.Validate())
+}
+
+func TestLoadTenantsConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "tenants")
+	require.NoError(t, err)
+	require.NoError(t, confmap.Validate(cfg), "tenants alone are enough")
+	require.Len(t, cfg.Tenants, 2)
+	assert.False(t, cfg.configured(), "the top level reads nothing")
+
+	contoso := cfg.Tenants[0]
+	assert.Equal(t, "contoso", contoso.Name)
+	o := contoso.O365.Get()
+	require.NotNil(t, o)
+	assert.Equal(t, []string{"Audit.Exchange"}, o.ContentTypes)
+	g := contoso.Graph.Get()
+	require.NotNil(t, g)
+	defaults := createDefaultConfig().(*Config)
+	assert.Equal(t, *defaults.Graph.GetOrInsertDefault(), func() GraphConfig {
+		c := *g
+		c.MicrosoftAuthConfig = defaults.Graph.GetOrInsertDefault().MicrosoftAuthConfig
+		return c
+	}(), "a tenant's block takes the defaults of the top-level block")
+	assert.Equal(t, "commercial", g.Cloud)
+	assert.False(t, contoso.Google.HasValue())
+
+	fabrikam := cfg.Tenants[1]
+	assert.Equal(t, "fabrikam", fabrikam.Name)
+	google := fabrikam.Google.Get()
+	require.NotNil(t, google)
+	assert.Equal(t, 10*time.Minute, google.PollInterval)
+	assert.Equal(t, 3*time.Hour, google.Overlap)
+	assert.Equal(t, []string{"login", "user_accounts", "admin", "token"}, google.Applications)
+	assert.False(t, fabrikam.O365.HasValue())
+}
+
+func TestValidateTenantsNamesTheTenantsKey(t *testing.T) {
+	cfg, err := loadConfig(t, "tenants_invalid")
+	require.NoError(t, err)
+	err = cfg.Validate()
+	for _, msg := range []string{
+		`tenants[0].name: "Contoso Ltd" is not a tenant name: use 1 to 63 lowercase letters, digits, _ and -, starting with a letter or digit, e.g. contoso`,
+		`tenants[0].graph_signins.client_id: required`,
+		`tenants[1]: no API block; give the tenant at least one of o365_management_api, graph_signins, graph_risk_detections, google_workspace_reports`,
+		`tenants[2].name: "fabrikam" is already the name of tenants[1]; each tenant needs its own`,
+		`tenants[2].google_workspace_reports.credentials_file: required`,
+		`tenants[2].google_workspace_reports.subject: required`,
+		`tenants[3].name: required, the name written on the tenant's records as tenant.name, e.g. contoso`,
+		`tenants[3].o365_management_api.tenant_id: "contoso.onmicrosoft.com" is not a GUID`,
+	} {
+		assert.ErrorContains(t, err, msg)
+	}
+	assert.NotContains(t, err.Error(), "files.include", "tenants are a source")
 }

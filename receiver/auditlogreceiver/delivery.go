@@ -21,8 +21,9 @@ import (
 // with. The source advances its checkpoint after that.
 
 // deliverer returns the deliver function of one source: its own obsreport
-// (with the transport it reads over) and its own metric attributes.
-func (r *auditLogReceiver) deliverer(source, transport string) (deliverFunc, error) {
+// (with the transport it reads over), its own metric attributes, and for a
+// tenant's source the tenant's mark on every record.
+func (r *auditLogReceiver) deliverer(label sourceLabel, transport string, mark *tenantMark) (deliverFunc, error) {
 	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             r.settings.ID,
 		Transport:              transport,
@@ -32,8 +33,9 @@ func (r *auditLogReceiver) deliverer(source, transport string) (deliverFunc, err
 	if err != nil {
 		return nil, err
 	}
-	attrs := sourceAttrs(source)
+	attrs := label.attributes()
 	return func(ctx context.Context, logs plog.Logs) error {
+		mark.apply(logs)
 		return r.deliver(ctx, logs, obsrecv, attrs)
 	}, nil
 }

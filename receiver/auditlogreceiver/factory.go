@@ -39,8 +39,15 @@ func createDefaultConfig() component.Config {
 			// report of an export that really was cut short.
 			IncompleteRecordTimeout: time.Minute,
 		},
-		// The API blocks are off until their key appears; then these
-		// defaults apply to what the block leaves out.
+		APISourcesConfig: defaultAPISources(),
+	}
+}
+
+// defaultAPISources are the API blocks of the top level and of every
+// tenant: off until their key appears; then these defaults apply to what the
+// block leaves out.
+func defaultAPISources() APISourcesConfig {
+	return APISourcesConfig{
 		O365: configoptional.Default(O365Config{
 			MicrosoftAuthConfig: MicrosoftAuthConfig{Cloud: "commercial"},
 			ContentTypes:        []string{"Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.General"},

@@ -98,23 +98,24 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 	}
 	var sources []started
 	if len(r.cfg.Files.Include) > 0 {
-		deliver, err := r.deliverer(sourceFiles, "file")
+		label := sourceLabel{source: sourceFiles}
+		deliver, err := r.deliverer(label, "file", nil)
 		if err != nil {
 			return r.failStart(ctx, err)
 		}
-		files := filesource.New(r.cfg.Files.settings(r.settings.BuildInfo.Version), r.settings.Logger, r.metrics(sourceFiles), checkpoints)
+		files := filesource.New(r.cfg.Files.settings(r.settings.BuildInfo.Version), r.settings.Logger, r.metrics(label), checkpoints)
 		sources = append(sources, started{files, deliver})
 	}
 	apiSources, err := r.apiSources(ctx, host, client)
 	if err != nil {
 		return r.failStart(ctx, err)
 	}
-	for _, src := range apiSources {
-		deliver, err := r.deliverer(src.Name(), "http")
+	for _, api := range apiSources {
+		deliver, err := r.deliverer(api.label, "http", api.mark)
 		if err != nil {
 			return r.failStart(ctx, err)
 		}
-		sources = append(sources, started{src, deliver})
+		sources = append(sources, started{api.source, deliver})
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel

@@ -10,22 +10,34 @@ import (
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadata"
 )
 
+// sourceLabel names a source in the receiver's metrics: source is the key
+// of its block (files, graph_signins, ...), tenant the tenant whose block it
+// is, empty at the top level.
+type sourceLabel struct {
+	tenant, source string
+}
+
+// attributes is the attribute set of the source's metric points: source,
+// tenant when there is one, and extra.
+func (l sourceLabel) attributes(extra ...attribute.KeyValue) metric.MeasurementOption {
+	kvs := append([]attribute.KeyValue{attribute.String("source", l.source)}, extra...)
+	if l.tenant != "" {
+		kvs = append(kvs, attribute.String("tenant", l.tenant))
+	}
+	return metric.WithAttributeSet(attribute.NewSet(kvs...))
+}
+
 // sourceMetrics counts what one source reports into the receiver's
-// telemetry, every point carrying the source's name. It is the Metrics of
+// telemetry, every point carrying the source's label. It is the Metrics of
 // the file source and of the vendor API sources: they know no metric names.
 type sourceMetrics struct {
-	tb     *metadata.TelemetryBuilder
-	source string
-	attrs  metric.MeasurementOption
+	tb    *metadata.TelemetryBuilder
+	label sourceLabel
+	attrs metric.MeasurementOption
 }
 
-func (r *auditLogReceiver) metrics(source string) sourceMetrics {
-	return sourceMetrics{tb: r.telemetry, source: source, attrs: sourceAttrs(source)}
-}
-
-// sourceAttrs is the attribute set every metric of one source carries.
-func sourceAttrs(source string) metric.MeasurementOption {
-	return metric.WithAttributeSet(attribute.NewSet(attribute.String("source", source)))
+func (r *auditLogReceiver) metrics(label sourceLabel) sourceMetrics {
+	return sourceMetrics{tb: r.telemetry, label: label, attrs: label.attributes()}
 }
 
 func (m sourceMetrics) RecordsBuilt(ctx context.Context, c logrecord.Counts) {
@@ -71,6 +83,5 @@ func (m sourceMetrics) AuthFailing(ctx context.Context, failing bool) {
 }
 
 func (m sourceMetrics) Lag(ctx context.Context, stream string, seconds float64) {
-	m.tb.AuditLogAPILag.Record(ctx, seconds, metric.WithAttributeSet(attribute.NewSet(
-		attribute.String("source", m.source), attribute.String("stream", stream))))
+	m.tb.AuditLogAPILag.Record(ctx, seconds, m.label.attributes(attribute.String("stream", stream)))
 }

@@ -191,6 +191,21 @@ type Env struct {
 	// ConfigKey is the source's block in the configuration, for messages
 	// that name a key to check; the source's name when empty.
 	ConfigKey string
+	// Tenant is the configured name of the tenant whose block the source
+	// reads, empty for the top-level blocks. Its streams' checkpoints are
+	// kept under api/tenants/<Tenant>/, apart from another tenant's
+	// reading the same API, while the top-level keys stay as they always
+	// were.
+	Tenant string
+}
+
+// checkpointPrefix is where the checkpoints of the source's streams are
+// kept, given the prefix that names the source and what makes them valid.
+func (e Env) checkpointPrefix(prefix string) string {
+	if e.Tenant == "" {
+		return prefix
+	}
+	return "tenants/" + e.Tenant + "/" + prefix
 }
 
 // configKey is where the source's keys are in the configuration.

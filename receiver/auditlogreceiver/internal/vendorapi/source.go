@@ -103,7 +103,7 @@ func newSource(ctx context.Context, name string, poll PollSettings, env Env, api
 		streams:     streams,
 		states:      make(map[string]*streamState, len(streams)),
 		resumed:     make(map[string]bool, len(streams)),
-		checkpoints: apiCheckpoints{client: env.Storage, prefix: prefix},
+		checkpoints: apiCheckpoints{client: env.Storage, prefix: env.checkpointPrefix(prefix)},
 		identity:    identity,
 		// A record cannot be larger than the response that holds it.
 		builder:      logrecord.NewBuilder(maxResponseBytes),
