@@ -261,12 +261,13 @@ func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs
 	var in, tagged, unrecognized, parseErrors int64
 	evictionsBefore := p.users.Evictions()
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		scopes := ld.ResourceLogs().At(i).ScopeLogs()
+		rl := ld.ResourceLogs().At(i)
+		scopes := rl.ScopeLogs()
 		for j := 0; j < scopes.Len(); j++ {
 			records := scopes.At(j).LogRecords()
 			in += int64(records.Len())
 			records.RemoveIf(func(lr plog.LogRecord) bool {
-				o := p.inspect(ctx, lr, now)
+				o := p.inspect(ctx, lr, rl.Resource().Attributes(), now)
 				switch o {
 				case outcomeTagged:
 					tagged++
@@ -303,7 +304,7 @@ func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs
 
 // inspect builds the record's view once, has the suite judge it and tags
 // the record when anything fired.
-func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecord, now time.Time) outcome {
+func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecord, resource pcommon.Map, now time.Time) outcome {
 	rec := &p.record
 	body, o, ok := p.view(lr, rec)
 	if !ok {
@@ -313,7 +314,7 @@ func (p *emailCompromiseProcessor) inspect(ctx context.Context, lr plog.LogRecor
 	// interface, a local would escape to the heap on every record.
 	ev := &p.event
 	*ev = detection.Event{Record: rec, Body: body, Attributes: lr.Attributes(), Now: now, Users: p.lookupUser, NewStages: ev.NewStages}
-	t := p.tenants.of(rec, lr.Attributes())
+	t := p.tenants.of(rec, lr.Attributes(), resource)
 	p.current = t
 	if rec.User != "" {
 		ev.User = p.users.Touch(t.userKey(rec.User), now)

@@ -72,22 +72,26 @@ func (t *tenant) userKey(user string) string {
 }
 
 // tenants finds the tenant of a record: by its cloud.account.id, else by
-// its tenant.name attribute, else the default.
+// its tenant.name attribute, on the record (as audit_log writes it) or on
+// its resource (where scale-out's tier 1 moved it to partition by tenant and
+// user), else the default.
 type tenants struct {
 	byKey    map[string]*tenant
 	fallback *tenant
 }
 
-func (ts *tenants) of(rec *auditrecord.Record, attrs pcommon.Map) *tenant {
+func (ts *tenants) of(rec *auditrecord.Record, attrs, resource pcommon.Map) *tenant {
 	if len(ts.byKey) == 0 {
 		return ts.fallback
 	}
 	if t, ok := ts.byKey[rec.TenantID]; ok && rec.TenantID != "" {
 		return t
 	}
-	if v, ok := attrs.Get(auditrecord.AttrTenantName); ok {
-		if t, ok := ts.byKey[v.Str()]; ok {
-			return t
+	for _, m := range [...]pcommon.Map{attrs, resource} {
+		if v, ok := m.Get(auditrecord.AttrTenantName); ok {
+			if t, ok := ts.byKey[v.Str()]; ok {
+				return t
+			}
 		}
 	}
 	return ts.fallback

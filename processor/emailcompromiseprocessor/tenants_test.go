@@ -79,4 +79,19 @@ func TestTenantsKeepStateAndPolicyApart(t *testing.T) {
 		assert.NotNil(t, p.users.Get("fabrikam\x00bob@contoso.com"), "state kept under the tenant")
 		assert.Nil(t, p.users.Get("bob@contoso.com"), "not under the default")
 	})
+	t.Run("tenant.name on the resource, where scale-out's tier 1 moved it", func(t *testing.T) {
+		p, sink := newTestProcessor(t, cfg, componenttest.NewTelemetry())
+		// A Graph sign-in names no tenant; groupbyattrs [tenant.name,
+		// user.name] took both attributes off the record.
+		signIn := `{"id":"g-1","createdDateTime":"2026-11-02T09:00:00Z","userPrincipalName":"bob@contoso.com","ipAddress":"198.51.100.9","status":{"errorCode":0}}`
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr(auditrecord.AttrTenantName, "fabrikam")
+		rl.Resource().Attributes().PutStr(auditrecord.AttrUserName, "bob@contoso.com")
+		rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(signIn)
+		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		require.Equal(t, 1, sink.LogRecordCount())
+		assert.NotNil(t, p.users.Get("fabrikam\x00bob@contoso.com"), "state kept under the tenant")
+		assert.Nil(t, p.users.Get("bob@contoso.com"), "not under the default")
+	})
 }
