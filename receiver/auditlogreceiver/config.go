@@ -80,6 +80,11 @@ type FilesConfig struct {
 	// calls, a gzip writer between two blocks) completes it within that
 	// time; an export cut short is reported once it has passed.
 	IncompleteRecordTimeout time.Duration `mapstructure:"incomplete_record_timeout"`
+	// TenantName, when set, is written as tenant.name on every record read
+	// from the files, as on the records of a tenant's API blocks: files
+	// are not per tenant, so a provider reads each tenant's exports with an
+	// audit_log receiver of its own, which names the tenant here.
+	TenantName string `mapstructure:"tenant_name"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -124,6 +129,9 @@ func (cfg *Config) Validate() error {
 	}
 	if f.IncompleteRecordTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("files.incomplete_record_timeout: must be positive, got %s; e.g. 1m (longer than your slowest writer pauses inside a record)", f.IncompleteRecordTimeout))
+	}
+	if f.TenantName != "" && !tenantName.MatchString(f.TenantName) {
+		errs = append(errs, fmt.Errorf("files.tenant_name: %q is not a tenant name: %s", f.TenantName, tenantNameRule))
 	}
 	errs = append(errs, cfg.APISourcesConfig.validate("")...)
 	errs = append(errs, cfg.validateTenants()...)

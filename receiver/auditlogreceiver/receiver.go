@@ -98,8 +98,8 @@ func (r *auditLogReceiver) Start(ctx context.Context, host component.Host) error
 	}
 	var sources []started
 	if len(r.cfg.Files.Include) > 0 {
-		label := sourceLabel{source: sourceFiles}
-		deliver, err := r.deliverer(label, "file", nil)
+		label := sourceLabel{tenant: r.cfg.Files.TenantName, source: sourceFiles}
+		deliver, err := r.deliverer(label, "file", r.cfg.Files.filesMark())
 		if err != nil {
 			return r.failStart(ctx, err)
 		}

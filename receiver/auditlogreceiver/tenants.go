@@ -36,6 +36,8 @@ func (t *TenantConfig) Unmarshal(conf *confmap.Conf) error {
 // routing) match exactly, so it is kept to one plain spelling.
 var tenantName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+const tenantNameRule = "use 1 to 63 lowercase letters, digits, _ and -, starting with a letter or digit, e.g. contoso"
+
 // validateTenants checks that every tenant has a name of its own and at
 // least one API block, and the keys of its blocks, each named with the
 // tenant's index.
@@ -49,7 +51,7 @@ func (cfg *Config) validateTenants() []error {
 		case t.Name == "":
 			errs = append(errs, fmt.Errorf("%s.name: required, the name written on the tenant's records as tenant.name, e.g. contoso", key))
 		case !tenantName.MatchString(t.Name):
-			errs = append(errs, fmt.Errorf("%s.name: %q is not a tenant name: use 1 to 63 lowercase letters, digits, _ and -, starting with a letter or digit, e.g. contoso", key, t.Name))
+			errs = append(errs, fmt.Errorf("%s.name: %q is not a tenant name: %s", key, t.Name, tenantNameRule))
 		case dup:
 			errs = append(errs, fmt.Errorf("%s.name: %q is already the name of tenants[%d]; each tenant needs its own (it marks its records and keys its checkpoints)", key, t.Name, j))
 		default:
@@ -73,8 +75,17 @@ type tenantMark struct {
 	accountID string
 }
 
+// filesMark is the mark of the records read from files: files.tenant_name,
+// when set; their vendor records name their own tenant or none.
+func (f FilesConfig) filesMark() *tenantMark {
+	if f.TenantName == "" {
+		return nil
+	}
+	return &tenantMark{name: f.TenantName}
+}
+
 // apply marks every record of logs; a nil mark (the top-level blocks,
-// files) leaves them as read.
+// files without tenant_name) leaves them as read.
 func (m *tenantMark) apply(logs plog.Logs) {
 	if m == nil {
 		return

@@ -2,6 +2,7 @@ package auditlogreceiver
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -217,4 +218,24 @@ func readErrorsOf(t *testing.T, tt *componenttest.Telemetry, tenant string) int6
 		}
 	}
 	return 0
+}
+
+func TestFilesTenantNameMarksEveryRecordReadFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	want := writeRecordFiles(t, dir, "f", 2, 3)
+	cfg := testConfig(filepath.Join(dir, "*.json"))
+	cfg.Files.TenantName = "acme"
+	require.NoError(t, cfg.Validate())
+	tt := newTelemetry(t)
+	sink := &idSink{}
+	startReceiver(t, cfg, sink.consumer(t), componenttest.NewNopHost(), tt)
+	sink.waitIDs(t, len(want))
+	assert.Equal(t, map[string][]string{"acme": sink.ids()}, byTenant(t, sink.records()))
+	m, err := tt.GetMetric("otelcol_audit_log_records_read")
+	require.NoError(t, err)
+	acmeFiles := attribute.NewSet(attribute.String("source", sourceFiles), attribute.String("tenant", "acme"))
+	assert.True(t, m.Data.(metricdata.Sum[int64]).DataPoints[0].Attributes.Equals(&acmeFiles), "the files' metrics name the tenant")
+
+	cfg.Files.TenantName = "Acme Corp"
+	assert.ErrorContains(t, cfg.Validate(), `files.tenant_name: "Acme Corp" is not a tenant name`)
 }
