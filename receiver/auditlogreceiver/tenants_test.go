@@ -89,6 +89,8 @@ func TestTenantWithRefusedCredentialsNeverStopsTheOthers(t *testing.T) {
 	// globex keeps failing, every poll, while acme is read.
 	require.Eventually(t, func() bool { return readErrorsOf(t, tt, "globex") >= 3 }, 5*time.Second, 5*time.Millisecond)
 	assert.Zero(t, readErrorsOf(t, tt, "acme"))
+	assert.Equal(t, int64(1), graphPointOf(t, tt, "api_auth_failing", "globex"))
+	assert.Zero(t, graphPointOf(t, tt, "api_auth_failing", "acme"))
 	assert.Equal(t, map[string][]string{"acme": sink.ids()}, byTenant(t, sink.records()))
 	for _, lr := range sink.records() {
 		account, _ := lr.Attributes().Get(auditrecord.AttrCloudAccount)
@@ -207,12 +209,26 @@ func TestTenantsResumeEachFromItsOwnCheckpoint(t *testing.T) {
 // readErrorsOf is the read_errors of a tenant's graph_signins.
 func readErrorsOf(t *testing.T, tt *componenttest.Telemetry, tenant string) int64 {
 	t.Helper()
-	m, err := tt.GetMetric("otelcol_audit_log_read_errors")
+	return graphPointOf(t, tt, "read_errors", tenant)
+}
+
+// graphPointOf is the value of the point of the receiver's int metric name
+// (a counter or a gauge) of a tenant's graph_signins, 0 when there is none.
+func graphPointOf(t *testing.T, tt *componenttest.Telemetry, name, tenant string) int64 {
+	t.Helper()
+	m, err := tt.GetMetric("otelcol_audit_log_" + name)
 	if err != nil {
 		return 0
 	}
+	var points []metricdata.DataPoint[int64]
+	switch data := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		points = data.DataPoints
+	case metricdata.Gauge[int64]:
+		points = data.DataPoints
+	}
 	want := attribute.NewSet(attribute.String("source", sourceGraph), attribute.String("tenant", tenant))
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+	for _, dp := range points {
 		if dp.Attributes.Equals(&want) {
 			return dp.Value
 		}
