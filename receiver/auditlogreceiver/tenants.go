@@ -20,6 +20,9 @@ type TenantConfig struct {
 	// renaming a tenant starts its streams afresh.
 	Name             string `mapstructure:"name"`
 	APISourcesConfig `mapstructure:",squash"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
 }
 
 // Unmarshal starts a tenant from the API blocks' defaults, as
