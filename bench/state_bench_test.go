@@ -18,10 +18,16 @@ type stateCase struct {
 	// volume scales the per-person day (1 is the generator's average
 	// office worker, about 50 records on a working day).
 	volume float64
+	// lateness is allowed_lateness when not the default (24h).
+	lateness string
 }
 
 func (c stateCase) name() string {
-	return fmt.Sprintf("users=%d/days=%d/volume=%g", c.users, c.days, c.volume)
+	name := fmt.Sprintf("users=%d/days=%d/volume=%g", c.users, c.days, c.volume)
+	if c.lateness != "" {
+		name += "/allowed_lateness=" + c.lateness
+	}
+	return name
 }
 
 // stateCases: the three tenant sizes on the same light working day (a
@@ -29,13 +35,17 @@ func (c stateCase) name() string {
 // company, whose average user is light: about five audit records a day,
 // sign-ins and a couple of messages), then two heavier profiles at a size
 // where they run quickly: a full office day, and a week (the state of a
-// user fills towards its caps over days).
+// user fills towards its caps over days). The full day again with an
+// allowed_lateness of one hour shows what the event-time timelines cost:
+// a user's records are kept one by one for allowed_lateness plus the
+// longest pattern window.
 var stateCases = []stateCase{
-	{10_000, 1, 0.1},
-	{100_000, 1, 0.1},
-	{1_000_000, 1, 0.1},
-	{10_000, 1, 1},
-	{2_000, 7, 1},
+	{users: 10_000, days: 1, volume: 0.1},
+	{users: 100_000, days: 1, volume: 0.1},
+	{users: 1_000_000, days: 1, volume: 0.1},
+	{users: 10_000, days: 1, volume: 1},
+	{users: 10_000, days: 1, volume: 1, lateness: "1h"},
+	{users: 2_000, days: 7, volume: 1},
 }
 
 // BenchmarkStateMemory reports the heap the processor holds per tracked
@@ -67,7 +77,11 @@ func measureState(b *testing.B, c stateCase) (perUser float64, records int) {
 	}
 	// The cap is above the tenant (people plus the three service
 	// mailboxes), so nothing is evicted and every user is counted.
-	cfg := processorConfig(b, g.Policy(), map[string]any{"state": map[string]any{"max_users": c.users + 100}})
+	extra := map[string]any{"state": map[string]any{"max_users": c.users + 100}}
+	if c.lateness != "" {
+		extra["allowed_lateness"] = c.lateness
+	}
+	cfg := processorConfig(b, g.Policy(), extra)
 	before := heapInUse()
 	p := newProcessorNoCleanup(b, cfg)
 	batches := make(chan plog.Logs, 4)
