@@ -79,7 +79,7 @@ func TestAPISourcesThroughBuiltCollector(t *testing.T) {
 
 	// Run 2: same state directory; everything arrives, then a clean stop.
 	col = startCollector(t, binary, configPath, filepath.Join(work, "collector-2.log"))
-	if err := sink.waitForIDs(ctx, backlog.ids, col.exited); err != nil {
+	if err := sink.waitForIDs(ctx, backlog.ids, 0, col.exited); err != nil {
 		col.stop(t)
 		t.Fatalf("after the restart: %v\n%s", err, col.logTail())
 	}

@@ -522,7 +522,8 @@ func TestReliabilityMalformedInput(t *testing.T) {
 	time.Sleep(time.Second)
 	// The good file arrives after the bad ones.
 	tenantFilesNamed(t, logs, "zz-good-after.jsonl", loadgen.Config{Seed: 24, Users: 20, Days: 1, Scenarios: []string{}}, true)
-	err := sink.waitDistinct(ctx, len(goodIDs), 30*time.Second, col.exited)
+	// The good file's own ids: the bad files' valid records have ids too.
+	err := sink.waitForIDs(ctx, goodIDs, 30*time.Second, col.exited)
 	readErrors := metricValue(t, promPort, "otelcol_audit_log_read_errors")
 	parseErrors := metricValue(t, promPort, "otelcol_audit_log_parse_errors")
 	alive := true
@@ -561,7 +562,8 @@ func TestReliabilityMalformedInput(t *testing.T) {
 }
 
 // tenantFilesNamed writes a tenant's records into one JSON-lines file
-// (write false: only list the ids).
+// (write false: only list the ids). The file appears whole: it is written
+// under a name no *.jsonl glob matches, then renamed.
 func tenantFilesNamed(t testing.TB, dir, name string, cfg loadgen.Config, write bool) (*loadgen.Generator, []string) {
 	t.Helper()
 	g, err := loadgen.New(cfg)
@@ -577,7 +579,7 @@ func tenantFilesNamed(t testing.TB, dir, name string, cfg loadgen.Config, write 
 		return nil
 	})
 	if write {
-		tmp := filepath.Join(dir, ".tmp-"+name)
+		tmp := filepath.Join(dir, "."+name+".part")
 		if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}

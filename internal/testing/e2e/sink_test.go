@@ -274,8 +274,10 @@ func (s *otlpSink) waitFor(ctx context.Context, want int, exited <-chan struct{}
 	return s.until(ctx, exited, stallBudget, func() bool { return s.count() >= want })
 }
 
-// waitForIDs returns once every id has arrived at least once.
-func (s *otlpSink) waitForIDs(ctx context.Context, ids []string, exited <-chan struct{}) error {
+// waitForIDs returns once every id has arrived at least once; or an error
+// once ctx ends, the collector exits, or, with a stall above 0, nothing
+// arrives for stall.
+func (s *otlpSink) waitForIDs(ctx context.Context, ids []string, stall time.Duration, exited <-chan struct{}) error {
 	s.needs(s.keep.ids, "ids")
 	missing := func() int {
 		s.mu.Lock()
@@ -288,7 +290,7 @@ func (s *otlpSink) waitForIDs(ctx context.Context, ids []string, exited <-chan s
 		}
 		return n
 	}
-	if err := s.until(ctx, exited, 0, func() bool { return missing() == 0 }); err != nil {
+	if err := s.until(ctx, exited, stall, func() bool { return missing() == 0 }); err != nil {
 		return fmt.Errorf("%w with %d records missing", err, missing())
 	}
 	return nil
