@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/otelsec/emailcompromise/internal/testing/apitest"
 	"github.com/otelsec/emailcompromise/internal/testing/corpus"
@@ -49,10 +48,17 @@ func TestAPISourcesThroughBuiltCollector(t *testing.T) {
 	defer cancel()
 
 	backlog, configFor := startVendorAPIs(t)
-	sink := startSink(t)
+	sink := startSink(t, sinkKeeps{records: true, ids: true})
 	work := t.TempDir()
 	configPath := filepath.Join(work, "config.yaml")
-	writeAPICollectorConfig(t, configPath, filepath.Join(work, "state"), sink.addr, configFor)
+	// No sending queue: the receiver's batch counts as accepted only once
+	// the sink has it (an in-memory queue would lose its content to a
+	// kill -9).
+	writePipeline(t, configPath, pipeline{
+		receiver: configFor, stateDir: filepath.Join(work, "state"),
+		processor: map[string]any{"organization_domains": []string{"contoso.com", "contosolabs.com"}},
+		sink:      sink, queue: queueDisabled, logLevel: "info",
+	})
 	want := len(backlog.ids)
 
 	// Run 1: killed with SIGKILL once part of the backlog is through.
@@ -73,7 +79,7 @@ func TestAPISourcesThroughBuiltCollector(t *testing.T) {
 
 	// Run 2: same state directory; everything arrives, then a clean stop.
 	col = startCollector(t, binary, configPath, filepath.Join(work, "collector-2.log"))
-	if err := waitForIDs(ctx, sink, backlog.ids, col.exited); err != nil {
+	if err := sink.waitForIDs(ctx, backlog.ids, 0, col.exited); err != nil {
 		col.stop(t)
 		t.Fatalf("after the restart: %v\n%s", err, col.logTail())
 	}
@@ -238,79 +244,4 @@ func startVendorAPIs(t *testing.T) (apiBacklog, map[string]any) {
 		}),
 	}
 	return b, cfg
-}
-
-// writeAPICollectorConfig writes the pipeline: audit_log with the API
-// sources, email_compromise, and OTLP/gRPC to the sink without a sending
-// queue, so that the receiver's batch counts as accepted only once the sink
-// has it (an in-memory queue would lose its content to a kill -9).
-func writeAPICollectorConfig(t *testing.T, path, stateDir, sinkAddr string, receiver map[string]any) {
-	t.Helper()
-	receiver["storage"] = "file_storage"
-	cfg := map[string]any{
-		"extensions": map[string]any{
-			"file_storage": map[string]any{"directory": stateDir, "create_directory": true},
-		},
-		"receivers": map[string]any{"audit_log": receiver},
-		"processors": map[string]any{
-			"email_compromise": map[string]any{
-				"organization_domains": []string{"contoso.com", "contosolabs.com"},
-				"storage":              "file_storage",
-			},
-		},
-		"exporters": map[string]any{
-			"otlp_grpc": map[string]any{
-				"endpoint":      sinkAddr,
-				"tls":           map[string]any{"insecure": true},
-				"sending_queue": map[string]any{"enabled": false},
-			},
-		},
-		"service": map[string]any{
-			"extensions": []string{"file_storage"},
-			"pipelines": map[string]any{
-				"logs": map[string]any{
-					"receivers":  []string{"audit_log"},
-					"processors": []string{"email_compromise"},
-					"exporters":  []string{"otlp_grpc"},
-				},
-			},
-			"telemetry": map[string]any{
-				"metrics": map[string]any{"level": "none"},
-				"logs":    map[string]any{"level": "info"},
-			},
-		},
-	}
-	text, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, text, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitForIDs returns once every id has arrived at least once.
-func waitForIDs(ctx context.Context, sink *logSink, ids []string, exited <-chan struct{}) error {
-	for {
-		seen := map[string]bool{}
-		for _, lr := range sink.records() {
-			seen[str(lr.Attributes(), "audit.record.id")] = true
-		}
-		missing := 0
-		for _, id := range ids {
-			if !seen[id] {
-				missing++
-			}
-		}
-		if missing == 0 {
-			return nil
-		}
-		select {
-		case <-time.After(100 * time.Millisecond):
-		case <-exited:
-			return fmt.Errorf("the collector exited with %d records missing", missing)
-		case <-ctx.Done():
-			return fmt.Errorf("%w with %d records missing", ctx.Err(), missing)
-		}
-	}
 }

@@ -13,25 +13,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.yaml.in/yaml/v3"
-	"google.golang.org/grpc"
-	// The otlp_grpc exporter compresses with gzip by default.
-	_ "google.golang.org/grpc/encoding/gzip"
 
 	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 	"github.com/otelsec/emailcompromise/internal/testing/geodb"
@@ -396,9 +390,9 @@ func TestDemoThroughBuiltCollector(t *testing.T) {
 	defer cancel()
 
 	work, logsDir, want := prepareDemo(t, root)
-	sink := startSink(t)
+	sink := startSink(t, sinkKeeps{records: true})
 	configPath := filepath.Join(work, "config.yaml")
-	writeCollectorConfig(t, filepath.Join(root, "testdata", "demo", "config.yaml"), configPath, logsDir, filepath.Join(work, "state"), sink.addr)
+	writeCollectorConfig(t, filepath.Join(root, "testdata", "demo", "config.yaml"), configPath, logsDir, filepath.Join(work, "state"), sink)
 
 	col := startCollector(t, binary, configPath, filepath.Join(work, "collector.log"))
 	if err := sink.waitFor(ctx, want, col.exited); err != nil {
@@ -702,7 +696,7 @@ func envelopeLen(obj map[string]any) int {
 // writeCollectorConfig turns the demo config into the test's: same receiver
 // and processor settings, but the copied logs, a fresh state directory, no
 // internal metrics endpoint, and OTLP/gRPC to the sink instead of debug.
-func writeCollectorConfig(t *testing.T, demoConfig, out, logsDir, stateDir, sinkAddr string) {
+func writeCollectorConfig(t *testing.T, demoConfig, out, logsDir, stateDir string, sink *otlpSink) {
 	t.Helper()
 	data, err := os.ReadFile(demoConfig)
 	if err != nil {
@@ -731,11 +725,7 @@ func writeCollectorConfig(t *testing.T, demoConfig, out, logsDir, stateDir, sink
 
 	// No queue, as the demo's own exporter. The tagged records go to the
 	// sink instead of the debug exporter; the findings connector stays.
-	section(cfg, "exporters")["otlp_grpc"] = map[string]any{
-		"endpoint":      sinkAddr,
-		"tls":           map[string]any{"insecure": true},
-		"sending_queue": map[string]any{"enabled": false},
-	}
+	section(cfg, "exporters")["otlp_grpc"] = sinkExporter("otlp_grpc", sink)
 	service := section(cfg, "service")
 	logs := section(section(service, "pipelines"), "logs")
 	exporters := []string{"otlp_grpc"}
@@ -745,103 +735,8 @@ func writeCollectorConfig(t *testing.T, demoConfig, out, logsDir, stateDir, sink
 		}
 	}
 	logs["exporters"] = exporters
-	service["telemetry"] = map[string]any{
-		"metrics": map[string]any{"level": "none"},
-		"logs":    map[string]any{"level": "info"},
-	}
-	text, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(out, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// logSink is an OTLP/gRPC logs server that keeps every record it receives.
-type logSink struct {
-	plogotlp.UnimplementedGRPCServer
-	addr string
-
-	mu      sync.Mutex
-	logs    []plog.Logs
-	n       int
-	arrived chan struct{} // closed and replaced on every export
-}
-
-func startSink(t *testing.T) *logSink {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &logSink{addr: lis.Addr().String(), arrived: make(chan struct{})}
-	srv := grpc.NewServer()
-	plogotlp.RegisterGRPCServer(srv, s)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	return s
-}
-
-func (s *logSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	ld := plog.NewLogs()
-	req.Logs().CopyTo(ld)
-	s.mu.Lock()
-	s.logs = append(s.logs, ld)
-	s.n += ld.LogRecordCount()
-	close(s.arrived)
-	s.arrived = make(chan struct{})
-	s.mu.Unlock()
-	return plogotlp.NewExportResponse(), nil
-}
-
-func (s *logSink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
-
-// waitFor returns when at least want records arrived, the context ends,
-// nothing arrives for stallBudget, or the collector exits.
-func (s *logSink) waitFor(ctx context.Context, want int, exited <-chan struct{}) error {
-	stall := time.NewTimer(stallBudget)
-	defer stall.Stop()
-	for {
-		s.mu.Lock()
-		n, arrived := s.n, s.arrived
-		s.mu.Unlock()
-		if n >= want {
-			return nil
-		}
-		select {
-		case <-arrived:
-			stall.Reset(stallBudget)
-		case <-stall.C:
-			return fmt.Errorf("nothing arrived for %s", stallBudget)
-		case <-exited:
-			return errors.New("the collector exited")
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (s *logSink) records() []plog.LogRecord {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []plog.LogRecord
-	for _, ld := range s.logs {
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					out = append(out, lrs.At(k))
-				}
-			}
-		}
-	}
-	return out
+	service["telemetry"] = telemetry(0, "info")
+	writeYAML(t, out, cfg)
 }
 
 // collector is the running binary.

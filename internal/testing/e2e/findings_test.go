@@ -61,15 +61,11 @@ func TestFindingsThroughBuiltCollector(t *testing.T) {
 	defer cancel()
 
 	work, logsDir, want := prepareDemo(t, root)
-	tagged, found := startSink(t), startSink(t)
+	tagged, found := startSink(t, sinkKeeps{records: true}), startSink(t, sinkKeeps{records: true})
 	configPath := filepath.Join(work, "config.yaml")
-	writeCollectorConfig(t, filepath.Join(root, "testdata", "demo", "config.yaml"), configPath, logsDir, filepath.Join(work, "state"), tagged.addr)
+	writeCollectorConfig(t, filepath.Join(root, "testdata", "demo", "config.yaml"), configPath, logsDir, filepath.Join(work, "state"), tagged)
 	patchYAML(t, configPath, func(cfg map[string]any) {
-		cfg["exporters"].(map[string]any)["otlp_grpc/findings"] = map[string]any{
-			"endpoint":      found.addr,
-			"tls":           map[string]any{"insecure": true},
-			"sending_queue": map[string]any{"enabled": false},
-		}
+		cfg["exporters"].(map[string]any)["otlp_grpc/findings"] = sinkExporter("otlp_grpc", found)
 		pipelines := cfg["service"].(map[string]any)["pipelines"].(map[string]any)
 		pipelines["logs/findings"].(map[string]any)["exporters"] = []string{"otlp_grpc/findings"}
 		conn := cfg["connectors"].(map[string]any)["email_compromise_findings"].(map[string]any)
@@ -195,21 +191,22 @@ func incidentsOf(t *testing.T, records []plog.LogRecord) map[incidentKey]expecte
 
 // waitForFindings collects the findings sink into final states until done
 // says so, the collector exits or the test's budget ends.
-func waitForFindings(ctx context.Context, t *testing.T, sink *logSink, col *collector, done func(map[string]*finalFinding) bool) map[string]*finalFinding {
+func waitForFindings(ctx context.Context, t *testing.T, sink *otlpSink, col *collector, done func(map[string]*finalFinding) bool) map[string]*finalFinding {
 	t.Helper()
-	for {
-		final := finalFindings(t, sink.records())
-		if done(final) {
-			return final
-		}
-		select {
-		case <-time.After(100 * time.Millisecond):
-		case <-col.exited:
-			t.Fatalf("the collector exited\n%s", col.logTail())
-		case <-ctx.Done():
-			t.Fatalf("waiting for findings: %v (%d findings so far)\n%s", ctx.Err(), len(final), col.logTail())
-		}
+	var final map[string]*finalFinding
+	err := sink.until(ctx, col.exited, 0, func() bool {
+		final = finalFindings(t, sink.records())
+		return done(final)
+	})
+	switch {
+	case err == nil:
+		return final
+	case ctx.Err() != nil:
+		t.Fatalf("waiting for findings: %v (%d findings so far)\n%s", ctx.Err(), len(final), col.logTail())
+	default:
+		t.Fatalf("the collector exited\n%s", col.logTail())
 	}
+	return nil
 }
 
 func finalFindings(t *testing.T, records []plog.LogRecord) map[string]*finalFinding {

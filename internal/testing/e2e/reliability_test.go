@@ -9,13 +9,10 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -23,8 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -32,11 +27,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.yaml.in/yaml/v3"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 
 	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
@@ -49,199 +41,6 @@ func soak() bool { return os.Getenv("SOAK") == "1" }
 // exporter's queue disabled, one batch is in flight at a time, so a kill
 // can repeat at most this many records.
 const relBatchSize = 500
-
-// exporterQueue is the exporter's sending_queue in a test pipeline.
-type exporterQueue string
-
-const (
-	// queueDisabled: the receiver's push returns once the export did.
-	queueDisabled exporterQueue = "disabled"
-	// queueMemory: the exporters' default, lost on a crash.
-	queueMemory exporterQueue = "memory"
-	// queuePersistent: on the test's file_storage, kept across a crash.
-	queuePersistent exporterQueue = "persistent"
-)
-
-// queueConsumers is the exporters' default sending_queue.num_consumers: a
-// persistent queue has at most that many batches out when it is killed, and
-// sends them again after the restart.
-const queueConsumers = 10
-
-// idSink is an OTLP logs server, gRPC and HTTP, that counts deliveries by
-// audit.record.id and can refuse: UNAVAILABLE over gRPC, 503 over HTTP.
-type idSink struct {
-	plogotlp.UnimplementedGRPCServer
-	grpcAddr, httpAddr string
-	refuse             atomic.Bool
-	refused            atomic.Int64
-	keepTagged         bool
-
-	mu      sync.Mutex
-	seen    map[string]int // deliveries per id
-	records int            // records delivered, repeats included
-	byFile  map[string]int
-	parse   map[string]int // records with audit.parse_error, by file
-	tagged  map[string]pcommon.Map
-	first   time.Time
-	last    time.Time
-	changed chan struct{}
-}
-
-func startIDSink(t *testing.T) *idSink {
-	t.Helper()
-	s := &idSink{seen: map[string]int{}, byFile: map[string]int{}, parse: map[string]int{}, tagged: map[string]pcommon.Map{},
-		changed: make(chan struct{})}
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	plogotlp.RegisterGRPCServer(srv, s)
-	go func() { _ = srv.Serve(gl) }()
-	t.Cleanup(srv.Stop)
-	hl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(hl) }()
-	t.Cleanup(func() { _ = hs.Close() })
-	s.grpcAddr, s.httpAddr = gl.Addr().String(), "http://"+hl.Addr().String()
-	return s
-}
-
-func (s *idSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	if s.refuse.Load() {
-		s.refused.Add(1)
-		return plogotlp.NewExportResponse(), status.Error(codes.Unavailable, "sink refusing for the test")
-	}
-	s.add(req.Logs())
-	return plogotlp.NewExportResponse(), nil
-}
-
-func (s *idSink) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.refuse.Load() {
-		s.refused.Add(1)
-		http.Error(w, "sink refusing for the test", http.StatusServiceUnavailable)
-		return
-	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		z, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = z
-	}
-	data, err := io.ReadAll(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	req := plogotlp.NewExportRequest()
-	if strings.Contains(r.Header.Get("Content-Type"), "json") {
-		err = req.UnmarshalJSON(data)
-	} else {
-		err = req.UnmarshalProto(data)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.add(req.Logs())
-	out, _ := plogotlp.NewExportResponse().MarshalProto()
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
-}
-
-func (s *idSink) add(ld plog.Logs) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if s.first.IsZero() {
-		s.first = now
-	}
-	s.last = now
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		sls := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				attrs := lrs.At(k).Attributes()
-				s.records++
-				file := ""
-				if v, ok := attrs.Get("log.file.name"); ok {
-					file = v.Str()
-				}
-				s.byFile[file]++
-				if _, ok := attrs.Get("audit.parse_error"); ok {
-					s.parse[file]++
-				}
-				id, ok := attrs.Get("audit.record.id")
-				if !ok {
-					continue
-				}
-				s.seen[id.Str()]++
-				if _, tagged := attrs.Get("detection.rules"); tagged && s.keepTagged {
-					c := pcommon.NewMap()
-					attrs.CopyTo(c)
-					s.tagged[id.Str()] = c
-				}
-			}
-		}
-	}
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-// counts returns distinct ids seen and records delivered.
-func (s *idSink) counts() (distinct, records int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.seen), s.records
-}
-
-// waitDistinct waits until want distinct ids arrived, nothing arrived for
-// stall, the collector exited, or ctx ended.
-func (s *idSink) waitDistinct(ctx context.Context, want int, stall time.Duration, exited <-chan struct{}) error {
-	timer := time.NewTimer(stall)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		n, changed := len(s.seen), s.changed
-		s.mu.Unlock()
-		if n >= want {
-			return nil
-		}
-		select {
-		case <-changed:
-			timer.Reset(stall)
-		case <-timer.C:
-			return fmt.Errorf("nothing new arrived for %s (%d of %d ids)", stall, n, want)
-		case <-exited:
-			return fmt.Errorf("the collector exited (%d of %d ids)", n, want)
-		case <-ctx.Done():
-			return fmt.Errorf("%w (%d of %d ids)", ctx.Err(), n, want)
-		}
-	}
-}
-
-// missingAndRepeated compares the ids delivered with the ids generated.
-func (s *idSink) missingAndRepeated(want []string) (missing []string, repeated int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range want {
-		n := s.seen[id]
-		if n == 0 {
-			missing = append(missing, id)
-		}
-		if n > 1 {
-			repeated += n - 1
-		}
-	}
-	return missing, repeated
-}
 
 // tenantFiles generates a tenant's JSON-lines files (split per hour, the
 // layout under which the expected detections hold) and returns every
@@ -260,91 +59,6 @@ func tenantFiles(t testing.TB, dir string, cfg loadgen.Config) (*loadgen.Generat
 		t.Fatal(err)
 	}
 	return g, ids
-}
-
-// relConfig describes the pipeline a reliability test runs.
-type relConfig struct {
-	logsGlob  string
-	stateDir  string // file_storage directory ("" for none)
-	policy    loadgen.Policy
-	processor bool // email_compromise in the pipeline
-	extraProc map[string]any
-	exporter  string // otlp_grpc or otlp_http
-	endpoint  string
-	queue     exporterQueue  // the exporter's sending queue (disabled when empty)
-	retry     map[string]any // the exporter's retry_on_failure
-	otlpIn    string         // an OTLP/gRPC receiver endpoint instead of files
-	promPort  int            // the collector's own Prometheus endpoint (0: none)
-	batchSize int
-}
-
-func writeRelConfig(t testing.TB, path string, c relConfig) {
-	t.Helper()
-	cfg := map[string]any{}
-	service := map[string]any{}
-	var extensions []string
-	if c.stateDir != "" {
-		cfg["extensions"] = map[string]any{"file_storage/state": map[string]any{"directory": c.stateDir, "create_directory": true}}
-		extensions = append(extensions, "file_storage/state")
-	}
-	receivers := map[string]any{}
-	var recvNames []string
-	if c.otlpIn != "" {
-		receivers["otlp"] = map[string]any{"protocols": map[string]any{"grpc": map[string]any{"endpoint": c.otlpIn}}}
-		recvNames = append(recvNames, "otlp")
-	} else {
-		files := map[string]any{"include": []string{c.logsGlob}, "poll_interval": "100ms", "batch_size": max(c.batchSize, 1)}
-		r := map[string]any{"files": files}
-		if c.stateDir != "" {
-			r["storage"] = "file_storage/state"
-		}
-		receivers["audit_log"] = r
-		recvNames = append(recvNames, "audit_log")
-	}
-	cfg["receivers"] = receivers
-	var procNames []string
-	if c.processor {
-		p := c.policy.ProcessorConfig()
-		if c.stateDir != "" {
-			p["storage"] = "file_storage/state"
-		}
-		maps.Copy(p, c.extraProc)
-		cfg["processors"] = map[string]any{"email_compromise": p}
-		procNames = append(procNames, "email_compromise")
-	}
-	queue := map[string]any{"enabled": c.queue == queueMemory || c.queue == queuePersistent}
-	if c.queue == queuePersistent {
-		if c.stateDir == "" {
-			t.Fatal("a persistent queue needs the test's file_storage (stateDir)")
-		}
-		queue["storage"] = "file_storage/state"
-	}
-	exp := map[string]any{"endpoint": c.endpoint, "sending_queue": queue}
-	if c.exporter == "otlp_grpc" {
-		exp["tls"] = map[string]any{"insecure": true}
-	}
-	if c.retry != nil {
-		exp["retry_on_failure"] = c.retry
-	}
-	cfg["exporters"] = map[string]any{c.exporter: exp}
-	metrics := map[string]any{"level": "none"}
-	if c.promPort != 0 {
-		metrics = map[string]any{"level": "normal", "readers": []any{map[string]any{"pull": map[string]any{"exporter": map[string]any{
-			"prometheus": map[string]any{"host": "127.0.0.1", "port": c.promPort, "without_scope_info": true}}}}}}
-	}
-	service["telemetry"] = map[string]any{"metrics": metrics, "logs": map[string]any{"level": "warn"}}
-	if len(extensions) > 0 {
-		service["extensions"] = extensions
-	}
-	service["pipelines"] = map[string]any{"logs": map[string]any{"receivers": recvNames, "processors": procNames, "exporters": []string{c.exporter}}}
-	cfg["service"] = service
-	text, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestReliabilityKillDuringIngestion kills the collector with SIGKILL while
@@ -375,11 +89,11 @@ func TestReliabilityKillDuringIngestion(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 			defer cancel()
 			work := t.TempDir()
-			sink := startIDSink(t)
+			sink := startSink(t, sinkKeeps{ids: true})
 			cfgPath := filepath.Join(work, "config.yaml")
-			writeRelConfig(t, cfgPath, relConfig{
-				logsGlob: filepath.Join(logs, "*.jsonl"), stateDir: filepath.Join(work, "state"), policy: g.Policy(),
-				processor: true, exporter: "otlp_grpc", endpoint: sink.grpcAddr, queue: tc.queue, batchSize: relBatchSize,
+			writePipeline(t, cfgPath, pipeline{
+				logsGlob: filepath.Join(logs, "*.jsonl"), batchSize: relBatchSize, stateDir: filepath.Join(work, "state"),
+				processor: g.Policy().ProcessorConfig(), sink: sink, queue: tc.queue,
 			})
 			run := 0
 			for _, at := range kills {
@@ -446,16 +160,12 @@ func TestReliabilityDownstreamRefuses(t *testing.T) {
 			defer cancel()
 			work := t.TempDir()
 			g, ids := tenantFiles(t, filepath.Join(work, "logs"), loadgen.Config{Seed: 22, Users: 100, Days: 1})
-			sink := startIDSink(t)
+			sink := startSink(t, sinkKeeps{ids: true})
 			sink.refuse.Store(true)
-			endpoint := sink.grpcAddr
-			if tc.exporter == "otlp_http" {
-				endpoint = sink.httpAddr
-			}
 			cfgPath := filepath.Join(work, "config.yaml")
-			writeRelConfig(t, cfgPath, relConfig{
-				logsGlob: filepath.Join(work, "logs", "*.jsonl"), stateDir: filepath.Join(work, "state"), policy: g.Policy(),
-				processor: true, exporter: tc.exporter, endpoint: endpoint, retry: tc.retry, batchSize: relBatchSize,
+			writePipeline(t, cfgPath, pipeline{
+				logsGlob: filepath.Join(work, "logs", "*.jsonl"), batchSize: relBatchSize, stateDir: filepath.Join(work, "state"),
+				processor: g.Policy().ProcessorConfig(), sink: sink, exporter: tc.exporter, retry: tc.retry,
 			})
 			col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))
 			select {
@@ -505,14 +215,13 @@ func TestReliabilityUserFlood(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	work := t.TempDir()
-	sink := startIDSink(t)
-	sink.keepTagged = true
+	sink := startSink(t, sinkKeeps{ids: true, tagged: true})
 	otlpIn, promPort := freeAddr(t), freePort(t)
 	g, _ := loadgen.New(loadgen.Config{Seed: 23, Users: 50, Days: 1, Scenarios: []string{}})
 	cfgPath := filepath.Join(work, "config.yaml")
-	writeRelConfig(t, cfgPath, relConfig{otlpIn: otlpIn, policy: g.Policy(), processor: true,
-		extraProc: map[string]any{"state": map[string]any{"max_users": maxUsers}},
-		exporter:  "otlp_grpc", endpoint: sink.grpcAddr, queue: queueMemory, promPort: promPort})
+	proc := g.Policy().ProcessorConfig()
+	proc["state"] = map[string]any{"max_users": maxUsers}
+	writePipeline(t, cfgPath, pipeline{otlpIn: otlpIn, processor: proc, sink: sink, queue: queueMemory, promPort: promPort})
 	col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))
 	conn, err := dialWhenUp(ctx, otlpIn, col.exited)
 	if err != nil {
@@ -569,7 +278,7 @@ func TestReliabilityUserFlood(t *testing.T) {
 	evictions := waitMetric(t, ctx, promPort, "otelcol_email_compromise_state_evictions", float64(users+1-maxUsers))
 	held := metricValue(t, promPort, "otelcol_email_compromise_state_users")
 	rssEnd, hwm := rssKiB(t, col.cmd.Process.Pid), hwmKiB(t, col.cmd.Process.Pid)
-	firstTagged, lastTagged := sink.taggedRules(flood.id(0, later)), sink.taggedRules(flood.id(users-1, later))
+	firstTagged, lastTagged := sink.rulesOf(flood.id(0, later)), sink.rulesOf(flood.id(users-1, later))
 	if code := col.stop(t); code != 0 {
 		t.Errorf("collector exited with %d after SIGTERM\n%s", code, col.logTail())
 	}
@@ -595,16 +304,6 @@ func TestReliabilityUserFlood(t *testing.T) {
 	if !slices.Contains(lastTagged, loadgen.RuleImpossibleTravel) {
 		t.Errorf("the last user's state was lost: her Lagos sign-in an hour after Berlin was not impossible travel (tags %v)", lastTagged)
 	}
-}
-
-func (s *idSink) taggedRules(id string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	attrs, ok := s.tagged[id]
-	if !ok {
-		return nil
-	}
-	return stringSlice(attrs, "detection.rules")
 }
 
 var (
@@ -807,36 +506,24 @@ func TestReliabilityMalformedInput(t *testing.T) {
 	} else if err := os.WriteFile(unreadable, []byte(`{"x":1}`+"\n"), 0o000); err != nil {
 		t.Fatal(err)
 	}
-	sink := startIDSink(t)
+	sink := startSink(t, sinkKeeps{ids: true, byFile: true})
 	promPort := freePort(t)
 	g, goodIDs := tenantFilesNamed(t, logs, "zz-good-after.jsonl", loadgen.Config{Seed: 24, Users: 20, Days: 1, Scenarios: []string{}}, false)
 	cfgPath := filepath.Join(work, "config.yaml")
-	writeRelConfig(t, cfgPath, relConfig{logsGlob: filepath.Join(logs, "*.jsonl"), stateDir: filepath.Join(work, "state"),
-		policy: g.Policy(), processor: true, exporter: "otlp_grpc", endpoint: sink.grpcAddr, batchSize: 100, promPort: promPort})
-	// max_record_bytes and incomplete_record_timeout are not relConfig
-	// fields: patch them in.
-	patchYAML(t, cfgPath, func(cfg map[string]any) {
-		files := cfg["receivers"].(map[string]any)["audit_log"].(map[string]any)["files"].(map[string]any)
-		files["max_record_bytes"] = maxRecord
-		files["incomplete_record_timeout"] = "1s"
-	})
+	writePipeline(t, cfgPath, pipeline{logsGlob: filepath.Join(logs, "*.jsonl"), batchSize: 100,
+		files:    map[string]any{"max_record_bytes": maxRecord, "incomplete_record_timeout": "1s"},
+		stateDir: filepath.Join(work, "state"), processor: g.Policy().ProcessorConfig(), sink: sink, promPort: promPort})
 	col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))
 	// Let the bad files go through (incomplete ends wait
 	// incomplete_record_timeout, set to a second below).
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		sink.mu.Lock()
-		done := len(sink.byFile) >= len(files)
-		sink.mu.Unlock()
-		if done {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	badCtx, badCancel := context.WithTimeout(ctx, 30*time.Second)
+	_ = sink.until(badCtx, nil, 0, func() bool { out, _ := sink.byFile(); return len(out) >= len(files) })
+	badCancel()
 	time.Sleep(time.Second)
 	// The good file arrives after the bad ones.
 	tenantFilesNamed(t, logs, "zz-good-after.jsonl", loadgen.Config{Seed: 24, Users: 20, Days: 1, Scenarios: []string{}}, true)
-	err := sink.waitDistinct(ctx, len(goodIDs), 30*time.Second, col.exited)
+	// The good file's own ids: the bad files' valid records have ids too.
+	err := sink.waitForIDs(ctx, goodIDs, 30*time.Second, col.exited)
 	readErrors := metricValue(t, promPort, "otelcol_audit_log_read_errors")
 	parseErrors := metricValue(t, promPort, "otelcol_audit_log_parse_errors")
 	alive := true
@@ -849,11 +536,10 @@ func TestReliabilityMalformedInput(t *testing.T) {
 		t.Errorf("collector exited with %d after SIGTERM\n%s", code, col.logTail())
 	}
 	missing, _ := sink.missingAndRepeated(goodIDs)
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
+	byFile, parseByFile := sink.byFile()
 	for _, f := range files {
-		t.Logf("%-18s %-95s records out %d, with audit.parse_error %d", f.Name, f.What, sink.byFile[f.Name], sink.parse[f.Name])
-		if sink.byFile[f.Name] == 0 {
+		t.Logf("%-18s %-95s records out %d, with audit.parse_error %d", f.Name, f.What, byFile[f.Name], parseByFile[f.Name])
+		if byFile[f.Name] == 0 {
 			t.Errorf("%s: no record came out; a bad file must not swallow its records", f.Name)
 		}
 	}
@@ -876,7 +562,8 @@ func TestReliabilityMalformedInput(t *testing.T) {
 }
 
 // tenantFilesNamed writes a tenant's records into one JSON-lines file
-// (write false: only list the ids).
+// (write false: only list the ids). The file appears whole: it is written
+// under a name no *.jsonl glob matches, then renamed.
 func tenantFilesNamed(t testing.TB, dir, name string, cfg loadgen.Config, write bool) (*loadgen.Generator, []string) {
 	t.Helper()
 	g, err := loadgen.New(cfg)
@@ -892,7 +579,7 @@ func tenantFilesNamed(t testing.TB, dir, name string, cfg loadgen.Config, write 
 		return nil
 	})
 	if write {
-		tmp := filepath.Join(dir, ".tmp-"+name)
+		tmp := filepath.Join(dir, "."+name+".part")
 		if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -901,26 +588,6 @@ func tenantFilesNamed(t testing.TB, dir, name string, cfg loadgen.Config, write 
 		}
 	}
 	return g, ids
-}
-
-func patchYAML(t testing.TB, path string, edit func(map[string]any)) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	edit(cfg)
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // recordResult appends a result line (JSON) to $RELIABILITY_RESULTS when

@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,9 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.yaml.in/yaml/v3"
-	"google.golang.org/grpc"
 
 	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
@@ -463,12 +459,7 @@ func (s *scaleOut) finish(cfg map[string]any, processor, storage, dir string, pr
 	if storage != "" {
 		s.at(cfg, "extensions", storage)["directory"] = filepath.Join(dir, "state")
 	}
-	metrics := map[string]any{"level": "none"}
-	if promPort != 0 {
-		metrics = map[string]any{"level": "normal", "readers": []any{map[string]any{"pull": map[string]any{"exporter": map[string]any{
-			"prometheus": map[string]any{"host": "127.0.0.1", "port": promPort, "without_scope_info": true}}}}}}
-	}
-	s.at(cfg, "service")["telemetry"] = map[string]any{"metrics": metrics, "logs": map[string]any{"level": "info"}}
+	s.at(cfg, "service")["telemetry"] = telemetry(promPort, "info")
 }
 
 func (s *scaleOut) start(cfg map[string]any, dir string) *collector {
@@ -476,21 +467,9 @@ func (s *scaleOut) start(cfg map[string]any, dir string) *collector {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		s.t.Fatal(err)
 	}
-	text, err := yaml.Marshal(cfg)
-	if err != nil {
-		s.t.Fatal(err)
-	}
 	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, text, 0o644); err != nil {
-		s.t.Fatal(err)
-	}
+	writeYAML(s.t, path, cfg)
 	return startCollector(s.t, s.binary, path, filepath.Join(dir, "collector.log"))
-}
-
-// sinkExporter points an OTLP/gRPC exporter at a test sink.
-func sinkExporter(exp map[string]any, addr string) {
-	exp["endpoint"] = addr
-	exp["tls"] = map[string]any{"insecure": true}
 }
 
 // waitFor polls progress until it reaches want; it fails the test when
@@ -531,14 +510,18 @@ func (s *scaleOut) waitFor(what string, want int, progress func() int, cols ...*
 // referenceRun is one collector with the default configuration on the
 // files.
 type referenceRun struct {
-	sink       *detectionSink
+	sink       *otlpSink
 	detections taggedRecords
 	evidence   taggedRecords
 	cpu        float64 // CPU seconds
 }
 
-func (r *referenceRun) rate() float64         { return r.sink.rate() }
-func (r *referenceRun) perCPUSecond() float64 { return recordsPerCPUSecond(r.sink.seen.len(), r.cpu) }
+func (r *referenceRun) rate() float64 { return r.sink.rate() }
+
+func (r *referenceRun) perCPUSecond() float64 {
+	distinct, _ := r.sink.counts()
+	return recordsPerCPUSecond(distinct, r.cpu)
+}
 
 // reference runs a single collector as a new user would: the receiver and
 // the processor with their defaults, only the tenant's policy keys set
@@ -548,15 +531,14 @@ func (s *scaleOut) reference() *referenceRun {
 	s.t.Helper()
 	receiver := map[string]any{"files": map[string]any{}}
 	s.filesAt(receiver)
-	sink := startDetectionSink(s.t, &recordIDSet{ids: map[string]bool{}})
+	sink := startSink(s.t, sinkKeeps{ids: true, tagged: true})
 	cfg := map[string]any{
 		"receivers":  map[string]any{"audit_log": receiver},
 		"processors": map[string]any{"email_compromise": map[string]any{}},
-		"exporters":  map[string]any{"otlp_grpc": map[string]any{"sending_queue": map[string]any{"enabled": false}}},
+		"exporters":  map[string]any{"otlp_grpc": sinkExporter("otlp_grpc", sink)},
 		"service": map[string]any{"pipelines": map[string]any{"logs": map[string]any{
 			"receivers": []string{"audit_log"}, "processors": []string{"email_compromise"}, "exporters": []string{"otlp_grpc"}}}},
 	}
-	sinkExporter(s.at(cfg, "exporters", "otlp_grpc"), sink.addr)
 	dir := filepath.Join(s.work, "reference")
 	s.finish(cfg, "email_compromise", "", dir, 0)
 	col := s.start(cfg, dir)
@@ -566,8 +548,9 @@ func (s *scaleOut) reference() *referenceRun {
 		s.t.Errorf("reference collector exited with %d\n%s", code, col.logTail())
 	}
 	d := sink.detections()
+	distinct, _ := sink.counts()
 	s.t.Logf("reference (one collector, default configuration): %d records and %d parse errors, %d tagged, %.0f records/s; CPU seconds %.1f",
-		sink.seen.len(), sink.parseErrorCount(), len(d), sink.rate(), cpu)
+		distinct, sink.parseErrorCount(), len(d), sink.rate(), cpu)
 	return &referenceRun{sink: sink, detections: d, evidence: sink.evidenceOf(), cpu: cpu}
 }
 
@@ -871,7 +854,7 @@ func (s *scaleOut) checkTopic(scan *topicScan, ref taggedRecords) {
 type replicaRun struct {
 	name    string
 	seen    *recordIDSet // shared by the sinks
-	sinks   []*detectionSink
+	sinks   []*otlpSink
 	cols    []*collector
 	cpu     []float64 // CPU seconds of each replica, read before it stopped
 	peakRSS []int64   // KiB, likewise
@@ -946,10 +929,10 @@ func (s *scaleOut) startReplicas(group string, n int, topic string, session time
 	if warmup != "" {
 		name = fmt.Sprintf("%s (%d replicas, warm-up %s)", group, n, warmup)
 	}
-	run := &replicaRun{name: name, seen: &recordIDSet{ids: map[string]bool{}},
+	run := &replicaRun{name: name, seen: newRecordIDSet(),
 		cpu: make([]float64, n), peakRSS: make([]int64, n), testCPU: -processCPUSeconds(os.Getpid())}
 	for i := 0; i < n; i++ {
-		sink := startDetectionSink(s.t, run.seen)
+		sink := startSink(s.t, sinkKeeps{ids: true, tagged: true, distinct: run.seen})
 		cfg := s.deployConfig("tier2.yaml")
 		if warmup != "" {
 			s.at(cfg, "processors", "email_compromise", "state")["warmup"] = warmup
@@ -963,7 +946,7 @@ func (s *scaleOut) startReplicas(group string, n int, topic string, session time
 			receiver["session_timeout"] = session.String()
 			receiver["heartbeat_interval"] = (session / 5).String()
 		}
-		sinkExporter(s.at(cfg, "exporters", "otlp_grpc/siem"), sink.addr)
+		toSink(s.at(cfg, "exporters", "otlp_grpc/siem"), "otlp_grpc", sink)
 		dir := filepath.Join(s.work, group, strconv.Itoa(i))
 		promPort := freePort(s.t)
 		s.finish(cfg, "email_compromise", "file_storage/replica", dir, promPort)
@@ -1076,11 +1059,9 @@ func (run *replicaRun) detections() taggedRecords {
 func (run *replicaRun) missingAndRepeated(ids []string) (missing []string, repeated map[string]int) {
 	deliveries := map[string]int{}
 	for _, s := range run.sinks {
-		s.mu.Lock()
-		for id, n := range s.delivered {
+		for id, n := range s.deliveries() {
 			deliveries[id] += n
 		}
-		s.mu.Unlock()
 	}
 	repeated = map[string]int{}
 	for _, id := range ids {
@@ -1098,13 +1079,12 @@ func (run *replicaRun) rate() float64 {
 	var first, last time.Time
 	records := 0
 	for _, s := range run.sinks {
-		s.mu.Lock()
-		if !s.first.IsZero() && (first.IsZero() || s.first.Before(first)) {
-			first = s.first
+		f, l := s.arrival()
+		if !f.IsZero() && (first.IsZero() || f.Before(first)) {
+			first = f
 		}
-		last = laterOf(last, s.last)
-		records += s.records
-		s.mu.Unlock()
+		last = laterOf(last, l)
+		records += s.count()
 	}
 	return recordsPerSecond(records, first, last)
 }
@@ -1114,9 +1094,7 @@ func (run *replicaRun) rate() float64 {
 func (run *replicaRun) perCPUSecond() float64 {
 	records, cpu := 0, 0.0
 	for i, s := range run.sinks {
-		s.mu.Lock()
-		records += s.records
-		s.mu.Unlock()
+		records += s.count()
 		cpu += run.cpu[i]
 	}
 	return recordsPerCPUSecond(records, cpu)
@@ -1174,17 +1152,13 @@ func (s *scaleOut) checkTakeOver(run *replicaRun, refRun *referenceRun, scan *to
 	// How far the killed replica had read its partitions, in event time,
 	// and where the survivor resumed them (its first record of each).
 	var killedAt, resumedAt time.Time
-	run.sinks[0].mu.Lock()
-	for id := range run.sinks[0].delivered {
+	for id := range run.sinks[0].deliveries() {
 		if slices.Contains(lost, scan.partitionOf[id]) {
 			killedAt = laterOf(killedAt, scan.timeOf[id])
 		}
 	}
-	run.sinks[0].mu.Unlock()
 	var takeOver time.Duration
-	survivor := run.sinks[1]
-	survivor.mu.Lock()
-	for id, at := range survivor.firstAt {
+	for id, at := range run.sinks[1].firstArrivals() {
 		if slices.Contains(lost, scan.partitionOf[id]) && at.After(run.killedAt) {
 			if d := at.Sub(run.killedAt); takeOver == 0 || d < takeOver {
 				takeOver = d
@@ -1194,7 +1168,6 @@ func (s *scaleOut) checkTakeOver(run *replicaRun, refRun *referenceRun, scan *to
 			}
 		}
 	}
-	survivor.mu.Unlock()
 	if takeOver == 0 {
 		s.t.Errorf("%s: the survivor delivered no record of the partitions %v it took over", run.name, lost)
 	}
@@ -1383,126 +1356,6 @@ func (s *scaleOut) commitOffsets(group string, offsets map[int32]int64) {
 			}
 		}
 	}
-}
-
-// detectionSink is an OTLP/gRPC sink for one collector: per
-// audit.record.id, its deliveries, the union of its detection.rules and
-// when it first arrived.
-type detectionSink struct {
-	plogotlp.UnimplementedGRPCServer
-	addr string
-	// seen counts distinct ids over the sinks of one run, cheaply enough
-	// to be polled while the replicas run.
-	seen *recordIDSet
-
-	mu          sync.Mutex
-	delivered   map[string]int
-	firstAt     map[string]time.Time
-	rules       map[string][]string
-	evidence    map[string][]string // detection.evidence of tagged records
-	parseErrors int                 // records with audit.parse_error (no id)
-	records     int
-	first, last time.Time
-}
-
-func startDetectionSink(t *testing.T, seen *recordIDSet) *detectionSink {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &detectionSink{addr: lis.Addr().String(), seen: seen, delivered: map[string]int{}, firstAt: map[string]time.Time{},
-		rules: map[string][]string{}, evidence: map[string][]string{}}
-	srv := grpc.NewServer()
-	plogotlp.RegisterGRPCServer(srv, s)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	return s
-}
-
-func (s *detectionSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.first.IsZero() {
-		s.first = now
-	}
-	s.last = now
-	for _, rl := range req.Logs().ResourceLogs().All() {
-		for _, sl := range rl.ScopeLogs().All() {
-			for _, lr := range sl.LogRecords().All() {
-				id := str(lr.Attributes(), "audit.record.id")
-				s.records++
-				if id == "" && str(lr.Attributes(), "audit.parse_error") != "" {
-					s.parseErrors++
-					continue
-				}
-				s.delivered[id]++
-				if _, ok := s.firstAt[id]; !ok {
-					s.firstAt[id] = now
-					s.seen.add(id)
-				}
-				if rules := stringSlice(lr.Attributes(), "detection.rules"); len(rules) > 0 {
-					s.rules[id] = sorted(unionOf(s.rules[id], rules))
-					s.evidence[id] = sorted(unionOf(s.evidence[id], stringSlice(lr.Attributes(), "detection.evidence")))
-				}
-			}
-		}
-	}
-	return plogotlp.NewExportResponse(), nil
-}
-
-// recordIDSet is a set of record ids safe for concurrent use.
-type recordIDSet struct {
-	mu  sync.Mutex
-	ids map[string]bool
-}
-
-func (s *recordIDSet) add(id string) {
-	s.mu.Lock()
-	s.ids[id] = true
-	s.mu.Unlock()
-}
-
-func (s *recordIDSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.ids)
-}
-
-func (s *detectionSink) detections() taggedRecords {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.rules)
-}
-
-// evidenceOf maps each tagged record's id to its detection.evidence.
-func (s *detectionSink) evidenceOf() taggedRecords {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.evidence)
-}
-
-func (s *detectionSink) parseErrorCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.parseErrors
-}
-
-// arrived counts the distinct records and the parse errors of this sink.
-func (s *detectionSink) arrived() int { return s.seen.len() + s.parseErrorCount() }
-
-func (s *detectionSink) rate() float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return recordsPerSecond(s.records, s.first, s.last)
-}
-
-func recordsPerSecond(n int, first, last time.Time) float64 {
-	if !last.After(first) {
-		return 0
-	}
-	return float64(n) / last.Sub(first).Seconds()
 }
 
 func laterOf(a, b time.Time) time.Time {

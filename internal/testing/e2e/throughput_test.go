@@ -3,65 +3,16 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
-
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"google.golang.org/grpc"
 
 	"github.com/otelsec/emailcompromise/internal/testing/corpus"
 	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
 )
-
-// countSink is the cheapest OTLP/gRPC sink: it counts records and notes
-// when the first and the last arrived, so that the sink costs the shared
-// CPUs as little as possible.
-type countSink struct {
-	plogotlp.UnimplementedGRPCServer
-	addr string
-
-	mu          sync.Mutex
-	n           int
-	first, last time.Time
-	done        chan struct{}
-	want        int
-}
-
-func startCountSink(b testing.TB, want int) *countSink {
-	s := &countSink{addr: freeAddr(b), done: make(chan struct{}), want: want}
-	lis, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	plogotlp.RegisterGRPCServer(srv, s)
-	go func() { _ = srv.Serve(lis) }()
-	b.Cleanup(srv.Stop)
-	return s
-}
-
-func (s *countSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	n := req.Logs().LogRecordCount()
-	now := time.Now()
-	s.mu.Lock()
-	if s.n == 0 {
-		s.first = now
-	}
-	s.n += n
-	s.last = now
-	if s.n >= s.want && s.done != nil {
-		close(s.done)
-		s.done = nil
-	}
-	s.mu.Unlock()
-	return plogotlp.NewExportResponse(), nil
-}
 
 // TestDistributionThroughput runs the built distribution end to end: the
 // audit_log receiver reads a generated tenant's files, the email_compromise
@@ -114,29 +65,29 @@ func TestDistributionThroughput(t *testing.T) {
 func runThroughput(t *testing.T, binary, dir string, policy loadgen.Policy, withProcessor bool, want int) float64 {
 	t.Helper()
 	work := t.TempDir()
-	sink := startCountSink(t, want)
+	// The sink keeps nothing: it only counts and notes when the first and
+	// the last record arrived, so that it costs the shared CPUs as little
+	// as possible.
+	sink := startSink(t, sinkKeeps{})
+	var processor map[string]any
+	if withProcessor {
+		processor = policy.ProcessorConfig()
+	}
 	cfgPath := filepath.Join(work, "config.yaml")
-	writeRelConfig(t, cfgPath, relConfig{
-		logsGlob: filepath.Join(dir, "logs", "*.jsonl"), policy: policy, processor: withProcessor,
-		exporter: "otlp_grpc", endpoint: sink.addr, queue: queueMemory, batchSize: 500,
+	writePipeline(t, cfgPath, pipeline{
+		logsGlob: filepath.Join(dir, "logs", "*.jsonl"), batchSize: 500, processor: processor, sink: sink, queue: queueMemory,
 	})
-	done := sink.done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	col := startCollector(t, binary, cfgPath, filepath.Join(work, "collector.log"))
-	select {
-	case <-done:
-	case <-col.exited:
+	if err := sink.until(ctx, col.exited, 0, func() bool { return sink.count() >= want }); err != nil {
+		if ctx.Err() != nil {
+			t.Fatalf("not all %d records arrived in 10 minutes", want)
+		}
 		t.Fatalf("the collector exited\n%s", col.logTail())
-	case <-time.After(10 * time.Minute):
-		t.Fatalf("not all %d records arrived in 10 minutes", want)
 	}
 	col.stop(t)
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	span := sink.last.Sub(sink.first)
-	if span <= 0 {
-		return 0
-	}
-	return float64(sink.n) / span.Seconds()
+	return sink.rate()
 }
 
 func median(v []float64) float64 {
