@@ -200,18 +200,24 @@ func (p *emailCompromiseProcessor) maintainState() {
 		case <-p.stopSnapshots:
 			return
 		case <-ticker.C:
-			p.mu.Lock()
-			now := time.Now()
-			p.users.Expire(now)
-			for _, t := range p.tenants.all() {
-				for _, e := range t.expirers {
-					e.Expire(now)
-				}
-			}
-			p.saveState(context.Background())
-			p.mu.Unlock()
+			p.maintain(context.Background())
 		}
 	}
+}
+
+// maintain expires idle state and snapshots the rest: one tick of
+// maintainState.
+func (p *emailCompromiseProcessor) maintain(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	p.users.Expire(now)
+	for _, t := range p.tenants.all() {
+		for _, e := range t.expirers {
+			e.Expire(now)
+		}
+	}
+	p.saveState(ctx)
 }
 
 // saveState snapshots state; the caller holds mu.

@@ -1,0 +1,257 @@
+package emailcompromiseprocessor
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadatatest"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
+)
+
+// BenchmarkSnapshotPause measures what a snapshot costs the records that
+// arrive while it is written: a processor holding SNAPSHOT_USERS users
+// (default 200,000), each the state a user of the load generator's office
+// day leaves (2,000 such users, repeated), snapshots to a real file_storage
+// extension while the benchmark's loop passes one-record batches of the
+// realistic mix through ConsumeLogs and times each call.
+//
+// Reported, for the first snapshot (every user new since the last one:
+// the most there is to write) and for the one after it (the users the
+// loop touched meanwhile): the longest and the 99th-percentile ConsumeLogs
+// call while the snapshot ran, the snapshot's own duration and what it
+// wrote; and the 99th-percentile call with no snapshot running, for
+// reference. Times are figures, not assertions. Run with -benchtime 1x:
+//
+//	go test -run '^$' -bench BenchmarkSnapshotPause -benchtime 1x ./processor/emailcompromiseprocessor/
+func BenchmarkSnapshotPause(b *testing.B) {
+	users := 200_000
+	if s := os.Getenv("SNAPSHOT_USERS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("SNAPSHOT_USERS=%q: want a positive number", s)
+		}
+		users = n
+	}
+	templates, perUser := snapshotTemplates(b)
+	records := singleRecordBatches(b, 4096, users)
+	var idle, first, next []pauseRun
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		p, client := filledProcessor(b, users, templates)
+		idle = append(idle, measureCalls(b, p, records, client, nil))
+		b.StartTimer()
+		first = append(first, measureCalls(b, p, records, client, p.maintain))
+		next = append(next, measureCalls(b, p, records, client, p.maintain))
+		b.StopTimer()
+		if err := p.Shutdown(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(perUser, "template-B/user")
+	b.ReportMetric(worst(idle, func(r pauseRun) time.Duration { return r.p99 }), "idle-p99-ms")
+	for _, s := range []struct {
+		name string
+		runs []pauseRun
+	}{{"first", first}, {"next", next}} {
+		b.ReportMetric(worst(s.runs, func(r pauseRun) time.Duration { return r.max }), s.name+"-max-pause-ms")
+		b.ReportMetric(worst(s.runs, func(r pauseRun) time.Duration { return r.p99 }), s.name+"-p99-pause-ms")
+		b.ReportMetric(worst(s.runs, func(r pauseRun) time.Duration { return r.took }), s.name+"-snapshot-ms")
+		b.ReportMetric(float64(s.runs[len(s.runs)-1].written)/1e6, s.name+"-MB-written")
+		b.ReportMetric(float64(s.runs[len(s.runs)-1].calls), s.name+"-calls")
+	}
+}
+
+// pauseRun is what one measurement saw.
+type pauseRun struct {
+	max, p99, took time.Duration
+	calls          int
+	written        int64
+}
+
+// worst returns the largest of the runs' figures, in milliseconds.
+func worst(runs []pauseRun, f func(pauseRun) time.Duration) float64 {
+	var d time.Duration
+	for _, r := range runs {
+		d = max(d, f(r))
+	}
+	return float64(d) / float64(time.Millisecond)
+}
+
+// measureCalls times one-record ConsumeLogs calls while snapshot runs in
+// another goroutine, until it returns; with no snapshot, it times 5,000
+// calls.
+func measureCalls(b *testing.B, p *emailCompromiseProcessor, records []plog.Logs, client *countingClient, snapshot func(context.Context)) pauseRun {
+	ctx := context.Background()
+	writtenBefore := client.written.Load()
+	done := make(chan time.Duration, 1)
+	if snapshot != nil {
+		go func() {
+			start := time.Now()
+			snapshot(ctx)
+			done <- time.Since(start)
+		}()
+	}
+	var run pauseRun
+	var latencies []time.Duration
+	for k := 0; ; k++ {
+		if snapshot == nil && k == 5000 {
+			break
+		}
+		if snapshot != nil {
+			select {
+			case run.took = <-done:
+			default:
+			}
+			if run.took > 0 {
+				break
+			}
+		}
+		ld := plog.NewLogs()
+		records[k%len(records)].CopyTo(ld)
+		start := time.Now()
+		if err := p.ConsumeLogs(ctx, ld); err != nil {
+			b.Fatal(err)
+		}
+		latencies = append(latencies, time.Since(start))
+	}
+	slices.Sort(latencies)
+	run.calls = len(latencies)
+	if run.calls > 0 {
+		run.max = latencies[run.calls-1]
+		run.p99 = latencies[run.calls*99/100]
+	}
+	run.written = client.written.Load() - writtenBefore
+	return run
+}
+
+// snapshotTemplates passes the load generator's office day of 2,000 users
+// through a processor and returns their states, gob-encoded in one stream,
+// and their mean encoded size.
+func snapshotTemplates(b *testing.B) ([]byte, float64) {
+	g, err := loadgen.New(loadgen.Config{Seed: 3, Users: 2000, Days: 1, Volume: 1, Scenarios: []string{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := createDefaultConfig().(*Config)
+	if err := confmap.NewFromStringMap(g.Policy().ProcessorConfig()).Unmarshal(cfg); err != nil {
+		b.Fatal(err)
+	}
+	p, err := newEmailCompromiseProcessor(metadatatest.NewSettings(componenttest.NewTelemetry()), cfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := g.EachBatch(500, func(ld plog.Logs) error { return p.ConsumeLogs(ctx, ld) }); err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := gob.NewEncoder(&buf)
+	p.users.Each(func(_ string, _ time.Time, u *state.User) {
+		if err == nil {
+			err = enc.Encode(u)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes(), float64(buf.Len()) / float64(p.users.Len())
+}
+
+// filledProcessor returns a started processor holding users users, each a
+// copy of a template, snapshotting to a file_storage extension in a
+// temporary directory through a client that counts what is written.
+func filledProcessor(b *testing.B, users int, templates []byte) (*emailCompromiseProcessor, *countingClient) {
+	ctx := context.Background()
+	cfg := createDefaultConfig().(*Config)
+	cfg.OrganizationDomains = []string{"contoso.com"}
+	cfg.State.MaxUsers = users
+	cfg.State.SnapshotInterval = time.Hour // the benchmark snapshots when it wants
+	factory := filestorage.NewFactory()
+	storageCfg := factory.CreateDefaultConfig().(*filestorage.Config)
+	storageCfg.Directory = b.TempDir()
+	ext, err := factory.Create(ctx, extensiontest.NewNopSettings(factory.Type()), storageCfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ext.Start(ctx, componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ext.Shutdown(ctx) })
+	id := component.NewID(factory.Type())
+	cfg.Storage = &id
+	p, err := newEmailCompromiseProcessor(metadatatest.NewSettings(componenttest.NewTelemetry()), cfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Start(ctx, storageHost{id: ext}); err != nil {
+		b.Fatal(err)
+	}
+	client := &countingClient{Client: p.storageClient}
+	p.storageClient = client
+	now := time.Now()
+	for i := 0; i < users; {
+		dec := gob.NewDecoder(bytes.NewReader(templates))
+		for ; i < users; i++ {
+			u := p.users.Touch(fmt.Sprintf("user%d@contoso.com", i), now)
+			if err := dec.Decode(u); err != nil {
+				break // the templates are used up: start them again
+			}
+		}
+	}
+	return p, client
+}
+
+// singleRecordBatches splits n records of the realistic mix over users
+// users into batches of one record.
+func singleRecordBatches(b *testing.B, n, users int) []plog.Logs {
+	all := realisticBatch(b, n, users).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	out := make([]plog.Logs, all.Len())
+	for i := range out {
+		out[i] = plog.NewLogs()
+		all.At(i).CopyTo(out[i].ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+	}
+	return out
+}
+
+// storageHost offers one extension.
+type storageHost map[component.ID]component.Component
+
+func (h storageHost) GetExtensions() map[component.ID]component.Component { return h }
+
+// countingClient counts the bytes written through it.
+type countingClient struct {
+	storage.Client
+	written atomic.Int64
+}
+
+func (c *countingClient) Set(ctx context.Context, key string, value []byte) error {
+	c.written.Add(int64(len(value)))
+	return c.Client.Set(ctx, key, value)
+}
+
+func (c *countingClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		if op.Type == storage.Set {
+			c.written.Add(int64(len(op.Value)))
+		}
+	}
+	return c.Client.Batch(ctx, ops...)
+}
