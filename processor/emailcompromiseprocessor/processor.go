@@ -52,7 +52,10 @@ type emailCompromiseProcessor struct {
 	findings []detection.Finding
 	jsonBody pcommon.Map
 
+	// storageClient is set at Start; tests swap it under mu.
 	storageClient storage.Client
+	// saving serialises snapshots: one pass over users at a time.
+	saving        sync.Mutex
 	stopSnapshots chan struct{}
 	snapshotsDone sync.WaitGroup
 }
@@ -176,7 +179,11 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 			p.logger.Warn("The per-user state snapshot is of an earlier release's layout and cannot be read; starting with empty state, so baselines are learned anew",
 				zap.Error(err))
 		case err != nil:
-			// Losing learned history must not stop detection: start empty.
+			// Losing learned history must not stop detection: start empty,
+			// without the users of the chunks read before the one that
+			// failed (half a history would judge its users against less
+			// than it seems to hold).
+			p.users = state.New[state.User](p.cfg.State.MaxUsers, p.cfg.State.TTL)
 			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 			p.logger.Warn("Could not restore the per-user state snapshot; starting with empty state", zap.Error(err))
 		default:
@@ -209,7 +216,6 @@ func (p *emailCompromiseProcessor) maintainState() {
 // maintainState.
 func (p *emailCompromiseProcessor) maintain(ctx context.Context) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	now := time.Now()
 	p.users.Expire(now)
 	for _, t := range p.tenants.all() {
@@ -217,19 +223,27 @@ func (p *emailCompromiseProcessor) maintain(ctx context.Context) {
 			e.Expire(now)
 		}
 	}
+	p.mu.Unlock()
 	p.saveState(ctx)
 }
 
-// saveState snapshots state; the caller holds mu.
+// saveState snapshots state. The caller does not hold mu: saveState takes
+// it for a batch of users at a time, and encodes and writes outside it, so
+// that records are processed while a snapshot is written.
 func (p *emailCompromiseProcessor) saveState(ctx context.Context) {
-	if p.storageClient == nil {
+	p.saving.Lock()
+	defer p.saving.Unlock()
+	p.mu.Lock()
+	client := p.storageClient
+	p.mu.Unlock()
+	if client == nil {
 		return
 	}
-	if err := state.Save(ctx, p.storageClient, p.users); err != nil {
+	if err := state.Save(ctx, client, p.users, &p.mu); err != nil {
 		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 		p.logger.Warn("Could not snapshot per-user state", zap.Error(err))
 	}
-	p.saveSigmaStates(ctx)
+	p.saveSigmaStates(ctx, client)
 }
 
 func (p *emailCompromiseProcessor) Shutdown(ctx context.Context) error {
@@ -239,9 +253,7 @@ func (p *emailCompromiseProcessor) Shutdown(ctx context.Context) error {
 	}
 	var err error
 	if p.storageClient != nil {
-		p.mu.Lock()
 		p.saveState(ctx)
-		p.mu.Unlock()
 		err = p.storageClient.Close(ctx)
 	}
 	if p.geo != nil {

@@ -1,6 +1,7 @@
 package emailcompromiseprocessor // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,22 +34,29 @@ func (k sigmaKeys) chunk(generation uint64, chunk int) string {
 	return fmt.Sprintf("%s%d/%d", k, generation, chunk)
 }
 
-// saveSigmaState snapshots an engine's correlation state.
-func saveSigmaState(ctx context.Context, client storage.Client, keys sigmaKeys, engine *sigma.Engine) error {
+// encodeSigmaState encodes an engine's correlation state in chunks; the
+// caller holds mu.
+func encodeSigmaState(engine *sigma.Engine) ([][]byte, error) {
+	var chunks [][]byte
+	err := engine.SaveCorrelations(func(data []byte) error {
+		chunks = append(chunks, bytes.Clone(data))
+		return nil
+	})
+	return chunks, err
+}
+
+// saveSigmaState writes the chunks of an engine's correlation state.
+func saveSigmaState(ctx context.Context, client storage.Client, keys sigmaKeys, chunks [][]byte) error {
 	generation, old, err := keys.readManifest(ctx, client)
 	if err != nil {
 		return err
 	}
-	chunks := 0
-	err = engine.SaveCorrelations(func(data []byte) error {
-		err := client.Set(ctx, keys.chunk(generation+1, chunks), data)
-		chunks++
-		return err
-	})
-	if err != nil {
-		return err
+	for i, data := range chunks {
+		if err := client.Set(ctx, keys.chunk(generation+1, i), data); err != nil {
+			return err
+		}
 	}
-	if err := client.Set(ctx, keys.manifest(), []byte(fmt.Sprintf("%d %d", generation+1, chunks))); err != nil {
+	if err := client.Set(ctx, keys.manifest(), []byte(fmt.Sprintf("%d %d", generation+1, len(chunks)))); err != nil {
 		return err
 	}
 	deletes := make([]*storage.Operation, old)
@@ -91,14 +99,21 @@ func (k sigmaKeys) readManifest(ctx context.Context, client storage.Client) (gen
 	return g, c, nil
 }
 
-// saveSigmaStates snapshots every tenant's Sigma correlation state; the
-// caller holds mu.
-func (p *emailCompromiseProcessor) saveSigmaStates(ctx context.Context) {
+// saveSigmaStates snapshots every tenant's Sigma correlation state to
+// client. It holds mu while it encodes a tenant's state (bounded by the
+// correlation caps), not while it writes.
+func (p *emailCompromiseProcessor) saveSigmaStates(ctx context.Context, client storage.Client) {
 	for _, t := range p.tenants.all() {
 		if t.sigma == nil {
 			continue
 		}
-		if err := saveSigmaState(ctx, p.storageClient, sigmaKeysOf(t.name), t.sigma); err != nil {
+		p.mu.Lock()
+		chunks, err := encodeSigmaState(t.sigma)
+		p.mu.Unlock()
+		if err == nil {
+			err = saveSigmaState(ctx, client, sigmaKeysOf(t.name), chunks)
+		}
+		if err != nil {
 			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 			p.logger.Warn("Could not snapshot Sigma correlation state", t.logField(), zap.Error(err))
 		}

@@ -221,8 +221,8 @@ func filledProcessor(b *testing.B, users int, templates []byte) (*emailCompromis
 
 // singleRecordBatches splits n records of the realistic mix over users
 // users into batches of one record.
-func singleRecordBatches(b *testing.B, n, users int) []plog.Logs {
-	all := realisticBatch(b, n, users).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+func singleRecordBatches(tb testing.TB, n, users int) []plog.Logs {
+	all := realisticBatch(tb, n, users).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	out := make([]plog.Logs, all.Len())
 	for i := range out {
 		out[i] = plog.NewLogs()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -21,6 +22,9 @@ import (
 const (
 	layoutVersion = 2
 	usersPerChunk = 4096
+	// clonesPerLock is how many users Save copies at a time under the
+	// processing lock: about a millisecond's worth of the largest states.
+	clonesPerLock = 256
 )
 
 var manifestKey = prefixOf(layoutVersion) + "/manifest"
@@ -43,13 +47,30 @@ type snapshotUser struct {
 }
 
 // Save writes every user in s to client, and removes a snapshot of an
-// older layout.
-func Save(ctx context.Context, client storage.Client, s *Store[User]) error {
+// older layout. lock guards s: Save holds it only to read a batch of
+// users (clonesPerLock, copied with User.Clone), never while encoding or
+// writing, so that processing goes on while a snapshot is written. Each
+// user is saved as it stood when its batch was read; a user created after
+// Save began waits for the next snapshot.
+func Save(ctx context.Context, client storage.Client, s *Store[User], lock sync.Locker) error {
+	lock.Lock()
+	s.Walk()
+	lock.Unlock()
 	users := func(yield func(snapshotUser) bool) {
-		stopped := false
-		s.Each(func(key string, lastSeen time.Time, u *User) {
-			stopped = stopped || !yield(snapshotUser{Key: key, LastSeen: lastSeen, User: *u})
-		})
+		batch := make([]snapshotUser, 0, clonesPerLock)
+		for more := true; more; {
+			batch = batch[:0]
+			lock.Lock()
+			more = s.WalkStep(clonesPerLock, func(key string, lastSeen time.Time, u *User) {
+				batch = append(batch, snapshotUser{Key: key, LastSeen: lastSeen, User: u.Clone()})
+			})
+			lock.Unlock()
+			for _, u := range batch {
+				if !yield(u) {
+					return
+				}
+			}
+		}
 	}
 	if _, err := snapshot.Save(ctx, client, prefixOf(layoutVersion), usersPerChunk, nil, users); err != nil {
 		return err

@@ -16,6 +16,9 @@ type entry[V any] struct {
 	lastSeen   Instant // processing (wall-clock) time of the latest use
 	value      V
 	prev, next *entry[V]
+	// walk is the pass (Store.walks) that visited the entry or that was
+	// under way when it was created: a pass skips both.
+	walk uint32
 }
 
 // Store is a bounded map: at most max keys, least recently used evicted
@@ -30,6 +33,10 @@ type Store[V any] struct {
 	head      *entry[V] // most recently used
 	tail      *entry[V] // least recently used
 	evictions uint64
+	// walks counts the passes begun (Walk); cursor is the entry the
+	// current one visits next, kept on the list as entries move.
+	walks  uint32
+	cursor *entry[V]
 }
 
 // New returns a store holding at most max keys, each for ttl after its last use.
@@ -62,7 +69,7 @@ func (s *Store[V]) Touch(key string, now time.Time) *V {
 	// The map key must be the copy too: the caller's string may point into
 	// a whole record's text, which the entry would otherwise keep alive.
 	key = strings.Clone(key)
-	e := &entry[V]{key: key, lastSeen: At(now)}
+	e := &entry[V]{key: key, lastSeen: At(now), walk: s.walks}
 	s.entries[key] = e
 	s.pushFront(e)
 	return &e.value
@@ -109,6 +116,34 @@ func (s *Store[V]) Each(f func(key string, lastSeen time.Time, v *V)) {
 	}
 }
 
+// Walk begins a pass over the store, least recently used first, taken in
+// steps (WalkStep) between which the store may be used and changed: a
+// snapshot reads a few hundred values under the caller's lock, then
+// releases it to encode them. The pass visits every key held at its start
+// that is still held when the pass reaches it, once, at its recency
+// position then (a key used meanwhile is visited among the most recently
+// used); keys created after the start are left to the next pass. One pass
+// at a time: Walk abandons the previous one.
+func (s *Store[V]) Walk() {
+	s.walks++
+	s.cursor = s.tail
+}
+
+// WalkStep takes up to n steps of the pass Walk began, calling f for each
+// key it visits, and reports whether any are left. f must not keep v: the caller's lock
+// guards it only during the call.
+func (s *Store[V]) WalkStep(n int, f func(key string, lastSeen time.Time, v *V)) bool {
+	for ; s.cursor != nil && n > 0; s.cursor, n = s.cursor.prev, n-1 {
+		e := s.cursor
+		if e.walk == s.walks {
+			continue // created during the pass, or visited before it moved up
+		}
+		e.walk = s.walks
+		f(e.key, e.lastSeen.Time(), &e.value)
+	}
+	return s.cursor != nil
+}
+
 // Restore puts a snapshotted value back, as most recently used.
 func (s *Store[V]) Restore(key string, lastSeen time.Time, v V) {
 	*s.Touch(key, lastSeen) = v
@@ -134,6 +169,11 @@ func (s *Store[V]) moveToFront(e *entry[V]) {
 }
 
 func (s *Store[V]) unlink(e *entry[V]) {
+	if s.cursor == e {
+		// The entry leaves its place (used, expired or evicted): the pass
+		// goes on from the one after it.
+		s.cursor = e.prev
+	}
 	if e.prev != nil {
 		e.prev.next = e.next
 	} else {

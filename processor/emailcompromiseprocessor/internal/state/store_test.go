@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,10 +58,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	for i := 0; i < 9000; i++ { // more than two chunks
 		s.Touch(fmt.Sprintf("user%d@contoso.com", i), t0.Add(time.Duration(i)*time.Second))
 	}
-	require.NoError(t, Save(ctx, client, s))
+	require.NoError(t, Save(ctx, client, s, new(sync.Mutex)))
 	// A second save replaces the first generation and removes its chunks.
 	s.Touch("late@contoso.com", t0.Add(time.Hour))
-	require.NoError(t, Save(ctx, client, s))
+	require.NoError(t, Save(ctx, client, s, new(sync.Mutex)))
 
 	restored := New[User](10_000, time.Hour)
 	n, err := Load(ctx, client, restored)
@@ -118,7 +119,7 @@ func TestLoadOlderLayout(t *testing.T) {
 	assert.Zero(t, s.Len())
 
 	s.Touch("bob@contoso.com", t0)
-	require.NoError(t, Save(ctx, client, s))
+	require.NoError(t, Save(ctx, client, s, new(sync.Mutex)))
 	var keys []string
 	require.NoError(t, client.Walk(ctx, func(k string, _ []byte) ([]*storage.Operation, error) { keys = append(keys, k); return nil, nil }))
 	assert.ElementsMatch(t, []string{"email_compromise/state/v2/manifest", "email_compromise/state/v2/1/0"}, keys)
@@ -141,7 +142,7 @@ func TestSnapshotKeepsEventTimeState(t *testing.T) {
 	u.FoundOf().Stages.Add(Stage{Kind: StageAccess, At: At(t0), ID: IDOf("s-1"), Rule: "risky_sign_in/identity_provider_risk"})
 	u.FoundOf().Emitted.Add(Emission{Identity: 42, Carrier: 7, At: At(t0)})
 	u.FoundOf().Hold(Held{Rule: "bulk_send/send_rate_anomaly", Identity: 9, Evidence: []HeldEvidence{{ID: IDOf("r-2"), At: At(t0)}}})
-	require.NoError(t, Save(ctx, client, s))
+	require.NoError(t, Save(ctx, client, s, new(sync.Mutex)))
 	restored := New[User](10, time.Hour)
 	_, err := Load(ctx, client, restored)
 	require.NoError(t, err)
@@ -152,4 +153,55 @@ func TestSnapshotKeepsEventTimeState(t *testing.T) {
 	assert.Equal(t, "Berlin", r.SignIns.Recent[0].City.String())
 	assert.Equal(t, "198.51.100.7", r.SignIns.Recent[0].IP.String())
 	assert.Equal(t, u.Span(), r.Span())
+}
+
+// TestStoreWalkAcrossChanges: a pass taken in steps, with the store used
+// between them, visits every key held at its start and still held, once,
+// in recency order as it then stands; it changes no recency itself.
+func TestStoreWalkAcrossChanges(t *testing.T) {
+	s := New[User](6, time.Hour)
+	for i := range 6 {
+		s.Touch(fmt.Sprintf("u%d", i), t0.Add(time.Duration(i)*time.Minute))
+	}
+	var seen []string
+	visit := func(key string, _ time.Time, _ *User) { seen = append(seen, key) }
+	s.Walk()
+	require.True(t, s.WalkStep(2, visit))
+	assert.Equal(t, []string{"u0", "u1"}, seen)
+	// The pass is at u2: u2 is used (moves to the front), then u3, where
+	// the pass is then, is dropped (as expiry and eviction do), u0 is used
+	// again after its visit, and two keys are created, the second evicting
+	// u1.
+	s.Touch("u2", t0.Add(time.Hour))
+	s.remove(s.entries["u3"])
+	s.Touch("u0", t0.Add(time.Hour))
+	s.Touch("new1", t0.Add(time.Hour))
+	s.Touch("new2", t0.Add(time.Hour))
+	require.Nil(t, s.Get("u1"))
+	for s.WalkStep(1, visit) {
+	}
+	assert.Equal(t, []string{"u0", "u1", "u4", "u5", "u2"}, seen,
+		"u3 is gone, u2 is visited at its new place, u0 once, the new keys not at all")
+
+	var order []string
+	s.Each(func(key string, _ time.Time, _ *User) { order = append(order, key) })
+	assert.Equal(t, []string{"u4", "u5", "u2", "u0", "new1", "new2"}, order, "the pass changed no recency")
+
+	// The next pass visits everything, the new keys included.
+	seen = nil
+	s.Walk()
+	for s.WalkStep(100, visit) {
+	}
+	assert.Equal(t, order, seen)
+
+	// A key evicted while the pass is at it: the pass goes on from the next.
+	s = New[User](2, time.Hour)
+	s.Touch("a", t0)
+	s.Touch("b", t0)
+	s.Walk()
+	s.Touch("c", t0) // evicts a
+	seen = nil
+	for s.WalkStep(1, visit) {
+	}
+	assert.Equal(t, []string{"b"}, seen)
 }

@@ -1,0 +1,122 @@
+package state
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCloneSharesNothing fills every exported field of a User, however
+// deep, found by reflection (so a field added later is filled too), clones
+// it, and checks that the clone is equal and shares no slice array, pointer
+// or map with the original: a snapshot encodes the clone while processing
+// changes the original. A field added to the state without a copy in
+// Clone fails here.
+func TestCloneSharesNothing(t *testing.T) {
+	var u User
+	fill(t, reflect.ValueOf(&u).Elem(), "User", 0)
+	c := u.Clone()
+	require.True(t, reflect.DeepEqual(u, c), "the clone equals the original")
+	shareNothing(t, reflect.ValueOf(u), reflect.ValueOf(c), "User")
+
+	// And what that means: changing the original leaves the clone alone.
+	u.SignIns.Places[0].Earliest[0]++
+	u.Found.Held[0].Evidence[0].At++
+	u.Mail.Hours.Counts[0]++
+	assert.NotEqual(t, u.SignIns.Places[0].Earliest[0], c.SignIns.Places[0].Earliest[0])
+	assert.NotEqual(t, u.Found.Held[0].Evidence[0].At, c.Found.Held[0].Evidence[0].At)
+	assert.NotEqual(t, u.Mail.Hours.Counts[0], c.Mail.Hours.Counts[0])
+}
+
+// TestCloneOfEmptyUser: the optional parts stay absent.
+func TestCloneOfEmptyUser(t *testing.T) {
+	var u User
+	assert.Equal(t, u, u.Clone())
+}
+
+// fill gives every settable field of v a non-zero value: two elements per
+// slice, one entry per map, an allocated value behind every pointer.
+func fill(t *testing.T, v reflect.Value, path string, depth int) {
+	t.Helper()
+	if depth > 12 {
+		t.Fatalf("%s: the state nests too deep for the test (a recursive type?)", path)
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem(), path, depth+1)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := 0; i < v.Len(); i++ {
+			fill(t, v.Index(i), path+"[]", depth+1)
+		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(t, k, path+"[key]", depth+1)
+		fill(t, e, path+"[value]", depth+1)
+		v.SetMapIndex(k, e)
+	case reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			fill(t, v.Index(i), path+"[]", depth+1)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if f := v.Field(i); f.CanSet() {
+				fill(t, f, path+"."+v.Type().Field(i).Name, depth+1)
+			}
+		}
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(int64(depth + 1))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(uint64(depth + 1))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(depth) + 0.5)
+	default:
+		t.Fatalf("%s: a %s in the state: Clone and this test need to learn it", path, v.Kind())
+	}
+}
+
+// shareNothing fails for every slice array, pointer or map a and b share.
+// Values of the unique and time packages are immutable and may be shared.
+func shareNothing(t *testing.T, a, b reflect.Value, path string) {
+	t.Helper()
+	if pkg := a.Type().PkgPath(); pkg == "unique" || pkg == "time" {
+		return
+	}
+	switch a.Kind() {
+	case reflect.Pointer:
+		if a.IsNil() {
+			return
+		}
+		assert.NotEqual(t, a.Pointer(), b.Pointer(), "%s: the clone shares the pointer", path)
+		shareNothing(t, a.Elem(), b.Elem(), path)
+	case reflect.Slice:
+		if a.Cap() > 0 {
+			assert.NotEqual(t, a.Pointer(), b.Pointer(), "%s: the clone shares the slice's array", path)
+		}
+		for i := 0; i < a.Len(); i++ {
+			shareNothing(t, a.Index(i), b.Index(i), path+"[]")
+		}
+	case reflect.Map:
+		if !a.IsNil() {
+			assert.NotEqual(t, a.Pointer(), b.Pointer(), "%s: the clone shares the map", path)
+		}
+	case reflect.Array:
+		for i := 0; i < a.Len(); i++ {
+			shareNothing(t, a.Index(i), b.Index(i), path+"[]")
+		}
+	case reflect.Struct:
+		for i := 0; i < a.NumField(); i++ {
+			shareNothing(t, a.Field(i), b.Field(i), path+"."+a.Type().Field(i).Name)
+		}
+	case reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		t.Errorf("%s: a %s in the state: Clone and this test need to learn it", path, a.Kind())
+	}
+}

@@ -1,0 +1,115 @@
+package emailcompromiseprocessor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/metadatatest"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
+)
+
+// TestSnapshotWhileProcessing: snapshots are written while records of the
+// same users, and of new ones, are processed (run with -race: the snapshot
+// reads users under the processing lock only while it copies them). Every
+// user held before a snapshot began is in it, each as a whole.
+func TestSnapshotWhileProcessing(t *testing.T) {
+	ctx := context.Background()
+	const users = 700
+	cfg := createDefaultConfig().(*Config)
+	cfg.State.SnapshotInterval = time.Hour // the test snapshots when it wants
+	p, _ := newTestProcessor(t, cfg, componenttest.NewTelemetry())
+	require.NoError(t, p.Start(ctx, componenttest.NewNopHost()))
+	defer func() { require.NoError(t, p.Shutdown(ctx)) }()
+	client := storagetest.NewInMemoryClient(component.KindProcessor, p.id, "")
+	p.mu.Lock()
+	p.storageClient = client
+	p.mu.Unlock()
+
+	require.NoError(t, p.ConsumeLogs(ctx, realisticBatch(t, 4*users, users)))
+	p.mu.Lock()
+	before := map[string]bool{}
+	p.users.Each(func(key string, _ time.Time, _ *state.User) { before[key] = true })
+	p.mu.Unlock()
+	require.Greater(t, len(before), 2*256, "more users than a snapshot copies at a time")
+
+	// More records of the same users and of as many new ones, one at a time.
+	more := singleRecordBatches(t, 500, 2*users)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 3; i++ {
+			p.saveState(ctx)
+		}
+		close(done)
+	}()
+	consumed := 0
+	for running := true; running; consumed++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		ld := plog.NewLogs()
+		more[consumed%len(more)].CopyTo(ld)
+		require.NoError(t, p.ConsumeLogs(ctx, ld))
+	}
+	wg.Wait()
+	t.Logf("%d records processed during 3 snapshots", consumed)
+
+	restored := state.New[state.User](cfg.State.MaxUsers, cfg.State.TTL)
+	n, err := state.Load(ctx, client, restored)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, len(before))
+	for key := range before {
+		assert.NotNil(t, restored.Get(key), "%s, held before the snapshot, is in it", key)
+	}
+}
+
+// TestProcessorStartsEmptyOnAnUnreadableSnapshot: a snapshot whose second
+// chunk cannot be decoded (a change to the state that did not raise the
+// layout version, a damaged file) leaves the processor with no users at
+// all, not with those of the first chunk, and says so.
+func TestProcessorStartsEmptyOnAnUnreadableSnapshot(t *testing.T) {
+	ctx := context.Background()
+	storageID := storagetest.NewStorageID("state")
+	host := storagetest.NewStorageHost().WithFileBackedStorageExtension(storageID.Name(), t.TempDir())
+	cfg := createDefaultConfig().(*Config)
+	cfg.Storage = &storageID
+	core, logs := observer.New(zap.WarnLevel)
+	set := metadatatest.NewSettings(componenttest.NewTelemetry())
+	set.Logger = zap.New(core)
+
+	client, err := host.GetExtensions()[storageID].(storage.Extension).GetClient(ctx, component.KindProcessor, set.ID, "")
+	require.NoError(t, err)
+	s := state.New[state.User](10_000, time.Hour)
+	for i := range 5000 { // two chunks
+		s.Touch(fmt.Sprintf("user%d@contoso.com", i), time.Now())
+	}
+	require.NoError(t, state.Save(ctx, client, s, new(sync.Mutex)))
+	require.NoError(t, client.Set(ctx, "email_compromise/state/v2/1/1", []byte("not a gob of users")))
+	require.NoError(t, client.Close(ctx))
+
+	p, err := newEmailCompromiseProcessor(set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, p.Start(ctx, host))
+	assert.Zero(t, p.users.Len())
+	require.NoError(t, p.Shutdown(ctx))
+	require.Equal(t, 1, logs.FilterMessage("Could not restore the per-user state snapshot; starting with empty state").Len())
+	assert.Contains(t, logs.All()[0].ContextMap()["error"], "decode snapshot chunk 1")
+}
