@@ -33,6 +33,9 @@ type Manifest struct {
 
 // Save writes every item of items in chunks of perChunk, and meta beside
 // them, under prefix, and returns the manifest of the snapshot it wrote.
+// A chunk is encoded and written when it is full, before Save asks for
+// the next item: once the yield of every perChunk-th item returns, Save
+// holds none of the items before it, whose memory items may reuse.
 func Save[T any](ctx context.Context, client storage.Client, prefix string, perChunk int, meta []byte, items iter.Seq[T]) (Manifest, error) {
 	old, err := ReadManifest(ctx, client, prefix)
 	if err != nil {

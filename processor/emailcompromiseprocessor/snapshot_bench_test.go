@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"math"
 	"os"
+	"runtime/metrics"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,12 +36,17 @@ import (
 // extension while the benchmark's loop passes one-record batches of the
 // realistic mix through ConsumeLogs and times each call.
 //
-// Reported, for the first snapshot (every user new since the last one:
-// the most there is to write) and for the one after it (the users the
-// loop touched meanwhile): the longest and the 99th-percentile ConsumeLogs
-// call while the snapshot ran, the snapshot's own duration and what it
-// wrote; and the 99th-percentile call with no snapshot running, for
-// reference. Times are figures, not assertions. Run with -benchtime 1x:
+// Reported, for the first snapshot and for the one after it: the longest
+// and the 99th-percentile ConsumeLogs call while the snapshot ran, the
+// calls over 10 ms, the longest a call waited for the processing lock
+// (lock-wait: what the snapshot costs a call, apart from what the runtime
+// and the machine do), the longest GC stop-the-world pause and the longest
+// wait of a runnable goroutine for a thread meanwhile (gc-stw, sched-wait:
+// what they do), the snapshot's own duration and what it wrote; the
+// 99th-percentile and longest call with no snapshot running, for
+// reference; and the longest the snapshot held the lock (lock-held), timed
+// in a third snapshot with no calls beside it. Times are figures, not
+// assertions. Run with -benchtime 1x:
 //
 //	go test -run '^$' -bench BenchmarkSnapshotPause -benchtime 1x ./processor/emailcompromiseprocessor/
 func BenchmarkSnapshotPause(b *testing.B) {
@@ -53,6 +61,7 @@ func BenchmarkSnapshotPause(b *testing.B) {
 	templates, perUser := snapshotTemplates(b)
 	records := singleRecordBatches(b, 4096, users)
 	var idle, first, next []pauseRun
+	var held, heldP99 time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		p, client := filledProcessor(b, users, templates)
@@ -61,12 +70,22 @@ func BenchmarkSnapshotPause(b *testing.B) {
 		first = append(first, measureCalls(b, p, records, client, p.maintain))
 		next = append(next, measureCalls(b, p, records, client, p.maintain))
 		b.StopTimer()
+		// The longest the snapshot itself holds the lock, whatever else
+		// the machine is doing: the users' part of saveState, timed.
+		lock := &holdTimer{mu: &p.mu}
+		if err := state.Save(context.Background(), client, p.users, lock); err != nil {
+			b.Fatal(err)
+		}
+		slices.Sort(lock.holds)
+		held = max(held, lock.holds[len(lock.holds)-1])
+		heldP99 = max(heldP99, lock.holds[len(lock.holds)*99/100])
 		if err := p.Shutdown(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(perUser, "template-B/user")
 	b.ReportMetric(worst(idle, func(r pauseRun) time.Duration { return r.p99 }), "idle-p99-ms")
+	b.ReportMetric(worst(idle, func(r pauseRun) time.Duration { return r.max }), "idle-max-ms")
 	for _, s := range []struct {
 		name string
 		runs []pauseRun
@@ -76,14 +95,68 @@ func BenchmarkSnapshotPause(b *testing.B) {
 		b.ReportMetric(worst(s.runs, func(r pauseRun) time.Duration { return r.took }), s.name+"-snapshot-ms")
 		b.ReportMetric(float64(s.runs[len(s.runs)-1].written)/1e6, s.name+"-MB-written")
 		b.ReportMetric(float64(s.runs[len(s.runs)-1].calls), s.name+"-calls")
+		b.ReportMetric(float64(s.runs[len(s.runs)-1].over10ms), s.name+"-calls-over-10ms")
+		b.ReportMetric(worst(s.runs, func(r pauseRun) time.Duration { return r.lockWait }), s.name+"-lock-wait-max-ms")
+		b.ReportMetric(worst(s.runs, func(r pauseRun) time.Duration { return r.gcPause }), s.name+"-gc-stw-max-ms")
+		b.ReportMetric(worst(s.runs, func(r pauseRun) time.Duration { return r.schedWait }), s.name+"-sched-wait-max-ms")
 	}
+	b.ReportMetric(float64(held)/float64(time.Millisecond), "lock-held-max-ms")
+	b.ReportMetric(float64(heldP99)/float64(time.Millisecond), "lock-held-p99-ms")
+}
+
+// holdTimer is a lock that times how long it is held.
+type holdTimer struct {
+	mu    *sync.Mutex
+	since time.Time
+	holds []time.Duration
+}
+
+func (h *holdTimer) Lock() {
+	h.mu.Lock()
+	h.since = time.Now()
+}
+
+func (h *holdTimer) Unlock() {
+	h.holds = append(h.holds, time.Since(h.since))
+	h.mu.Unlock()
+}
+
+// runtimePauses reads the runtime's histograms of stop-the-world pauses
+// for GC and of how long runnable goroutines waited for a thread.
+func runtimePauses() []metrics.Sample {
+	s := []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}, {Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	return s
+}
+
+// longestSince is the upper bound of the highest bucket of a histogram
+// that gained counts between two readings.
+func longestSince(before, after metrics.Sample) time.Duration {
+	b, a := before.Value.Float64Histogram(), after.Value.Float64Histogram()
+	for i := len(a.Counts) - 1; i >= 0; i-- {
+		if a.Counts[i] > b.Counts[i] {
+			upper := a.Buckets[i+1]
+			if math.IsInf(upper, 1) {
+				upper = a.Buckets[i]
+			}
+			return time.Duration(upper * float64(time.Second))
+		}
+	}
+	return 0
 }
 
 // pauseRun is what one measurement saw.
 type pauseRun struct {
 	max, p99, took time.Duration
 	calls          int
+	over10ms       int
 	written        int64
+	// lockWait is the longest a call waited for the processing lock.
+	lockWait time.Duration
+	// gcPause and schedWait are the longest GC stop-the-world pause and
+	// the longest wait of a runnable goroutine for a thread meanwhile:
+	// what a pause owes to the runtime and to a busy machine.
+	gcPause, schedWait time.Duration
 }
 
 // worst returns the largest of the runs' figures, in milliseconds.
@@ -101,6 +174,7 @@ func worst(runs []pauseRun, f func(pauseRun) time.Duration) float64 {
 func measureCalls(b *testing.B, p *emailCompromiseProcessor, records []plog.Logs, client *countingClient, snapshot func(context.Context)) pauseRun {
 	ctx := context.Background()
 	writtenBefore := client.written.Load()
+	pausesBefore := runtimePauses()
 	done := make(chan time.Duration, 1)
 	if snapshot != nil {
 		go func() {
@@ -127,6 +201,11 @@ func measureCalls(b *testing.B, p *emailCompromiseProcessor, records []plog.Logs
 		ld := plog.NewLogs()
 		records[k%len(records)].CopyTo(ld)
 		start := time.Now()
+		// What the call waits for the snapshot, apart: the lock, taken
+		// and given back as ConsumeLogs takes it.
+		p.mu.Lock()
+		run.lockWait = max(run.lockWait, time.Since(start))
+		p.mu.Unlock()
 		if err := p.ConsumeLogs(ctx, ld); err != nil {
 			b.Fatal(err)
 		}
@@ -137,8 +216,13 @@ func measureCalls(b *testing.B, p *emailCompromiseProcessor, records []plog.Logs
 	if run.calls > 0 {
 		run.max = latencies[run.calls-1]
 		run.p99 = latencies[run.calls*99/100]
+		i, _ := slices.BinarySearch(latencies, 10*time.Millisecond)
+		run.over10ms = run.calls - i
 	}
 	run.written = client.written.Load() - writtenBefore
+	pausesAfter := runtimePauses()
+	run.gcPause = longestSince(pausesBefore[0], pausesAfter[0])
+	run.schedWait = longestSince(pausesBefore[1], pausesAfter[1])
 	return run
 }
 

@@ -44,7 +44,7 @@ func TestSnapshotWhileProcessing(t *testing.T) {
 	before := map[string]bool{}
 	p.users.Each(func(key string, _ time.Time, _ *state.User) { before[key] = true })
 	p.mu.Unlock()
-	require.Greater(t, len(before), 2*256, "more users than a snapshot copies at a time")
+	require.Greater(t, len(before), 2*128, "more users than a snapshot copies at a time")
 
 	// More records of the same users and of as many new ones, one at a time.
 	more := singleRecordBatches(t, 500, 2*users)

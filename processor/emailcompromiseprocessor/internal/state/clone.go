@@ -1,75 +1,114 @@
 package state
 
-import "slices"
-
 // Clone returns a copy of u that shares no memory it could change with u:
 // every slice and pointer is copied (strings, Text and RecordID handles are
-// immutable and shared). A snapshot clones a user under the processing lock
+// immutable and shared). A snapshot copies a user under the processing lock
 // and encodes the copy after releasing it, while processing goes on
 // changing the original. TestCloneSharesNothing fails when a field is added
 // to the state without a copy here.
 func (u *User) Clone() User {
-	c := *u
-	c.SignIns = u.SignIns.clone()
-	if u.Mail != nil {
-		m := u.Mail.clone()
-		c.Mail = &m
-	}
-	if u.Account != nil {
-		a := u.Account.clone()
-		c.Account = &a
-	}
-	if u.Found != nil {
-		f := u.Found.clone()
-		c.Found = &f
-	}
+	var c User
+	u.CloneInto(&c)
 	return c
 }
 
-func (h *SignInHistory) clone() SignInHistory {
+// CloneInto makes *dst a copy of u as Clone does, reusing the arrays and
+// values dst holds where they are large enough: a snapshot copies users
+// into the same few thousand Users over and over, allocating (and so
+// assisting the garbage collector, under the processing lock) only when a
+// user holds more than the one copied there before.
+func (u *User) CloneInto(dst *User) {
+	old := *dst
+	*dst = *u
+	dst.SignIns = u.SignIns.cloneInto(old.SignIns)
+	dst.Mail = cloneInto(old.Mail, u.Mail, (*MailHistory).cloneInto)
+	dst.Account = cloneInto(old.Account, u.Account, (*AccountHistory).cloneInto)
+	dst.Found = cloneInto(old.Found, u.Found, (*Found).cloneInto)
+}
+
+// cloneInto returns a copy of *src (nil for nil), in *dst when dst is not
+// nil; clone makes the copy from src and the value it replaces.
+func cloneInto[T any](dst, src *T, clone func(src *T, reuse T) T) *T {
+	if src == nil {
+		return nil
+	}
+	if dst == nil {
+		dst = new(T)
+	}
+	*dst = clone(src, *dst)
+	return dst
+}
+
+// reuse returns a copy of src in dst's array when it is large enough. An
+// empty src gives an empty copy, nil for nil.
+func reuse[T any](dst, src []T) []T {
+	if len(src) == 0 {
+		return src[:0:0]
+	}
+	return append(dst[:0], src...)
+}
+
+// reuseEach is reuse for elements that hold slices of their own: each
+// element's own slices are copied by elem into the arrays of the element
+// dst held at its index.
+func reuseEach[T any](dst, src []T, elem func(dst *T, src, old T)) []T {
+	if len(src) == 0 {
+		return src[:0:0]
+	}
+	if cap(dst) < len(src) {
+		grown := make([]T, len(src))
+		copy(grown, dst[:cap(dst)])
+		dst = grown
+	}
+	dst = dst[:len(src)]
+	for i := range src {
+		old := dst[i]
+		elem(&dst[i], src[i], old)
+	}
+	return dst
+}
+
+func (h *SignInHistory) cloneInto(old SignInHistory) SignInHistory {
 	c := *h
-	c.Successes = slices.Clone(h.Successes)
-	c.Known = slices.Clone(h.Known)
-	c.Places = slices.Clone(h.Places)
-	for i := range c.Places {
-		c.Places[i].Earliest = slices.Clone(c.Places[i].Earliest)
-	}
-	c.Recent = slices.Clone(h.Recent)
-	c.Uses = slices.Clone(h.Uses)
+	c.Successes = reuse(old.Successes, h.Successes)
+	c.Known = reuse(old.Known, h.Known)
+	c.Places = reuseEach(old.Places, h.Places, func(dst *Place, src, old Place) {
+		*dst = src
+		dst.Earliest = reuse(old.Earliest, src.Earliest)
+	})
+	c.Recent = reuse(old.Recent, h.Recent)
+	c.Uses = reuse(old.Uses, h.Uses)
 	return c
 }
 
-func (m *MailHistory) clone() MailHistory {
+func (m *MailHistory) cloneInto(old MailHistory) MailHistory {
 	c := *m
-	c.Conversations = slices.Clone(m.Conversations)
-	c.Sends = slices.Clone(m.Sends)
-	if m.Hours != nil {
-		h := *m.Hours
-		c.Hours = &h
-	}
-	c.Replies = slices.Clone(m.Replies)
-	c.SentDeletes = slices.Clone(m.SentDeletes)
+	c.Conversations = reuse(old.Conversations, m.Conversations)
+	c.Sends = reuse(old.Sends, m.Sends)
+	c.Hours = cloneInto(old.Hours, m.Hours, func(src *HourCounts, _ HourCounts) HourCounts { return *src })
+	c.Replies = reuse(old.Replies, m.Replies)
+	c.SentDeletes = reuse(old.SentDeletes, m.SentDeletes)
 	return c
 }
 
-func (a *AccountHistory) clone() AccountHistory {
+func (a *AccountHistory) cloneInto(old AccountHistory) AccountHistory {
 	c := *a
-	c.Changes = slices.Clone(a.Changes)
-	c.Accesses = slices.Clone(a.Accesses)
-	c.Days = slices.Clone(a.Days)
-	c.Sources = slices.Clone(a.Sources)
+	c.Changes = reuse(old.Changes, a.Changes)
+	c.Accesses = reuse(old.Accesses, a.Accesses)
+	c.Days = reuse(old.Days, a.Days)
+	c.Sources = reuse(old.Sources, a.Sources)
 	return c
 }
 
-func (f *Found) clone() Found {
+func (f *Found) cloneInto(old Found) Found {
 	c := *f
-	c.Stages.List = slices.Clone(f.Stages.List)
-	c.Emitted.List = slices.Clone(f.Emitted.List)
-	c.Held = slices.Clone(f.Held)
-	for i := range c.Held {
-		c.Held[i].Evidence = slices.Clone(c.Held[i].Evidence)
-		c.Held[i].Anchors = slices.Clone(c.Held[i].Anchors)
-	}
-	c.Logged = slices.Clone(f.Logged)
+	c.Stages.List = reuse(old.Stages.List, f.Stages.List)
+	c.Emitted.List = reuse(old.Emitted.List, f.Emitted.List)
+	c.Held = reuseEach(old.Held, f.Held, func(dst *Held, src, old Held) {
+		*dst = src
+		dst.Evidence = reuse(old.Evidence, src.Evidence)
+		dst.Anchors = reuse(old.Anchors, src.Anchors)
+	})
+	c.Logged = reuse(old.Logged, f.Logged)
 	return c
 }

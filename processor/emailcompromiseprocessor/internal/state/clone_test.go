@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 // Clone fails here.
 func TestCloneSharesNothing(t *testing.T) {
 	var u User
-	fill(t, reflect.ValueOf(&u).Elem(), "User", 0)
+	fill(t, reflect.ValueOf(&u).Elem(), "User", 0, 1)
 	c := u.Clone()
 	require.True(t, reflect.DeepEqual(u, c), "the clone equals the original")
 	shareNothing(t, reflect.ValueOf(u), reflect.ValueOf(c), "User")
@@ -36,9 +37,29 @@ func TestCloneOfEmptyUser(t *testing.T) {
 	assert.Equal(t, u, u.Clone())
 }
 
+// TestCloneIntoReuses: CloneInto a User holding another user's copy gives
+// the same copy as Clone, sharing nothing with the original, in the
+// memory the other copy held: without allocating, when it is large
+// enough.
+func TestCloneIntoReuses(t *testing.T) {
+	var u, dst User
+	fill(t, reflect.ValueOf(&u).Elem(), "User", 0, 1)
+	fill(t, reflect.ValueOf(&dst).Elem(), "User", 0, 2)
+	require.False(t, reflect.DeepEqual(u, dst))
+	u.CloneInto(&dst)
+	require.True(t, reflect.DeepEqual(u, dst), "the copy equals the original")
+	shareNothing(t, reflect.ValueOf(u), reflect.ValueOf(dst), "User")
+	assert.Zero(t, testing.AllocsPerRun(10, func() { u.CloneInto(&dst) }))
+
+	// A user holding less (nothing at all) than the copy it replaces.
+	var empty User
+	empty.CloneInto(&dst)
+	assert.True(t, reflect.DeepEqual(empty, dst), "%+v", dst)
+}
+
 // fill gives every settable field of v a non-zero value: two elements per
 // slice, one entry per map, an allocated value behind every pointer.
-func fill(t *testing.T, v reflect.Value, path string, depth int) {
+func fill(t *testing.T, v reflect.Value, path string, depth, base int) {
 	t.Helper()
 	if depth > 12 {
 		t.Fatalf("%s: the state nests too deep for the test (a recursive type?)", path)
@@ -46,38 +67,38 @@ func fill(t *testing.T, v reflect.Value, path string, depth int) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
-		fill(t, v.Elem(), path, depth+1)
+		fill(t, v.Elem(), path, depth+1, base)
 	case reflect.Slice:
 		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
 		for i := 0; i < v.Len(); i++ {
-			fill(t, v.Index(i), path+"[]", depth+1)
+			fill(t, v.Index(i), path+"[]", depth+1, base)
 		}
 	case reflect.Map:
 		v.Set(reflect.MakeMap(v.Type()))
 		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-		fill(t, k, path+"[key]", depth+1)
-		fill(t, e, path+"[value]", depth+1)
+		fill(t, k, path+"[key]", depth+1, base)
+		fill(t, e, path+"[value]", depth+1, base)
 		v.SetMapIndex(k, e)
 	case reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			fill(t, v.Index(i), path+"[]", depth+1)
+			fill(t, v.Index(i), path+"[]", depth+1, base)
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
 			if f := v.Field(i); f.CanSet() {
-				fill(t, f, path+"."+v.Type().Field(i).Name, depth+1)
+				fill(t, f, path+"."+v.Type().Field(i).Name, depth+1, base)
 			}
 		}
 	case reflect.String:
-		v.SetString("x")
+		v.SetString(fmt.Sprint("x", base))
 	case reflect.Bool:
-		v.SetBool(true)
+		v.SetBool(base%2 == 1)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(int64(depth + 1))
+		v.SetInt(int64(depth + base))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(uint64(depth + 1))
+		v.SetUint(uint64(depth + base))
 	case reflect.Float32, reflect.Float64:
-		v.SetFloat(float64(depth) + 0.5)
+		v.SetFloat(float64(depth+base) + 0.5)
 	default:
 		t.Fatalf("%s: a %s in the state: Clone and this test need to learn it", path, v.Kind())
 	}

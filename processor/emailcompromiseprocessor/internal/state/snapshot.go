@@ -23,8 +23,8 @@ const (
 	layoutVersion = 2
 	usersPerChunk = 4096
 	// clonesPerLock is how many users Save copies at a time under the
-	// processing lock: about a millisecond's worth of the largest states.
-	clonesPerLock = 256
+	// processing lock: well under a millisecond of copying.
+	clonesPerLock = 128
 )
 
 var manifestKey = prefixOf(layoutVersion) + "/manifest"
@@ -47,28 +47,39 @@ type snapshotUser struct {
 }
 
 // Save writes every user in s to client, and removes a snapshot of an
-// older layout. lock guards s: Save holds it only to read a batch of
-// users (clonesPerLock, copied with User.Clone), never while encoding or
+// older layout. lock guards s: Save holds it only to copy a batch of
+// users (clonesPerLock, with User.CloneInto), never while encoding or
 // writing, so that processing goes on while a snapshot is written. Each
-// user is saved as it stood when its batch was read; a user created after
-// Save began waits for the next snapshot.
+// user is saved as it stood when its batch was copied; a user created
+// after Save began waits for the next snapshot.
 func Save(ctx context.Context, client storage.Client, s *Store[User], lock sync.Locker) error {
 	lock.Lock()
 	s.Walk()
 	lock.Unlock()
 	users := func(yield func(snapshotUser) bool) {
-		batch := make([]snapshotUser, 0, clonesPerLock)
+		// The copies of one chunk, reused for the next: snapshot.Save is
+		// done with a chunk's items when the yield of its last returns. A
+		// batch never runs past the chunk's end, so that it does not
+		// overwrite copies of the chunk not yet written.
+		slots := make([]snapshotUser, usersPerChunk)
+		next := 0
 		for more := true; more; {
-			batch = batch[:0]
+			first := next
 			lock.Lock()
-			more = s.WalkStep(clonesPerLock, func(key string, lastSeen time.Time, u *User) {
-				batch = append(batch, snapshotUser{Key: key, LastSeen: lastSeen, User: u.Clone()})
+			more = s.WalkStep(min(clonesPerLock, usersPerChunk-first), func(key string, lastSeen time.Time, u *User) {
+				slot := &slots[next]
+				slot.Key, slot.LastSeen = key, lastSeen
+				u.CloneInto(&slot.User)
+				next++
 			})
 			lock.Unlock()
-			for _, u := range batch {
+			for _, u := range slots[first:next] {
 				if !yield(u) {
 					return
 				}
+			}
+			if next == usersPerChunk {
+				next = 0
 			}
 		}
 	}

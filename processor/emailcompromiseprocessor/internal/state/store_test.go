@@ -205,3 +205,41 @@ func TestStoreWalkAcrossChanges(t *testing.T) {
 	}
 	assert.Equal(t, []string{"b"}, seen)
 }
+
+// TestSnapshotOfManyChunksKeepsEachUser: Save copies users into memory it
+// reuses from one chunk to the next; every user of three chunks comes back
+// as it was, none with another's history.
+func TestSnapshotOfManyChunksKeepsEachUser(t *testing.T) {
+	ctx := context.Background()
+	client := storagetest.NewInMemoryClient(component.KindProcessor, component.MustNewID("email_compromise"), "")
+	s := New[User](10_000, time.Hour)
+	const users = 2*usersPerChunk + 100
+	for i := range users {
+		u := s.Touch(fmt.Sprintf("user%d@contoso.com", i), t0)
+		for j := range i % 7 { // users of different sizes, so copies replace larger ones
+			u.SignIns.Successes = u.SignIns.Successes.Add(Sec(i+j), 8)
+		}
+		if i%3 == 0 {
+			u.FoundOf().Hold(Held{Rule: fmt.Sprint("rule", i), Identity: uint64(i), Evidence: make([]HeldEvidence, i%5+1)})
+		}
+	}
+	require.NoError(t, Save(ctx, client, s, new(sync.Mutex)))
+	restored := New[User](10_000, time.Hour)
+	n, err := Load(ctx, client, restored)
+	require.NoError(t, err)
+	require.Equal(t, users, n)
+	for i := range users {
+		key := fmt.Sprintf("user%d@contoso.com", i)
+		want, got := s.Get(key), restored.Get(key)
+		require.Len(t, got.SignIns.Successes, len(want.SignIns.Successes), key)
+		for j := range want.SignIns.Successes {
+			require.Equal(t, want.SignIns.Successes[j], got.SignIns.Successes[j], key)
+		}
+		if i%3 == 0 {
+			require.Equal(t, want.Found.Held[0].Rule, got.Found.Held[0].Rule, key)
+			require.Len(t, got.Found.Held[0].Evidence, len(want.Found.Held[0].Evidence), key)
+		} else {
+			require.Nil(t, got.Found, key)
+		}
+	}
+}
