@@ -1,13 +1,13 @@
 package emailcompromiseprocessor // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
@@ -34,29 +34,23 @@ func (k sigmaKeys) chunk(generation uint64, chunk int) string {
 	return fmt.Sprintf("%s%d/%d", k, generation, chunk)
 }
 
-// encodeSigmaState encodes an engine's correlation state in chunks; the
-// caller holds mu.
-func encodeSigmaState(engine *sigma.Engine) ([][]byte, error) {
-	var chunks [][]byte
-	err := engine.SaveCorrelations(func(data []byte) error {
-		chunks = append(chunks, bytes.Clone(data))
-		return nil
-	})
-	return chunks, err
-}
-
-// saveSigmaState writes the chunks of an engine's correlation state.
-func saveSigmaState(ctx context.Context, client storage.Client, keys sigmaKeys, chunks [][]byte) error {
+// saveSigmaState snapshots an engine's correlation state. lock guards the
+// engine: SaveCorrelations takes it to copy groups, not to encode or write.
+func saveSigmaState(ctx context.Context, client storage.Client, keys sigmaKeys, engine *sigma.Engine, lock sync.Locker) error {
 	generation, old, err := keys.readManifest(ctx, client)
 	if err != nil {
 		return err
 	}
-	for i, data := range chunks {
-		if err := client.Set(ctx, keys.chunk(generation+1, i), data); err != nil {
-			return err
-		}
+	chunks := 0
+	err = engine.SaveCorrelations(func(data []byte) error {
+		err := client.Set(ctx, keys.chunk(generation+1, chunks), data)
+		chunks++
+		return err
+	}, lock)
+	if err != nil {
+		return err
 	}
-	if err := client.Set(ctx, keys.manifest(), []byte(fmt.Sprintf("%d %d", generation+1, len(chunks)))); err != nil {
+	if err := client.Set(ctx, keys.manifest(), []byte(fmt.Sprintf("%d %d", generation+1, chunks))); err != nil {
 		return err
 	}
 	deletes := make([]*storage.Operation, old)
@@ -100,20 +94,13 @@ func (k sigmaKeys) readManifest(ctx context.Context, client storage.Client) (gen
 }
 
 // saveSigmaStates snapshots every tenant's Sigma correlation state to
-// client. It holds mu while it encodes a tenant's state (bounded by the
-// correlation caps), not while it writes.
+// client. It takes mu only while it copies a few hundred groups at a time.
 func (p *emailCompromiseProcessor) saveSigmaStates(ctx context.Context, client storage.Client) {
 	for _, t := range p.tenants.all() {
 		if t.sigma == nil {
 			continue
 		}
-		p.mu.Lock()
-		chunks, err := encodeSigmaState(t.sigma)
-		p.mu.Unlock()
-		if err == nil {
-			err = saveSigmaState(ctx, client, sigmaKeysOf(t.name), chunks)
-		}
-		if err != nil {
+		if err := saveSigmaState(ctx, client, sigmaKeysOf(t.name), t.sigma, &p.mu); err != nil {
 			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 			p.logger.Warn("Could not snapshot Sigma correlation state", t.logField(), zap.Error(err))
 		}

@@ -24,13 +24,16 @@ import (
 
 // TestSnapshotWhileProcessing: snapshots are written while records of the
 // same users, and of new ones, are processed (run with -race: the snapshot
-// reads users under the processing lock only while it copies them). Every
+// reads users and Sigma correlation groups under the processing lock only
+// while it copies them). Every
 // user held before a snapshot began is in it, each as a whole.
 func TestSnapshotWhileProcessing(t *testing.T) {
 	ctx := context.Background()
 	const users = 700
 	cfg := createDefaultConfig().(*Config)
-	cfg.State.SnapshotInterval = time.Hour // the test snapshots when it wants
+	cfg.State.SnapshotInterval = time.Hour             // the test snapshots when it wants
+	cfg.Sigma.Rules = []string{"../../testdata/sigma"} // whose correlation state is snapshotted too
+	require.NoError(t, cfg.Validate())
 	p, _ := newTestProcessor(t, cfg, componenttest.NewTelemetry())
 	require.NoError(t, p.Start(ctx, componenttest.NewNopHost()))
 	defer func() { require.NoError(t, p.Shutdown(ctx)) }()
@@ -79,6 +82,9 @@ func TestSnapshotWhileProcessing(t *testing.T) {
 	for key := range before {
 		assert.NotNil(t, restored.Get(key), "%s, held before the snapshot, is in it", key)
 	}
+	data, err := client.Get(ctx, sigmaKeysOf("").manifest())
+	require.NoError(t, err)
+	assert.NotNil(t, data, "the Sigma correlation state was snapshotted")
 }
 
 // TestProcessorStartsEmptyOnAnUnreadableSnapshot: a snapshot whose second

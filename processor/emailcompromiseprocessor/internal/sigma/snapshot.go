@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,6 +21,10 @@ import (
 // groupsPerChunk bounds a chunk: a storage value stays a few megabytes at
 // most, whatever the number of groups.
 const groupsPerChunk = 2048
+
+// groupsPerLock is how many groups SaveCorrelations copies at a time under
+// the caller's lock.
+const groupsPerLock = 256
 
 type snapshotChunk struct {
 	Watermark int64
@@ -63,9 +68,17 @@ func (c *correlationRule) definition() string {
 }
 
 // SaveCorrelations encodes the correlation state and passes it to put,
-// chunk by chunk.
-func (e *Engine) SaveCorrelations(put func([]byte) error) error {
+// chunk by chunk. lock guards the engine: SaveCorrelations holds it only
+// while it copies groupsPerLock groups, never while it encodes or puts, so
+// that records are evaluated meanwhile. Each group is saved as it stood
+// when copied; the watermark and each correlation's latest time as they
+// stood before its groups were copied (a restored engine is then behind by
+// at most the snapshot's own duration, and judges late records more
+// leniently, not less).
+func (e *Engine) SaveCorrelations(put func([]byte) error, lock sync.Locker) error {
+	lock.Lock()
 	chunk := snapshotChunk{Watermark: e.watermark}
+	lock.Unlock()
 	groups := 0
 	flush := func() error {
 		var buf bytes.Buffer
@@ -75,26 +88,33 @@ func (e *Engine) SaveCorrelations(put func([]byte) error) error {
 		chunk.Rules, groups = nil, 0
 		return put(buf.Bytes())
 	}
+	batch := make([]snapshotGroup, 0, groupsPerLock)
 	for _, c := range e.correlations {
+		lock.Lock()
 		rule := snapshotRule{Key: c.info.Key, Definition: c.definition(), Latest: c.state.latest}
-		var err error
-		c.state.groups.Each(func(key string, lastSeen time.Time, g *corrGroup) {
-			if err != nil {
-				return
+		c.state.groups.Walk()
+		lock.Unlock()
+		for more := true; more; {
+			batch = batch[:0]
+			lock.Lock()
+			more = c.state.groups.WalkStep(groupsPerLock, func(key string, lastSeen time.Time, g *corrGroup) {
+				sg := snapshotGroup{Key: key, LastSeen: lastSeen.UnixNano(), Newest: g.newest, Events: make([]snapshotEvent, len(g.events))}
+				for i, ev := range g.events {
+					sg.Events[i] = snapshotEvent{T: ev.t, Ref: ev.ref, Value: ev.value, Num: ev.num, HasNum: ev.hasNum, ID: ev.id, User: ev.user}
+				}
+				batch = append(batch, sg)
+			})
+			lock.Unlock()
+			for _, sg := range batch {
+				rule.Groups = append(rule.Groups, sg)
+				if groups++; groups == groupsPerChunk {
+					chunk.Rules = append(chunk.Rules, rule)
+					rule.Groups = nil
+					if err := flush(); err != nil {
+						return err
+					}
+				}
 			}
-			sg := snapshotGroup{Key: key, LastSeen: lastSeen.UnixNano(), Newest: g.newest, Events: make([]snapshotEvent, len(g.events))}
-			for i, ev := range g.events {
-				sg.Events[i] = snapshotEvent{T: ev.t, Ref: ev.ref, Value: ev.value, Num: ev.num, HasNum: ev.hasNum, ID: ev.id, User: ev.user}
-			}
-			rule.Groups = append(rule.Groups, sg)
-			if groups++; groups == groupsPerChunk {
-				chunk.Rules = append(chunk.Rules, rule)
-				rule.Groups = nil
-				err = flush()
-			}
-		})
-		if err != nil {
-			return err
 		}
 		if len(rule.Groups) > 0 {
 			chunk.Rules = append(chunk.Rules, rule)

@@ -3,6 +3,7 @@ package sigma
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ correlation: {type: event_count, rules: [sign_in], group-by: [user], timespan: 1
 func saved(t *testing.T, e *Engine) [][]byte {
 	t.Helper()
 	var chunks [][]byte
-	require.NoError(t, e.SaveCorrelations(func(b []byte) error { chunks = append(chunks, b); return nil }))
+	require.NoError(t, e.SaveCorrelations(func(b []byte) error { chunks = append(chunks, b); return nil }, new(sync.Mutex)))
 	return chunks
 }
 
