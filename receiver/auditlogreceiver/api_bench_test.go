@@ -68,7 +68,7 @@ func benchAPISource(b *testing.B, cfg *Config) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		delivered := 0
-		sources[0].source.Run(ctx, func(_ context.Context, logs plog.Logs) error {
+		sources[0].source.Run(ctx, func(_ context.Context, logs plog.Logs, _ func() plog.Logs) error {
 			delivered += logs.LogRecordCount()
 			if delivered >= benchAPIRecords {
 				cancel()

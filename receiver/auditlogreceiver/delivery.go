@@ -22,7 +22,8 @@ import (
 
 // deliverer returns the deliver function of one source: its own obsreport
 // (with the transport it reads over), its own metric attributes, and for a
-// tenant's source the tenant's mark on every record.
+// tenant's source the tenant's mark on every record. A batch built again as
+// read gets the mark and the order of the batch first delivered.
 func (r *auditLogReceiver) deliverer(label sourceLabel, transport string, mark *tenantMark) (deliverFunc, error) {
 	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             r.settings.ID,
@@ -34,9 +35,13 @@ func (r *auditLogReceiver) deliverer(label sourceLabel, transport string, mark *
 		return nil, err
 	}
 	attrs := label.attributes()
-	return func(ctx context.Context, logs plog.Logs) error {
+	prepare := func(logs plog.Logs) plog.Logs {
 		mark.apply(logs)
-		return r.deliver(ctx, logs, obsrecv, attrs)
+		sortByEventTime(logs)
+		return logs
+	}
+	return func(ctx context.Context, logs plog.Logs, asRead func() plog.Logs) error {
+		return r.deliver(ctx, prepare(logs), func() plog.Logs { return prepare(asRead()) }, obsrecv, attrs)
 	}, nil
 }
 
@@ -73,17 +78,19 @@ func sortedByEventTime(records plog.LogRecordSlice) bool {
 // would lose records. A permanent refusal of several records is split (see
 // deliverInParts); only single records refused for good are dropped, so that
 // otelcol_audit_log_dropped_records counts exactly the records that were not
-// delivered.
-func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs, obsrecv *receiverhelper.ObsReport, attrs metric.MeasurementOption) error {
+// delivered. asRead builds logs again as read (see deliverInParts).
+func (r *auditLogReceiver) deliver(ctx context.Context, logs plog.Logs, asRead func() plog.Logs, obsrecv *receiverhelper.ObsReport, attrs metric.MeasurementOption) error {
 	// Retry tries once even when ctx has ended: without this check a
 	// shutdown would wait for the source to read to the end of its files.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sortByEventTime(logs)
+	// Counted before the pipeline gets logs: a processor may drop records
+	// of it in place.
+	records := logs.LogRecordCount()
 	d := &delivery{receiver: r, obsrecv: obsrecv, attrs: attrs}
-	err := d.deliverInParts(ctx, logs)
-	d.report(ctx, logs.LogRecordCount())
+	err := d.deliverInParts(ctx, logs, asRead)
+	d.report(ctx, records)
 	return err
 }
 
@@ -128,9 +135,15 @@ const maxLoggedIDs = 10
 // batch can reach downstream twice: at-least-once, countable by
 // audit.record.id. Records come out in the batch's order either way.
 //
-// logs is never handed on itself, only a copy of it (see push): the halves
-// are cut from the batch as the receiver built it.
-func (d *delivery) deliverInParts(ctx context.Context, logs plog.Logs) error {
+// The halves are cut from the batch as read, which asRead builds again, not
+// from logs: the processors that ran before the refusal may have changed
+// logs in place (groupbyattrs moves user.name from the records to new
+// resources, so a half cut from logs would reach Kafka without its partition
+// key). Building the batch again from the raw records its source kept costs
+// nothing until a refusal, where a copy of every batch before its push cost
+// a fifth of the receiver's CPU. A half is pushed as a copy and kept as read
+// for its own halves: refusals are rare.
+func (d *delivery) deliverInParts(ctx context.Context, logs plog.Logs, asRead func() plog.Logs) error {
 	err := d.push(ctx, logs)
 	if err == nil || !consumererror.IsPermanent(err) {
 		return err
@@ -138,42 +151,41 @@ func (d *delivery) deliverInParts(ctx context.Context, logs plog.Logs) error {
 	if d.firstRefusal == nil {
 		d.firstRefusal = err
 	}
-	if logs.LogRecordCount() == 1 {
-		d.drop(logs)
+	read := asRead()
+	if read.LogRecordCount() == 1 {
+		d.drop(read)
 		return nil
 	}
-	first, second := splitInHalves(logs)
-	if err := d.deliverInParts(ctx, first); err != nil {
+	first, second := splitInHalves(read)
+	if err := d.deliverCopy(ctx, first); err != nil {
 		return err
 	}
-	return d.deliverInParts(ctx, second)
+	return d.deliverCopy(ctx, second)
 }
 
-// push hands a copy of logs to the next consumer until it accepts it or
-// refuses it for good; it returns an error other than a permanent refusal
-// only when ctx ended. Accepted records are counted as emitted at once, so
-// the count is right even when a shutdown ends the batch's delivery
-// half-way.
+// deliverCopy delivers a copy of part in parts, part staying as read.
+func (d *delivery) deliverCopy(ctx context.Context, part plog.Logs) error {
+	attempt := plog.NewLogs()
+	part.CopyTo(attempt)
+	return d.deliverInParts(ctx, attempt, func() plog.Logs { return part })
+}
+
+// push hands logs to the next consumer until it accepts it or refuses it for
+// good; it returns an error other than a permanent refusal only when ctx
+// ended. Accepted records are counted as emitted at once, so the count is
+// right even when a shutdown ends the batch's delivery half-way.
 //
-// The copy keeps logs as read for the halves of a permanent refusal: the
-// processors that ran before the refusal may have changed the copy in place
-// (groupbyattrs moves user.name from the records to new resources, so a half
-// cut from the copy would reach Kafka without its partition key).
-// Backpressure re-sends the copy itself, as the processors left it: the
+// Backpressure re-sends logs as the processors left it, not as read: the
 // email_compromise processor recognises a retried batch by its own tags and
 // leaves it tagged as the first time (tests/order
 // TestRetriedBatchesAreCountedOnce); a batch retried as read lost a chain
-// tag there. The copy is cheap next to reading: the file source read
-// BenchmarkReadFile's export at 41 MB/s with and without a copy of every
-// batch.
+// tag there.
 func (d *delivery) push(ctx context.Context, logs plog.Logs) error {
 	r := d.receiver
 	count := logs.LogRecordCount()
-	attempt := plog.NewLogs()
-	logs.CopyTo(attempt)
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		opCtx := d.obsrecv.StartLogsOp(ctx)
-		err := r.next.ConsumeLogs(opCtx, attempt)
+		err := r.next.ConsumeLogs(opCtx, logs)
 		d.obsrecv.EndLogsOp(opCtx, metadata.Type.String(), count, err)
 		if consumererror.IsPermanent(err) {
 			return struct{}{}, backoff.Permanent(err)

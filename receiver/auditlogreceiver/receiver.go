@@ -38,8 +38,10 @@ type source interface {
 
 // deliverFunc hands a batch to the next consumer. It returns nil once the
 // batch is done with (accepted, or refused for good and counted), and an
-// error only when ctx ended first. It is the sources' Deliver.
-type deliverFunc = func(ctx context.Context, logs plog.Logs) error
+// error only when ctx ended first. The pipeline may change logs in place;
+// asRead builds the batch again as it was read, and may be called only
+// before deliverFunc returns. It is the sources' Deliver.
+type deliverFunc = func(ctx context.Context, logs plog.Logs, asRead func() plog.Logs) error
 
 type auditLogReceiver struct {
 	settings  receiver.Settings

@@ -22,6 +22,17 @@ type fileBatch struct {
 	count    int
 	bytes    int
 	commits  []commit
+	// read and runs keep the batch as read for rebuild: its records, and
+	// the file of each ResourceLogs.
+	read logrecord.AsRead
+	runs []fileRun
+}
+
+// fileRun is a ResourceLogs of the batch: the file its records were read
+// from and the number of records kept up to its end.
+type fileRun struct {
+	path string
+	end  int
 }
 
 func (s *Source) newBatch(deliver Deliver) *fileBatch {
@@ -34,19 +45,46 @@ func (b *fileBatch) beginFile(path string) {
 
 func (b *fileBatch) add(raw logrecord.Raw) {
 	if !b.hasScope {
-		rl := b.logs.ResourceLogs().AppendEmpty()
-		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(b.source.set.ScopeName)
-		sl.Scope().SetVersion(b.source.set.ScopeVersion)
-		b.records, b.hasScope = sl.LogRecords(), true
+		b.records, b.hasScope = b.appendFile(b.logs), true
+		b.runs = append(b.runs, fileRun{path: b.path})
 	}
 	lr := b.records.AppendEmpty()
 	b.source.builder.Build(raw, lr)
-	attrs := lr.Attributes()
-	attrs.PutStr(AttrFileName, filepath.Base(b.path))
-	attrs.PutStr(AttrFilePath, b.path)
+	putFile(lr, b.path)
+	b.read.Keep(raw, lr)
+	b.runs[len(b.runs)-1].end = b.read.Len()
 	b.count++
 	b.bytes += len(raw.Data)
+}
+
+// appendFile appends the ResourceLogs of a file's records to logs.
+func (b *fileBatch) appendFile(logs plog.Logs) plog.LogRecordSlice {
+	sl := logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(b.source.set.ScopeName)
+	sl.Scope().SetVersion(b.source.set.ScopeVersion)
+	return sl.LogRecords()
+}
+
+func putFile(lr plog.LogRecord, path string) {
+	attrs := lr.Attributes()
+	attrs.PutStr(AttrFileName, filepath.Base(path))
+	attrs.PutStr(AttrFilePath, path)
+}
+
+// rebuild builds the batch again as it was read, for delivery to cut the
+// halves of a permanent refusal from (the Deliver's asRead).
+func (b *fileBatch) rebuild() plog.Logs {
+	logs := plog.NewLogs()
+	i := 0
+	for _, run := range b.runs {
+		records := b.appendFile(logs)
+		for ; i < run.end; i++ {
+			lr := records.AppendEmpty()
+			b.read.Build(&b.source.builder, i, lr)
+			putFile(lr, run.path)
+		}
+	}
+	return logs
 }
 
 // position is where cp will stand once the commits so far are applied.
@@ -73,7 +111,7 @@ func (b *fileBatch) flush(ctx context.Context) error {
 	s := b.source
 	if b.count > 0 {
 		s.metrics.RecordsBuilt(ctx, s.builder.TakeCounts())
-		if err := b.deliver(ctx, b.logs); err != nil {
+		if err := b.deliver(ctx, b.logs, b.rebuild); err != nil {
 			return err
 		}
 	}
@@ -82,5 +120,7 @@ func (b *fileBatch) flush(ctx context.Context) error {
 		s.save(ctx)
 	}
 	b.logs, b.count, b.bytes, b.commits, b.hasScope = plog.NewLogs(), 0, 0, b.commits[:0], false
+	b.read.Reset()
+	b.runs = b.runs[:0]
 	return nil
 }

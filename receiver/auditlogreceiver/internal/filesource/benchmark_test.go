@@ -133,7 +133,7 @@ func BenchmarkReadFile(b *testing.B) {
 		b.Run("source_"+layout, func(b *testing.B) {
 			path, size := benchFile(b, layout)
 			set := testSettings(path)
-			discard := func(context.Context, plog.Logs) error { return nil }
+			discard := func(context.Context, plog.Logs, func() plog.Logs) error { return nil }
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {

@@ -82,7 +82,7 @@ func newTestSource(t *testing.T, set Settings, client storage.Client) *testSourc
 func (s *testSource) poll(t *testing.T) []plog.LogRecord {
 	t.Helper()
 	before := len(s.logs)
-	s.Source.poll(context.Background(), func(_ context.Context, logs plog.Logs) error {
+	s.Source.poll(context.Background(), func(_ context.Context, logs plog.Logs, _ func() plog.Logs) error {
 		s.logs = append(s.logs, logs)
 		if s.onDeliver != nil {
 			s.onDeliver()

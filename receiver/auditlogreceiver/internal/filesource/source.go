@@ -62,8 +62,10 @@ type Metrics interface {
 
 // Deliver hands a batch to the next consumer. It returns nil once the batch
 // is done with (accepted, or refused for good and counted), and an error
-// only when ctx ended first.
-type Deliver = func(ctx context.Context, logs plog.Logs) error
+// only when ctx ended first. The pipeline may change logs in place; asRead
+// builds the batch again as it was read, and may be called only before
+// Deliver returns.
+type Deliver = func(ctx context.Context, logs plog.Logs, asRead func() plog.Logs) error
 
 // Source reads exported audit files: it finds them by glob on every
 // poll, reads what is new in each and remembers how far it got.

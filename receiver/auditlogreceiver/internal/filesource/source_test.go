@@ -421,7 +421,7 @@ func TestCheckpointsAreSavedAfterEachBatch(t *testing.T) {
 	src := newTestSource(t, set, client)
 	batches := 0
 	ctx, cancel := context.WithCancel(context.Background())
-	src.Source.poll(ctx, func(ctx context.Context, _ plog.Logs) error {
+	src.Source.poll(ctx, func(ctx context.Context, _ plog.Logs, _ func() plog.Logs) error {
 		batches++
 		if batches == 2 {
 			cancel()

@@ -106,7 +106,7 @@ func firstRequests(t *testing.T, build func(Env) (*Source, error)) sentRequests 
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		src.Run(ctx, func(context.Context, plog.Logs) error { return nil })
+		src.Run(ctx, func(context.Context, plog.Logs, func() plog.Logs) error { return nil })
 	}()
 	select {
 	case <-finished:

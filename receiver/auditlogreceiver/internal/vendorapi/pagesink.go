@@ -36,6 +36,8 @@ type pageSink struct {
 	// window is the window being listed; it gives the horizon of records
 	// without a usable event time.
 	window timeWindow
+	// read keeps the batch in flight as read, for rebuild.
+	read logrecord.AsRead
 }
 
 // fetched reports whether an O365 content blob was delivered (or skipped as
@@ -77,7 +79,9 @@ func (k *pageSink) page(ctx context.Context, p apiPage) error {
 			scratch = plog.NewLogRecord()
 			continue
 		}
-		scratch.MoveTo(records.AppendEmpty())
+		lr := records.AppendEmpty()
+		scratch.MoveTo(lr)
+		k.read.Keep(logrecord.Raw{Data: raw}, lr)
 		inBatch[rec.key] = true
 		pending = append(pending, rec)
 		batchBytes += len(raw)
@@ -146,6 +150,16 @@ func (k *pageSink) identify(raw []byte, parsed bool, pageHorizon time.Time, lr p
 	return rec
 }
 
+// rebuild builds the batch in flight again as it was read, for delivery to
+// cut the halves of a permanent refusal from (the Deliver's asRead).
+func (k *pageSink) rebuild() plog.Logs {
+	logs, records := k.newBatch()
+	for i := range k.read.Len() {
+		k.read.Build(&k.source.builder, i, records.AppendEmpty())
+	}
+	return logs
+}
+
 func (k *pageSink) newBatch() (plog.Logs, plog.LogRecordSlice) {
 	logs := plog.NewLogs()
 	sl := logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
@@ -160,7 +174,9 @@ func (k *pageSink) flush(ctx context.Context, logs plog.Logs, pending []seenReco
 	s := k.source
 	s.metrics.RecordsBuilt(ctx, s.builder.TakeCounts())
 	if len(pending) > 0 {
-		if err := k.deliver(ctx, logs); err != nil {
+		err := k.deliver(ctx, logs, k.rebuild)
+		k.read.Reset()
+		if err != nil {
 			return err
 		}
 	}

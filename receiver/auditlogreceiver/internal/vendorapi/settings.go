@@ -218,5 +218,7 @@ func (e Env) configKey(source string) string {
 
 // Deliver hands a batch to the next consumer. It returns nil once the batch
 // is done with (accepted, or refused for good and counted), and an error
-// only when ctx ended first.
-type Deliver = func(ctx context.Context, logs plog.Logs) error
+// only when ctx ended first. The pipeline may change logs in place; asRead
+// builds the batch again as it was read, and may be called only before
+// Deliver returns.
+type Deliver = func(ctx context.Context, logs plog.Logs, asRead func() plog.Logs) error
