@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -78,11 +79,13 @@ func newTestSource(t *testing.T, set Settings, client storage.Client) *testSourc
 	return src
 }
 
-// poll runs one poll and returns the records it passed on.
+// poll runs one poll and returns the records it passed on. Every batch of
+// every test is also built again as read, and must come out the same.
 func (s *testSource) poll(t *testing.T) []plog.LogRecord {
 	t.Helper()
 	before := len(s.logs)
-	s.Source.poll(context.Background(), func(_ context.Context, logs plog.Logs, _ func() plog.Logs) error {
+	s.Source.poll(context.Background(), func(_ context.Context, logs plog.Logs, asRead func() plog.Logs) error {
+		assert.Equal(t, logs, asRead(), "the batch built again as read")
 		s.logs = append(s.logs, logs)
 		if s.onDeliver != nil {
 			s.onDeliver()

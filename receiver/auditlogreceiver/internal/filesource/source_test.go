@@ -25,6 +25,7 @@ import (
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
 	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
+	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
 )
 
 func TestReadsEveryFormatPlainAndGzipped(t *testing.T) {
@@ -166,6 +167,38 @@ func TestRecordsOfOneFileShareResourceAndScope(t *testing.T) {
 		}
 	}
 	assert.Equal(t, [][]string{{"a1", "a2"}, {"a3"}, {"b1"}}, shape)
+}
+
+// TestBatchIsBuiltAgainAsRead: a batch the pipeline changed in place is
+// built again as it was read (for the halves of a permanent refusal): one
+// ResourceLogs per file, parse errors at their offsets, the times records
+// were observed; its records are not counted again.
+func TestBatchIsBuiltAgainAsRead(t *testing.T) {
+	dir := t.TempDir()
+	recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(recordtest.O365Record("a1"), recordtest.O365Record("a2"), `{"Id": x}`)))
+	recordtest.WriteFile(t, filepath.Join(dir, "b.json.gz"), gzipped(t, []byte(recordtest.JSONLines(recordtest.O365Record("b1"), "caf\xe9"))))
+	set := testSettings(filepath.Join(dir, "*"))
+	set.BatchSize = 4
+	src := newTestSource(t, set, nil)
+	var shapes [][]int
+	src.Source.poll(context.Background(), func(_ context.Context, logs plog.Logs, asRead func() plog.Logs) error {
+		read := plog.NewLogs()
+		logs.CopyTo(read)
+		for _, lr := range recordtest.Records(logs) {
+			lr.Attributes().Clear()
+			lr.SetObservedTimestamp(0)
+		}
+		logs.ResourceLogs().At(0).Resource().Attributes().PutStr("user.name", "moved here")
+		assert.Equal(t, read, asRead())
+		var shape []int
+		for i := 0; i < read.ResourceLogs().Len(); i++ {
+			shape = append(shape, read.ResourceLogs().At(i).ScopeLogs().At(0).LogRecords().Len())
+		}
+		shapes = append(shapes, shape)
+		return nil
+	})
+	assert.Equal(t, [][]int{{3, 1}, {1}}, shapes, "batches of 4, one ResourceLogs per file in each")
+	assert.Equal(t, logrecord.Counts{Read: 5, ParseErrors: 2}, src.metrics.(*countingMetrics).built, "each record read counted once")
 }
 
 func TestBadInputIsPassedOnWithParseErrors(t *testing.T) {
