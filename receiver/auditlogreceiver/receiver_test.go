@@ -30,6 +30,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelsec/emailcompromise/internal/auditrecord"
+	"github.com/otelsec/emailcompromise/internal/testing/apitest"
 	"github.com/otelsec/emailcompromise/internal/testing/recordtest"
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/metadatatest"
 )
@@ -371,43 +372,93 @@ func TestBatchRefusedOnceIsDeliveredInPartsAndNothingIsDropped(t *testing.T) {
 	assert.Error(t, err, "nothing dropped, nothing counted")
 }
 
-// TestHalvesAreCutFromTheBatchAsRead: the pipeline changes a batch before
-// refusing it for good (groupbyattrs moves user.name off the records; a
-// processor tags them). The halves sent after the refusal must be cut from
-// the batch as read.
+// TestHalvesAreCutFromTheBatchAsRead: the pipeline changes a batch in place
+// before refusing it for good (groupbyattrs moves user.name off the records;
+// a processor tags them). The halves sent after the refusal must be cut from
+// the batch as read, with the tenant's mark and in the order the pipeline
+// first got it, whether the batch was read from files or from an API.
 func TestHalvesAreCutFromTheBatchAsRead(t *testing.T) {
-	dir := t.TempDir()
-	all := writeRecordFiles(t, dir, "f", 1, 4)
-	cfg := testConfig(filepath.Join(dir, "*.json"))
-	var mu sync.Mutex
-	calls, users := 0, map[string]string{}
+	for _, tc := range []struct {
+		name string
+		cfg  func(t *testing.T) *Config
+	}{
+		{"files", func(t *testing.T) *Config {
+			dir := t.TempDir()
+			writeRecordFiles(t, dir, "f", 3, 1)
+			cfg := testConfig(filepath.Join(dir, "*.json"))
+			cfg.Files.TenantName = "contoso"
+			return cfg
+		}},
+		{"graph", func(t *testing.T) *Config {
+			env := newGraphEnv(t)
+			at := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+			for i := range env.cfg.Graph.Get().PageSize {
+				env.api.Add(at, "interactiveUser", apitest.GraphSignIn(fmt.Sprintf("s-%d", i), at.Add(-time.Duration(i)*time.Minute), "none"))
+			}
+			return env.cfg
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			refused := plog.NewLogs() // as the pipeline got it, before changing it
+			var halves []plog.Logs
+			next, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if refused.ResourceLogs().Len() > 0 {
+					halves = append(halves, logs)
+					return nil
+				}
+				logs.CopyTo(refused)
+				for _, lr := range recordtest.Records(logs) {
+					lr.Attributes().Remove(auditrecord.AttrUserName)
+					lr.Attributes().PutStr("detection.rules", "tagged before the refusal")
+				}
+				return consumererror.NewPermanent(errors.New("message too large"))
+			})
+			require.NoError(t, err)
+			r := newTestReceiver(t, tc.cfg(t), next, nil)
+			require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+			require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(halves) >= 2 }, 5*time.Second, time.Millisecond)
+			require.NoError(t, r.Shutdown(context.Background()))
+			require.Equal(t, 3, refused.LogRecordCount())
+			assert.NotEmpty(t, recordtest.Attr(recordtest.Records(refused)[0], auditrecord.AttrUserName))
+			assert.Equal(t, recordtest.Records(refused), recordtest.Records(halves[:2]...), "the halves, record for record")
+		})
+	}
+}
+
+// TestAcceptedBatchIsHandedOnItself: the batch a source built goes down the
+// pipeline itself, not a copy, and is not built again, whether accepted at
+// once or after backpressure (which re-sends it as the processors left it).
+func TestAcceptedBatchIsHandedOnItself(t *testing.T) {
+	calls := 0
 	next, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
-		mu.Lock()
-		defer mu.Unlock()
 		calls++
-		for _, lr := range recordtest.Records(logs) {
-			if calls == 1 {
-				lr.Attributes().Remove(auditrecord.AttrUserName)
-				lr.Attributes().PutStr("detection.rules", "tagged before the refusal")
-				continue
-			}
-			if _, tagged := lr.Attributes().Get("detection.rules"); !tagged {
-				users[recordtest.Attr(lr, auditrecord.AttrRecordID)] = recordtest.Attr(lr, auditrecord.AttrUserName)
-			}
-		}
+		attrs := recordtest.Records(logs)[0].Attributes()
 		if calls == 1 {
-			return consumererror.NewPermanent(errors.New("message too large"))
+			attrs.PutStr("detection.rules", "tagged before the backpressure")
+			return errBackpressure
 		}
+		_, tagged := attrs.Get("detection.rules")
+		assert.True(t, tagged, "sent again as the processors left it")
+		attrs.PutStr("reached", "the sink")
 		return nil
 	})
 	require.NoError(t, err)
-	r := newTestReceiver(t, cfg, next, nil)
-	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
-	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(users) == len(all) }, 5*time.Second, time.Millisecond)
-	require.NoError(t, r.Shutdown(context.Background()))
-	for _, id := range all {
-		assert.Equal(t, "alice@contoso.com", users[id], "record %s sent again as read", id)
-	}
+	r := newTestReceiver(t, testConfig(), next, nil)
+	deliver, err := r.deliverer(sourceLabel{source: sourceFiles}, "file", nil)
+	require.NoError(t, err)
+	logs := plog.NewLogs()
+	lr := logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Attributes().PutStr(auditrecord.AttrRecordID, "r-1")
+	require.NoError(t, deliver(context.Background(), logs, func() plog.Logs {
+		t.Error("built again as read, though never refused for good")
+		return plog.NewLogs()
+	}))
+	assert.Equal(t, 2, calls)
+	_, reached := lr.Attributes().Get("reached")
+	assert.True(t, reached, "the sink changed the batch the source built, not a copy")
 }
 
 func TestSplitInHalvesKeepsOrderResourcesAndScopes(t *testing.T) {
