@@ -26,7 +26,8 @@
 //     graph_page, purview_csv_recordid_header, ...). The layout travels with
 //     the resume point, so it is kept in the checkpoint, and is logged once
 //     per new file.
-//   - batch.go: a batch of records, one ResourceLogs per file, and the
+//   - batch.go: a batch of records, one ResourceLogs per file, its raw
+//     records kept to build it again as read (logrecord.AsRead), and the
 //     checkpoint changes that take effect once it is accepted.
 //
 // # Design notes

@@ -17,6 +17,9 @@
 //   - Counts, what the builder counted since the caller last took them: the
 //     caller reports them once per batch, which keeps metric calls off the
 //     per-record path.
+//   - AsRead, the raw records of a batch kept until it is done with, to build
+//     the batch again as read, uncounted, when the pipeline changed it in
+//     place and refused it for good.
 //
 // The package knows no source, no configuration and no telemetry: the file
 // source and the vendor API sources each hold a Builder of their own.

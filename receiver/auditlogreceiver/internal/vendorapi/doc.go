@@ -19,8 +19,9 @@
 //   - pagesink.go: pages into batches, with the same record builder as the
 //     file source (internal/logrecord), dedup against what was accepted
 //     before (each source's recordIdentity: what names a record, and by
-//     which time the API lists it), and the state saved after each
-//     accepted batch.
+//     which time the API lists it), the raw records of the batch in flight
+//     kept to build it again as read (logrecord.AsRead), and the state
+//     saved after each accepted batch.
 //   - checkpoint.go and seenset.go: a stream's saved state (cursor, origin,
 //     newest event, the ids accepted within the overlap and the O365 blobs
 //     already fetched) under api/<source>/<tenant, version or subject>/<stream>.
