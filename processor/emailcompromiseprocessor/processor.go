@@ -280,12 +280,12 @@ func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs
 	evictionsBefore := p.users.Evictions()
 	for i := 0; i < ld.ResourceLogs().Len(); i++ {
 		rl := ld.ResourceLogs().At(i)
-		scopes := rl.ScopeLogs()
+		resource, scopes := rl.Resource().Attributes(), rl.ScopeLogs()
 		for j := 0; j < scopes.Len(); j++ {
 			records := scopes.At(j).LogRecords()
 			in += int64(records.Len())
 			records.RemoveIf(func(lr plog.LogRecord) bool {
-				o := p.inspect(ctx, lr, rl.Resource().Attributes(), now)
+				o := p.inspect(ctx, lr, resource, now)
 				switch o {
 				case outcomeTagged:
 					tagged++
