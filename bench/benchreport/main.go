@@ -203,7 +203,9 @@ func run(dir, out, notesPath string) error {
 	// Processor. Targets of issue 13: the built-in suite within 2x the
 	// read-once walk and 1.5 µs per record per core; with 100 SigmaHQ rules
 	// within 3x, with 1,000 within 5x.
-	base := micro["BenchmarkProcessor/baseline_read_once"]["ns/record"]
+	// Each processor benchmark reports its own baseline: the read-once walk
+	// of the records it has just processed (bench/processor_bench_test.go).
+	base := micro["BenchmarkProcessor/email_compromise"]["read-once-ns/record"]
 	ours := micro["BenchmarkProcessor/email_compromise"]["ns/record"]
 	rm, rl, rh := paired(ours, base)
 	summary = append(summary, row{"processor, full built-in suite, steady-state day of the loadgen tenant (ns/record)",
@@ -215,9 +217,10 @@ func run(dir, out, notesPath string) error {
 		limit float64
 	}{{"100", 3}, {"1000", 5}} {
 		sig := micro["BenchmarkProcessor/email_compromise_sigma"+sigma.rules]["ns/record"]
-		sm, sl, sh := paired(sig, base)
+		sigBase := micro["BenchmarkProcessor/email_compromise_sigma"+sigma.rules]["read-once-ns/record"]
+		sm, sl, sh := paired(sig, sigBase)
 		summary = append(summary, row{"processor, full suite + " + sigma.rules + " SigmaHQ cloud rules (ns/record; best " + fmtNum(best(sig, false)) + ")",
-			fmtNum(median(base)), fmtNum(median(sig)), fmtRatio(sm, sl, sh, "x"), fmt.Sprintf("<= %gx read-once", sigma.limit), verdict(sm <= sigma.limit, len(sig) > 0)})
+			fmtNum(median(sigBase)), fmtNum(median(sig)), fmtRatio(sm, sl, sh, "x"), fmt.Sprintf("<= %gx read-once", sigma.limit), verdict(sm <= sigma.limit, len(sig) > 0)})
 	}
 	if tb, to := pkg["BenchmarkProcessor/baseline_read_once"]["ns/record"], pkg["BenchmarkProcessor/email_compromise"]["ns/record"]; len(to) > 0 {
 		pm, pl, ph := paired(to, tb)
