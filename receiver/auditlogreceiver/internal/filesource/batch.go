@@ -3,7 +3,9 @@ package filesource // import "github.com/otelsec/emailcompromise/receiver/auditl
 import (
 	"context"
 	"path/filepath"
+	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/receiver/auditlogreceiver/internal/logrecord"
@@ -22,10 +24,12 @@ type fileBatch struct {
 	count    int
 	bytes    int
 	commits  []commit
-	// read and runs keep the batch as read for rebuild: its records, and
-	// the file of each ResourceLogs.
-	read logrecord.AsRead
-	runs []fileRun
+	// read and runs keep the batch as read: its records, and the file of
+	// each ResourceLogs. The records are built from them at flush, on all
+	// cores (AsRead.BuildFirst), into unbuilt, and again by rebuild.
+	read    logrecord.AsRead
+	runs    []fileRun
+	unbuilt []plog.LogRecord
 }
 
 // fileRun is a ResourceLogs of the batch: the file its records were read
@@ -49,9 +53,9 @@ func (b *fileBatch) add(raw logrecord.Raw) {
 		b.runs = append(b.runs, fileRun{path: b.path})
 	}
 	lr := b.records.AppendEmpty()
-	b.source.builder.Build(raw, lr)
-	putFile(lr, b.path)
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 	b.read.Keep(raw, lr)
+	b.unbuilt = append(b.unbuilt, lr)
 	b.runs[len(b.runs)-1].end = b.read.Len()
 	b.count++
 	b.bytes += len(raw.Data)
@@ -71,6 +75,25 @@ func putFile(lr plog.LogRecord, path string) {
 	attrs.PutStr(AttrFilePath, path)
 }
 
+// build builds the records added since the last flush and counts them.
+func (b *fileBatch) build(ctx context.Context) {
+	s := b.source
+	b.read.BuildFirst(s.builders, b.unbuilt)
+	i := 0
+	for _, run := range b.runs {
+		for ; i < run.end; i++ {
+			putFile(b.unbuilt[i], run.path)
+		}
+	}
+	clear(b.unbuilt)
+	b.unbuilt = b.unbuilt[:0]
+	var counts logrecord.Counts
+	for i := range s.builders {
+		counts.Add(s.builders[i].TakeCounts())
+	}
+	s.metrics.RecordsBuilt(ctx, counts)
+}
+
 // rebuild builds the batch again as it was read, for delivery to cut the
 // halves of a permanent refusal from (the Deliver's asRead).
 func (b *fileBatch) rebuild() plog.Logs {
@@ -80,7 +103,7 @@ func (b *fileBatch) rebuild() plog.Logs {
 		records := b.appendFile(logs)
 		for ; i < run.end; i++ {
 			lr := records.AppendEmpty()
-			b.read.Build(&b.source.builder, i, lr)
+			b.read.Build(&b.source.builders[0], i, lr)
 			putFile(lr, run.path)
 		}
 	}
@@ -110,7 +133,7 @@ func (b *fileBatch) full() bool {
 func (b *fileBatch) flush(ctx context.Context) error {
 	s := b.source
 	if b.count > 0 {
-		s.metrics.RecordsBuilt(ctx, s.builder.TakeCounts())
+		b.build(ctx)
 		if err := b.deliver(ctx, b.logs, b.rebuild); err != nil {
 			return err
 		}

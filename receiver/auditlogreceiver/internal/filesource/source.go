@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -74,7 +75,9 @@ type Source struct {
 	logger      *zap.Logger
 	metrics     Metrics
 	checkpoints *Checkpoints
-	builder     logrecord.Builder
+	// builders build a batch's records, one goroutine each (one per
+	// core the process may use).
+	builders []logrecord.Builder
 	// tracked is what the last poll saw at each path.
 	tracked map[string]*trackedFile
 	// readErrors is the last read error reported per path, so that a file
@@ -113,7 +116,7 @@ func New(set Settings, logger *zap.Logger, metrics Metrics, checkpoints *Checkpo
 		logger:      logger,
 		metrics:     metrics,
 		checkpoints: checkpoints,
-		builder:     logrecord.NewBuilder(set.MaxRecordBytes),
+		builders:    newBuilders(set.MaxRecordBytes),
 		tracked:     make(map[string]*trackedFile),
 		readErrors:  make(map[string]string),
 		now:         time.Now,
@@ -536,4 +539,12 @@ func (s *Source) save(ctx context.Context) {
 	if err := s.checkpoints.save(context.WithoutCancel(ctx)); err != nil {
 		s.logger.Warn("cannot save file checkpoints; after a restart, files are read again from the last saved position", zap.Error(err))
 	}
+}
+
+func newBuilders(maxRecordBytes int) []logrecord.Builder {
+	builders := make([]logrecord.Builder, runtime.GOMAXPROCS(0))
+	for i := range builders {
+		builders[i] = logrecord.NewBuilder(maxRecordBytes)
+	}
+	return builders
 }

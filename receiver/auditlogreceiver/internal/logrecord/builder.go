@@ -51,6 +51,13 @@ type Counts struct {
 	Unrecognized int64
 }
 
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Read += o.Read
+	c.ParseErrors += o.ParseErrors
+	c.Unrecognized += o.Unrecognized
+}
+
 // NewBuilder returns a builder that decodes records of at most
 // maxRecordBytes.
 func NewBuilder(maxRecordBytes int) Builder {
