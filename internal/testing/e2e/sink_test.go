@@ -30,7 +30,8 @@ import (
 // sinkKeeps says what a sink keeps beyond what it always counts (records,
 // repeats included, and when the first and the last export arrived).
 // Nothing by default: a sink that keeps nothing never looks at a record,
-// which a throughput measurement needs.
+// which a throughput measurement needs; over gRPC it counts the records on
+// the wire without building pdata (sink_count_test.go).
 type sinkKeeps struct {
 	// records keeps every record as it arrived (records).
 	records bool
@@ -91,8 +92,15 @@ func startSink(t testing.TB, keep sinkKeeps) *otlpSink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
-	plogotlp.RegisterGRPCServer(srv, s)
+	var srv *grpc.Server
+	if keep == (sinkKeeps{}) {
+		// Nothing to keep: count the records on the wire (sink_count_test.go).
+		srv = grpc.NewServer(grpc.ForceServerCodecV2(countingCodec{}))
+		registerCountingService(srv, s)
+	} else {
+		srv = grpc.NewServer()
+		plogotlp.RegisterGRPCServer(srv, s)
+	}
 	go func() { _ = srv.Serve(gl) }()
 	t.Cleanup(srv.Stop)
 	hl, err := net.Listen("tcp", "127.0.0.1:0")
@@ -162,10 +170,6 @@ func (s *otlpSink) add(in plog.Logs) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.first.IsZero() {
-		s.first = now
-	}
-	s.last = now
 	if s.keep.records {
 		s.logs = append(s.logs, kept)
 	}
@@ -178,7 +182,26 @@ func (s *otlpSink) add(in plog.Logs) {
 			}
 		}
 	}
-	s.total += in.LogRecordCount()
+	s.counted(in.LogRecordCount(), now)
+}
+
+// addCount counts the n records of an export that the sink does not look
+// into.
+func (s *otlpSink) addCount(n int) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counted(n, now)
+}
+
+// counted counts the n records of an export that arrived at now; s.mu is
+// held.
+func (s *otlpSink) counted(n int, now time.Time) {
+	if s.first.IsZero() {
+		s.first = now
+	}
+	s.last = now
+	s.total += n
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
