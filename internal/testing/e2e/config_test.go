@@ -53,12 +53,14 @@ type pipeline struct {
 	// processor in the pipeline); storage is added when stateDir is set.
 	processor map[string]any
 	// The exporter: exporter (otlp_grpc when empty, or otlp_http) to sink,
-	// with queue as its sending_queue (disabled when empty) and retry as
-	// its retry_on_failure (the exporter's default when nil).
-	sink     *otlpSink
-	exporter string
-	queue    exporterQueue
-	retry    map[string]any
+	// with queue as its sending_queue (disabled when empty), retry as its
+	// retry_on_failure (the exporter's default when nil) and compression
+	// as its compression (the exporter's default, gzip, when empty).
+	sink        *otlpSink
+	exporter    string
+	queue       exporterQueue
+	retry       map[string]any
+	compression string
 	// promPort serves the collector's own metrics to Prometheus (0: no
 	// metrics); logLevel is its own logs' level (warn when empty).
 	promPort int
@@ -116,6 +118,9 @@ func writePipeline(t testing.TB, path string, p pipeline) {
 	exp["sending_queue"] = queue
 	if p.retry != nil {
 		exp["retry_on_failure"] = p.retry
+	}
+	if p.compression != "" {
+		exp["compression"] = p.compression
 	}
 	cfg["exporters"] = map[string]any{exporter: exp}
 	logLevel := p.logLevel
