@@ -297,7 +297,10 @@ func TestO365StoppedSubscriptionIsStartedAgainWithAWarning(t *testing.T) {
 
 	// Stopped, as POST /subscriptions/stop does: AF20022 from then on.
 	env.api.SetSubscription("Audit.Exchange", "")
-	require.Eventually(t, func() bool { return env.api.Subscription("Audit.Exchange") == "enabled" }, 5*time.Second, 5*time.Millisecond)
+	// The line is written once the start request has returned, just after
+	// the server marked the subscription enabled: wait for the line.
+	require.Eventually(t, func() bool { return len(logs.FilterMessageSnippet("was stopped").All()) > 0 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, "enabled", env.api.Subscription("Audit.Exchange"))
 	restarted := logs.FilterMessageSnippet("was stopped").All()
 	require.Len(t, restarted, 1)
 	assert.Equal(t, zapcore.WarnLevel, restarted[0].Level)
