@@ -12,24 +12,40 @@ import (
 )
 
 // fileBatch gathers records, one ResourceLogs per file, until it is full;
-// then it is delivered and the checkpoints it reached are saved.
+// then it is delivered and the checkpoints it reached are saved. Delivering
+// a batch (the pipeline's processors and exporters) runs in a goroutine of
+// its own while the next batch is read and decoded, one batch at a time, in
+// order: a batch's checkpoints are applied once it is accepted, after those
+// of the batch before it.
 type fileBatch struct {
 	source  *Source
 	deliver Deliver
-	logs    plog.Logs
+	// content is the batch being filled; spare is the content of the batch
+	// delivered before, whose buffers the next batch reuses.
+	*content
+	spare *content
 	// records of the file being read, created on its first record.
 	records  plog.LogRecordSlice
 	path     string
 	hasScope bool
 	count    int
 	bytes    int
-	commits  []commit
+	unbuilt  []plog.LogRecord
+	// delivered receives the result of the delivery in flight; nil when
+	// none is.
+	delivered chan error
+}
+
+// content is what a batch hands on: its records, built and as read, and
+// the checkpoints it reaches once accepted.
+type content struct {
+	logs    plog.Logs
+	commits []commit
 	// read and runs keep the batch as read: its records, and the file of
 	// each ResourceLogs. The records are built from them at flush, on all
-	// cores (AsRead.BuildFirst), into unbuilt, and again by rebuild.
-	read    logrecord.AsRead
-	runs    []fileRun
-	unbuilt []plog.LogRecord
+	// cores (AsRead.BuildFirst), and again by rebuild.
+	read logrecord.AsRead
+	runs []fileRun
 }
 
 // fileRun is a ResourceLogs of the batch: the file its records were read
@@ -40,7 +56,7 @@ type fileRun struct {
 }
 
 func (s *Source) newBatch(deliver Deliver) *fileBatch {
-	return &fileBatch{source: s, deliver: deliver, logs: plog.NewLogs()}
+	return &fileBatch{source: s, deliver: deliver, content: &content{logs: plog.NewLogs()}, spare: &content{}}
 }
 
 func (b *fileBatch) beginFile(path string) {
@@ -94,23 +110,25 @@ func (b *fileBatch) build(ctx context.Context) {
 	s.metrics.RecordsBuilt(ctx, counts)
 }
 
-// rebuild builds the batch again as it was read, for delivery to cut the
-// halves of a permanent refusal from (the Deliver's asRead).
-func (b *fileBatch) rebuild() plog.Logs {
+// rebuild builds c again as it was read, for delivery to cut the halves of
+// a permanent refusal from (the Deliver's asRead). It runs in the delivery
+// goroutine, with the builder kept for it.
+func (b *fileBatch) rebuild(c *content) plog.Logs {
 	logs := plog.NewLogs()
 	i := 0
-	for _, run := range b.runs {
+	for _, run := range c.runs {
 		records := b.appendFile(logs)
 		for ; i < run.end; i++ {
 			lr := records.AppendEmpty()
-			b.read.Build(&b.source.builders[0], i, lr)
+			c.read.Build(&b.source.rebuilder, i, lr)
 			putFile(lr, run.path)
 		}
 	}
 	return logs
 }
 
-// position is where cp will stand once the commits so far are applied.
+// position is where cp will stand once the commits so far are applied; the
+// caller waits for the delivery in flight first.
 func (b *fileBatch) position(cp *fileCheckpoint) resumePoint {
 	for i := len(b.commits) - 1; i >= 0; i-- {
 		if b.commits[i].checkpoint == cp {
@@ -128,22 +146,53 @@ func (b *fileBatch) full() bool {
 	return b.count >= b.source.set.BatchSize || b.bytes >= b.source.set.MaxBatchBytes
 }
 
-// flush delivers the batch, then applies and saves its checkpoints. It
-// returns an error only when ctx ended before the batch was accepted.
+// flush builds the batch and starts its delivery once the one before has
+// ended; the delivery then applies and saves its checkpoints. It returns an
+// error only when ctx ended before the batch before was accepted.
 func (b *fileBatch) flush(ctx context.Context) error {
-	s := b.source
 	if b.count > 0 {
 		b.build(ctx)
-		if err := b.deliver(ctx, b.logs, b.rebuild); err != nil {
+	}
+	if err := b.wait(); err != nil {
+		return err
+	}
+	if b.count == 0 && len(b.commits) == 0 {
+		return nil
+	}
+	c, hasRecords := b.content, b.count > 0
+	b.delivered = make(chan error, 1)
+	go func() {
+		b.delivered <- b.deliverContent(ctx, c, hasRecords)
+	}()
+	b.content, b.spare = b.spare, c
+	b.logs, b.commits = plog.NewLogs(), b.commits[:0]
+	b.read.Reset()
+	b.runs = b.runs[:0]
+	b.count, b.bytes, b.hasScope = 0, 0, false
+	return nil
+}
+
+// deliverContent delivers c, then applies and saves its checkpoints.
+func (b *fileBatch) deliverContent(ctx context.Context, c *content, hasRecords bool) error {
+	s := b.source
+	if hasRecords {
+		if err := b.deliver(ctx, c.logs, func() plog.Logs { return b.rebuild(c) }); err != nil {
 			return err
 		}
 	}
-	if len(b.commits) > 0 {
-		s.checkpoints.apply(b.commits)
+	if len(c.commits) > 0 {
+		s.checkpoints.apply(c.commits)
 		s.save(ctx)
 	}
-	b.logs, b.count, b.bytes, b.commits, b.hasScope = plog.NewLogs(), 0, 0, b.commits[:0], false
-	b.read.Reset()
-	b.runs = b.runs[:0]
 	return nil
+}
+
+// wait waits for the delivery in flight, if any, and returns its error.
+func (b *fileBatch) wait() error {
+	if b.delivered == nil {
+		return nil
+	}
+	err := <-b.delivered
+	b.delivered = nil
+	return err
 }

@@ -78,6 +78,8 @@ type Source struct {
 	// builders build a batch's records, one goroutine each (one per
 	// core the process may use).
 	builders []logrecord.Builder
+	// rebuilder builds a batch again for its delivery (see fileBatch).
+	rebuilder logrecord.Builder
 	// tracked is what the last poll saw at each path.
 	tracked map[string]*trackedFile
 	// readErrors is the last read error reported per path, so that a file
@@ -117,6 +119,7 @@ func New(set Settings, logger *zap.Logger, metrics Metrics, checkpoints *Checkpo
 		metrics:     metrics,
 		checkpoints: checkpoints,
 		builders:    newBuilders(set.MaxRecordBytes),
+		rebuilder:   logrecord.NewBuilder(set.MaxRecordBytes),
 		tracked:     make(map[string]*trackedFile),
 		readErrors:  make(map[string]string),
 		now:         time.Now,
@@ -144,6 +147,9 @@ func (s *Source) Run(ctx context.Context, deliver Deliver) {
 func (s *Source) poll(ctx context.Context, deliver Deliver) {
 	files, matcher, unreadable := s.identify(ctx)
 	b := s.newBatch(deliver)
+	// However reading stops, the delivery in flight ends before the poll
+	// does: it applies checkpoints, which the next poll reads.
+	defer b.wait()
 	for _, f := range files {
 		if ctx.Err() != nil {
 			return
@@ -153,6 +159,9 @@ func (s *Source) poll(ctx context.Context, deliver Deliver) {
 		}
 	}
 	if err := b.flush(ctx); err != nil {
+		return
+	}
+	if err := b.wait(); err != nil {
 		return
 	}
 	// Checkpoints of files that are gone are dropped; those of files that
@@ -421,6 +430,13 @@ func (s *Source) readFile(ctx context.Context, f *trackedFile, b *fileBatch) err
 		// trusted as it was.
 		if anchor, err := rawEndAnchor(file, size); cp.EndAnchor == "" || (err == nil && anchor == cp.EndAnchor) {
 			return nil
+		}
+	}
+	if f.copyOf != nil {
+		// Where the read of the file it copies ended may be in the
+		// delivery in flight.
+		if err := b.wait(); err != nil {
+			return err
 		}
 	}
 	records, err := s.openRecordsOf(f, file, b)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -524,4 +525,69 @@ func TestFileRewrittenShorterIsReadFromStart(t *testing.T) {
 	// than where reading stopped: it was rewritten, read it again.
 	recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(append(records[:6:6], recordtest.O365Record("new"))...)))
 	assert.Equal(t, []string{"0", "1", "2", "3", "4", "5", "new"}, recordtest.IDs(src.poll(t)))
+}
+
+// builtSignal tells when a batch has been built.
+type builtSignal struct {
+	countingMetrics
+	built chan struct{}
+}
+
+func (m *builtSignal) RecordsBuilt(ctx context.Context, c logrecord.Counts) {
+	m.countingMetrics.RecordsBuilt(ctx, c)
+	m.built <- struct{}{}
+}
+
+func TestNextBatchIsReadWhileOneIsDeliveredAndCheckpointsFollowAcceptance(t *testing.T) {
+	dir := t.TempDir()
+	recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(
+		recordtest.O365Record("1"), recordtest.O365Record("2"), recordtest.O365Record("3"),
+		recordtest.O365Record("4"), recordtest.O365Record("5"))))
+	set := testSettings(filepath.Join(dir, "*.json"))
+	set.BatchSize = 2
+	client := storagetest.NewInMemoryClient(component.KindReceiver, component.MustNewID("audit_log"), "")
+	checkpoints, err := LoadCheckpoints(context.Background(), client)
+	require.NoError(t, err)
+	metrics := &builtSignal{built: make(chan struct{}, 3)}
+	src := New(set, zapTestLogger(t), metrics, checkpoints)
+
+	var inFlight, most atomic.Int32
+	var delivered [][]string
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src.poll(ctx, func(ctx context.Context, logs plog.Logs, _ func() plog.Logs) error {
+		most.Store(max(most.Load(), inFlight.Add(1)))
+		defer inFlight.Add(-1)
+		delivered = append(delivered, recordtest.IDs(recordtest.Records(logs)))
+		switch len(delivered) {
+		case 1:
+			<-metrics.built // the first batch's own
+			// The second batch is read and built while the first is
+			// still being delivered...
+			select {
+			case <-metrics.built:
+			case <-time.After(10 * time.Second):
+				t.Error("the second batch was not built while the first was delivered")
+			}
+			// ... and nothing was saved yet: a crash now reads the
+			// first batch again.
+			saved, err := LoadCheckpoints(context.Background(), client)
+			require.NoError(t, err)
+			for _, cp := range saved.files {
+				assert.Zero(t, cp.Position.Offset, "saved before the first batch was accepted")
+			}
+		case 2:
+			// Refused at shutdown, the last batch built meanwhile: the
+			// checkpoint stays after the first.
+			<-metrics.built
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	})
+	assert.Equal(t, [][]string{{"1", "2"}, {"3", "4"}}, delivered, "in order, and nothing after a refusal")
+	assert.Equal(t, int32(1), most.Load(), "one batch delivered at a time")
+
+	restarted := newTestSource(t, set, client)
+	assert.Equal(t, []string{"3", "4", "5"}, recordtest.IDs(restarted.poll(t)))
 }
