@@ -3,6 +3,7 @@ package filesource // import "github.com/otelsec/emailcompromise/receiver/auditl
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -94,6 +95,10 @@ func putFile(lr plog.LogRecord, path string) {
 // build builds the records added since the last flush and counts them.
 func (b *fileBatch) build(ctx context.Context) {
 	s := b.source
+	// The runtime follows the container's CPU limit as it changes.
+	if n := runtime.GOMAXPROCS(0); n != len(s.builders) {
+		s.builders = newBuilders(n, s.set.MaxRecordBytes)
+	}
 	b.read.BuildFirst(s.builders, b.unbuilt)
 	i := 0
 	for _, run := range b.runs {
@@ -160,9 +165,10 @@ func (b *fileBatch) flush(ctx context.Context) error {
 		return nil
 	}
 	c, hasRecords := b.content, b.count > 0
-	b.delivered = make(chan error, 1)
+	delivered := make(chan error, 1)
+	b.delivered = delivered
 	go func() {
-		b.delivered <- b.deliverContent(ctx, c, hasRecords)
+		delivered <- b.deliverContent(ctx, c, hasRecords)
 	}()
 	b.content, b.spare = b.spare, c
 	b.logs, b.commits = plog.NewLogs(), b.commits[:0]

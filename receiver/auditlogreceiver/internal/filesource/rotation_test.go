@@ -63,14 +63,21 @@ func TestFileRotatedDuringAPollIsReadUnderItsNewName(t *testing.T) {
 
 	appendFile(t, other, []byte(recordtest.JSONLines(recordtest.O365Record("a-2"))))
 	appendFile(t, path, []byte(recordtest.JSONLines(o365Records("old", 6, 8)...)))
-	src.onDeliver = func() {
-		// a.json's record is being delivered: audit.log was identified,
-		// not yet read.
-		src.onDeliver = nil
-		require.NoError(t, os.Rename(path, path+".1"))
-		recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(o365Records("new", 0, 12)...)))
+	opens := 0
+	src.open = func(name string) (*os.File, error) {
+		if name == path {
+			opens++
+			if opens == 2 {
+				// audit.log was identified (the first open); its read
+				// begins.
+				require.NoError(t, os.Rename(path, path+".1"))
+				recordtest.WriteFile(t, path, []byte(recordtest.JSONLines(o365Records("new", 0, 12)...)))
+			}
+		}
+		return os.Open(name)
 	}
 	got = append(got, src.poll(t)...)
+	require.GreaterOrEqual(t, opens, 2, "audit.log was read after it was identified")
 	got = append(got, src.poll(t)...)
 	assert.Empty(t, src.poll(t))
 	want := append(append([]string{recordtest.O365Record("a-1"), recordtest.O365Record("a-2")}, o365Records("old", 0, 8)...), o365Records("new", 0, 12)...)
@@ -206,5 +213,34 @@ func TestGzipWrittenSlowlyInBlocks(t *testing.T) {
 	write(recordtest.JSONLines(recordtest.O365Record("gz-after")))
 	require.NoError(t, zw.Close())
 	assertOnce(t, []string{recordtest.O365Record("gz-after")}, src.poll(t))
+	assert.Empty(t, src.poll(t))
+}
+
+// TestCopyTruncatedBetweenIdentifyAndReadIsNotReadTwice: copytruncate's
+// truncate lands after the poll identified the original and its copy, before
+// the original is read. The original, now shorter than its checkpoint, is
+// read from its start (nothing); the copy goes on from where the original
+// stood when the copy was identified, not from where that empty read ended.
+func TestCopyTruncatedBetweenIdentifyAndReadIsNotReadTwice(t *testing.T) {
+	dir := t.TempDir()
+	path := recordtest.WriteFile(t, filepath.Join(dir, "a.json"), []byte(recordtest.JSONLines(o365Records("a", 0, 10)...)))
+	src := newTestSource(t, testSettings(filepath.Join(dir, "*")), nil)
+	assert.Len(t, src.poll(t), 10)
+
+	appendFile(t, path, []byte(recordtest.JSONLines(o365Records("a", 10, 15)...)))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	recordtest.WriteFile(t, path+".1", data)
+	opens := 0
+	src.open = func(name string) (*os.File, error) {
+		if name == path {
+			opens++
+			if opens == 2 { // identified; the read of a.json begins
+				require.NoError(t, os.Truncate(path, 0))
+			}
+		}
+		return os.Open(name)
+	}
+	assert.ElementsMatch(t, ids(t, o365Records("a", 10, 15)), recordtest.IDs(src.poll(t)))
 	assert.Empty(t, src.poll(t))
 }

@@ -76,7 +76,7 @@ type Source struct {
 	metrics     Metrics
 	checkpoints *Checkpoints
 	// builders build a batch's records, one goroutine each (one per
-	// core the process may use).
+	// core the process may use, GOMAXPROCS when the batch is built).
 	builders []logrecord.Builder
 	// rebuilder builds a batch again for its delivery (see fileBatch).
 	rebuilder logrecord.Builder
@@ -118,7 +118,7 @@ func New(set Settings, logger *zap.Logger, metrics Metrics, checkpoints *Checkpo
 		logger:      logger,
 		metrics:     metrics,
 		checkpoints: checkpoints,
-		builders:    newBuilders(set.MaxRecordBytes),
+		builders:    newBuilders(runtime.GOMAXPROCS(0), set.MaxRecordBytes),
 		rebuilder:   logrecord.NewBuilder(set.MaxRecordBytes),
 		tracked:     make(map[string]*trackedFile),
 		readErrors:  make(map[string]string),
@@ -476,7 +476,15 @@ func (s *Source) readFile(ctx context.Context, f *trackedFile, b *fileBatch) err
 func (s *Source) openRecordsOf(f *trackedFile, file *os.File, b *fileBatch) (recordReader, error) {
 	size, maxRecordBytes := f.info.Size(), s.set.MaxRecordBytes
 	if f.copyOf != nil {
-		records, err := openRecords(file, size, b.position(f.copyOf), maxRecordBytes)
+		// Where the read of the file it copies ended, unless that read went
+		// back: the copied file was truncated after this poll identified it
+		// and was read from its start. The copy goes on from where the
+		// copied file stood when the copy was identified, then.
+		at := b.position(f.copyOf)
+		if at.Offset < f.checkpoint.Position.Offset {
+			at = f.checkpoint.Position
+		}
+		records, err := openRecords(file, size, at, maxRecordBytes)
 		if !errors.Is(err, errBeyondEnd) && !errors.Is(err, errContentChanged) {
 			return records, err
 		}
@@ -557,8 +565,8 @@ func (s *Source) save(ctx context.Context) {
 	}
 }
 
-func newBuilders(maxRecordBytes int) []logrecord.Builder {
-	builders := make([]logrecord.Builder, runtime.GOMAXPROCS(0))
+func newBuilders(n, maxRecordBytes int) []logrecord.Builder {
+	builders := make([]logrecord.Builder, n)
 	for i := range builders {
 		builders[i] = logrecord.NewBuilder(maxRecordBytes)
 	}
