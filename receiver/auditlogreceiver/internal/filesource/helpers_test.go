@@ -59,9 +59,6 @@ type testSource struct {
 	*Source
 	logs  []plog.Logs
 	clock time.Time
-	// onDeliver, when set, runs at each delivery: in the middle of a poll,
-	// after it identified the files.
-	onDeliver func()
 }
 
 // advance moves the source's clock on.
@@ -87,9 +84,6 @@ func (s *testSource) poll(t *testing.T) []plog.LogRecord {
 	s.Source.poll(context.Background(), func(_ context.Context, logs plog.Logs, asRead func() plog.Logs) error {
 		assert.Equal(t, logs, asRead(), "the batch built again as read")
 		s.logs = append(s.logs, logs)
-		if s.onDeliver != nil {
-			s.onDeliver()
-		}
 		return nil
 	})
 	return recordtest.Records(s.logs[before:]...)
