@@ -44,11 +44,7 @@ type countingMetrics struct {
 	readErrors int
 }
 
-func (m *countingMetrics) RecordsBuilt(_ context.Context, c logrecord.Counts) {
-	m.built.Read += c.Read
-	m.built.ParseErrors += c.ParseErrors
-	m.built.Unrecognized += c.Unrecognized
-}
+func (m *countingMetrics) RecordsBuilt(_ context.Context, c logrecord.Counts) { m.built.Add(c) }
 
 func (m *countingMetrics) ReadError(context.Context) { m.readErrors++ }
 
