@@ -55,7 +55,9 @@ type emailCompromiseProcessor struct {
 	// storageClient is set at Start; tests swap it under mu.
 	storageClient storage.Client
 	// saving serialises snapshots: one pass over users at a time.
-	saving        sync.Mutex
+	saving sync.Mutex
+	// steps passes a snapshot's copy steps to the processing path.
+	steps         stepHandoff
 	stopSnapshots chan struct{}
 	snapshotsDone sync.WaitGroup
 }
@@ -82,6 +84,7 @@ func newEmailCompromiseProcessor(set processor.Settings, cfg *Config, next consu
 		current:    ts.fallback,
 	}
 	p.lookupUser = func(user string) *state.User { return p.users.Get(p.current.userKey(user)) }
+	p.steps.mu = &p.mu
 	for _, r := range detection.BuiltinRules() {
 		p.knownRules[r.ID] = r
 	}
@@ -215,21 +218,22 @@ func (p *emailCompromiseProcessor) maintainState() {
 // maintain expires idle state and snapshots the rest: one tick of
 // maintainState.
 func (p *emailCompromiseProcessor) maintain(ctx context.Context) {
-	p.mu.Lock()
-	now := time.Now()
-	p.users.Expire(now)
-	for _, t := range p.tenants.all() {
-		for _, e := range t.expirers {
-			e.Expire(now)
+	p.steps.underLock(func() {
+		now := time.Now()
+		p.users.Expire(now)
+		for _, t := range p.tenants.all() {
+			for _, e := range t.expirers {
+				e.Expire(now)
+			}
 		}
-	}
-	p.mu.Unlock()
+	})
 	p.saveState(ctx)
 }
 
-// saveState snapshots state. The caller does not hold mu: saveState takes
-// it for a batch of users at a time, and encodes and writes outside it, so
-// that records are processed while a snapshot is written.
+// saveState snapshots state. The caller does not hold mu: saveState copies
+// a batch of users at a time under it (see stepHandoff), and encodes and
+// writes outside it, so that records are processed while a snapshot is
+// written.
 func (p *emailCompromiseProcessor) saveState(ctx context.Context) {
 	p.saving.Lock()
 	defer p.saving.Unlock()
@@ -239,7 +243,7 @@ func (p *emailCompromiseProcessor) saveState(ctx context.Context) {
 	if client == nil {
 		return
 	}
-	if err := state.Save(ctx, client, p.users, &p.mu); err != nil {
+	if err := state.Save(ctx, client, p.users, p.steps.underLock); err != nil {
 		p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 		p.logger.Warn("Could not snapshot per-user state", zap.Error(err))
 	}
@@ -300,6 +304,7 @@ func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs
 	}
 	p.telemetry.EmailCompromiseStateEvictions.Add(ctx, int64(p.users.Evictions()-evictionsBefore))
 	p.telemetry.EmailCompromiseStateUsers.Record(ctx, int64(p.users.Len()))
+	p.steps.runHanded()
 	p.mu.Unlock()
 
 	p.telemetry.EmailCompromiseRecordsIn.Add(ctx, in)

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
@@ -34,9 +33,10 @@ func (k sigmaKeys) chunk(generation uint64, chunk int) string {
 	return fmt.Sprintf("%s%d/%d", k, generation, chunk)
 }
 
-// saveSigmaState snapshots an engine's correlation state. lock guards the
-// engine: SaveCorrelations takes it to copy groups, not to encode or write.
-func saveSigmaState(ctx context.Context, client storage.Client, keys sigmaKeys, engine *sigma.Engine, lock sync.Locker) error {
+// saveSigmaState snapshots an engine's correlation state. locked runs a
+// function under the lock that guards the engine: SaveCorrelations needs it
+// to copy groups, not to encode or write.
+func saveSigmaState(ctx context.Context, client storage.Client, keys sigmaKeys, engine *sigma.Engine, locked func(func())) error {
 	generation, old, err := keys.readManifest(ctx, client)
 	if err != nil {
 		return err
@@ -46,7 +46,7 @@ func saveSigmaState(ctx context.Context, client storage.Client, keys sigmaKeys, 
 		err := client.Set(ctx, keys.chunk(generation+1, chunks), data)
 		chunks++
 		return err
-	}, lock)
+	}, locked)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (p *emailCompromiseProcessor) saveSigmaStates(ctx context.Context, client s
 		if t.sigma == nil {
 			continue
 		}
-		if err := saveSigmaState(ctx, client, sigmaKeysOf(t.name), t.sigma, &p.mu); err != nil {
+		if err := saveSigmaState(ctx, client, sigmaKeysOf(t.name), t.sigma, p.steps.underLock); err != nil {
 			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
 			p.logger.Warn("Could not snapshot Sigma correlation state", t.logField(), zap.Error(err))
 		}

@@ -78,7 +78,7 @@ func BenchmarkSnapshotPause(b *testing.B) {
 		// The longest the snapshot itself holds the lock, whatever else
 		// the machine is doing: the users' part of saveState, timed.
 		lock := &holdTimer{mu: &p.mu}
-		if err := state.Save(context.Background(), client, p.users, lock); err != nil {
+		if err := state.Save(context.Background(), client, p.users, lock.locked); err != nil {
 			b.Fatal(err)
 		}
 		slices.Sort(lock.holds)
@@ -126,20 +126,17 @@ func machineGap(d time.Duration) time.Duration {
 	return gap
 }
 
-// holdTimer is a lock that times how long it is held.
+// holdTimer runs functions under a lock and times how long it holds it.
 type holdTimer struct {
 	mu    *sync.Mutex
-	since time.Time
 	holds []time.Duration
 }
 
-func (h *holdTimer) Lock() {
+func (h *holdTimer) locked(f func()) {
 	h.mu.Lock()
-	h.since = time.Now()
-}
-
-func (h *holdTimer) Unlock() {
-	h.holds = append(h.holds, time.Since(h.since))
+	since := time.Now()
+	f()
+	h.holds = append(h.holds, time.Since(since))
 	h.mu.Unlock()
 }
 

@@ -104,10 +104,10 @@ func TestProcessorStartsEmptyOnAnUnreadableSnapshot(t *testing.T) {
 	client, err := host.GetExtensions()[storageID].(storage.Extension).GetClient(ctx, component.KindProcessor, set.ID, "")
 	require.NoError(t, err)
 	s := state.New[state.User](10_000, time.Hour)
-	for i := range 5000 { // two chunks
+	for i := range 5000 { // more than one chunk
 		s.Touch(fmt.Sprintf("user%d@contoso.com", i), time.Now())
 	}
-	require.NoError(t, state.Save(ctx, client, s, new(sync.Mutex)))
+	require.NoError(t, state.Save(ctx, client, s, (&stepHandoff{mu: new(sync.Mutex)}).underLock))
 	require.NoError(t, client.Set(ctx, "email_compromise/state/v2/1/1", []byte("not a gob of users")))
 	require.NoError(t, client.Close(ctx))
 

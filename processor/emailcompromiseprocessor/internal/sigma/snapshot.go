@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -68,17 +67,17 @@ func (c *correlationRule) definition() string {
 }
 
 // SaveCorrelations encodes the correlation state and passes it to put,
-// chunk by chunk. lock guards the engine: SaveCorrelations holds it only
-// while it copies groupsPerLock groups, never while it encodes or puts, so
+// chunk by chunk. locked runs a function under the lock that guards the
+// engine: SaveCorrelations needs it only while it copies groupsPerLock
+// groups, never while it encodes or puts, so
 // that records are evaluated meanwhile. Each group is saved as it stood
 // when copied; the watermark and each correlation's latest time as they
 // stood before its groups were copied (a restored engine is then behind by
 // at most the snapshot's own duration, and judges late records more
 // leniently, not less).
-func (e *Engine) SaveCorrelations(put func([]byte) error, lock sync.Locker) error {
-	lock.Lock()
-	chunk := snapshotChunk{Watermark: e.watermark}
-	lock.Unlock()
+func (e *Engine) SaveCorrelations(put func([]byte) error, locked func(func())) error {
+	var chunk snapshotChunk
+	locked(func() { chunk.Watermark = e.watermark })
 	groups := 0
 	flush := func() error {
 		var buf bytes.Buffer
@@ -90,21 +89,22 @@ func (e *Engine) SaveCorrelations(put func([]byte) error, lock sync.Locker) erro
 	}
 	batch := make([]snapshotGroup, 0, groupsPerLock)
 	for _, c := range e.correlations {
-		lock.Lock()
-		rule := snapshotRule{Key: c.info.Key, Definition: c.definition(), Latest: c.state.latest}
-		c.state.groups.Walk()
-		lock.Unlock()
+		var rule snapshotRule
+		locked(func() {
+			rule = snapshotRule{Key: c.info.Key, Definition: c.definition(), Latest: c.state.latest}
+			c.state.groups.Walk()
+		})
 		for more := true; more; {
 			batch = batch[:0]
-			lock.Lock()
-			more = c.state.groups.WalkStep(groupsPerLock, func(key string, lastSeen time.Time, g *corrGroup) {
-				sg := snapshotGroup{Key: key, LastSeen: lastSeen.UnixNano(), Newest: g.newest, Events: make([]snapshotEvent, len(g.events))}
-				for i, ev := range g.events {
-					sg.Events[i] = snapshotEvent{T: ev.t, Ref: ev.ref, Value: ev.value, Num: ev.num, HasNum: ev.hasNum, ID: ev.id, User: ev.user}
-				}
-				batch = append(batch, sg)
+			locked(func() {
+				more = c.state.groups.WalkStep(groupsPerLock, func(key string, lastSeen time.Time, g *corrGroup) {
+					sg := snapshotGroup{Key: key, LastSeen: lastSeen.UnixNano(), Newest: g.newest, Events: make([]snapshotEvent, len(g.events))}
+					for i, ev := range g.events {
+						sg.Events[i] = snapshotEvent{T: ev.t, Ref: ev.ref, Value: ev.value, Num: ev.num, HasNum: ev.hasNum, ID: ev.id, User: ev.user}
+					}
+					batch = append(batch, sg)
+				})
 			})
-			lock.Unlock()
 			for _, sg := range batch {
 				rule.Groups = append(rule.Groups, sg)
 				if groups++; groups == groupsPerChunk {

@@ -3,7 +3,6 @@ package sigma
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +27,7 @@ correlation: {type: event_count, rules: [sign_in], group-by: [user], timespan: 1
 func saved(t *testing.T, e *Engine) [][]byte {
 	t.Helper()
 	var chunks [][]byte
-	require.NoError(t, e.SaveCorrelations(func(b []byte) error { chunks = append(chunks, b); return nil }, new(sync.Mutex)))
+	require.NoError(t, e.SaveCorrelations(func(b []byte) error { chunks = append(chunks, b); return nil }, func(f func()) { f() }))
 	return chunks
 }
 

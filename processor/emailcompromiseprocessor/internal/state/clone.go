@@ -8,28 +8,49 @@ package state
 // to the state without a copy here.
 func (u *User) Clone() User {
 	var c User
-	u.CloneInto(&c)
+	u.CloneInto(&c, &Spare{})
 	return c
 }
 
-// CloneInto makes *dst a copy of u as Clone does, reusing the arrays and
-// values dst holds where they are large enough: a snapshot copies users
-// into the same few thousand Users over and over, allocating (and so
-// assisting the garbage collector, under the processing lock) only when a
-// user holds more than the one copied there before.
-func (u *User) CloneInto(dst *User) {
+// Spare keeps the histories of earlier copies that the copy now in a User
+// has no use for (the user copied last had none), for the copies after it.
+type Spare struct {
+	mail    *MailHistory
+	account *AccountHistory
+	found   *Found
+	hours   *HourCounts
+}
+
+// CloneInto makes *dst a copy of u as Clone does, in the arrays and
+// histories of the copies made in dst (and spare) before, where they are
+// large enough: a snapshot copies users into the same few hundred Users
+// over and over, and allocating under the processing lock is what made
+// it slow (the allocation pays the garbage collector's assist, with the
+// whole state to mark; BenchmarkSnapshotPause). An empty slice of u may
+// be copied as an empty slice rather than nil: the copy keeps its array
+// for the next. Absent histories stay absent (nil), as gob keeps them.
+func (u *User) CloneInto(dst *User, spare *Spare) {
 	old := *dst
 	*dst = *u
 	dst.SignIns = u.SignIns.cloneInto(old.SignIns)
-	dst.Mail = cloneInto(old.Mail, u.Mail, (*MailHistory).cloneInto)
-	dst.Account = cloneInto(old.Account, u.Account, (*AccountHistory).cloneInto)
-	dst.Found = cloneInto(old.Found, u.Found, (*Found).cloneInto)
+	dst.Mail = cloneInto(old.Mail, &spare.mail, u.Mail, func(src *MailHistory, reuse MailHistory) MailHistory {
+		return src.cloneInto(reuse, &spare.hours)
+	})
+	dst.Account = cloneInto(old.Account, &spare.account, u.Account, (*AccountHistory).cloneInto)
+	dst.Found = cloneInto(old.Found, &spare.found, u.Found, (*Found).cloneInto)
 }
 
-// cloneInto returns a copy of *src (nil for nil), in *dst when dst is not
-// nil; clone makes the copy from src and the value it replaces.
-func cloneInto[T any](dst, src *T, clone func(src *T, reuse T) T) *T {
+// cloneInto returns a copy of *src (nil for nil) made by clone from src and
+// the value it replaces: *dst, or the spare when dst is nil. A dst that
+// src has no use for becomes the spare; at most one of the two is set.
+func cloneInto[T any](dst *T, spare **T, src *T, clone func(src *T, reuse T) T) *T {
+	if dst == nil {
+		dst, *spare = *spare, nil
+	}
 	if src == nil {
+		if dst != nil {
+			*spare = dst
+		}
 		return nil
 	}
 	if dst == nil {
@@ -40,10 +61,10 @@ func cloneInto[T any](dst, src *T, clone func(src *T, reuse T) T) *T {
 }
 
 // reuse returns a copy of src in dst's array when it is large enough. An
-// empty src gives an empty copy, nil for nil.
+// empty src gives dst emptied, which keeps its array (nil for nil).
 func reuse[T any](dst, src []T) []T {
 	if len(src) == 0 {
-		return src[:0:0]
+		return dst[:0]
 	}
 	return append(dst[:0], src...)
 }
@@ -53,7 +74,7 @@ func reuse[T any](dst, src []T) []T {
 // dst held at its index.
 func reuseEach[T any](dst, src []T, elem func(dst *T, src, old T)) []T {
 	if len(src) == 0 {
-		return src[:0:0]
+		return dst[:0]
 	}
 	if cap(dst) < len(src) {
 		grown := make([]T, len(src))
@@ -81,11 +102,11 @@ func (h *SignInHistory) cloneInto(old SignInHistory) SignInHistory {
 	return c
 }
 
-func (m *MailHistory) cloneInto(old MailHistory) MailHistory {
+func (m *MailHistory) cloneInto(old MailHistory, spareHours **HourCounts) MailHistory {
 	c := *m
 	c.Conversations = reuse(old.Conversations, m.Conversations)
 	c.Sends = reuse(old.Sends, m.Sends)
-	c.Hours = cloneInto(old.Hours, m.Hours, func(src *HourCounts, _ HourCounts) HourCounts { return *src })
+	c.Hours = cloneInto(old.Hours, spareHours, m.Hours, func(src *HourCounts, _ HourCounts) HourCounts { return *src })
 	c.Replies = reuse(old.Replies, m.Replies)
 	c.SentDeletes = reuse(old.SentDeletes, m.SentDeletes)
 	return c
