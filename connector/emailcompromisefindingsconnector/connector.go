@@ -89,7 +89,7 @@ func (c *findingsConnector) Start(ctx context.Context, host component.Host) erro
 		}
 		c.storageClient = client
 		c.mu.Lock()
-		n, meta, err := snapshot.Load(ctx, client, snapshotPrefix, c.tracker.Restore)
+		n, meta, err := snapshot.Load(ctx, client, snapshotPrefix, snapshot.Gob[*incident.Finding]{}, c.tracker.Restore)
 		if len(meta) == watermarkMetaSize {
 			c.tracker.SetWatermark(int64(binary.LittleEndian.Uint64(meta)))
 		}
@@ -284,7 +284,7 @@ func (c *findingsConnector) save(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	meta := binary.LittleEndian.AppendUint64(nil, uint64(c.tracker.Watermark()))
-	_, err := snapshot.Save(ctx, c.storageClient, snapshotPrefix, findingsPerChunk, meta, c.tracker.All())
+	_, err := snapshot.Save(ctx, c.storageClient, snapshotPrefix, findingsPerChunk, meta, c.tracker.All(), snapshot.Gob[*incident.Finding]{})
 	if err != nil {
 		c.telemetry.EmailCompromiseFindingsSnapshotErrors.Add(ctx, 1)
 		c.logger.Warn("Could not snapshot the findings", zap.Error(err))

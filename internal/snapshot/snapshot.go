@@ -8,8 +8,8 @@
 // readable: a reader never sees half of one.
 //
 // Keys, for a prefix P: P/manifest ("<generation> <chunks>"), P/<generation>/<i>
-// (gob-encoded []T), and P/<generation>/meta (the caller's metadata, when
-// there is any).
+// (a chunk of items, encoded by the caller's Codec), and P/<generation>/meta
+// (the caller's metadata, when there is any).
 package snapshot // import "github.com/otelsec/emailcompromise/internal/snapshot"
 
 import (
@@ -25,18 +25,48 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
 
+// Codec encodes a chunk of items for storage and decodes one back.
+type Codec[T any] interface {
+	// Encode returns the encoding of items, in memory of its own: the
+	// storage client may keep it, and items are reused for the next chunk.
+	Encode(items []T) ([]byte, error)
+	// Decode calls restore for every item of a chunk, in order.
+	Decode(data []byte, restore func(T)) error
+}
+
+// Gob is the Codec of encoding/gob: a chunk is a gob-encoded []T.
+type Gob[T any] struct{}
+
+func (Gob[T]) Encode(items []T) ([]byte, error) {
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(items)
+	return buf.Bytes(), err
+}
+
+func (Gob[T]) Decode(data []byte, restore func(T)) error {
+	var items []T
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&items); err != nil {
+		return err
+	}
+	for _, item := range items {
+		restore(item)
+	}
+	return nil
+}
+
 // Manifest names the snapshot that is complete.
 type Manifest struct {
 	Generation uint64
 	Chunks     int
 }
 
-// Save writes every item of items in chunks of perChunk, and meta beside
-// them, under prefix, and returns the manifest of the snapshot it wrote.
+// Save writes every item of items in chunks of perChunk, encoded by codec,
+// and meta beside them, under prefix, and returns the manifest of the
+// snapshot it wrote.
 // A chunk is encoded and written when it is full, before Save asks for
 // the next item: once the yield of every perChunk-th item returns, Save
 // holds none of the items before it, whose memory items may reuse.
-func Save[T any](ctx context.Context, client storage.Client, prefix string, perChunk int, meta []byte, items iter.Seq[T]) (Manifest, error) {
+func Save[T any](ctx context.Context, client storage.Client, prefix string, perChunk int, meta []byte, items iter.Seq[T], codec Codec[T]) (Manifest, error) {
 	old, err := ReadManifest(ctx, client, prefix)
 	if err != nil {
 		return Manifest{}, err
@@ -47,11 +77,11 @@ func Save[T any](ctx context.Context, client storage.Client, prefix string, perC
 		if len(chunk) == 0 {
 			return nil
 		}
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(chunk); err != nil {
+		data, err := codec.Encode(chunk)
+		if err != nil {
 			return fmt.Errorf("encode snapshot chunk: %w", err)
 		}
-		if err := client.Set(ctx, chunkKey(prefix, next.Generation, next.Chunks), buf.Bytes()); err != nil {
+		if err := client.Set(ctx, chunkKey(prefix, next.Generation, next.Chunks), data); err != nil {
 			return err
 		}
 		next.Chunks++
@@ -83,11 +113,11 @@ func Save[T any](ctx context.Context, client storage.Client, prefix string, perC
 	return next, nil
 }
 
-// Load reads the latest complete snapshot under prefix: restore is called
-// for every item, in the order Save wrote them. It returns the number of
-// items and the metadata (nil when there is no snapshot or none was saved
-// with it).
-func Load[T any](ctx context.Context, client storage.Client, prefix string, restore func(T)) (int, []byte, error) {
+// Load reads the latest complete snapshot under prefix, its chunks decoded
+// by codec: restore is called for every item, in the order Save wrote them.
+// It returns the number of items and the metadata (nil when there is no
+// snapshot or none was saved with it).
+func Load[T any](ctx context.Context, client storage.Client, prefix string, codec Codec[T], restore func(T)) (int, []byte, error) {
 	m, err := ReadManifest(ctx, client, prefix)
 	if err != nil || m.Generation == 0 {
 		return 0, nil, err
@@ -105,13 +135,8 @@ func Load[T any](ctx context.Context, client storage.Client, prefix string, rest
 		if data == nil {
 			return n, meta, fmt.Errorf("snapshot generation %d lacks chunk %d", m.Generation, i)
 		}
-		var items []T
-		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&items); err != nil {
+		if err := codec.Decode(data, func(item T) { restore(item); n++ }); err != nil {
 			return n, meta, fmt.Errorf("decode snapshot chunk %d: %w", i, err)
-		}
-		for _, item := range items {
-			restore(item)
-			n++
 		}
 	}
 	return n, meta, nil

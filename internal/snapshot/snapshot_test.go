@@ -30,7 +30,7 @@ func (c failingClient) Set(ctx context.Context, key string, value []byte) error 
 func load(t *testing.T, client storage.Client) ([]int, []byte) {
 	t.Helper()
 	var got []int
-	_, meta, err := Load(context.Background(), client, "p", func(v int) { got = append(got, v) })
+	_, meta, err := Load(context.Background(), client, "p", Gob[int]{}, func(v int) { got = append(got, v) })
 	require.NoError(t, err)
 	return got, meta
 }
@@ -56,19 +56,19 @@ func TestSaveLoad(t *testing.T) {
 	assert.Empty(t, got, "no snapshot yet")
 	assert.Nil(t, meta)
 
-	_, err := Save(ctx, client, "p", 2, []byte("first"), slices.Values([]int{1, 2, 3, 4, 5}))
+	_, err := Save(ctx, client, "p", 2, []byte("first"), slices.Values([]int{1, 2, 3, 4, 5}), Gob[int]{})
 	require.NoError(t, err)
 	got, meta = load(t, client)
 	assert.Equal(t, []int{1, 2, 3, 4, 5}, got)
 	assert.Equal(t, "first", string(meta))
 
-	_, err = Save(ctx, failingClient{Client: client, failOn: "p/2/1"}, "p", 2, []byte("second"), slices.Values([]int{6, 7, 8}))
+	_, err = Save(ctx, failingClient{Client: client, failOn: "p/2/1"}, "p", 2, []byte("second"), slices.Values([]int{6, 7, 8}), Gob[int]{})
 	require.ErrorContains(t, err, "disk full")
 	got, meta = load(t, client)
 	assert.Equal(t, []int{1, 2, 3, 4, 5}, got, "the previous snapshot is whole")
 	assert.Equal(t, "first", string(meta))
 
-	m, err := Save(ctx, client, "p", 2, nil, slices.Values([]int{9}))
+	m, err := Save(ctx, client, "p", 2, nil, slices.Values([]int{9}), Gob[int]{})
 	require.NoError(t, err)
 	assert.Equal(t, Manifest{Generation: 2, Chunks: 1}, m)
 	got, _ = load(t, client)

@@ -218,7 +218,7 @@ func TestProcessorMaintainsStateWhileRunning(t *testing.T) {
 	mapBody(t, ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty(), graphSignIn)
 	require.NoError(t, p.ConsumeLogs(ctx, ld))
 	require.Eventually(t, func() bool {
-		data, err := healthy.Get(ctx, "email_compromise/state/v2/manifest")
+		data, err := healthy.Get(ctx, "email_compromise/state/v3/manifest")
 		return err == nil && data != nil
 	}, 5*time.Second, 10*time.Millisecond, "a snapshot was written while running")
 	require.Eventually(t, func() bool {
@@ -277,7 +277,7 @@ func TestProcessorStartsEmptyOnAnOlderSnapshot(t *testing.T) {
 	require.NoError(t, p.Start(ctx, host))
 	require.NoError(t, p.Shutdown(ctx))
 	require.Equal(t, 1, logs.FilterMessageSnippet("earlier release's layout").Len())
-	assert.Contains(t, logs.All()[0].ContextMap()["error"], "layout v1 found, v2 expected")
+	assert.Contains(t, logs.All()[0].ContextMap()["error"], "layout v1 found, v3 expected")
 	metadatatest.AssertEqualEmailCompromiseStateSnapshotErrors(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
 }
 

@@ -108,7 +108,7 @@ func TestProcessorStartsEmptyOnAnUnreadableSnapshot(t *testing.T) {
 		s.Touch(fmt.Sprintf("user%d@contoso.com", i), time.Now())
 	}
 	require.NoError(t, state.Save(ctx, client, s, (&stepHandoff{mu: new(sync.Mutex)}).underLock))
-	require.NoError(t, client.Set(ctx, "email_compromise/state/v2/1/1", []byte("not a gob of users")))
+	require.NoError(t, client.Set(ctx, "email_compromise/state/v3/1/1", []byte("not a chunk of users")))
 	require.NoError(t, client.Close(ctx))
 
 	p, err := newEmailCompromiseProcessor(set, cfg, consumertest.NewNop())

@@ -114,14 +114,14 @@ func TestLoadOlderLayout(t *testing.T) {
 	s := New[User](10, time.Hour)
 	_, err := Load(ctx, client, s)
 	require.ErrorIs(t, err, ErrOlderLayout)
-	assert.ErrorContains(t, err, "layout v1 found, v2 expected")
+	assert.ErrorContains(t, err, "layout v1 found, v3 expected")
 	assert.Zero(t, s.Len())
 
 	s.Touch("bob@contoso.com", t0)
 	require.NoError(t, Save(ctx, client, s, func(f func()) { f() }))
 	var keys []string
 	require.NoError(t, client.Walk(ctx, func(k string, _ []byte) ([]*storage.Operation, error) { keys = append(keys, k); return nil, nil }))
-	assert.ElementsMatch(t, []string{"email_compromise/state/v2/manifest", "email_compromise/state/v2/1/0"}, keys)
+	assert.ElementsMatch(t, []string{"email_compromise/state/v3/manifest", "email_compromise/state/v3/1/0"}, keys)
 	n, err := Load(ctx, client, New[User](10, time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
