@@ -172,6 +172,7 @@ BENCH_MICRO := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkProcessor|Benc
 BENCH_DECODE := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkDecode' -test.benchmem -test.benchtime 500ms
 BENCH_PKG := $(GO) test -run '^$$' -bench 'BenchmarkProcessor' -benchmem -benchtime 100x -count 3 ./processor/emailcompromiseprocessor/
 BENCH_STATE := $(BENCH_BIN) -test.run '^$$' -test.bench 'BenchmarkStateMemory' -test.benchtime 1x -test.timeout 30m
+BENCH_SNAPSHOT := $(GO) test -run '^$$' -bench 'BenchmarkSnapshotPause' -benchtime 1x -timeout 30m ./processor/emailcompromiseprocessor/
 BENCH_E2E := E2E_THROUGHPUT=1 THROUGHPUT_USERS=2000 BENCH_RESULTS=$(CURDIR)/$(BENCH_DIR)/results.jsonl $(GO) test -count=1 -run 'TestDistributionThroughput' -timeout 20m -v ./internal/testing/e2e/
 
 .PHONY: bench soak
@@ -186,7 +187,7 @@ bench:
 	   echo "Go: $$($(GO) version)"; \
 	   echo "load average (1, 5, 15 min) at the start: $$(cut -d' ' -f1-3 /proc/loadavg)"; } > $(BENCH_DIR)/machine.txt
 	@printf '%s\n' "cd bench && go test -c -o $(BENCH_BIN) . && for i in 1..$(BENCH_COUNT):" "  $(BENCH_MICRO)" "  $(BENCH_DECODE)" \
-	  "$(BENCH_PKG)" "cd bench && $(BENCH_STATE)" "$(BENCH_E2E)" > $(BENCH_DIR)/commands.txt
+	  "$(BENCH_PKG)" "cd bench && $(BENCH_STATE)" "$(BENCH_SNAPSHOT)" "$(BENCH_E2E)" > $(BENCH_DIR)/commands.txt
 	$(GO) test -c -o $(BENCH_BIN) ./bench/
 	@echo ">> processor, OTTL and decode benchmarks, $(BENCH_COUNT) repeats"
 	@for i in $$(seq $(BENCH_COUNT)); do \
@@ -197,6 +198,8 @@ bench:
 	$(BENCH_PKG) | tee $(BENCH_DIR)/processor_pkg.txt | grep -E '^(Benchmark|ok|FAIL)'
 	@echo ">> state memory per user"
 	(cd bench && $(BENCH_STATE)) | tee $(BENCH_DIR)/state.txt | grep -E '^(Benchmark|FAIL)'
+	@echo ">> what a snapshot of 200,000 users costs the records processed meanwhile"
+	$(BENCH_SNAPSHOT) | tee $(BENCH_DIR)/snapshot.txt | grep -E '^(Benchmark|ok|FAIL)'
 	@echo ">> the built distribution end to end"
 	$(BENCH_E2E) | tee $(BENCH_DIR)/e2e.txt | grep -E 'records/s|SKIP|^(ok|FAIL)'
 	@echo "load average (1, 5, 15 min) at the end: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $(BENCH_DIR)/machine.txt
