@@ -278,39 +278,11 @@ const (
 )
 
 func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	p.mu.Lock()
-	now := time.Now()
-	var in, tagged, unrecognized, parseErrors int64
-	evictionsBefore := p.users.Evictions()
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		rl := ld.ResourceLogs().At(i)
-		resource, scopes := rl.Resource().Attributes(), rl.ScopeLogs()
-		for j := 0; j < scopes.Len(); j++ {
-			records := scopes.At(j).LogRecords()
-			in += int64(records.Len())
-			records.RemoveIf(func(lr plog.LogRecord) bool {
-				o := p.inspect(ctx, lr, resource, now)
-				switch o {
-				case outcomeTagged:
-					tagged++
-				case outcomeUnrecognized:
-					unrecognized++
-				case outcomeParseError:
-					parseErrors++
-				}
-				return p.cfg.Output == OutputDetectionsOnly && o != outcomeTagged
-			})
-		}
-	}
-	p.telemetry.EmailCompromiseStateEvictions.Add(ctx, int64(p.users.Evictions()-evictionsBefore))
-	p.telemetry.EmailCompromiseStateUsers.Record(ctx, int64(p.users.Len()))
-	p.steps.runHanded()
-	p.mu.Unlock()
-
-	p.telemetry.EmailCompromiseRecordsIn.Add(ctx, in)
-	p.telemetry.EmailCompromiseRecordsTagged.Add(ctx, tagged)
-	p.telemetry.EmailCompromiseUnrecognizedRecords.Add(ctx, unrecognized)
-	p.telemetry.EmailCompromiseParseErrors.Add(ctx, parseErrors)
+	c := p.inspectBatch(ctx, ld)
+	p.telemetry.EmailCompromiseRecordsIn.Add(ctx, c.in)
+	p.telemetry.EmailCompromiseRecordsTagged.Add(ctx, c.tagged)
+	p.telemetry.EmailCompromiseUnrecognizedRecords.Add(ctx, c.unrecognized)
+	p.telemetry.EmailCompromiseParseErrors.Add(ctx, c.parseErrors)
 	if p.cfg.Output == OutputDetectionsOnly {
 		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
@@ -323,6 +295,43 @@ func (p *emailCompromiseProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs
 	}
 	p.telemetry.EmailCompromiseRecordsOut.Add(ctx, int64(out))
 	return p.next.ConsumeLogs(ctx, ld)
+}
+
+// batchCounts is what inspecting a batch found.
+type batchCounts struct{ in, tagged, unrecognized, parseErrors int64 }
+
+// inspectBatch judges every record of ld under the processing lock, then
+// runs the copy step a snapshot handed over, if any. The lock is released
+// by a defer, so that a panic cannot leave it held.
+func (p *emailCompromiseProcessor) inspectBatch(ctx context.Context, ld plog.Logs) (c batchCounts) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	evictionsBefore := p.users.Evictions()
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		rl := ld.ResourceLogs().At(i)
+		resource, scopes := rl.Resource().Attributes(), rl.ScopeLogs()
+		for j := 0; j < scopes.Len(); j++ {
+			records := scopes.At(j).LogRecords()
+			c.in += int64(records.Len())
+			records.RemoveIf(func(lr plog.LogRecord) bool {
+				o := p.inspect(ctx, lr, resource, now)
+				switch o {
+				case outcomeTagged:
+					c.tagged++
+				case outcomeUnrecognized:
+					c.unrecognized++
+				case outcomeParseError:
+					c.parseErrors++
+				}
+				return p.cfg.Output == OutputDetectionsOnly && o != outcomeTagged
+			})
+		}
+	}
+	p.telemetry.EmailCompromiseStateEvictions.Add(ctx, int64(p.users.Evictions()-evictionsBefore))
+	p.telemetry.EmailCompromiseStateUsers.Record(ctx, int64(p.users.Len()))
+	p.steps.runHanded()
+	return c
 }
 
 // inspect builds the record's view once, has the suite judge it and tags

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSnapshotStepsRunInTheCallsWhileRecordsFlow: while calls follow one
@@ -125,5 +126,110 @@ func TestSnapshotStepsWithCallsComingAndGoing(t *testing.T) {
 // processFor keeps the goroutine busy for d, as a call's records do.
 func processFor(d time.Duration) {
 	for start := time.Now(); time.Since(start) < d; {
+	}
+}
+
+// TestSnapshotStepsAfterTheLastCall: when calls stop just after a step
+// was handed over (the pipeline went quiet, or is shutting down), the
+// snapshot runs the step itself and goes on.
+func TestSnapshotStepsAfterTheLastCall(t *testing.T) {
+	var mu sync.Mutex
+	h := &stepHandoff{mu: &mu}
+	mu.Lock()
+	h.runHanded() // a call that ends now, and no call after it
+	mu.Unlock()
+	ran := 0
+	for range 10 {
+		h.underLock(func() { ran++ })
+	}
+	assert.Equal(t, 10, ran)
+}
+
+// TestSnapshotStepsFromTwoCallers: two goroutines handing steps over at
+// once (a snapshot and the expiry, say) each get every step run once.
+func TestSnapshotStepsFromTwoCallers(t *testing.T) {
+	var mu sync.Mutex
+	h := &stepHandoff{mu: &mu}
+	stop := make(chan struct{})
+	var calls sync.WaitGroup
+	calls.Add(1)
+	go func() {
+		defer calls.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			mu.Lock()
+			processFor(20 * time.Microsecond)
+			h.runHanded()
+			mu.Unlock()
+		}
+	}()
+	runs := [2][300]int{}
+	var callers sync.WaitGroup
+	for c := range runs {
+		callers.Add(1)
+		go func() {
+			defer callers.Done()
+			for i := range runs[c] {
+				h.underLock(func() { runs[c][i]++ })
+			}
+		}()
+	}
+	callers.Wait()
+	close(stop)
+	calls.Wait()
+	for c := range runs {
+		for i, n := range runs[c] {
+			require.Equal(t, 1, n, "caller %d, step %d", c, i)
+		}
+	}
+}
+
+// TestSnapshotStepPanickingInACall: a step that panics in the call running
+// it panics there (the call releases the lock as it unwinds) and in the
+// snapshot too, which does not wait for ever.
+func TestSnapshotStepPanickingInACall(t *testing.T) {
+	var mu sync.Mutex
+	h := &stepHandoff{mu: &mu}
+	callPanics := make(chan any, 100)
+	stop := make(chan struct{})
+	var calls sync.WaitGroup
+	calls.Add(1)
+	go func() {
+		defer calls.Done()
+		call := func() {
+			defer func() {
+				if r := recover(); r != nil {
+					callPanics <- r
+				}
+			}()
+			mu.Lock()
+			defer mu.Unlock()
+			processFor(20 * time.Microsecond)
+			h.runHanded()
+		}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				call()
+			}
+		}
+	}()
+	for h.lastCall.Load() == 0 {
+		runtime.Gosched()
+	}
+	assert.PanicsWithValue(t, "broken step", func() { h.underLock(func() { panic("broken step") }) })
+	ran := false
+	h.underLock(func() { ran = true })
+	assert.True(t, ran, "the lock was released")
+	close(stop)
+	calls.Wait()
+	if len(callPanics) > 0 { // the step may also have run on the snapshot's goroutine
+		assert.Equal(t, "broken step", <-callPanics)
 	}
 }

@@ -85,7 +85,17 @@ func gobOf(t *testing.T, u User) []byte {
 }
 
 // fill gives every settable field of v a non-zero value: two elements per
-// slice, one entry per map, an allocated value behind every pointer.
+// slice, one entry per map, an allocated value behind every pointer. The
+// values follow a sequence, so that no two fields of a kind hold the same
+// value (swapping two of them in a copy or a codec shows) and they differ
+// for different bases.
+var fillSeq int
+
+func nextFill() int {
+	fillSeq++
+	return fillSeq
+}
+
 func fill(t *testing.T, v reflect.Value, path string, depth, base int) {
 	t.Helper()
 	if depth > 12 {
@@ -111,7 +121,7 @@ func fill(t *testing.T, v reflect.Value, path string, depth, base int) {
 			fill(t, v.Index(i), path+"[]", depth+1, base)
 		}
 	case reflect.Struct:
-		if x, ok := opaque(v.Type(), depth, base); ok {
+		if x, ok := opaque(v.Type(), nextFill(), base); ok {
 			v.Set(reflect.ValueOf(x))
 			return
 		}
@@ -121,24 +131,25 @@ func fill(t *testing.T, v reflect.Value, path string, depth, base int) {
 			}
 		}
 	case reflect.String:
-		v.SetString(fmt.Sprint("x", base))
+		v.SetString(fmt.Sprint("x", base, "-", nextFill()))
 	case reflect.Bool:
-		v.SetBool(base%2 == 1)
+		v.SetBool((base+nextFill())%2 == 1)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(int64(depth + base))
+		v.SetInt(int64(base*7 + nextFill()%100))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(uint64(depth + base))
+		v.SetUint(uint64(base*7 + nextFill()%100))
 	case reflect.Float32, reflect.Float64:
-		v.SetFloat(float64(depth+base) + 0.5)
+		v.SetFloat(float64(base*7+nextFill()%100) + 0.5)
 	default:
 		t.Fatalf("%s: a %s in the state: Clone and this test need to learn it", path, v.Kind())
 	}
 }
 
 // opaque gives a non-zero value of the state's types whose fields are
-// unexported (handles, addresses, ids, times), varied with depth and base:
+// unexported (handles, addresses, ids, times), varied with seq and base:
 // ids in each of their forms.
-func opaque(t reflect.Type, depth, base int) (any, bool) {
+func opaque(t reflect.Type, seq, base int) (any, bool) {
+	depth := seq % 200
 	switch t {
 	case reflect.TypeFor[Text]():
 		return TextOf(fmt.Sprint("text", depth, base)), true

@@ -189,19 +189,14 @@ func (d *decoder) id() (id RecordID) {
 }
 
 // eachOf reads a slice written by each, into list's array when it is large
-// enough. A length that the rest of the chunk cannot hold is corrupt (every
-// element takes at least a byte), which bounds what a corrupt chunk makes
-// Load allocate.
+// enough. The slice grows as its elements are read, not to the length the
+// chunk claims: a forged length costs what the chunk's bytes can hold.
 func eachOf[T any](d *decoder, list []T, get func(*decoder, *T)) []T {
 	n := d.small(uint64(len(d.b)))
-	if n == 0 {
-		return list[:0]
-	}
-	if uint64(cap(list)) < n {
-		list = make([]T, n)
-	}
-	list = list[:n]
-	for i := range list {
+	list = list[:0]
+	var zero T
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		list = append(list, zero)
 		get(d, &list[i])
 	}
 	return list
@@ -523,6 +518,9 @@ func getFound(d *decoder, f *Found) {
 			v.ID = d.id()
 			v.At = d.instant()
 		})
+		if len(h.Evidence) == 0 {
+			d.fail() // a held detection has evidence: its release reads the last
+		}
 		h.Anchors = eachOf(d, h.Anchors, getStage)
 		h.Identity = d.uint()
 	})

@@ -49,25 +49,27 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
-// TestCodecRefusesCorruptChunks: every truncation of a chunk, and bytes
-// that are not one, give an error, never a panic or a user half-read.
+// TestCodecRefusesCorruptChunks: every truncation of a chunk, bytes that
+// are not one, and a held detection without evidence (which its release
+// would index) give an error and restore no user, never a panic.
 func TestCodecRefusesCorruptChunks(t *testing.T) {
 	c := &userCodec{}
-	data, err := c.Encode(filledUsers(t))
+	users := filledUsers(t)
+	data, err := c.Encode(users)
 	require.NoError(t, err)
-	whole := 0
-	require.NoError(t, c.Decode(data, func(snapshotUser) { whole++ }))
-	for n := 1; n < len(data); n++ {
+	for n := 0; n < len(data); n++ {
 		restored := 0
 		err := c.Decode(data[:n], func(snapshotUser) { restored++ })
-		if err == nil {
-			// A cut between two users decodes those before it.
-			assert.Less(t, restored, whole, "a chunk cut at %d", n)
-			continue
-		}
 		assert.ErrorIs(t, err, errCorrupt, "a chunk cut at %d", n)
+		assert.Zero(t, restored, "a chunk cut at %d", n)
 	}
+	assert.ErrorIs(t, c.Decode(append(data, 0), func(snapshotUser) {}), errCorrupt, "a byte past the users")
 	assert.ErrorIs(t, c.Decode([]byte("not a chunk of users"), func(snapshotUser) {}), errCorrupt)
+
+	users[0].User.Found.Held[0].Evidence = nil
+	data, err = c.Encode(users)
+	require.NoError(t, err)
+	assert.ErrorIs(t, c.Decode(data, func(snapshotUser) { t.Error("a user restored") }), errCorrupt)
 }
 
 // FuzzCodecDecode: no input makes Decode panic, and what it decodes encodes

@@ -127,7 +127,7 @@ func Load(ctx context.Context, client storage.Client, s *Store[User]) (int, erro
 		return 0, err
 	}
 	restore := func(u snapshotUser) { s.Restore(u.Key, u.LastSeen, u.User) }
-	if m.Chunks == 0 {
+	if m.Generation == 0 {
 		v, err := olderLayout(ctx, client)
 		switch {
 		case err != nil:
@@ -143,9 +143,9 @@ func Load(ctx context.Context, client storage.Client, s *Store[User]) (int, erro
 	return n, err
 }
 
-// userCodec is the snapshot.Codec of layout 3: a chunk's users one after
-// the other, each its key, the time it was last seen, and its state
-// (codec.go).
+// userCodec is the snapshot.Codec of layout 3: a chunk's count of users,
+// then the users one after the other, each its key, the time it was last
+// seen, and its state (codec.go).
 type userCodec struct {
 	// lastSize is the size of the chunk encoded before, to size the next.
 	lastSize int
@@ -159,6 +159,7 @@ const yieldEvery = 16
 
 func (c *userCodec) Encode(users []snapshotUser) ([]byte, error) {
 	e := encoder{b: make([]byte, 0, c.lastSize+c.lastSize/8)}
+	e.uint(uint64(len(users)))
 	for i := range users {
 		e.str(users[i].Key)
 		e.time(users[i].LastSeen)
@@ -171,16 +172,26 @@ func (c *userCodec) Encode(users []snapshotUser) ([]byte, error) {
 	return e.b, nil
 }
 
+// Decode restores a chunk's users only once all of them are read: a chunk
+// that is corrupt anywhere, or holds fewer or more users than it says,
+// restores none.
 func (*userCodec) Decode(data []byte, restore func(snapshotUser)) error {
 	d := decoder{b: data}
-	for len(d.b) > 0 {
+	var users []snapshotUser
+	for n := d.small(uint64(len(data))); uint64(len(users)) < n && d.err == nil; {
 		var u snapshotUser
 		u.Key = d.str()
 		u.LastSeen = d.time()
 		getUser(&d, &u.User)
-		if d.err != nil {
-			return d.err
-		}
+		users = append(users, u)
+	}
+	if d.err == nil && len(d.b) > 0 {
+		d.fail()
+	}
+	if d.err != nil {
+		return d.err
+	}
+	for _, u := range users {
 		restore(u)
 	}
 	return nil
