@@ -26,10 +26,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -74,21 +78,48 @@ type item struct {
 // what it logged as new detections and what it tagged.
 func process(t *testing.T, cfg *emailcompromiseprocessor.Config, batches [][]*item) outcome {
 	t.Helper()
+	return processRestarted(t, cfg, batches, 0)
+}
+
+// processRestarted is process with the processor shut down after every
+// restartEvery batches (never, for 0) and a new one started in its place
+// from the snapshot it wrote to a file-backed storage extension.
+func processRestarted(t *testing.T, cfg *emailcompromiseprocessor.Config, batches [][]*item, restartEvery int) outcome {
+	t.Helper()
+	ctx := context.Background()
 	core, logs := observer.New(zap.InfoLevel)
-	set := processortest.NewNopSettings(emailcompromiseprocessor.NewFactory().Type())
-	set.Logger = zap.New(core)
 	sink := new(consumertest.LogsSink)
-	p, err := emailcompromiseprocessor.NewFactory().CreateLogs(context.Background(), set, cfg, sink)
-	require.NoError(t, err)
-	for _, batch := range batches {
+	host := component.Host(componenttest.NewNopHost())
+	if restartEvery > 0 {
+		storageID := storagetest.NewStorageID("state")
+		host = storagetest.NewStorageHost().WithFileBackedStorageExtension(storageID.Name(), t.TempDir())
+		withStorage := *cfg
+		withStorage.Storage = &storageID
+		cfg = &withStorage
+	}
+	start := func() processor.Logs {
+		set := processortest.NewNopSettings(emailcompromiseprocessor.NewFactory().Type())
+		set.Logger = zap.New(core)
+		p, err := emailcompromiseprocessor.NewFactory().CreateLogs(ctx, set, cfg, sink)
+		require.NoError(t, err)
+		require.NoError(t, p.Start(ctx, host))
+		return p
+	}
+	p := start()
+	for i, batch := range batches {
+		if restartEvery > 0 && i > 0 && i%restartEvery == 0 {
+			require.NoError(t, p.Shutdown(ctx))
+			p = start()
+		}
 		ld := plog.NewLogs()
 		sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 		sl.Scope().SetName(loadgen.ScopeName)
 		for _, it := range batch {
 			require.NoError(t, it.render(sl.LogRecords().AppendEmpty()))
 		}
-		require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+		require.NoError(t, p.ConsumeLogs(ctx, ld))
 	}
+	require.NoError(t, p.Shutdown(ctx))
 	out := outcome{carriers: map[identity]string{}, tagged: map[string][]string{}}
 	for _, e := range logs.FilterMessage("Detection").All() {
 		fields := e.ContextMap()
