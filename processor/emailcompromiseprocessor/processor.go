@@ -193,6 +193,7 @@ func (p *emailCompromiseProcessor) Start(ctx context.Context, host component.Hos
 			p.logger.Info("Restored per-user state", zap.Int("users", n))
 		}
 		p.restoreSigmaStates(ctx)
+		p.restoreSprayStates(ctx)
 	}
 	p.stopSnapshots = make(chan struct{})
 	p.snapshotsDone.Add(1)
@@ -248,6 +249,7 @@ func (p *emailCompromiseProcessor) saveState(ctx context.Context) {
 		p.logger.Warn("Could not snapshot per-user state", zap.Error(err))
 	}
 	p.saveSigmaStates(ctx, client)
+	p.saveSprayStates(ctx, client)
 }
 
 func (p *emailCompromiseProcessor) Shutdown(ctx context.Context) error {

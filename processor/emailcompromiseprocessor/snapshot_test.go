@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -93,16 +94,7 @@ func TestSnapshotWhileProcessing(t *testing.T) {
 // all, not with those of the first chunk, and says so.
 func TestProcessorStartsEmptyOnAnUnreadableSnapshot(t *testing.T) {
 	ctx := context.Background()
-	storageID := storagetest.NewStorageID("state")
-	host := storagetest.NewStorageHost().WithFileBackedStorageExtension(storageID.Name(), t.TempDir())
-	cfg := createDefaultConfig().(*Config)
-	cfg.Storage = &storageID
-	core, logs := observer.New(zap.WarnLevel)
-	set := metadatatest.NewSettings(componenttest.NewTelemetry())
-	set.Logger = zap.New(core)
-
-	client, err := host.GetExtensions()[storageID].(storage.Extension).GetClient(ctx, component.KindProcessor, set.ID, "")
-	require.NoError(t, err)
+	host, cfg, set, logs, client := storedSnapshot(t)
 	s := state.New[state.User](10_000, time.Hour)
 	for i := range 5000 { // more than one chunk
 		s.Touch(fmt.Sprintf("user%d@contoso.com", i), time.Now())
@@ -118,4 +110,43 @@ func TestProcessorStartsEmptyOnAnUnreadableSnapshot(t *testing.T) {
 	require.NoError(t, p.Shutdown(ctx))
 	require.Equal(t, 1, logs.FilterMessage("Could not restore the per-user state snapshot; starting with empty state").Len())
 	assert.Contains(t, logs.All()[0].ContextMap()["error"], "decode snapshot chunk 1")
+}
+
+// TestProcessorGoesOnWithAnUnreadableSpraySnapshot: password-spray counters
+// that cannot be read are logged and counted; the users' state is restored
+// and the processor runs.
+func TestProcessorGoesOnWithAnUnreadableSpraySnapshot(t *testing.T) {
+	ctx := context.Background()
+	host, cfg, set, logs, client := storedSnapshot(t)
+	s := state.New[state.User](10, time.Hour)
+	s.Touch("alice@contoso.com", time.Now())
+	require.NoError(t, state.Save(ctx, client, s, func(f func()) { f() }))
+	require.NoError(t, client.Set(ctx, sprayPrefixOf("")+"/manifest", []byte("1 1")))
+	require.NoError(t, client.Set(ctx, sprayPrefixOf("")+"/1/0", []byte("not a gob of sources")))
+	require.NoError(t, client.Close(ctx))
+
+	p, err := newEmailCompromiseProcessor(set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, p.Start(ctx, host))
+	assert.Equal(t, 1, p.users.Len())
+	require.NoError(t, p.ConsumeLogs(ctx, realisticBatch(t, 50, 10)))
+	require.NoError(t, p.Shutdown(ctx))
+	require.Equal(t, 1, logs.FilterMessage("Could not restore the password-spray counters; sprays in progress are counted afresh").Len())
+}
+
+// storedSnapshot is a file-backed storage extension with the processor's
+// client to it open, for a test to write a snapshot in, and the settings
+// (logging warnings) and configuration of a processor to start on it.
+func storedSnapshot(t *testing.T) (component.Host, *Config, processor.Settings, *observer.ObservedLogs, storage.Client) {
+	t.Helper()
+	storageID := storagetest.NewStorageID("state")
+	host := storagetest.NewStorageHost().WithFileBackedStorageExtension(storageID.Name(), t.TempDir())
+	cfg := createDefaultConfig().(*Config)
+	cfg.Storage = &storageID
+	core, logs := observer.New(zap.WarnLevel)
+	set := metadatatest.NewSettings(componenttest.NewTelemetry())
+	set.Logger = zap.New(core)
+	client, err := host.GetExtensions()[storageID].(storage.Extension).GetClient(context.Background(), component.KindProcessor, set.ID, "")
+	require.NoError(t, err)
+	return host, cfg, set, logs, client
 }

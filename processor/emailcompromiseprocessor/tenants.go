@@ -27,6 +27,10 @@ type tenant struct {
 	// sigma holds the tenant's Sigma correlation state, snapshotted with the
 	// users' (sigmastate.go); nil without Sigma rules.
 	sigma *sigma.Engine
+	// spray is the tenant's password-spray detector, whose per-address
+	// counters are snapshotted with the users' (spraystate.go); nil when
+	// the detector is off.
+	spray *detection.PasswordSpray
 }
 
 // newTenant builds a tenant's suite from the shared configuration and the
@@ -41,6 +45,9 @@ func newTenant(name string, cfg *Config, policy PolicyConfig, tb *metadata.Telem
 		tb.EmailCompromiseWarmupSuppressed.Add(context.Background(), 1, t.ruleAttrs[r]...)
 	})
 	for _, d := range t.suite.Detectors() {
+		if spray, ok := d.(*detection.PasswordSpray); ok {
+			t.spray = spray
+		}
 		if e, ok := d.(expirer); ok {
 			t.expirers = append(t.expirers, e)
 		}

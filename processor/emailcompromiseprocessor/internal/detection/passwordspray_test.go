@@ -3,11 +3,14 @@ package detection
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelsec/emailcompromise/internal/snapshot"
 )
 
 func TestPasswordSpray(t *testing.T) {
@@ -156,4 +159,40 @@ func TestPasswordSpraySourcesAreBounded(t *testing.T) {
 	run(t, records, d)
 	assert.Equal(t, 50, d.failures.Len())
 	assert.Equal(t, uint64(450), d.failures.Evictions())
+}
+
+// TestPasswordSprayCountersSurviveASnapshot: the failures of a spray and
+// the users of an address, taken out with Sources (a few hundred addresses
+// per locked step), through gob and put back with RestoreSource into a
+// fresh detector, make the success after the restart a spray's, as it is
+// without one; the restored detector gives back the same sources.
+func TestPasswordSprayCountersSurviveASnapshot(t *testing.T) {
+	opts := PasswordSprayOptions{MinUsers: 5, Window: 30 * time.Minute, MaxSources: 1000, Lateness: 24 * time.Hour}
+	p := NewPolicy(PolicyOptions{})
+	before := NewPasswordSpray(p, opts)
+	var records []string
+	for i := range 6 {
+		records = append(records, graphSignIn{user: fmt.Sprintf("user%d@contoso.com", i), at: t0.Add(time.Duration(i) * time.Minute), ip: "198.51.100.66", errorCode: 50126}.json())
+	}
+	for i := range 600 { // more addresses than a step copies
+		records = append(records, graphSignIn{user: fmt.Sprintf("ok%d@contoso.com", i), at: t0, ip: fmt.Sprintf("10.1.%d.%d", i/250, i%250)}.json())
+	}
+	run(t, records, before)
+	locks := 0
+	sources := slices.Collect(before.Sources(func(f func()) { locks++; f() }))
+	require.Len(t, sources, 601)
+	assert.Greater(t, locks, 3, "copied in steps")
+
+	codec := snapshot.Gob[SpraySource]{}
+	data, err := codec.Encode(sources)
+	require.NoError(t, err)
+	after := NewPasswordSpray(p, opts)
+	require.NoError(t, codec.Decode(data, after.RestoreSource))
+	again, err := codec.Encode(slices.Collect(after.Sources(func(f func()) { f() })))
+	require.NoError(t, err)
+	assert.Equal(t, data, again, "the restored detector holds what was saved, in the same order")
+
+	success := graphSignIn{user: "victim@contoso.com", at: t0.Add(20 * time.Minute), ip: "198.51.100.66"}.json()
+	assert.Len(t, withRule(lastFindings(t, []string{success}, after), RulePasswordSpray), 1, "restored: the spray is seen")
+	assert.Empty(t, withRule(lastFindings(t, []string{success}, NewPasswordSpray(p, opts)), RulePasswordSpray), "without the snapshot it is not")
 }

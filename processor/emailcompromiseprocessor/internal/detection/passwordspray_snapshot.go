@@ -1,0 +1,104 @@
+package detection
+
+import (
+	"iter"
+	"time"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
+)
+
+// SpraySource is one source address's counters as a snapshot holds them:
+// its password failures (Failures) or the users who signed in from it
+// (Users). An address with both is two SpraySources.
+type SpraySource struct {
+	Address  string
+	LastSeen time.Time
+	Newest   state.Instant
+	Failures []SprayFailure
+	Users    []SprayUser
+	// HasUsers says which of the two stores the address comes from.
+	HasUsers bool
+}
+
+// SprayFailure is a sprayFailure as snapshotted.
+type SprayFailure struct {
+	At   state.Instant
+	User uint64
+	ID   state.RecordID
+	Name string
+}
+
+// SprayUser is a sourceUser as snapshotted.
+type SprayUser struct {
+	User        string
+	First, Last state.Sec
+}
+
+// sourcesPerStep is how many addresses Sources copies at a time under the
+// processing lock.
+const sourcesPerStep = 256
+
+// Sources yields every address's counters, least recently used first in
+// each store, copied sourcesPerStep at a time in a function run by locked
+// (under the lock that guards the detector), so that a snapshot does not
+// hold the lock while it encodes and writes them.
+func (d *PasswordSpray) Sources(locked func(func())) iter.Seq[SpraySource] {
+	return func(yield func(SpraySource) bool) {
+		if !walkInSteps(d.failures, locked, func(key string, lastSeen time.Time, v *sprayFailures) SpraySource {
+			s := SpraySource{Address: key, LastSeen: lastSeen, Newest: v.newest, Failures: make([]SprayFailure, len(v.list))}
+			for i, f := range v.list {
+				s.Failures[i] = SprayFailure{At: f.at, User: f.user, ID: f.id, Name: f.name}
+			}
+			return s
+		}, yield) {
+			return
+		}
+		walkInSteps(d.users, locked, func(key string, lastSeen time.Time, v *sourceUsers) SpraySource {
+			s := SpraySource{Address: key, LastSeen: lastSeen, Newest: v.newest, Users: make([]SprayUser, len(v.users)), HasUsers: true}
+			for i, u := range v.users {
+				s.Users[i] = SprayUser{User: u.user, First: u.first, Last: u.last}
+			}
+			return s
+		}, yield)
+	}
+}
+
+// walkInSteps yields a copy of every value of store, made by copyOf in
+// steps run by locked; it reports whether yield asked for more.
+func walkInSteps[V any](store *state.Store[V], locked func(func()), copyOf func(string, time.Time, *V) SpraySource, yield func(SpraySource) bool) bool {
+	locked(store.Walk)
+	batch := make([]SpraySource, 0, sourcesPerStep)
+	for more := true; more; {
+		batch = batch[:0]
+		locked(func() {
+			more = store.WalkStep(sourcesPerStep, func(key string, lastSeen time.Time, v *V) {
+				batch = append(batch, copyOf(key, lastSeen, v))
+			})
+		})
+		for _, s := range batch {
+			if !yield(s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// RestoreSource puts an address's snapshotted counters back, as most
+// recently used in its store (restoring Sources' sequence in order rebuilds
+// the recency order).
+func (d *PasswordSpray) RestoreSource(s SpraySource) {
+	if s.HasUsers {
+		v := sourceUsers{newest: s.Newest}
+		for _, u := range s.Users {
+			v.users = append(v.users, sourceUser{user: u.User, first: u.First, last: u.Last})
+		}
+		d.users.Restore(s.Address, s.LastSeen, v)
+		return
+	}
+	v := sprayFailures{newest: s.Newest}
+	for _, f := range s.Failures {
+		v.list = append(v.list, sprayFailure{at: f.At, user: f.User, id: f.ID, name: f.Name})
+	}
+	d.failures.Restore(s.Address, s.LastSeen, v)
+}
