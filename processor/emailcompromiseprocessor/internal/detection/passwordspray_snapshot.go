@@ -11,26 +11,40 @@ import (
 // its password failures (Failures) or the users who signed in from it
 // (Users). An address with both is two SpraySources.
 type SpraySource struct {
-	Address  string
+	// Address is the source address, the stores' key.
+	Address string
+	// LastSeen is when the address was last used in its store (its TTL and
+	// recency).
 	LastSeen time.Time
-	Newest   state.Instant
+	// Newest is the event time of the newest record learned from the
+	// address (the allowed lateness is applied per address).
+	Newest state.Instant
+	// Failures are the address's password failures, by event time.
 	Failures []SprayFailure
-	Users    []SprayUser
+	// Users are the users who signed in with a password from the address.
+	Users []SprayUser
 	// HasUsers says which of the two stores the address comes from.
 	HasUsers bool
 }
 
-// SprayFailure is a sprayFailure as snapshotted.
+// SprayFailure is a password failure as snapshotted.
 type SprayFailure struct {
-	At   state.Instant
+	// At is the failure's event time.
+	At state.Instant
+	// User is the hash of the user name, for counting distinct users.
 	User uint64
-	ID   state.RecordID
+	// ID is the failure's record: the attempt detection's evidence.
+	ID state.RecordID
+	// Name is the user who failed: the attempt detection's owner.
 	Name string
 }
 
-// SprayUser is a sourceUser as snapshotted.
+// SprayUser is a user who signed in from an address, as snapshotted.
 type SprayUser struct {
-	User        string
+	// User is the user's name.
+	User string
+	// First and Last are the user's first and last sign-ins from the
+	// address.
 	First, Last state.Sec
 }
 
