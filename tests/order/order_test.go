@@ -364,10 +364,9 @@ var orders = []order{
 	}),
 }
 
-// checkOrders feeds the items in every order (but the spanning ones, when
-// the data spans more than the allowed lateness), compares each run with
-// the first, and returns the first.
-func checkOrders(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*item, minDetections int) outcome {
+// reference is the run every other is compared with: the items in event
+// order, in the first order's batches; it must find at least minDetections.
+func reference(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*item, minDetections int) outcome {
 	t.Helper()
 	want := process(t, cfg, orders[0].arrange(items))
 	require.GreaterOrEqual(t, len(want.carriers), minDetections, "the reference run found too little to test anything")
@@ -377,6 +376,15 @@ func checkOrders(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*it
 	}
 	t.Logf("%d records, %d detections of %d rules in event order: %s", len(items), len(want.carriers), len(rules),
 		strings.Join(slices.Sorted(maps.Keys(rules)), ", "))
+	return want
+}
+
+// checkOrders feeds the items in every order (but the spanning ones, when
+// the data spans more than the allowed lateness), compares each run with
+// the first, and returns the first.
+func checkOrders(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*item, minDetections int) outcome {
+	t.Helper()
+	want := reference(t, cfg, items, minDetections)
 	span := items[len(items)-1].at.Sub(items[0].at)
 	for _, o := range orders[1:] {
 		if o.spanning && span >= cfg.AllowedLateness {

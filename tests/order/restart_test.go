@@ -1,9 +1,6 @@
 package order
 
 import (
-	"maps"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,13 +37,7 @@ func TestRestartsChangeNoDetection(t *testing.T) {
 // checkRestarts compares runs restarted every few batches with one run
 // through, in event order and with random delays.
 func checkRestarts(t *testing.T, cfg *emailcompromiseprocessor.Config, items []*item) {
-	want := process(t, cfg, batches(items, 500))
-	rules := map[string]bool{}
-	for id := range want.carriers {
-		rules[id.Rule] = true
-	}
-	require.GreaterOrEqual(t, len(want.carriers), 100, "the reference run found too little to test anything")
-	t.Logf("%d records, %d detections of %d rules: %s", len(items), len(want.carriers), len(rules), strings.Join(slices.Sorted(maps.Keys(rules)), ", "))
+	want := reference(t, cfg, items, 100)
 
 	for _, run := range []struct {
 		name         string
