@@ -52,8 +52,9 @@ func EqualLower(s, lower string) bool {
 }
 
 // ContainsLower reports whether lower, an already lowercased needle, occurs
-// in s, ignoring ASCII case: only where the first byte matches is the rest
-// compared.
+// in s, ignoring ASCII case: the first byte, in either case, is searched
+// with the vectorised strings.IndexByte, and only where it matches is the
+// rest compared.
 func ContainsLower(s, lower string) bool {
 	if lower == "" {
 		return true
@@ -63,12 +64,32 @@ func ContainsLower(s, lower string) bool {
 	if 'a' <= first && first <= 'z' {
 		upper = first - ('a' - 'A')
 	}
-	for i := 0; i+len(lower) <= len(s); i++ {
-		if (s[i] == first || s[i] == upper) && EqualLower(s[i+1:i+len(lower)], lower[1:]) {
+	for len(s) >= len(lower) {
+		i := indexEither(s[:len(s)-len(lower)+1], first, upper)
+		if i < 0 {
+			return false
+		}
+		if EqualLower(s[i+1:i+len(lower)], lower[1:]) {
 			return true
 		}
+		s = s[i+1:]
 	}
 	return false
+}
+
+// indexEither returns the index of the first a or b in s, -1 if neither is.
+func indexEither(s string, a, b byte) int {
+	i := strings.IndexByte(s, a)
+	if a == b {
+		return i
+	}
+	if i >= 0 {
+		s = s[:i]
+	}
+	if j := strings.IndexByte(s, b); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // Contains reports whether substr occurs in s, ignoring ASCII case.

@@ -1,6 +1,8 @@
 package asciifold
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,4 +40,28 @@ func TestFoldingAllocatesNothing(t *testing.T) {
 		_ = ToLower("bob@contoso.com")
 	})
 	assert.Zero(t, allocs)
+}
+
+// ContainsLower agrees with lowercasing and strings.Contains on ASCII
+// haystacks: matches at either end, after a false start of the same first
+// byte in the other case, needles with a non-letter first byte, needles
+// longer than the haystack.
+func TestContainsLowerAgreesWithStringsContains(t *testing.T) {
+	needles := []string{"bav2ropc", "b", "2ropc", "x", "ab", "aab", "@contoso.com"}
+	haystacks := []string{"", "b", "B", "BAV2ROPC", "xBAV2ROPC", "BAV2ROPCx", "bAbAv2RoPc", "BaBAV2ROPC", "aAaB", "AAB",
+		"2ROPC", "Mozilla/5.0 (Windows NT 10.0) BAV2ROPC", "bob@Contoso.COM", "bob@contoso.co"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "aAbB2@x"
+	for range 2000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		haystacks = append(haystacks, string(b))
+	}
+	for _, h := range haystacks {
+		for _, n := range needles {
+			assert.Equal(t, strings.Contains(strings.ToLower(h), n), ContainsLower(h, n), "%q in %q", n, h)
+		}
+	}
 }

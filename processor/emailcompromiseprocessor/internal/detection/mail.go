@@ -37,6 +37,10 @@ func deleteOperation(r *auditrecord.Record) bool {
 // Spanish RV/RE; Italian R/I; Dutch Antw/Doorst; Polish Odp/PD; Turkish YNT/ILT).
 var replyPrefixes = []string{"re", "fw", "fwd", "aw", "wg", "sv", "vs", "tr", "rv", "r", "i", "antw", "doorst", "odp", "pd", "ynt", "ilt", "enc", "res", "rif"}
 
+// maxMarker is where a reply marker's colon can come at the latest:
+// "doorst", or "AW[12]" with a count.
+const maxMarker = 7
+
 // stripReplyPrefixes removes leading "RE:", "FW:", "AW: [EXT] RE:"... and
 // reports whether there were any.
 func stripReplyPrefixes(subject string) (rest string, reply bool) {
@@ -49,8 +53,11 @@ func stripReplyPrefixes(subject string) (rest string, reply bool) {
 				continue
 			}
 		}
-		colon := strings.IndexAny(trimmed, ":：")
-		if colon <= 0 || colon > 7 {
+		// A marker's colon comes within its first maxMarker bytes; only
+		// they are searched, not the whole subject of a message that is
+		// no reply (most are).
+		colon := strings.IndexAny(trimmed[:min(len(trimmed), maxMarker+len("："))], ":：")
+		if colon <= 0 || colon > maxMarker {
 			return strings.TrimSpace(trimmed), reply
 		}
 		prefix := strings.TrimRightFunc(trimmed[:colon], func(r rune) bool { return unicode.IsDigit(r) || r == '[' || r == ']' || r == ' ' })

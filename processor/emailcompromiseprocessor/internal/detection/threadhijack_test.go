@@ -21,6 +21,13 @@ func TestStripReplyPrefixes(t *testing.T) {
 		{"RE：全角", "全角", true},
 		{"Invoice 4432", "Invoice 4432", false},
 		{"Meeting: Tuesday", "Meeting: Tuesday", false},
+		// The colon as late as a marker's can come (maxMarker), ASCII and
+		// full-width, and a word just past it.
+		{"Doorst: offerte", "offerte", true},
+		{"Re[123]: status", "status", true},
+		{"Re[123]：全角", "全角", true},
+		{"Antwort: bitte", "Antwort: bitte", false},
+		{"Status update without any colon at all in it", "Status update without any colon at all in it", false},
 		{"", "", false},
 	}
 	for _, tt := range tests {
