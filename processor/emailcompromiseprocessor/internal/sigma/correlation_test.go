@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -624,4 +625,25 @@ correlation:
 	assert.Equal(t, 10.0, nearestRank([]float64{40, 10, 30, 20}, 0), "the 0th percentile is the least")
 	assert.Equal(t, 20.0, nearestRank([]float64{40, 10, 30, 20}, 50))
 	assert.Equal(t, 40.0, nearestRank([]float64{40, 10, 30, 20}, 95))
+}
+
+// A value a correlation keeps (value_count, value_sum...) is a copy: the
+// record's own string is a slice of its whole body text, which a group
+// holding it would keep alive for the length of the window.
+func TestCorrelationValuesDoNotPinTheRecord(t *testing.T) {
+	e := correlationExample(t, "value_count.yml", windowsSecurity, failedLoginRule)
+	ev := winEvent(t, 0, `{"EventID":4625,"ComputerName":"DC1","WorkstationName":"WS1","User":"user1","Padding":"`+strings.Repeat("x", 4096)+`"}`)
+	user, ok := ev.Body.Get("User")
+	require.True(t, ok)
+	feed(t, e, ev)
+	var kept []string
+	for _, c := range e.correlations {
+		c.state.groups.Each(func(_ string, _ time.Time, g *corrGroup) {
+			for _, ev := range g.events {
+				kept = append(kept, ev.value)
+			}
+		})
+	}
+	require.Equal(t, []string{"user1"}, kept)
+	assert.NotSame(t, unsafe.StringData(user.Str()), unsafe.StringData(kept[0]), "the kept value is the record's own memory")
 }

@@ -252,8 +252,10 @@ func (e *Engine) feed(r fieldReader, corr *correlationRule, ref int, at corrEven
 				ev.num, ev.hasNum = v.number()
 			}
 		}
-		// Values compare as Sigma compares strings: case-insensitively.
-		ev.value = strings.ToLower(strings.Join(parts, ", "))
+		// Values compare as Sigma compares strings: case-insensitively. A
+		// single lowercase value is the record's own string, a slice of
+		// its whole body text: the group keeps a copy, not the record.
+		ev.value = strings.Clone(strings.ToLower(strings.Join(parts, ", ")))
 		if corr.numeric() && !ev.hasNum {
 			return out
 		}
