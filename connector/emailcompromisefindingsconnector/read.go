@@ -68,7 +68,7 @@ func readRecord(lr plog.LogRecord, at int64, obs []incident.Observation) (_ []in
 		Country:       str(attrs, auditrecord.AttrGeoCountry),
 	}
 	if fields.Operation == "" {
-		fields.Operation = lr.EventName()
+		fields.Operation = strings.Clone(lr.EventName())
 	}
 	top := topRule(rules, severities, recordSeverity)
 	for i, rule := range rules {
@@ -143,9 +143,14 @@ func syntheticID(lr plog.LogRecord, rules []string, reason string) string {
 	return "noid-" + strconv.FormatUint(h.Sum64(), 16)
 }
 
+// The strings read from a tagged record are copies: a finding keeps them
+// for its retention (7 days by default), and an attribute of a record our
+// receiver decoded in this process is a slice of the record's whole text,
+// which the finding would keep alive with it. Only tagged records are read.
+
 func str(attrs pcommon.Map, key string) string {
 	if v, ok := attrs.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
+		return strings.Clone(v.Str())
 	}
 	return ""
 }
@@ -163,7 +168,7 @@ func valuesOf(s pcommon.Slice) []string {
 	out := make([]string, s.Len())
 	for i := range out {
 		if v := s.At(i); v.Type() == pcommon.ValueTypeStr {
-			out[i] = v.Str()
+			out[i] = strings.Clone(v.Str())
 		}
 	}
 	return out
@@ -174,7 +179,7 @@ func strSlice(s pcommon.Slice) []string {
 	out := make([]string, 0, s.Len())
 	for i := 0; i < s.Len(); i++ {
 		if v := s.At(i); v.Type() == pcommon.ValueTypeStr && v.Str() != "" && !slices.Contains(out, v.Str()) {
-			out = append(out, v.Str())
+			out = append(out, strings.Clone(v.Str()))
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -80,4 +81,12 @@ func O365Record(id string) string {
 // JSONLines writes records one a line.
 func JSONLines(records ...string) string {
 	return strings.Join(records, "\n") + "\n"
+}
+
+// Within reports whether s lies in the memory of text: a string kept in
+// long-lived state that is a slice of a record's text keeps the whole text
+// alive (the receiver's decoder slices every string of a record out of one).
+func Within(s, text string) bool {
+	p, b := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(text)))
+	return len(s) > 0 && p >= b && p < b+uintptr(len(text))
 }

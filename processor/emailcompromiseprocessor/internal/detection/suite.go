@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
@@ -177,7 +178,10 @@ func (s *Suite) heldBack(f *Finding, u *state.User) bool {
 	if s.opts.Warmup <= 0 || !f.Rule.NeedsHistory || u == nil || !s.tooEarly(f.Evidence[len(f.Evidence)-1].At, u) {
 		return false
 	}
-	held := state.Held{Rule: f.Rule.ID, Severity: uint8(f.Severity), Reason: f.Reason, User: f.User, Anchors: f.Anchors, Identity: Identity(f)}
+	// Copies: the user is the record's own string, a slice of its whole
+	// body text, which the held detection would keep alive.
+	held := state.Held{Rule: f.Rule.ID, Severity: uint8(f.Severity), Reason: strings.Clone(f.Reason), User: strings.Clone(f.User),
+		Anchors: f.Anchors, Identity: Identity(f)}
 	for _, e := range f.Evidence {
 		held.Evidence = append(held.Evidence, state.HeldEvidence{ID: e.ID, At: state.At(e.At)})
 	}

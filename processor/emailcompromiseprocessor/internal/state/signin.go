@@ -2,7 +2,6 @@ package state
 
 import (
 	"net/netip"
-	"strings"
 )
 
 // Caps on what one user's sign-in history may hold. A user signing in from
@@ -216,14 +215,4 @@ func NetworkOf(ip netip.Addr) uint64 {
 		h = (h ^ uint64(c)) * 1099511628211
 	}
 	return (h ^ uint64(n)) * 1099511628211
-}
-
-// Keep returns a string safe to hold in long-lived state: old when equal
-// (no allocation on the common path), else a copy of s, so that state never
-// pins the memory of the record s was read from.
-func Keep(old, s string) string {
-	if old == s {
-		return old
-	}
-	return strings.Clone(s)
 }
