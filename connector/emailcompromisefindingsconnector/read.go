@@ -143,11 +143,11 @@ func syntheticID(lr plog.LogRecord, rules []string, reason string) string {
 	return "noid-" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// The strings read from a tagged record are copies: a finding keeps them
-// for its retention (7 days by default), and an attribute of a record our
-// receiver decoded in this process is a slice of the record's whole text,
-// which the finding would keep alive with it. Only tagged records are read.
-
+// str reads a string attribute as a copy, as valuesOf and strSlice do: a
+// finding keeps what is read from a tagged record for its retention (7 days
+// by default), and an attribute of a record our receiver decoded in this
+// process is a slice of the record's whole text, which the finding would
+// keep alive with it. Only tagged records are read.
 func str(attrs pcommon.Map, key string) string {
 	if v, ok := attrs.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
 		return strings.Clone(v.Str())
