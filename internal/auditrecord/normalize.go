@@ -10,28 +10,36 @@ import (
 // CleanIP turns a vendor's client address into the bare IP text and its
 // parsed form. Vendors write "1.2.3.4", "1.2.3.4:51234", "[2001:db8::1]:443",
 // "2001:db8::1" and sometimes junk; junk yields an invalid netip.Addr and the
-// trimmed text, so nothing is lost but nothing false is claimed either.
+// trimmed text, so nothing is lost but nothing false is claimed either. An
+// IPv6 zone ("fe80::1%eth0") is dropped: it names an interface of the host
+// that wrote it, not the client, and kept it would make one address many
+// (and any length) for the stores keyed by address, and match no prefix.
 func CleanIP(raw string) (string, netip.Addr) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", netip.Addr{}
 	}
 	if ip, err := netip.ParseAddr(s); err == nil {
-		if ip.Is4In6() {
+		if ip.Is4In6() || ip.Zone() != "" {
 			// "::ffff:1.2.3.4" is the IPv4 client: text and parsed form agree.
-			ip = ip.Unmap()
+			ip = ip.Unmap().WithZone("")
 			return ip.String(), ip
 		}
 		return s, ip
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		ip := ap.Addr().Unmap()
+		ip := ap.Addr().Unmap().WithZone("")
 		return ip.String(), ip
 	}
 	// "[2001:db8::1]" without a port.
 	if len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		if ip, err := netip.ParseAddr(s[1 : len(s)-1]); err == nil {
-			return s[1 : len(s)-1], ip.Unmap()
+		inner := s[1 : len(s)-1]
+		if ip, err := netip.ParseAddr(inner); err == nil {
+			if ip.Is4In6() || ip.Zone() != "" {
+				ip = ip.Unmap().WithZone("")
+				return ip.String(), ip
+			}
+			return inner, ip
 		}
 	}
 	return s, netip.Addr{}

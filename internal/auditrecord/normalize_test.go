@@ -3,6 +3,7 @@ package auditrecord_test
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,12 @@ func TestCleanIP(t *testing.T) {
 		{name: "v4-mapped IPv6", raw: "::ffff:1.2.3.4", wantText: "1.2.3.4", wantIP: "1.2.3.4"},
 		{name: "v4-mapped IPv6 with port", raw: "[::ffff:1.2.3.4]:443", wantText: "1.2.3.4", wantIP: "1.2.3.4"},
 		{name: "surrounding space", raw: " 10.0.0.1 ", wantText: "10.0.0.1", wantIP: "10.0.0.1"},
+		// A zone names an interface of the host that wrote the record: kept,
+		// one client would be as many addresses as zones (of any length) to
+		// the stores keyed by address, and match no trusted prefix.
+		{name: "IPv6 with a zone", raw: "fe80::1%eth0", wantText: "fe80::1", wantIP: "fe80::1"},
+		{name: "IPv6 with a zone and port", raw: "[2001:db8::1%" + strings.Repeat("z", 4096) + "]:443", wantText: "2001:db8::1", wantIP: "2001:db8::1"},
+		{name: "bracketed IPv6 with a zone", raw: "[2001:db8::1%7]", wantText: "2001:db8::1", wantIP: "2001:db8::1"},
 		// Junk is kept as text (nothing lost) but never claimed as an IP.
 		{name: "junk", raw: "not-an-ip", wantText: "not-an-ip"},
 		{name: "port out of range", raw: "1.2.3.4:99999", wantText: "1.2.3.4:99999"},

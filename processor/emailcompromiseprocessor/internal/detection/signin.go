@@ -122,7 +122,7 @@ func learnSignIn(ev *Event, opts SuiteOptions) {
 	}
 	if s.HasGeo {
 		s.Lat, s.Lon = float32(r.Geo.Lat), float32(r.Geo.Lon)
-		s.City = state.TextOf(r.Geo.City)
+		s.City = state.TextOf(shorten(r.Geo.City, maxKeptName))
 	}
 	h.AddSignIn(s)
 }

@@ -114,7 +114,7 @@ func (d *ThreadHijack) Learn(ev *Event) {
 				continue
 			}
 			mail.AddSentDelete(state.SentDelete{At: state.At(r.Time), ID: ev.RecordID(), Message: messageHash(it.InternetMessageID),
-				Operation: state.TextOf(r.Operation), Folder: state.TextOf(folder), Subject: shorten(it.Subject, 120)})
+				Operation: state.TextOf(r.Operation), Folder: state.TextOf(shorten(folder, maxKeptName)), Subject: shorten(it.Subject, 120)})
 		}
 	}
 }
@@ -289,6 +289,10 @@ func itemFolder(r *auditrecord.Record, it *auditrecord.MailItem) string {
 	}
 	return r.Mail.Folder
 }
+
+// maxKeptName bounds a place or folder name a user's state keeps for the
+// reasons it writes: the record's own can be of any length.
+const maxKeptName = 120
 
 // shorten cuts s for a reason (subjects can be 10,000 characters).
 func shorten(s string, n int) string {

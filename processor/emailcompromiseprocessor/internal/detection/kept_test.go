@@ -44,3 +44,26 @@ func TestHeldDetectionDoesNotPinTheRecord(t *testing.T) {
 	assert.False(t, recordtest.Within(held.User, text), "the held user is the record's own memory")
 	assert.False(t, recordtest.Within(held.Reason, text), "the held reason is the record's own memory")
 }
+
+// A user's state keeps a sign-in's city and a deleted sent item's folder
+// at most maxKeptName bytes (and the ellipsis), whatever the record says.
+func TestStateKeepsNamesShort(t *testing.T) {
+	long := strings.Repeat("Llanfairpwllgwyngyll", 1000)
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	u := &state.User{}
+	signIn := &auditrecord.Record{Source: auditrecord.SourceEntraSignIn, Kind: auditrecord.KindSignIn, Result: auditrecord.ResultSuccess,
+		ID: "s1", Time: at, User: "alice@contoso.com", SignIn: auditrecord.SignIn{Interactive: true},
+		Geo: auditrecord.Geo{Lat: 53.2, Lon: -4.2, HasCoordinates: true, CountryISO: "GB", City: long}}
+	learnSignIn(&Event{Record: signIn, User: u, Now: at}, SuiteOptions{Lateness: time.Hour, Retention: time.Hour})
+	require.Len(t, u.SignIns.Recent, 1)
+	assert.LessOrEqual(t, len(u.SignIns.Recent[0].City.String()), maxKeptName+len("…"))
+
+	d := NewThreadHijack(ThreadHijackOptions{RiskWindow: time.Hour, DeleteWindow: 30 * time.Minute, MinKnownIPs: 3})
+	del := &auditrecord.Record{Source: auditrecord.SourceO365, Kind: auditrecord.KindMailItem, Result: auditrecord.ResultSuccess,
+		ID: "d1", Time: at, User: "alice@contoso.com", Operation: "SoftDelete",
+		Mail: auditrecord.Mail{Items: []auditrecord.MailItem{{Subject: "Invoice", InternetMessageID: "<m1@contoso.com>", Folder: `\Sent Items\` + long}}}}
+	d.Learn(&Event{Record: del, User: u, Now: at, Lateness: time.Hour})
+	require.NotNil(t, u.Mail)
+	require.Len(t, u.Mail.SentDeletes, 1)
+	assert.LessOrEqual(t, len(u.Mail.SentDeletes[0].Folder.String()), maxKeptName+len("…"))
+}
