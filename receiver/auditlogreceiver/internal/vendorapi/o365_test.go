@@ -57,6 +57,16 @@ func TestBlobRetriesBackOffUntilTheExpiration(t *testing.T) {
 	assert.Len(t, b.blobs, 1)
 	b.forgetExpired(c.ContentExpiration.Add(2 * maxBlobRetryInterval))
 	assert.Empty(t, b.blobs, "a blob no listing names any more is not kept")
+
+	// A blob listed without an expiration is forgotten once the content's
+	// lifetime from its first refusal has passed.
+	undated := o365Content{ContentID: "undated"}
+	b.refuse(undated, now)
+	b.refuse(undated, now.Add(time.Hour))
+	b.forgetExpired(now.Add(o365ContentLifetime))
+	assert.Len(t, b.blobs, 1)
+	b.forgetExpired(now.Add(o365ContentLifetime + 2*maxBlobRetryInterval))
+	assert.Empty(t, b.blobs, "an undated blob's retries are not kept for ever")
 }
 
 // publisherID is a tenant GUID sent as PublisherIdentifier.

@@ -138,6 +138,12 @@ func (b blobRetries) refuse(c o365Content, now time.Time) (refusals int, next ti
 	r, ok := b.blobs[c.ContentID]
 	if !ok {
 		r = &blobRetry{expiration: c.ContentExpiration}
+		if r.expiration.IsZero() {
+			// Listed without an expiration: content stays available for
+			// o365ContentLifetime, after which no listing names the blob
+			// again and its entry is forgotten, not kept for ever.
+			r.expiration = now.Add(o365ContentLifetime)
+		}
 		b.blobs[c.ContentID] = r
 	}
 	wait := b.initial << min(r.refusals, 30)
