@@ -188,6 +188,10 @@ func (t *Tracker) evict() {
 		t.evicted++
 	}
 	t.remove(func(f *Finding) bool { return drop[f] })
+	// A flush skips removed findings: the dirty list lets them go now, or
+	// it would hold every finding evicted while a flush is held up
+	// downstream, past max_findings.
+	t.dirty = slices.DeleteFunc(t.dirty, func(f *Finding) bool { return drop[f] })
 }
 
 func evictionClass(f *Finding) int {

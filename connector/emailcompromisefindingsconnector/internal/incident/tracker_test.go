@@ -375,3 +375,16 @@ func redelivered(rng *rand.Rand, records []*Observation) []*Observation {
 	}
 	return out
 }
+
+// max_findings bounds what the tracker holds also while no flush comes
+// (one held up by the exporter downstream): evicted findings do not stay
+// in the list of findings to emit.
+func TestEvictionBoundsFindingsAwaitingAFlush(t *testing.T) {
+	o := testOptions()
+	tr := New(o)
+	for i := range 100_000 {
+		tr.Observe(obs(fmt.Sprintf("user%d@contoso.com", i), "bulk_send/send_rate_anomaly", fmt.Sprintf("r%d", i), time.Duration(i)*time.Second, SeverityHigh))
+	}
+	assert.LessOrEqual(t, len(tr.dirty), o.MaxFindings+o.MaxFindings/8)
+	assert.LessOrEqual(t, tr.n, o.MaxFindings+o.MaxFindings/8)
+}
