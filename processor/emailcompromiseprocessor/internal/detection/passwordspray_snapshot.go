@@ -1,7 +1,9 @@
 package detection
 
 import (
+	"cmp"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
@@ -100,12 +102,18 @@ func walkInSteps[V any](store *state.Store[V], locked func(func()), copyOf func(
 
 // RestoreSource puts an address's snapshotted counters back, as most
 // recently used in its store (restoring Sources' sequence in order rebuilds
-// the recency order).
+// the recency order), within the caps the live path keeps: a snapshot
+// written with other caps, or damaged, holds no more than they allow.
 func (d *PasswordSpray) RestoreSource(s SpraySource) {
 	if s.HasUsers {
 		v := sourceUsers{newest: s.Newest}
 		for _, u := range s.Users {
 			v.users = append(v.users, sourceUser{user: u.User, first: u.First, last: u.Last})
+		}
+		if n := max(maxSourceUsers, d.opts.MinUsers); len(v.users) > n {
+			// The most recently seen, as addSourceUser keeps them.
+			slices.SortStableFunc(v.users, func(a, b sourceUser) int { return cmp.Compare(b.last, a.last) })
+			v.users = v.users[:n]
 		}
 		d.users.Restore(s.Address, s.LastSeen, v)
 		return
@@ -113,6 +121,9 @@ func (d *PasswordSpray) RestoreSource(s SpraySource) {
 	v := sprayFailures{newest: s.Newest}
 	for _, f := range s.Failures {
 		v.list = append(v.list, sprayFailure{at: f.At, user: f.User, id: f.ID, name: f.Name})
+	}
+	if n := len(v.list) - maxSprayFailures; n > 0 {
+		v.list = v.list[n:] // the newest, as the live cap keeps
 	}
 	d.failures.Restore(s.Address, s.LastSeen, v)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelsec/emailcompromise/internal/snapshot"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 func TestPasswordSpray(t *testing.T) {
@@ -195,4 +196,30 @@ func TestPasswordSprayCountersSurviveASnapshot(t *testing.T) {
 	success := graphSignIn{user: "victim@contoso.com", at: t0.Add(20 * time.Minute), ip: "198.51.100.66"}.json()
 	assert.Len(t, withRule(lastFindings(t, []string{success}, after), RulePasswordSpray), 1, "restored: the spray is seen")
 	assert.Empty(t, withRule(lastFindings(t, []string{success}, NewPasswordSpray(p, opts)), RulePasswordSpray), "without the snapshot it is not")
+}
+
+// A restored address holds no more than the live caps allow, whatever the
+// snapshot says (written with other caps, or damaged): the newest failures
+// and the most recently seen users.
+func TestPasswordSprayRestoreKeepsTheCaps(t *testing.T) {
+	d := NewPasswordSpray(NewPolicy(PolicyOptions{}), PasswordSprayOptions{MinUsers: 5, Window: 30 * time.Minute, MaxSources: 1000, Lateness: 24 * time.Hour})
+	failures := SpraySource{Address: "198.51.100.66", LastSeen: t0}
+	for i := range 1000 {
+		failures.Failures = append(failures.Failures, SprayFailure{At: state.At(t0.Add(time.Duration(i) * time.Second)), User: uint64(i), Name: fmt.Sprintf("u%d@contoso.com", i)})
+	}
+	d.RestoreSource(failures)
+	users := SpraySource{Address: "198.51.100.67", LastSeen: t0, HasUsers: true}
+	for i := range 100 {
+		users.Users = append(users.Users, SprayUser{User: fmt.Sprintf("u%d@contoso.com", i), First: state.SecOf(t0), Last: state.SecOf(t0.Add(time.Duration(i) * time.Second))})
+	}
+	d.RestoreSource(users)
+
+	f := d.failures.Get("198.51.100.66")
+	require.NotNil(t, f)
+	require.Len(t, f.list, maxSprayFailures)
+	assert.Equal(t, state.At(t0.Add(999*time.Second)), f.list[len(f.list)-1].at, "the newest kept")
+	u := d.users.Get("198.51.100.67")
+	require.NotNil(t, u)
+	require.Len(t, u.users, maxSourceUsers)
+	assert.Equal(t, "u99@contoso.com", u.users[0].user, "the most recently seen kept")
 }
