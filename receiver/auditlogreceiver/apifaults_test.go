@@ -297,3 +297,27 @@ func pemBody(t *testing.T, path string) string {
 	body := strings.NewReplacer(`\n`, "", "\n", "").Replace(data[i+len("PRIVATE KEY-----"):])
 	return body[:64]
 }
+
+// A listing whose NextPageUri leads back to a page already read is given up
+// at the repeat, not followed for ever (gathering the same content each
+// time round): the poll fails and is counted, and a later poll lists the
+// window as the API serves it.
+func TestListingThatGoesRoundInCirclesIsGivenUp(t *testing.T) {
+	env := newO365Env(t, "Audit.Exchange")
+	now := time.Now()
+	want := addO365Blobs(env.api, "Audit.Exchange", "c", now.Add(-50*time.Minute), now, 2, 2)
+	loop := env.api.URL + "/api/v1.0/" + apitest.TenantID + "/activity/feed/subscriptions/content?contentType=Audit.Exchange&page=loop"
+	back := apitest.Fault{Status: http.StatusOK, Body: "[]", Header: map[string]string{"NextPageUri": loop}}
+	first, again := back, back
+	first.Match, again.Match = "subscriptions/content?contentType=Audit.Exchange&endTime=", "page=loop"
+	env.api.Faults.Add(1, first)
+	env.api.Faults.Add(1000, again)
+
+	tt := newTelemetry(t)
+	sink := &idSink{}
+	startReceiver(t, env.cfg, sink.consumer(t), componenttest.NewNopHost(), tt)
+	got := sink.waitIDs(t, len(want))
+	assert.Equal(t, sorted(want), sorted(got))
+	assert.Equal(t, 999, env.api.Faults.Pending(), "the page that led back was read once, then the listing was given up")
+	assert.GreaterOrEqual(t, counter(t, tt, "audit_log_read_errors"), int64(1))
+}

@@ -18,6 +18,8 @@ type Fault struct {
 	Body       string
 	// HangUp closes the connection without an answer.
 	HangUp bool
+	// Header is set on the answer (e.g. a NextPageUri that leads back).
+	Header map[string]string
 }
 
 // FaultQueue holds faults, each answered once, in order.
@@ -63,6 +65,9 @@ func (q *FaultQueue) serve(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	for k, v := range f.Header {
+		w.Header().Set(k, v)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(f.Status)

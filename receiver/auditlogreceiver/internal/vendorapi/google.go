@@ -90,6 +90,7 @@ func (s *googleStream) list(ctx context.Context, w timeWindow, sink *pageSink) e
 	if s.customerID != "" {
 		q.Set("customerId", s.customerID)
 	}
+	trail := pageTrail{}
 	for {
 		var page struct {
 			Items         []json.RawMessage `json:"items"`
@@ -106,6 +107,9 @@ func (s *googleStream) list(ctx context.Context, w timeWindow, sink *pageSink) e
 		}
 		if page.NextPageToken == "" {
 			return nil
+		}
+		if err := trail.follow(page.NextPageToken, "nextPageToken"); err != nil {
+			return err
 		}
 		q.Set("pageToken", page.NextPageToken)
 	}

@@ -128,6 +128,7 @@ func (s *graphStream) list(ctx context.Context, w timeWindow, sink *pageSink) er
 		"$top":    {strconv.Itoa(s.pageSize)},
 	}
 	next := s.endpoint + "?" + q.Encode()
+	trail := pageTrail{}
 	for next != "" {
 		var page struct {
 			Value    []json.RawMessage `json:"value"`
@@ -141,6 +142,11 @@ func (s *graphStream) list(ctx context.Context, w timeWindow, sink *pageSink) er
 		}
 		if err := sink.page(ctx, apiPage{records: page.Value}); err != nil {
 			return err
+		}
+		if page.NextLink != "" {
+			if err := trail.follow(page.NextLink, "@odata.nextLink"); err != nil {
+				return err
+			}
 		}
 		next = page.NextLink
 	}

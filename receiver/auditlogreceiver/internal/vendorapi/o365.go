@@ -119,6 +119,7 @@ func (s *o365Stream) listContent(ctx context.Context, w timeWindow, subscribedBe
 	next := s.withPublisher(s.feed + "/subscriptions/content?" + q.Encode())
 	var all []o365Content
 	started := false
+	trail := pageTrail{}
 	for next != "" {
 		var page []o365Content
 		header, err := s.api.get(ctx, next, func(body []byte) error {
@@ -142,6 +143,9 @@ func (s *o365Stream) listContent(ctx context.Context, w timeWindow, subscribedBe
 		all = append(all, page...)
 		next = header.Get("NextPageUri")
 		if next != "" {
+			if err := trail.follow(next, "NextPageUri"); err != nil {
+				return nil, err
+			}
 			next = s.withPublisher(next)
 		}
 	}

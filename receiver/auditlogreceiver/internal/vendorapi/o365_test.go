@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestWithPublisher(t *testing.T) {
@@ -71,3 +72,10 @@ func TestBlobRetriesBackOffUntilTheExpiration(t *testing.T) {
 
 // publisherID is a tenant GUID sent as PublisherIdentifier.
 const publisherID = "46b472a7-c68e-4adf-8ade-3db49497518e"
+
+func TestPageTrailRefusesAPageFollowedBefore(t *testing.T) {
+	trail := pageTrail{}
+	require.NoError(t, trail.follow("a", "nextPageToken"))
+	require.NoError(t, trail.follow("b", "nextPageToken"))
+	require.ErrorContains(t, trail.follow("a", "nextPageToken"), "nextPageToken leads back to a page already read (a)")
+}
