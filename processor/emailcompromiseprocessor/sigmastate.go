@@ -45,33 +45,29 @@ func loadSigmaState(ctx context.Context, client storage.Client, tenant string, e
 // saveSigmaStates snapshots every tenant's Sigma correlation state to
 // client. It takes mu only while it copies a few hundred groups at a time.
 func (p *emailCompromiseProcessor) saveSigmaStates(ctx context.Context, client storage.Client) {
-	for _, t := range p.tenants.all() {
+	p.forTenants(ctx, "Could not snapshot Sigma correlation state", func(t *tenant) error {
 		if t.sigma == nil {
-			continue
+			return nil
 		}
-		if err := saveSigmaState(ctx, client, t.name, t.sigma, p.steps.underLock); err != nil {
-			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
-			p.logger.Warn("Could not snapshot Sigma correlation state", t.logField(), zap.Error(err))
-		}
-	}
+		return saveSigmaState(ctx, client, t.name, t.sigma, p.steps.underLock)
+	})
 }
 
 // restoreSigmaStates reads every tenant's Sigma correlation state back; what
 // cannot be read costs the correlations' windows in progress, not detection.
 func (p *emailCompromiseProcessor) restoreSigmaStates(ctx context.Context) {
-	for _, t := range p.tenants.all() {
+	p.forTenants(ctx, "Could not restore the Sigma correlation state; correlations start empty", func(t *tenant) error {
 		if t.sigma == nil {
-			continue
+			return nil
 		}
 		rep, err := loadSigmaState(ctx, p.storageClient, t.name, t.sigma)
 		if err != nil {
-			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
-			p.logger.Warn("Could not restore the Sigma correlation state; correlations start empty", t.logField(), zap.Error(err))
-			continue
+			return err
 		}
 		if len(rep.Changed) > 0 {
 			p.logger.Info("Sigma correlation state of changed or removed rules was dropped", t.logField(), zap.Strings("rules", rep.Changed))
 		}
 		p.logger.Info("Restored Sigma correlation state", t.logField(), zap.Int("groups", rep.Groups))
-	}
+		return nil
+	})
 }

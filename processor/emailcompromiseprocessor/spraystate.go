@@ -28,30 +28,27 @@ func sprayPrefixOf(tenant string) string {
 // client, copying a few hundred addresses at a time under the processing
 // lock.
 func (p *emailCompromiseProcessor) saveSprayStates(ctx context.Context, client storage.Client) {
-	for _, t := range p.tenants.all() {
+	p.forTenants(ctx, "Could not snapshot the password-spray counters", func(t *tenant) error {
 		if t.spray == nil {
-			continue
+			return nil
 		}
-		if _, err := snapshot.Save(ctx, client, sprayPrefixOf(t.name), sourcesPerChunk, nil, t.spray.Sources(p.steps.underLock), snapshot.Gob[detection.SpraySource]{}); err != nil {
-			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
-			p.logger.Warn("Could not snapshot the password-spray counters", t.logField(), zap.Error(err))
-		}
-	}
+		_, err := snapshot.Save(ctx, client, sprayPrefixOf(t.name), sourcesPerChunk, nil, t.spray.Sources(p.steps.underLock), snapshot.Gob[detection.SpraySource]{})
+		return err
+	})
 }
 
 // restoreSprayStates reads every tenant's password-spray counters back;
 // what cannot be read costs the sprays in progress, not detection.
 func (p *emailCompromiseProcessor) restoreSprayStates(ctx context.Context) {
-	for _, t := range p.tenants.all() {
+	p.forTenants(ctx, "Could not restore the password-spray counters; sprays in progress are counted afresh", func(t *tenant) error {
 		if t.spray == nil {
-			continue
+			return nil
 		}
 		n, _, err := snapshot.Load(ctx, p.storageClient, sprayPrefixOf(t.name), snapshot.Gob[detection.SpraySource]{}, t.spray.RestoreSource)
 		if err != nil {
-			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
-			p.logger.Warn("Could not restore the password-spray counters; sprays in progress are counted afresh", t.logField(), zap.Error(err))
-			continue
+			return err
 		}
 		p.logger.Info("Restored password-spray counters", t.logField(), zap.Int("sources", n))
-	}
+		return nil
+	})
 }

@@ -138,3 +138,15 @@ func newTenants(cfg *Config, tb *metadata.TelemetryBuilder, logger *zap.Logger) 
 	}
 	return ts, nil
 }
+
+// forTenants runs f for every tenant, its part of a snapshot being written
+// or read; a tenant whose part fails is counted and logged with failed, and
+// the others go on.
+func (p *emailCompromiseProcessor) forTenants(ctx context.Context, failed string, f func(t *tenant) error) {
+	for _, t := range p.tenants.all() {
+		if err := f(t); err != nil {
+			p.telemetry.EmailCompromiseStateSnapshotErrors.Add(ctx, 1)
+			p.logger.Warn(failed, t.logField(), zap.Error(err))
+		}
+	}
+}
