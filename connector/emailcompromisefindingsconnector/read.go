@@ -60,7 +60,7 @@ func readRecord(lr plog.LogRecord, at int64, obs []incident.Observation) (_ []in
 	if id == "" {
 		id = syntheticID(lr, rules, reason)
 	}
-	user := str(attrs, auditrecord.AttrUserName)
+	user, tenant := str(attrs, auditrecord.AttrUserName), str(attrs, auditrecord.AttrTenantName)
 	fields := incident.Fields{
 		Operation:     str(attrs, auditrecord.AttrOperation),
 		Source:        str(attrs, auditrecord.AttrSource),
@@ -76,7 +76,7 @@ func readRecord(lr plog.LogRecord, at int64, obs []incident.Observation) (_ []in
 			continue
 		}
 		o := incident.Observation{
-			Tenant: str(attrs, auditrecord.AttrTenantName), User: user, Rule: rule, RecordID: id, Time: at, Severity: recordSeverity, ChainID: chainID,
+			Tenant: tenant, User: user, Rule: rule, RecordID: id, Time: at, Severity: recordSeverity, ChainID: chainID,
 			Evidence: evidence, Reason: reasonOf(reason, rule, rules), Techniques: techniques, Fields: fields,
 		}
 		if severities != nil {
