@@ -59,45 +59,32 @@ const sourcesPerStep = 256
 // (under the lock that guards the detector), so that a snapshot does not
 // hold the lock while it encodes and writes them.
 func (d *PasswordSpray) Sources(locked func(func())) iter.Seq[SpraySource] {
+	failures := state.Copies(d.failures, locked, sourcesPerStep, func(key string, lastSeen time.Time, v *sprayFailures) SpraySource {
+		s := SpraySource{Address: key, LastSeen: lastSeen, Newest: v.newest, Failures: make([]SprayFailure, len(v.list))}
+		for i, f := range v.list {
+			s.Failures[i] = SprayFailure{At: f.at, User: f.user, ID: f.id, Name: f.name}
+		}
+		return s
+	})
+	users := state.Copies(d.users, locked, sourcesPerStep, func(key string, lastSeen time.Time, v *sourceUsers) SpraySource {
+		s := SpraySource{Address: key, LastSeen: lastSeen, Newest: v.newest, Users: make([]SprayUser, len(v.users)), HasUsers: true}
+		for i, u := range v.users {
+			s.Users[i] = SprayUser{User: u.user, First: u.first, Last: u.last}
+		}
+		return s
+	})
 	return func(yield func(SpraySource) bool) {
-		if !walkInSteps(d.failures, locked, func(key string, lastSeen time.Time, v *sprayFailures) SpraySource {
-			s := SpraySource{Address: key, LastSeen: lastSeen, Newest: v.newest, Failures: make([]SprayFailure, len(v.list))}
-			for i, f := range v.list {
-				s.Failures[i] = SprayFailure{At: f.at, User: f.user, ID: f.id, Name: f.name}
-			}
-			return s
-		}, yield) {
-			return
-		}
-		walkInSteps(d.users, locked, func(key string, lastSeen time.Time, v *sourceUsers) SpraySource {
-			s := SpraySource{Address: key, LastSeen: lastSeen, Newest: v.newest, Users: make([]SprayUser, len(v.users)), HasUsers: true}
-			for i, u := range v.users {
-				s.Users[i] = SprayUser{User: u.user, First: u.first, Last: u.last}
-			}
-			return s
-		}, yield)
-	}
-}
-
-// walkInSteps yields a copy of every value of store, made by copyOf in
-// steps run by locked; it reports whether yield asked for more.
-func walkInSteps[V any](store *state.Store[V], locked func(func()), copyOf func(string, time.Time, *V) SpraySource, yield func(SpraySource) bool) bool {
-	locked(store.Walk)
-	batch := make([]SpraySource, 0, sourcesPerStep)
-	for more := true; more; {
-		batch = batch[:0]
-		locked(func() {
-			more = store.WalkStep(sourcesPerStep, func(key string, lastSeen time.Time, v *V) {
-				batch = append(batch, copyOf(key, lastSeen, v))
-			})
-		})
-		for _, s := range batch {
+		for s := range failures {
 			if !yield(s) {
-				return false
+				return
+			}
+		}
+		for s := range users {
+			if !yield(s) {
+				return
 			}
 		}
 	}
-	return true
 }
 
 // RestoreSource puts an address's snapshotted counters back, as most

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 )
 
 // Correlation state survives restarts through the processor's snapshot:
@@ -100,28 +102,19 @@ func (e *Engine) CorrelationWatermark(locked func(func())) []byte {
 // writes, and records are evaluated meanwhile.
 func (e *Engine) Correlations(locked func(func())) iter.Seq[CorrelationGroup] {
 	return func(yield func(CorrelationGroup) bool) {
-		batch := make([]CorrelationGroup, 0, groupsPerLock)
 		for _, c := range e.correlations {
 			var rule snapshotRule
-			locked(func() {
-				rule = snapshotRule{Key: c.info.Key, Definition: c.definition(), Latest: c.state.latest}
-				c.state.groups.Walk()
+			locked(func() { rule = snapshotRule{Key: c.info.Key, Definition: c.definition(), Latest: c.state.latest} })
+			groups := state.Copies(c.state.groups, locked, groupsPerLock, func(key string, lastSeen time.Time, g *corrGroup) CorrelationGroup {
+				sg := snapshotGroup{Key: key, LastSeen: lastSeen.UnixNano(), Newest: g.newest, Events: make([]snapshotEvent, len(g.events))}
+				for i, ev := range g.events {
+					sg.Events[i] = snapshotEvent{T: ev.t, Ref: ev.ref, Value: ev.value, Num: ev.num, HasNum: ev.hasNum, ID: ev.id, User: ev.user}
+				}
+				return CorrelationGroup{rule: rule, group: sg}
 			})
-			for more := true; more; {
-				batch = batch[:0]
-				locked(func() {
-					more = c.state.groups.WalkStep(groupsPerLock, func(key string, lastSeen time.Time, g *corrGroup) {
-						sg := snapshotGroup{Key: key, LastSeen: lastSeen.UnixNano(), Newest: g.newest, Events: make([]snapshotEvent, len(g.events))}
-						for i, ev := range g.events {
-							sg.Events[i] = snapshotEvent{T: ev.t, Ref: ev.ref, Value: ev.value, Num: ev.num, HasNum: ev.hasNum, ID: ev.id, User: ev.user}
-						}
-						batch = append(batch, CorrelationGroup{rule: rule, group: sg})
-					})
-				})
-				for _, g := range batch {
-					if !yield(g) {
-						return
-					}
+			for g := range groups {
+				if !yield(g) {
+					return
 				}
 			}
 		}

@@ -6,6 +6,7 @@
 package state // import "github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor/internal/state"
 
 import (
+	"iter"
 	"strings"
 	"time"
 )
@@ -142,6 +143,30 @@ func (s *Store[V]) WalkStep(n int, f func(key string, lastSeen time.Time, v *V))
 		f(e.key, e.lastSeen.Time(), &e.value)
 	}
 	return s.cursor != nil
+}
+
+// Copies yields a copy of every value of s, made by copyOf in a pass taken
+// perStep values at a time in a function run by locked (under the lock
+// that guards s), so that whoever encodes and writes the copies does not
+// hold the lock meanwhile.
+func Copies[V, T any](s *Store[V], locked func(func()), perStep int, copyOf func(key string, lastSeen time.Time, v *V) T) iter.Seq[T] {
+	return func(yield func(T) bool) {
+		locked(s.Walk)
+		batch := make([]T, 0, perStep)
+		for more := true; more; {
+			batch = batch[:0]
+			locked(func() {
+				more = s.WalkStep(perStep, func(key string, lastSeen time.Time, v *V) {
+					batch = append(batch, copyOf(key, lastSeen, v))
+				})
+			})
+			for _, c := range batch {
+				if !yield(c) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // Restore puts a snapshotted value back, as most recently used.
