@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -50,8 +51,11 @@ import (
 // in a third snapshot with no calls beside it; and machine-gap, the
 // longest a bare loop went without running over 3 s before (what the
 // machine takes from any code). SNAPSHOT_STORAGE=memory snapshots to
-// an in-memory client instead of file_storage. Times are figures, not
-// assertions. Run with -benchtime 1x:
+// an in-memory client instead of file_storage. SNAPSHOT_STALL_STACKS=FILE
+// appends every goroutine's stack to FILE when a call has run 10 ms and
+// reports weak-waits: the calls then parked converting a weak pointer
+// (what state.Text no longer does). Times are figures, not assertions.
+// Run with -benchtime 1x:
 //
 //	go test -run '^$' -bench BenchmarkSnapshotPause -benchtime 1x ./processor/emailcompromiseprocessor/
 func BenchmarkSnapshotPause(b *testing.B) {
@@ -115,6 +119,61 @@ func BenchmarkSnapshotPause(b *testing.B) {
 	b.ReportMetric(float64(heldP99)/float64(time.Millisecond), "lock-held-p99-ms")
 	b.ReportMetric(float64(heldP50)/float64(time.Millisecond), "lock-held-p50-ms")
 	b.ReportMetric(float64(gap)/float64(time.Millisecond), "machine-gap-max-ms")
+	if stallStacks != "" {
+		var waits int
+		for _, r := range slices.Concat(first, idle, next) {
+			waits += r.weakWaits
+		}
+		b.ReportMetric(float64(waits), "weak-waits")
+	}
+}
+
+// stallStacks is the file SNAPSHOT_STALL_STACKS names, if any.
+var stallStacks = os.Getenv("SNAPSHOT_STALL_STACKS")
+
+// watchStalls starts, when stallStacks is set, a goroutine that appends
+// every goroutine's stack to it once per call that has run 10 ms, as
+// calling reports it, and counts the calls whose goroutine was then parked
+// converting a weak pointer. Stop it with the returned function.
+func watchStalls(b *testing.B, calling *atomic.Int64, weakWaits *int) (stop func()) {
+	if stallStacks == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(stallStacks, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	self := make([]byte, 64)
+	self = self[:runtime.Stack(self, false)]
+	caller := string(self[:bytes.IndexByte(self, '[')+1]) // "goroutine N ["
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		buf := make([]byte, 1<<20)
+		var seen int64
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			start := calling.Load()
+			if start == 0 || start == seen || time.Since(time.Unix(0, start)) < 10*time.Millisecond {
+				continue
+			}
+			seen = start
+			stacks := buf[:runtime.Stack(buf, true)]
+			if bytes.Contains(stacks, []byte(caller+"GC weak to strong wait]")) {
+				*weakWaits++
+			}
+			fmt.Fprintf(f, "=== a call %v in\n%s\n", time.Since(time.Unix(0, start)), stacks)
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		_ = f.Close()
+	}
 }
 
 // machineGap is the longest a loop doing nothing but read the clock, for
@@ -181,6 +240,9 @@ type pauseRun struct {
 	// the longest wait of a runnable goroutine for a thread meanwhile:
 	// what a pause owes to the runtime and to a busy machine.
 	gcPause, schedWait time.Duration
+	// weakWaits counts the calls over 10 ms parked converting a weak
+	// pointer (with SNAPSHOT_STALL_STACKS set).
+	weakWaits int
 }
 
 // worst returns the largest of the runs' figures, in milliseconds.
@@ -210,6 +272,8 @@ func measureCalls(b *testing.B, p *emailCompromiseProcessor, records []plog.Logs
 	}
 	var run pauseRun
 	var latencies []time.Duration
+	var calling atomic.Int64
+	stopWatching := watchStalls(b, &calling, &run.weakWaits)
 	began := time.Now()
 	for k := 0; ; k++ {
 		if snapshot == nil && time.Since(began) >= idle {
@@ -227,6 +291,7 @@ func measureCalls(b *testing.B, p *emailCompromiseProcessor, records []plog.Logs
 		ld := plog.NewLogs()
 		records[k%len(records)].CopyTo(ld)
 		start := time.Now()
+		calling.Store(start.UnixNano())
 		// What the call waits for the snapshot, apart: the lock, taken
 		// and given back as ConsumeLogs takes it.
 		p.mu.Lock()
@@ -236,7 +301,9 @@ func measureCalls(b *testing.B, p *emailCompromiseProcessor, records []plog.Logs
 			b.Fatal(err)
 		}
 		latencies = append(latencies, time.Since(start))
+		calling.Store(0)
 	}
+	stopWatching()
 	slices.Sort(latencies)
 	run.calls = len(latencies)
 	if run.calls > 0 {
