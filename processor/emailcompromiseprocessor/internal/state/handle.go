@@ -1,30 +1,61 @@
 package state
 
 import (
+	"hash/maphash"
 	"net/netip"
-	"unique"
+	"strings"
+	"sync/atomic"
 )
 
-// Text is a string held in state as an 8-byte handle to one shared copy,
+// Text is a string held in state as an 8-byte pointer to a shared copy,
 // for the values that repeat across users and records (cities, client
-// strings): a handle neither pins the record it was read from nor costs a
-// copy per use. Values that do not repeat are cheaper as plain copies.
-type Text struct{ h unique.Handle[string] }
+// strings): a Text neither pins the record it was read from nor costs a
+// copy per use while its value is among the recently made ones. Values
+// that do not repeat are cheaper as plain copies. Texts cannot be compared:
+// two Texts of one value may hold different copies.
+//
+// The copies are shared through a table of recent values, not through
+// package unique: unique.Make reads its table through weak pointers, and
+// Go parks a goroutine converting a weak pointer from the moment the
+// collector first tries to end a mark phase until the phase has ended,
+// the whole rest of the phase when that first try finds more to mark; with
+// the state of 200,000 users processing stopped for it, the longest pauses
+// of BenchmarkSnapshotPause (bench/PROFILING.md).
+type Text struct {
+	_ [0]func() // not comparable; first, so that it takes no room
+	p *string
+}
 
-// TextOf makes the handle of s ("" gives the zero Text).
+// TextOf returns the Text of s ("" gives the zero Text).
 func TextOf(s string) Text {
 	if s == "" {
 		return Text{}
 	}
-	return Text{unique.Make(s)}
+	slot := &recentTexts[maphash.String(textSeed, s)&uint64(len(recentTexts)-1)]
+	if p := slot.Load(); p != nil && *p == s {
+		return Text{p: p}
+	}
+	p := new(string)
+	*p = strings.Clone(s)
+	slot.Store(p)
+	return Text{p: p}
 }
+
+// recentTexts holds the copy last made of each value, one per slot of its
+// hash: a value that is not overwritten by another is shared by all who
+// keep it. The table pins at most its length of values, each at most what
+// the callers keep (names are cut to a few hundred bytes).
+var (
+	recentTexts [1 << 14]atomic.Pointer[string]
+	textSeed    = maphash.MakeSeed()
+)
 
 // String returns the text.
 func (t Text) String() string {
-	if t == (Text{}) {
+	if t.p == nil {
 		return ""
 	}
-	return t.h.Value()
+	return *t.p
 }
 
 // MarshalBinary and UnmarshalBinary let the snapshot hold the text itself.
