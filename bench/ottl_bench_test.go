@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
@@ -10,17 +11,24 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelsec/emailcompromise/internal/testing/loadgen"
+	"github.com/otelsec/emailcompromise/processor/emailcompromiseprocessor"
 )
 
-// statelessOnly enables the four stateless detectors and nothing else.
-var statelessOnly = map[string]any{"detectors": map[string]any{
-	"password_spray": map[string]any{"enabled": false}, "brute_force": map[string]any{"enabled": false},
-	"mfa_fatigue": map[string]any{"enabled": false}, "anonymizer": map[string]any{"enabled": false},
-	"new_location": map[string]any{"enabled": false}, "impossible_travel": map[string]any{"enabled": false},
-	"transport_rule": map[string]any{"enabled": false}, "delegation": map[string]any{"enabled": false},
-	"bulk_send": map[string]any{"enabled": false}, "thread_hijack": map[string]any{"enabled": false},
-	"chain": map[string]any{"enabled": false},
-}}
+// statelessOnly enables the four stateless detectors and disables every
+// other one. The others are read from the processor's configuration, so
+// that a detector added later is not left running on our side of the
+// comparison (the five of issue 12 were, until 2026-12-05).
+var statelessOnly = func() map[string]any {
+	stateless := []string{"inbox_rule", "mailbox_forwarding", "identity_provider_risk", "legacy_authentication"}
+	detectors := map[string]any{}
+	fields := reflect.TypeFor[emailcompromiseprocessor.DetectorsConfig]()
+	for i := range fields.NumField() {
+		if key := fields.Field(i).Tag.Get("mapstructure"); !slices.Contains(stateless, key) {
+			detectors[key] = map[string]any{"enabled": false}
+		}
+	}
+	return map[string]any{"detectors": detectors}
+}()
 
 // groupOf maps the stateless rules to the OTTL condition groups.
 var groupOf = map[string]string{
